@@ -1,0 +1,149 @@
+// Package config loads statusd's YAML configuration: strict decoding (an
+// unknown key is an error), ${ENV} expansion, *_file variants for secrets,
+// defaults set in one place (defaults.go), and validation that reports every
+// problem at once as FILE:LINE: field: message.
+package config
+
+import (
+	"time"
+
+	"github.com/prometheus/common/model"
+	"go.yaml.in/yaml/v3"
+
+	"github.com/statusd/statusd/internal/status"
+	"github.com/statusd/statusd/internal/threshold"
+)
+
+// Config is the whole configuration file.
+type Config struct {
+	Site      Site      `yaml:"site"`
+	Defaults  Defaults  `yaml:"defaults"`
+	Scheduler Scheduler `yaml:"scheduler"`
+	Storage   Storage   `yaml:"storage"`
+	Resources Resources `yaml:"resources"`
+
+	// File is where the config was read from; "" for the built-in default.
+	File string `yaml:"-"`
+}
+
+// Site describes the monitored site.
+type Site struct {
+	Name     string `yaml:"name"`
+	URL      string `yaml:"url"`
+	Timezone string `yaml:"timezone"`
+}
+
+// Location returns the site's time zone (UTC when unset).
+func (s Site) Location() *time.Location {
+	loc, err := time.LoadLocation(s.Timezone)
+	if err != nil {
+		return time.UTC
+	}
+	return loc
+}
+
+// Defaults apply to every check that does not set its own value.
+type Defaults struct {
+	Interval model.Duration `yaml:"interval"`
+	Timeout  model.Duration `yaml:"timeout"`
+}
+
+// Scheduler tunes how checks are run.
+type Scheduler struct {
+	// MaxConcurrency bounds how many checks run at the same time.
+	MaxConcurrency int `yaml:"max_concurrency"`
+}
+
+// Storage tunes what the store keeps. The database itself is chosen with
+// the --storage.dsn flag.
+type Storage struct {
+	Retention Retention `yaml:"retention"`
+}
+
+// Retention says how long each kind of history is kept.
+type Retention struct {
+	// Results is how long raw check results are kept.
+	Results model.Duration `yaml:"results"`
+	// ResultsPerCheck caps the raw results kept per check (0: no cap).
+	ResultsPerCheck int `yaml:"results_per_check"`
+	// Minute, Hour and Day are how long each rollup resolution is kept.
+	Minute model.Duration `yaml:"minute"`
+	Hour   model.Duration `yaml:"hour"`
+	Day    model.Duration `yaml:"day"`
+	// Heartbeats is how long heartbeat reports are kept (the latest one per
+	// check is always kept).
+	Heartbeats model.Duration `yaml:"heartbeats"`
+}
+
+// Resources are the named groups of checks, in file order.
+type Resources []Resource
+
+// Resource is a named group of checks (health, stats, …).
+type Resource struct {
+	Name   string
+	Checks []Check
+	line   int
+}
+
+func (rs *Resources) decodeNode(d *decoder, n *yaml.Node, path string) {
+	if n.Kind != yaml.MappingNode {
+		d.p.atLine(n.Line, path, "expected a mapping of resource names to lists of checks, got %s", describe(n))
+		return
+	}
+	d.eachPair(n, path, func(key string, kn, vn *yaml.Node) {
+		r := Resource{Name: key, line: kn.Line}
+		d.p.lines[joinPath(path, key)] = kn.Line
+		d.decode(vn, reflectValue(&r.Checks), joinPath(path, key))
+		*rs = append(*rs, r)
+	})
+}
+
+// Resource returns the resource with the given name.
+func (c *Config) Resource(name string) (*Resource, bool) {
+	for i := range c.Resources {
+		if c.Resources[i].Name == name {
+			return &c.Resources[i], true
+		}
+	}
+	return nil, false
+}
+
+// Check is one probe in a resource. Kind selects which of the kind-specific
+// option fields is set; the file writes those options flat beside the
+// common fields.
+type Check struct {
+	Name     string          `yaml:"name"`
+	Kind     string          `yaml:"kind"`
+	Interval model.Duration  `yaml:"interval"`
+	Timeout  model.Duration  `yaml:"timeout"`
+	Warning  *threshold.Expr `yaml:"warning"`
+	Problem  *threshold.Expr `yaml:"problem"`
+	// Description and Link label the check on pages.
+	Description string `yaml:"description"`
+	Link        string `yaml:"link"`
+
+	Ping      *PingCheck      `kind:"ping"`
+	HTTP      *HTTPCheck      `kind:"http"`
+	TCP       *TCPCheck       `kind:"tcp"`
+	TLS       *TLSCheck       `kind:"tls"`
+	DNS       *DNSCheck       `kind:"dns"`
+	Command   *CommandCheck   `kind:"command"`
+	Heartbeat *HeartbeatCheck `kind:"heartbeat"`
+	Build     *BuildCheck     `kind:"build"`
+	Storage   *StorageCheck   `kind:"storage"`
+}
+
+// ID returns the check's resource/check address; resource is the name of
+// the resource the check belongs to.
+func (c Check) ID(resource string) status.CheckID {
+	return status.CheckID{Resource: resource, Check: c.Name}
+}
+
+// Each calls fn for every check in file order.
+func (c *Config) Each(fn func(resource string, check *Check)) {
+	for i := range c.Resources {
+		for j := range c.Resources[i].Checks {
+			fn(c.Resources[i].Name, &c.Resources[i].Checks[j])
+		}
+	}
+}

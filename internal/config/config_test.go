@@ -1,0 +1,302 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prometheus/common/model"
+)
+
+// testEnv has a fixed environment and files.
+func testEnv(vars map[string]string, files map[string]string) Env {
+	return Env{
+		LookupEnv: func(k string) (string, bool) { v, ok := vars[k]; return v, ok },
+		ReadFile: func(name string) ([]byte, error) {
+			if s, ok := files[name]; ok {
+				return []byte(s), nil
+			}
+			return nil, &fs.PathError{Op: "open", Path: name, Err: fs.ErrNotExist}
+		},
+	}
+}
+
+func parse(t *testing.T, text string) (*Config, Errors) {
+	t.Helper()
+	return parseEnv(t, text, testEnv(nil, nil))
+}
+
+func parseEnv(t *testing.T, text string, env Env) (*Config, Errors) {
+	t.Helper()
+	c, err := Parse([]byte(text), "statusd.yml", env)
+	if err == nil {
+		return c, nil
+	}
+	var errs Errors
+	if !errors.As(err, &errs) {
+		t.Fatalf("Parse returned %T, want Errors: %v", err, err)
+	}
+	if c != nil {
+		t.Fatal("Parse returned a config together with errors")
+	}
+	return nil, errs
+}
+
+func TestDefaultConfig(t *testing.T) {
+	c := Default()
+	var ids []string
+	c.Each(func(r string, ch *Check) { ids = append(ids, ch.ID(r).String()+":"+ch.Kind) })
+	want := "health/ping:ping health/storage:storage stats/code:build"
+	if got := strings.Join(ids, " "); got != want {
+		t.Errorf("built-in checks = %s, want %s", got, want)
+	}
+	if c.Defaults.Interval != DefaultInterval || c.Scheduler.MaxConcurrency != DefaultMaxConcurrency {
+		t.Errorf("defaults not applied: %+v %+v", c.Defaults, c.Scheduler)
+	}
+}
+
+func TestExampleConfigIsValid(t *testing.T) {
+	env := OSEnv()
+	env.LookupEnv = func(k string) (string, bool) { return "example-" + k, true }
+	env.ReadFile = func(name string) ([]byte, error) {
+		if strings.HasPrefix(name, "/run/secrets/") {
+			return []byte("secret\n"), nil
+		}
+		return os.ReadFile(name)
+	}
+	if _, err := Load("../../examples/statusd.yml", env); err != nil {
+		t.Fatalf("examples/statusd.yml: %v", err)
+	}
+}
+
+func TestThreeMistakesAllReported(t *testing.T) {
+	_, errs := parse(t, `
+defaults:
+  interval: 30s
+resources:
+  health:
+    - name: api
+      kind: http
+      url: https://api.example/healthz
+      intervall: 10s
+    - name: db
+      kind: tcp
+      address: db:5432
+      timeout: forever
+    - name: web
+      kind: http
+      url: https://example.com/
+      interval: 10s
+      timeout: 20s
+`)
+	want := []string{
+		`statusd.yml:9: resources.health[0].intervall: unknown field for kind http (did you mean "interval"?)`,
+		`statusd.yml:13: resources.health[1].timeout: invalid duration "forever": use a number and a unit: ms, s, m, h, d, w, y`,
+		`statusd.yml:18: resources.health[2].timeout: must be less than interval (10s)`,
+	}
+	if got := errs.Error(); got != strings.Join(want, "\n") {
+		t.Errorf("errors:\n%s\nwant:\n%s", got, strings.Join(want, "\n"))
+	}
+}
+
+func TestErrors(t *testing.T) {
+	cases := []struct {
+		name, text string
+		want       []string
+	}{
+		{"syntax", "resources:\n  health: [\n", []string{"statusd.yml:2: invalid YAML: did not find expected node content"}},
+		{"unknown top-level key", "sit: {name: x}\n", []string{`statusd.yml:1: sit: unknown field (did you mean "site"?)`}},
+		{"unknown kind", "resources:\n  health:\n    - {name: a, kind: htp}\n", []string{`statusd.yml:3: resources.health[0].kind: unknown kind "htp" (known kinds: `}},
+		{"missing kind", "resources:\n  health:\n    - {name: a}\n", []string{`statusd.yml:3: resources.health[0].kind: required`}},
+		{"missing name", "resources:\n  health:\n    - kind: ping\n", []string{`statusd.yml:3: resources.health[0].name: required`}},
+		{"duplicate check", "resources:\n  health:\n    - {name: a, kind: ping}\n    - {name: a, kind: ping}\n", []string{`statusd.yml:4: resources.health[1].name: duplicate check "a" in resource health (first at resources.health[0])`}},
+		{"duplicate key", "site: {name: a, name: b}\n", []string{`statusd.yml:1: site.name: duplicate key`}},
+		{"bad name", "resources:\n  health:\n    - {name: 'a b', kind: ping}\n", []string{`resources.health[0].name: invalid check name "a b"`}},
+		{"bad resource name", "resources:\n  'he alth': []\n", []string{`statusd.yml:2: resources.he alth: invalid resource name`}},
+		{"wrong type", "scheduler:\n  max_concurrency: lots\n", []string{`statusd.yml:2: scheduler.max_concurrency: expected a whole number, got "lots"`}},
+		{"list for scalar", "site:\n  name: [a]\n", []string{`statusd.yml:2: site.name: expected a string, got a list`}},
+		{"resources not a map", "resources: [a]\n", []string{`statusd.yml:1: resources: expected a mapping of resource names`}},
+		{"threshold syntax", "resources:\n  health:\n    - {name: a, kind: http, url: 'http://x/', problem: 'value >> 2'}\n", []string{`statusd.yml:3: resources.health[0].problem: condition "value >> 2": column 8: expected a number`}},
+		{"threshold on valueless kind", "resources:\n  health:\n    - {name: a, kind: ping, warning: 'value > 1'}\n", []string{`resources.health[0].warning: kind ping measures no value to compare`}},
+		{"option of another kind", "resources:\n  health:\n    - {name: a, kind: tcp, address: 'x:1', url: 'http://x/'}\n", []string{`resources.health[0].url: unknown field for kind tcp`}},
+		{"http without url", "resources:\n  health:\n    - {name: a, kind: http}\n", []string{`statusd.yml:3: resources.health[0].url: required`}},
+		{"bad status code", "resources:\n  health:\n    - {name: a, kind: http, url: 'http://x/', expected_status: [200, 7xx]}\n", []string{`resources.health[0].expected_status[1]: invalid status code "7xx"`}},
+		{"bad regexp", "resources:\n  health:\n    - {name: a, kind: http, url: 'http://x/', body_regex: '(('}\n", []string{`resources.health[0].body_regex: invalid regular expression`}},
+		{"tcp address", "resources:\n  health:\n    - {name: a, kind: tcp, address: nohost}\n", []string{`resources.health[0].address: must be host:port, got "nohost"`}},
+		{"dns type", "resources:\n  health:\n    - {name: a, kind: dns, query: x, type: SRVX}\n", []string{`resources.health[0].type: unsupported record type "SRVX"`}},
+		{"command empty", "resources:\n  health:\n    - {name: a, kind: command, command: []}\n", []string{`resources.health[0].command: required`}},
+		{"heartbeat order", "resources:\n  health:\n    - {name: a, kind: heartbeat, warning_after: 2h, problem_after: 1h}\n", []string{`resources.health[0].warning_after: must not exceed problem_after (1h)`}},
+		{"timezone", "site: {timezone: Mars/Olympus}\n", []string{`statusd.yml:1: site.timezone: unknown time zone "Mars/Olympus"`}},
+		{"env unset", "site: {name: '${NOPE}'}\n", []string{`statusd.yml:1: environment variable NOPE is not set`}},
+		{"secret file missing", "resources:\n  health:\n    - {name: a, kind: heartbeat, token_file: tok}\n", []string{`statusd.yml:3: resources.health[0].token_file: cannot read tok: file does not exist`}},
+		{"secret and file", "resources:\n  health:\n    - {name: a, kind: heartbeat, token: x, token_file: tok}\n", []string{`resources.health[0].token_file: cannot be used together with token`}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			_, errs := parse(t, c.text)
+			if len(errs) != len(c.want) {
+				t.Fatalf("got %d errors, want %d:\n%v", len(errs), len(c.want), errs)
+			}
+			for i, w := range c.want {
+				if !strings.Contains(errs[i].Error(), w) {
+					t.Errorf("error %d = %q, want it to contain %q", i, errs[i].Error(), w)
+				}
+			}
+		})
+	}
+}
+
+func TestBadValueReportedOnce(t *testing.T) {
+	// A duration that fails to decode must not also be reported by validation.
+	_, errs := parse(t, "defaults:\n  timeout: soon\n")
+	if len(errs) != 1 {
+		t.Fatalf("want one error, got %v", errs)
+	}
+}
+
+func TestDefaultsAndOptions(t *testing.T) {
+	c, errs := parse(t, `
+defaults: {interval: 1m, timeout: 5s}
+resources:
+  health:
+    - {name: api, kind: http, url: "https://api.example/", problem: "value > 2", expected_status: [200, 3xx]}
+    - {name: fast, kind: tcp, address: "db:5432", interval: 2s}
+    - {name: dns, kind: dns, query: example.com, server: 10.0.0.1}
+    - {name: hb, kind: heartbeat, problem_after: 50h}
+    - {name: hb2, kind: heartbeat, warning_after: 1h}
+    - {name: cert, kind: tls, address: "example.com:443"}
+`)
+	if errs != nil {
+		t.Fatal(errs)
+	}
+	checks := c.Resources[0].Checks
+	api := checks[0]
+	if api.Interval != model.Duration(time.Minute) || api.Timeout != model.Duration(5*time.Second) {
+		t.Errorf("api interval/timeout = %s/%s", api.Interval, api.Timeout)
+	}
+	if api.HTTP.Method != "GET" || !*api.HTTP.FollowRedirects {
+		t.Errorf("http defaults: %+v", api.HTTP)
+	}
+	if !api.HTTP.ExpectedStatus[1].Contains(302) || api.HTTP.ExpectedStatus[0].Contains(201) {
+		t.Errorf("expected status ranges: %v", api.HTTP.ExpectedStatus)
+	}
+	if !api.Problem.Eval(2.5) || api.Problem.Eval(2) {
+		t.Error("problem threshold not parsed")
+	}
+	if fast := checks[1]; fast.Timeout >= fast.Interval {
+		t.Errorf("default timeout %s not below interval %s", fast.Timeout, fast.Interval)
+	}
+	if checks[2].DNS.Server != "10.0.0.1:53" || checks[2].DNS.Type != "A" {
+		t.Errorf("dns defaults: %+v", checks[2].DNS)
+	}
+	if hb := checks[3].Heartbeat; hb.WarningAfter != hb.ProblemAfter {
+		t.Errorf("heartbeat with only problem_after: %+v", hb)
+	}
+	if hb := checks[4].Heartbeat; hb.ProblemAfter != model.Duration(2*time.Hour) {
+		t.Errorf("heartbeat with only warning_after: %+v", hb)
+	}
+	if tls := checks[5].TLS; tls.WarningDays != 14 || tls.ProblemDays != 3 {
+		t.Errorf("tls defaults: %+v", tls)
+	}
+}
+
+func TestEnvAndSecrets(t *testing.T) {
+	env := testEnv(
+		map[string]string{"TOKEN": "s3cret", "PORT": "6543", "HOST": "db"},
+		map[string]string{"secrets/tok": "from-file\n"},
+	)
+	c, err := Parse([]byte(`
+site: {name: "${SITE:-ACME}"}
+scheduler:
+  max_concurrency: ${PORT}
+resources:
+  health:
+    - {name: a, kind: heartbeat, token: "${TOKEN}"}
+    - {name: b, kind: heartbeat, token_file: tok}
+    - {name: c, kind: tcp, address: "${HOST}:${PORT}", send: "cost $${NOT_EXPANDED}"}
+`), "secrets/statusd.yml", env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Site.Name != "ACME" || c.Scheduler.MaxConcurrency != 6543 {
+		t.Errorf("expansion: site %q, concurrency %d", c.Site.Name, c.Scheduler.MaxConcurrency)
+	}
+	hc := c.Resources[0].Checks
+	if hc[0].Heartbeat.Token != "s3cret" || hc[1].Heartbeat.Token != "from-file" {
+		t.Errorf("secrets: %q %q", hc[0].Heartbeat.Token, hc[1].Heartbeat.Token)
+	}
+	if hc[2].TCP.Address != "db:6543" || hc[2].TCP.Send != "cost ${NOT_EXPANDED}" {
+		t.Errorf("tcp: %+v", hc[2].TCP)
+	}
+}
+
+func TestOrderPreserved(t *testing.T) {
+	c, errs := parse(t, "resources:\n  stats: [{name: z, kind: build}]\n  health: [{name: b, kind: ping}, {name: a, kind: ping}]\n  custom: []\n")
+	if errs != nil {
+		t.Fatal(errs)
+	}
+	var got []string
+	c.Each(func(r string, ch *Check) { got = append(got, ch.ID(r).String()) })
+	if strings.Join(got, ",") != "stats/z,health/b,health/a" || c.Resources[2].Name != "custom" {
+		t.Errorf("order = %v, resources %v", got, c.Resources)
+	}
+}
+
+func TestEmptyFileIsValid(t *testing.T) {
+	c, errs := parse(t, "# nothing yet\n")
+	if errs != nil || c == nil || c.Site.Name != "statusd" {
+		t.Fatalf("empty file: %v %v", c, errs)
+	}
+}
+
+// FuzzParse feeds arbitrary text to the loader: it must never panic, and it
+// must return either a config or errors, each naming the file.
+func FuzzParse(f *testing.F) {
+	seeds := []string{
+		string(defaultYAML),
+		"resources:\n  health:\n    - {name: a, kind: http, url: 'http://x/', problem: 'value > 2', json: [{path: a.b, equals: 1}]}\n",
+		"resources: {h: [{name: x, kind: heartbeat, token_file: t}]}",
+		"a: &x [1]\nb: *x\n",
+		"site: {name: '${A:-b}'}",
+	}
+	for _, s := range seeds {
+		f.Add(s)
+	}
+	env := testEnv(map[string]string{"A": "1"}, map[string]string{"t": "tok"})
+	f.Fuzz(func(t *testing.T, text string) {
+		c, err := Parse([]byte(text), "f.yml", env)
+		if (c == nil) == (err == nil) {
+			t.Fatalf("want exactly one of config and error, got %v and %v", c, err)
+		}
+		var errs Errors
+		if err != nil && (!errors.As(err, &errs) || len(errs) == 0) {
+			t.Fatalf("error is not a non-empty Errors: %v", err)
+		}
+		for _, e := range errs {
+			if e.File != "f.yml" {
+				t.Fatalf("error without file: %v", e)
+			}
+		}
+	})
+}
+
+func TestAliasBomb(t *testing.T) {
+	// Nested aliases inside a free-form value must not expand exponentially.
+	var b strings.Builder
+	b.WriteString("resources:\n  h:\n    - name: a\n      kind: http\n      url: http://x/\n      json:\n        - path: p\n          equals:\n            l0: &l0 [x, x, x, x, x, x, x, x, x, x]\n")
+	for i := 1; i < 9; i++ {
+		fmt.Fprintf(&b, "            l%d: &l%d [", i, i)
+		for j := 0; j < 10; j++ {
+			fmt.Fprintf(&b, "*l%d, ", i-1)
+		}
+		b.WriteString("x]\n")
+	}
+	_, errs := parse(t, b.String())
+	if len(errs) != 1 || !strings.Contains(errs[0].Error(), "resources.h[0].json[0].equals") {
+		t.Fatalf("want one error on equals, got %v", errs)
+	}
+}

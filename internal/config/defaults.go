@@ -1,0 +1,94 @@
+package config
+
+import (
+	"time"
+
+	"github.com/prometheus/common/model"
+)
+
+// Every default lives in this file.
+const (
+	DefaultInterval       = model.Duration(30 * time.Second)
+	DefaultTimeout        = model.Duration(10 * time.Second)
+	DefaultMaxConcurrency = 512
+
+	day = model.Duration(24 * time.Hour)
+)
+
+func (c *Config) applyDefaults() {
+	if c.Site.Name == "" {
+		c.Site.Name = "statusd"
+	}
+	if c.Site.Timezone == "" {
+		c.Site.Timezone = "UTC"
+	}
+	setDuration(&c.Defaults.Interval, DefaultInterval)
+	setDuration(&c.Defaults.Timeout, DefaultTimeout)
+	if c.Scheduler.MaxConcurrency == 0 {
+		c.Scheduler.MaxConcurrency = DefaultMaxConcurrency
+	}
+	r := &c.Storage.Retention
+	setDuration(&r.Results, 7*day)
+	if r.ResultsPerCheck == 0 {
+		r.ResultsPerCheck = 1000
+	}
+	setDuration(&r.Minute, 2*day)
+	setDuration(&r.Hour, 90*day)
+	setDuration(&r.Day, 730*day)
+	setDuration(&r.Heartbeats, 30*day)
+
+	c.Each(func(_ string, ch *Check) { ch.applyDefaults(c.Defaults) })
+}
+
+func (ch *Check) applyDefaults(d Defaults) {
+	setDuration(&ch.Interval, d.Interval)
+	if ch.Timeout == 0 {
+		// A timeout must end before the next run is due.
+		ch.Timeout = min(d.Timeout, ch.Interval*4/5)
+	}
+	switch {
+	case ch.HTTP != nil:
+		h := ch.HTTP
+		if h.Method == "" {
+			h.Method = "GET"
+		}
+		if len(h.ExpectedStatus) == 0 {
+			h.ExpectedStatus = []StatusRange{{200, 299}}
+		}
+		if h.FollowRedirects == nil {
+			t := true
+			h.FollowRedirects = &t
+		}
+	case ch.TLS != nil:
+		if ch.TLS.WarningDays == 0 {
+			ch.TLS.WarningDays = 14
+		}
+		if ch.TLS.ProblemDays == 0 {
+			ch.TLS.ProblemDays = 3
+		}
+	case ch.DNS != nil:
+		if ch.DNS.Type == "" {
+			ch.DNS.Type = "A"
+		}
+		if ch.DNS.Protocol == "" {
+			ch.DNS.Protocol = "udp"
+		}
+	case ch.Heartbeat != nil:
+		hb := ch.Heartbeat
+		switch {
+		case hb.WarningAfter == 0 && hb.ProblemAfter == 0:
+			// django_status's AgeMonitor: warning after a day, problem after two.
+			hb.WarningAfter, hb.ProblemAfter = day, 2*day
+		case hb.ProblemAfter == 0:
+			hb.ProblemAfter = 2 * hb.WarningAfter
+		case hb.WarningAfter == 0:
+			hb.WarningAfter = hb.ProblemAfter // no warning stage
+		}
+	}
+}
+
+func setDuration(d *model.Duration, def model.Duration) {
+	if *d == 0 {
+		*d = def
+	}
+}

@@ -1,0 +1,183 @@
+package config
+
+import (
+	_ "embed"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"reflect"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// DefaultFile is the config file read when --config.file is not given.
+const DefaultFile = "statusd.yml"
+
+//go:embed default.yml
+var defaultYAML []byte
+
+// Env is what loading reads from the outside world; tests replace it.
+type Env struct {
+	LookupEnv func(string) (string, bool)
+	ReadFile  func(string) ([]byte, error)
+}
+
+// OSEnv reads the real environment and file system.
+func OSEnv() Env { return Env{LookupEnv: os.LookupEnv, ReadFile: os.ReadFile} }
+
+// Load reads and validates a config file. A problem in the file returns
+// Errors listing every problem with its line.
+func Load(path string, env Env) (*Config, error) {
+	data, err := env.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read config: %w", err)
+	}
+	return Parse(data, path, env)
+}
+
+// Default returns the built-in config used when no config file exists: it
+// monitors statusd itself.
+func Default() *Config {
+	c, err := Parse(defaultYAML, "", Env{LookupEnv: func(string) (string, bool) { return "", false }})
+	if err != nil {
+		panic(fmt.Sprintf("built-in config is invalid: %v", err))
+	}
+	return c
+}
+
+// DefaultYAML returns the text of the built-in config.
+func DefaultYAML() []byte { return defaultYAML }
+
+var yamlLine = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
+
+// Parse decodes and validates config text; file names it in errors and
+// anchors relative *_file paths (empty: the built-in config).
+func Parse(data []byte, file string, env Env) (*Config, error) {
+	name := file
+	if name == "" {
+		name = "<built-in>"
+	}
+	p := newProblems(name)
+	var root yaml.Node
+	if err := yaml.Unmarshal(data, &root); err != nil {
+		msg := strings.TrimPrefix(err.Error(), "yaml: ")
+		line := 0
+		if m := yamlLine.FindStringSubmatch(err.Error()); m != nil {
+			line, _ = strconv.Atoi(m[1])
+			msg = m[2]
+		}
+		p.atLine(line, "", "invalid YAML: %s", msg)
+		return nil, p.err()
+	}
+	c := &Config{File: file}
+	if root.Kind != 0 {
+		expandEnv(&root, env.LookupEnv, p)
+		d := newDecoder(p)
+		d.decode(&root, reflect.ValueOf(c).Elem(), "")
+	}
+	decodeErrs := len(p.errs)
+	c.applyDefaults()
+	dir := "."
+	if file != "" {
+		dir = filepath.Dir(file)
+	}
+	resolveSecrets(reflect.ValueOf(c).Elem(), "", dir, env.ReadFile, p)
+	c.validate(p)
+	p.errs = dropUnderFailed(p.errs, decodeErrs)
+	if err := p.err(); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// dropUnderFailed removes later errors about fields that already failed to
+// decode: a bad value should be reported once, not again as "missing".
+func dropUnderFailed(errs Errors, n int) Errors {
+	failed := map[string]bool{}
+	for _, e := range errs[:n] {
+		if e.Field != "" {
+			failed[e.Field] = true
+		}
+	}
+	out := errs[:n]
+	for _, e := range errs[n:] {
+		under := false
+		for f := e.Field; f != ""; f = parentPath(f) {
+			if failed[f] {
+				under = true
+				break
+			}
+		}
+		if !under {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+var secretType = reflect.TypeOf(Secret(""))
+
+// resolveSecrets fills every Secret field from its *_file sibling, reading
+// the file relative to dir.
+func resolveSecrets(v reflect.Value, path, dir string, readFile func(string) ([]byte, error), p *problems) {
+	switch v.Kind() {
+	case reflect.Pointer:
+		if !v.IsNil() {
+			resolveSecrets(v.Elem(), path, dir, readFile, p)
+		}
+	case reflect.Slice:
+		if rs, ok := v.Interface().(Resources); ok {
+			for _, r := range rs {
+				resolveSecrets(reflect.ValueOf(r.Checks), joinPath(path, r.Name), dir, readFile, p)
+			}
+			return
+		}
+		for i := 0; i < v.Len(); i++ {
+			resolveSecrets(v.Index(i), indexPath(path, i), dir, readFile, p)
+		}
+	case reflect.Struct:
+		info := infoOf(v.Type())
+		for name, idx := range info.fields {
+			f := v.FieldByIndex(idx)
+			fpath := joinPath(path, name)
+			if f.Type() != secretType {
+				resolveSecrets(f, fpath, dir, readFile, p)
+				continue
+			}
+			fileIdx, ok := info.fields[name+"_file"]
+			if !ok {
+				continue
+			}
+			fileName := v.FieldByIndex(fileIdx).String()
+			if fileName == "" {
+				continue
+			}
+			if f.String() != "" {
+				p.add(fpath+"_file", "cannot be used together with %s", name)
+				continue
+			}
+			if !filepath.IsAbs(fileName) {
+				fileName = filepath.Join(dir, fileName)
+			}
+			b, err := readFile(fileName)
+			if err != nil {
+				var pe *os.PathError
+				if errors.As(err, &pe) {
+					err = pe.Err
+				}
+				p.add(fpath+"_file", "cannot read %s: %v", fileName, err)
+				continue
+			}
+			f.SetString(strings.TrimRight(string(b), "\r\n"))
+		}
+		for _, fi := range info.kinds {
+			resolveSecrets(v.Field(fi), path, dir, readFile, p)
+		}
+	}
+}
+
+func reflectValue(ptr any) reflect.Value { return reflect.ValueOf(ptr).Elem() }

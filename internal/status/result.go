@@ -1,0 +1,101 @@
+package status
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// CheckID addresses a check as resource/check, the form used everywhere:
+// config, API, metric labels and the CLI.
+type CheckID struct {
+	Resource string
+	Check    string
+}
+
+// String returns "resource/check".
+func (id CheckID) String() string { return id.Resource + "/" + id.Check }
+
+// ParseCheckID parses "resource/check".
+func ParseCheckID(s string) (CheckID, error) {
+	r, c, ok := strings.Cut(s, "/")
+	if !ok || r == "" || c == "" || strings.Contains(c, "/") {
+		return CheckID{}, fmt.Errorf("check %q: want resource/check", s)
+	}
+	return CheckID{Resource: r, Check: c}, nil
+}
+
+// Result is the outcome of one run of a check.
+type Result struct {
+	// Level is fine, warning or problem.
+	Level Level
+	// Success tells whether the probe ran and met its own conditions
+	// (expected status code, body, exit code…). Thresholds on Value only
+	// move Level.
+	Success bool
+	// Value is the measured value in base units (seconds, bytes, rows…),
+	// nil when the kind measures nothing.
+	Value *float64
+	// Message is a short human report.
+	Message string
+	// Details is structured, JSON-serialisable data (stats payloads).
+	Details map[string]any
+	// Duration is how long the probe took.
+	Duration time.Duration
+	// CheckedAt is when the probe started.
+	CheckedAt time.Time
+}
+
+// Float returns a pointer to v, for Result.Value.
+func Float(v float64) *float64 { return &v }
+
+type resultJSON struct {
+	Level           Level          `json:"level"`
+	Success         bool           `json:"success"`
+	Value           *float64       `json:"value"`
+	Message         string         `json:"message"`
+	Details         map[string]any `json:"details"`
+	DurationSeconds float64        `json:"duration_seconds"`
+	CheckedAt       *time.Time     `json:"checked_at"`
+}
+
+// MarshalJSON renders the result in the API's shape.
+func (r Result) MarshalJSON() ([]byte, error) {
+	j := resultJSON{
+		Level:           r.Level,
+		Success:         r.Success,
+		Value:           r.Value,
+		Message:         r.Message,
+		Details:         r.Details,
+		DurationSeconds: r.Duration.Seconds(),
+	}
+	if j.Details == nil {
+		j.Details = map[string]any{}
+	}
+	if !r.CheckedAt.IsZero() {
+		t := r.CheckedAt.UTC()
+		j.CheckedAt = &t
+	}
+	return json.Marshal(j)
+}
+
+// UnmarshalJSON reads the API's shape back.
+func (r *Result) UnmarshalJSON(b []byte) error {
+	var j resultJSON
+	if err := json.Unmarshal(b, &j); err != nil {
+		return err
+	}
+	*r = Result{
+		Level:    j.Level,
+		Success:  j.Success,
+		Value:    j.Value,
+		Message:  j.Message,
+		Details:  j.Details,
+		Duration: time.Duration(j.DurationSeconds * float64(time.Second)),
+	}
+	if j.CheckedAt != nil {
+		r.CheckedAt = *j.CheckedAt
+	}
+	return nil
+}

@@ -1,0 +1,436 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"github.com/statusd/statusd/internal/status"
+	"github.com/statusd/statusd/internal/testsvc"
+)
+
+// TestContract runs the same assertions against every backend.
+func TestContract(t *testing.T) {
+	backends := []struct {
+		name string
+		dsn  func(t *testing.T) string
+	}{
+		{"sqlite", func(t *testing.T) string { return "sqlite:" + filepath.Join(t.TempDir(), "statusd.db") }},
+		{"postgres", func(t *testing.T) string { return testsvc.Postgres(t) }},
+	}
+	tests := []struct {
+		name string
+		fn   func(t *testing.T, s *Store)
+	}{
+		{"Migrations", testMigrations},
+		{"EnsureChecks", testEnsureChecks},
+		{"Results", testResults},
+		{"Rollups", testRollups},
+		{"Heartbeats", testHeartbeats},
+		{"Prune", testPrune},
+		{"Recorder", testRecorder},
+		{"RecorderSurvivesWriteFailure", testRecorderRetry},
+		{"ConcurrentWriters", testConcurrentWriters},
+	}
+	for _, b := range backends {
+		t.Run(b.name, func(t *testing.T) {
+			for _, tc := range tests {
+				t.Run(tc.name, func(t *testing.T) {
+					s := openStore(t, b.dsn(t))
+					tc.fn(t, s)
+				})
+			}
+		})
+	}
+}
+
+func openStore(t *testing.T, dsn string) *Store {
+	t.Helper()
+	ctx := context.Background()
+	s, err := Open(ctx, dsn, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	if _, err := s.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+var (
+	t0     = time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
+	apiID  = status.CheckID{Resource: "health", Check: "api"}
+	dbID   = status.CheckID{Resource: "health", Check: "db"}
+	codeID = status.CheckID{Resource: "stats", Check: "code"}
+)
+
+func result(at time.Time, level status.Level, value *float64) status.Result {
+	return status.Result{
+		Level: level, Success: level != status.Problem, Value: value,
+		Message: fmt.Sprintf("%s at %s", level, at.Format(time.TimeOnly)),
+		Details: map[string]any{"status_code": float64(200)}, Duration: 250 * time.Millisecond, CheckedAt: at,
+	}
+}
+
+func testMigrations(t *testing.T, s *Store) {
+	ctx := context.Background()
+	ms, err := Migrations(s.Dialect())
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := s.SchemaVersion(ctx)
+	if err != nil || v != ms[len(ms)-1].Version {
+		t.Fatalf("schema version %d (%v), want %d", v, err, ms[len(ms)-1].Version)
+	}
+	again, err := s.Migrate(ctx)
+	if err != nil || len(again) != 0 {
+		t.Fatalf("second migrate applied %d (%v), want none", len(again), err)
+	}
+	for _, table := range []string{"checks", "check_results", "check_rollups", "check_state", "heartbeats",
+		"service_groups", "services", "incidents", "incident_services", "incident_updates", "maintenances",
+		"maintenance_services", "downtime_periods", "notification_outbox", "api_tokens", "admin_users", "admin_sessions"} {
+		var n int
+		if err := s.db.GetContext(ctx, &n, "SELECT COUNT(*) FROM "+table); err != nil {
+			t.Errorf("table %s: %v", table, err)
+		}
+	}
+
+	if _, err := s.w.ExecContext(ctx, "UPDATE schema_migrations SET checksum = 'edited' WHERE version = 1"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Migrate(ctx); err == nil || !strings.Contains(err.Error(), "was changed after it was applied") {
+		t.Errorf("edited migration: err = %v", err)
+	}
+	if _, err := s.w.ExecContext(ctx, s.w.Rebind("UPDATE schema_migrations SET checksum = ? WHERE version = 1"), ms[0].Checksum); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.w.ExecContext(ctx, s.w.Rebind("INSERT INTO schema_migrations (version, name, checksum, applied_at) VALUES (9999, 'future', 'x', ?)"), t0); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Migrate(ctx); err == nil || !strings.Contains(err.Error(), "migrated by a newer version") {
+		t.Errorf("newer database: err = %v", err)
+	}
+}
+
+func testEnsureChecks(t *testing.T, s *Store) {
+	ctx := context.Background()
+	first, err := s.EnsureChecks(ctx, []status.CheckID{apiID, dbID}, t0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	second, err := s.EnsureChecks(ctx, []status.CheckID{dbID, codeID}, t0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if first[apiID] == 0 || first[dbID] == first[apiID] {
+		t.Fatalf("ids: %v", first)
+	}
+	if second[apiID] != first[apiID] || second[dbID] != first[dbID] || second[codeID] == 0 || len(second) != 3 {
+		t.Errorf("ids changed or missing: first %v, second %v", first, second)
+	}
+}
+
+func testResults(t *testing.T, s *Store) {
+	ctx := context.Background()
+	ids, err := s.EnsureChecks(ctx, []status.CheckID{apiID, codeID}, t0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := t0.Add(123456 * time.Microsecond)
+	rows := []ResultRow{
+		{ids[apiID], result(at, status.Fine, status.Float(0.25))},
+		{ids[apiID], result(at.Add(time.Minute), status.Problem, status.Float(3))},
+		{ids[codeID], status.Result{Level: status.Fine, Success: true, CheckedAt: at, Message: "dev"}},
+	}
+	if err := s.Write(ctx, Batch{Results: rows}); err != nil {
+		t.Fatal(err)
+	}
+	latest, err := s.LatestResults(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := latest[apiID]
+	if got.Level != status.Problem || got.Success || *got.Value != 3 || !got.CheckedAt.Equal(at.Add(time.Minute)) ||
+		got.Duration != 250*time.Millisecond || got.Details["status_code"] != float64(200) || got.CheckedAt.Location() != time.UTC {
+		t.Errorf("latest api result = %+v", got)
+	}
+	if code := latest[codeID]; code.Value != nil || code.Message != "dev" || len(latest) != 2 {
+		t.Errorf("latest code result = %+v (of %d)", code, len(latest))
+	}
+	hist, err := s.Results(ctx, apiID, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(hist) != 2 || hist[0].Level != status.Problem || hist[1].Level != status.Fine || !hist[1].CheckedAt.Equal(at) {
+		t.Errorf("history = %+v", hist)
+	}
+	// A large batch crosses the multi-row insert limit.
+	var many []ResultRow
+	for i := range 1234 {
+		many = append(many, ResultRow{ids[codeID], result(t0.Add(time.Duration(i)*time.Second), status.Fine, nil)})
+	}
+	if err := s.Write(ctx, Batch{Results: many}); err != nil {
+		t.Fatal(err)
+	}
+	if hist, _ := s.Results(ctx, codeID, 5000); len(hist) != 1235 {
+		t.Errorf("stored %d code results, want 1235", len(hist))
+	}
+}
+
+func testRollups(t *testing.T, s *Store) {
+	ctx := context.Background()
+	ids, err := s.EnsureChecks(ctx, []status.CheckID{apiID}, t0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := ids[apiID]
+	part := func(bucket time.Time, levels ...status.Level) Rollup {
+		r := Rollup{CheckID: id, Resolution: Minute, Bucket: bucket}
+		for _, l := range levels {
+			r.Add(result(bucket, l, nil))
+		}
+		return r
+	}
+	m0, m1 := t0.Add(5*time.Minute), t0.Add(6*time.Minute)
+	nextHour, nextDay := t0.Add(time.Hour), t0.AddDate(0, 0, 1)
+	batches := []Batch{
+		{Minutes: []Rollup{part(m0, status.Fine, status.Fine)}},
+		{Minutes: []Rollup{part(m0, status.Problem), part(m1, status.Warning)}}, // m0 again: adds up
+		{Minutes: []Rollup{part(nextHour, status.Fine)}},
+		{Minutes: []Rollup{part(nextDay, status.Fine)}},
+	}
+	for _, b := range batches {
+		if err := s.Write(ctx, b); err != nil {
+			t.Fatal(err)
+		}
+	}
+	minutes, err := s.Rollups(ctx, apiID, Minute, t0, t0.Add(time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(minutes) != 2 || minutes[0].Runs != 3 || minutes[0].Problems != 1 || minutes[0].Failures != 1 ||
+		minutes[0].WorstLevel != status.Problem || minutes[0].DurationSeconds != 0.75 || !minutes[0].Bucket.Equal(m0) {
+		t.Fatalf("minutes = %+v", minutes)
+	}
+	hours, err := s.Rollups(ctx, apiID, Hour, t0, nextDay)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(hours) != 2 || hours[0].Runs != 4 || hours[0].Warnings != 1 || hours[0].WorstLevel != status.Problem || hours[1].Runs != 1 {
+		t.Fatalf("hours = %+v", hours)
+	}
+	days, err := s.Rollups(ctx, apiID, Day, t0.AddDate(0, 0, -1), t0.AddDate(0, 0, 2))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(days) != 2 || days[0].Runs != 5 || days[1].Runs != 1 || !days[0].Bucket.Equal(Day.Truncate(t0)) {
+		t.Fatalf("days = %+v", days)
+	}
+	if up := days[0].Uptime(); up != 0.8 {
+		t.Errorf("uptime = %v, want 0.8", up)
+	}
+}
+
+func testHeartbeats(t *testing.T, s *Store) {
+	ctx := context.Background()
+	ids, err := s.EnsureChecks(ctx, []status.CheckID{apiID, dbID}, t0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = s.Write(ctx, Batch{Heartbeats: []HeartbeatRow{
+		{ids[apiID], Heartbeat{ReceivedAt: t0, Source: "10.0.0.1"}},
+		{ids[apiID], Heartbeat{ReceivedAt: t0.Add(time.Hour), Failed: true, Source: "10.0.0.2"}},
+		{ids[dbID], Heartbeat{ReceivedAt: t0.Add(time.Minute), Source: "10.0.0.3"}},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	last, err := s.LastHeartbeats(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if hb := last[apiID]; !hb.Failed || !hb.ReceivedAt.Equal(t0.Add(time.Hour)) || hb.Source != "10.0.0.2" || len(last) != 2 {
+		t.Errorf("last heartbeats = %+v", last)
+	}
+}
+
+func testPrune(t *testing.T, s *Store) {
+	ctx := context.Background()
+	ids, err := s.EnsureChecks(ctx, []status.CheckID{apiID, dbID}, t0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b Batch
+	for i := range 10 {
+		at := t0.Add(time.Duration(i) * time.Hour)
+		b.Results = append(b.Results, ResultRow{ids[apiID], result(at, status.Fine, nil)}, ResultRow{ids[dbID], result(at, status.Fine, nil)})
+		b.Heartbeats = append(b.Heartbeats, HeartbeatRow{ids[apiID], Heartbeat{ReceivedAt: at}})
+		b.Minutes = append(b.Minutes, Rollup{CheckID: ids[apiID], Resolution: Minute, Bucket: at, Runs: 1})
+	}
+	if err := s.Write(ctx, b); err != nil {
+		t.Fatal(err)
+	}
+	now := t0.Add(10 * time.Hour)
+	n, err := s.Prune(ctx, Retention{
+		Results: 5*time.Hour + time.Minute, ResultsPerCheck: 3,
+		Minute: 2*time.Hour + time.Minute, Hour: 1000 * time.Hour, Day: 1000 * time.Hour, Heartbeats: time.Minute,
+	}, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	api, _ := s.Results(ctx, apiID, 100)
+	db, _ := s.Results(ctx, dbID, 100)
+	if len(api) != 3 || len(db) != 3 || !api[2].CheckedAt.Equal(t0.Add(7*time.Hour)) {
+		t.Errorf("results left: api %d, db %d", len(api), len(db))
+	}
+	minutes, _ := s.Rollups(ctx, apiID, Minute, t0, now)
+	hours, _ := s.Rollups(ctx, apiID, Hour, t0, now)
+	if len(minutes) != 2 || len(hours) != 10 {
+		t.Errorf("rollups left: %d minutes, %d hours", len(minutes), len(hours))
+	}
+	last, _ := s.LastHeartbeats(ctx)
+	var hbs int
+	_ = s.db.GetContext(ctx, &hbs, "SELECT COUNT(*) FROM heartbeats")
+	if hbs != 1 || !last[apiID].ReceivedAt.Equal(t0.Add(9*time.Hour)) {
+		t.Errorf("heartbeats left: %d, last %v", hbs, last[apiID])
+	}
+	if want := int64(14 + 8 + 9); n != want {
+		t.Errorf("pruned %d rows, want %d", n, want)
+	}
+}
+
+type fakeClock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *fakeClock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
+func (c *fakeClock) Set(t time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = t
+}
+
+func testRecorder(t *testing.T, s *Store) {
+	ctx := context.Background()
+	clock := &fakeClock{now: t0.Add(30 * time.Second)}
+	reg := prometheus.NewRegistry()
+	r := NewRecorder(s, slog.New(slog.DiscardHandler), reg, RecorderOptions{Now: clock.Now})
+	r.Record(apiID, result(t0.Add(10*time.Second), status.Fine, status.Float(1)))
+	r.Record(apiID, result(t0.Add(20*time.Second), status.Problem, status.Float(9)))
+	r.RecordHeartbeat(dbID, Heartbeat{ReceivedAt: t0, Source: "cron"})
+	if err := r.Flush(ctx, false); err != nil {
+		t.Fatal(err)
+	}
+	hist, _ := s.Results(ctx, apiID, 10)
+	last, _ := s.LastHeartbeats(ctx)
+	minutes, _ := s.Rollups(ctx, apiID, Minute, t0, t0.Add(time.Hour))
+	if len(hist) != 2 || len(last) != 1 || len(minutes) != 0 {
+		t.Fatalf("after first flush: %d results, %d heartbeats, %d minutes (the open minute must wait)", len(hist), len(last), len(minutes))
+	}
+	clock.Set(t0.Add(61 * time.Second))
+	r.Record(apiID, result(t0.Add(61*time.Second), status.Fine, status.Float(1)))
+	if err := r.Flush(ctx, false); err != nil {
+		t.Fatal(err)
+	}
+	minutes, _ = s.Rollups(ctx, apiID, Minute, t0, t0.Add(time.Hour))
+	if len(minutes) != 1 || minutes[0].Runs != 2 || minutes[0].Problems != 1 {
+		t.Fatalf("closed minute = %+v", minutes)
+	}
+	if err := r.Flush(ctx, true); err != nil {
+		t.Fatal(err)
+	}
+	minutes, _ = s.Rollups(ctx, apiID, Minute, t0, t0.Add(time.Hour))
+	hours, _ := s.Rollups(ctx, apiID, Hour, t0, t0.Add(time.Hour))
+	if len(minutes) != 2 || len(hours) != 1 || hours[0].Runs != 3 {
+		t.Errorf("after final flush: minutes %+v, hours %+v", minutes, hours)
+	}
+	if n := testutil.ToFloat64(r.pending); n != 0 {
+		t.Errorf("pending = %v", n)
+	}
+}
+
+func testRecorderRetry(t *testing.T, s *Store) {
+	ctx := context.Background()
+	clock := &fakeClock{now: t0.Add(2 * time.Minute)}
+	r := NewRecorder(s, slog.New(slog.DiscardHandler), nil, RecorderOptions{Now: clock.Now, MaxPending: 3})
+	// Register the check first, then make writes fail by hiding the table.
+	r.Record(dbID, result(t0, status.Fine, nil))
+	if err := r.Flush(ctx, false); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.w.ExecContext(ctx, "ALTER TABLE check_results RENAME TO check_results_away"); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 5 {
+		r.Record(apiID, result(t0.Add(time.Duration(i)*time.Second), status.Fine, nil))
+	}
+	r.RecordHeartbeat(apiID, Heartbeat{ReceivedAt: t0})
+	if err := r.Flush(ctx, false); err == nil {
+		t.Fatal("flush succeeded without its table")
+	}
+	if got := testutil.ToFloat64(r.dropped); got != 2 {
+		t.Errorf("dropped = %v, want 2 (cap 3 of 5)", got)
+	}
+	if _, err := s.w.ExecContext(ctx, "ALTER TABLE check_results_away RENAME TO check_results"); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Flush(ctx, false); err != nil {
+		t.Fatal(err)
+	}
+	hist, _ := s.Results(ctx, apiID, 10)
+	last, _ := s.LastHeartbeats(ctx)
+	minutes, _ := s.Rollups(ctx, apiID, Minute, t0, t0.Add(time.Hour))
+	if len(hist) != 3 || !hist[2].CheckedAt.Equal(t0.Add(2*time.Second)) || len(last) != 1 {
+		t.Errorf("after retry: %d results (oldest %v), %d heartbeats", len(hist), hist, len(last))
+	}
+	if len(minutes) != 1 || minutes[0].Runs != 5 {
+		t.Errorf("rollups must count every run, dropped or not: %+v", minutes)
+	}
+}
+
+func testConcurrentWriters(t *testing.T, s *Store) {
+	ctx := context.Background()
+	ids, err := s.EnsureChecks(ctx, []status.CheckID{apiID}, t0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	errs := make(chan error, 8)
+	for w := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range 10 {
+				at := t0.Add(time.Duration(w*100+i) * time.Second)
+				if err := s.Write(ctx, Batch{Results: []ResultRow{{ids[apiID], result(at, status.Fine, nil)}},
+					Minutes: []Rollup{{CheckID: ids[apiID], Resolution: Minute, Bucket: at, Runs: 1}}}); err != nil {
+					errs <- err
+					return
+				}
+				if _, err := s.LatestResults(ctx); err != nil {
+					errs <- err
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	if hist, _ := s.Results(ctx, apiID, 1000); len(hist) != 80 {
+		t.Errorf("stored %d results, want 80", len(hist))
+	}
+}
+

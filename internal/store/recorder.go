@@ -1,0 +1,292 @@
+package store
+
+import (
+	"context"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/statusd/statusd/internal/status"
+)
+
+// Recorder writes check results and heartbeats to the store in batches, off
+// the checks' path: Record never blocks on the database. Results are
+// counted into minute rollups in memory as they arrive, and each minute is
+// written once it has passed. When the database is away, batches wait and
+// are retried; past MaxPending raw results the oldest are dropped (and
+// counted), while heartbeats and rollups are kept.
+type Recorder struct {
+	store  *Store
+	logger *slog.Logger
+	now    func() time.Time
+	opts   RecorderOptions
+
+	// flushing serialises flushes; it guards ids.
+	flushing sync.Mutex
+	ids      map[status.CheckID]int64
+
+	mu         sync.Mutex
+	results    []pendingResult
+	heartbeats []pendingHeartbeat
+	minutes    map[minuteKey]*Rollup
+
+	pending   prometheus.GaugeFunc
+	dropped   prometheus.Counter
+	failures  prometheus.Counter
+	flushTime prometheus.Histogram
+}
+
+// RecorderOptions tune a Recorder. Zero values take the defaults.
+type RecorderOptions struct {
+	FlushInterval time.Duration // default 1s
+	MaxPending    int           // default 100,000 raw results
+	PruneInterval time.Duration // default 10m; negative disables pruning
+	Retention     Retention
+	Now           func() time.Time
+}
+
+type pendingResult struct {
+	id  status.CheckID
+	res status.Result
+}
+
+type pendingHeartbeat struct {
+	id status.CheckID
+	hb Heartbeat
+}
+
+type minuteKey struct {
+	id     status.CheckID
+	bucket int64 // unix minute
+}
+
+// NewRecorder returns a recorder writing to s. Its metrics are registered
+// on reg when it is not nil.
+func NewRecorder(s *Store, logger *slog.Logger, reg prometheus.Registerer, opts RecorderOptions) *Recorder {
+	if opts.FlushInterval == 0 {
+		opts.FlushInterval = time.Second
+	}
+	if opts.MaxPending == 0 {
+		opts.MaxPending = 100_000
+	}
+	if opts.PruneInterval == 0 {
+		opts.PruneInterval = 10 * time.Minute
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	r := &Recorder{
+		store:   s,
+		logger:  logger,
+		now:     opts.Now,
+		opts:    opts,
+		minutes: map[minuteKey]*Rollup{},
+		ids:     map[status.CheckID]int64{},
+		dropped: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "statusd_store_dropped_results_total",
+			Help: "Check results dropped because the database was unavailable for too long.",
+		}),
+		failures: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "statusd_store_write_failures_total",
+			Help: "Failed attempts to write check history to the database.",
+		}),
+		flushTime: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "statusd_store_write_duration_seconds",
+			Help:    "Time taken to write a batch of check history.",
+			Buckets: prometheus.ExponentialBuckets(0.001, 4, 8),
+		}),
+	}
+	r.pending = prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "statusd_store_pending_results",
+		Help: "Check results waiting to be written to the database.",
+	}, func() float64 {
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		return float64(len(r.results))
+	})
+	if reg != nil {
+		reg.MustRegister(r.pending, r.dropped, r.failures, r.flushTime)
+	}
+	return r
+}
+
+// Record queues a result of a check.
+func (r *Recorder) Record(id status.CheckID, res status.Result) {
+	k := minuteKey{id, res.CheckedAt.Unix() / 60}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if len(r.results) >= r.opts.MaxPending {
+		drop := len(r.results) - r.opts.MaxPending + 1
+		r.results = append(r.results[:0], r.results[drop:]...)
+		r.dropped.Add(float64(drop))
+	}
+	r.results = append(r.results, pendingResult{id, res})
+	m := r.minutes[k]
+	if m == nil {
+		m = &Rollup{Resolution: Minute, Bucket: time.Unix(k.bucket*60, 0).UTC()}
+		r.minutes[k] = m
+	}
+	m.Add(res)
+}
+
+// RecordHeartbeat queues a heartbeat report.
+func (r *Recorder) RecordHeartbeat(id status.CheckID, hb Heartbeat) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.heartbeats = append(r.heartbeats, pendingHeartbeat{id, hb})
+}
+
+// Run flushes every FlushInterval and prunes every PruneInterval until ctx
+// ends, then flushes everything left, the current minute included.
+func (r *Recorder) Run(ctx context.Context) {
+	flush := time.NewTicker(r.opts.FlushInterval)
+	defer flush.Stop()
+	var prune <-chan time.Time
+	if r.opts.PruneInterval > 0 {
+		t := time.NewTicker(r.opts.PruneInterval)
+		defer t.Stop()
+		prune = t.C
+	}
+	for {
+		select {
+		case <-ctx.Done():
+			fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+			defer cancel()
+			if err := r.Flush(fctx, true); err != nil {
+				r.logger.Error("Final write of check history failed; the last results are lost", "err", err)
+			}
+			return
+		case <-flush.C:
+			if err := r.Flush(ctx, false); err != nil && ctx.Err() == nil {
+				r.logger.Warn("Writing check history failed; will retry", "err", err)
+			}
+		case <-prune:
+			n, err := r.store.Prune(ctx, r.opts.Retention, r.now())
+			if err != nil {
+				r.logger.Warn("Pruning history failed", "err", err)
+			} else if n > 0 {
+				r.logger.Debug("Pruned history", "rows", n)
+			}
+		}
+	}
+}
+
+// Flush writes what is queued: results, heartbeats and the minute rollups
+// of minutes that have passed (all of them when final is set). On failure
+// everything is kept for the next attempt.
+func (r *Recorder) Flush(ctx context.Context, final bool) error {
+	r.flushing.Lock()
+	defer r.flushing.Unlock()
+	r.mu.Lock()
+	results, heartbeats := r.results, r.heartbeats
+	r.results, r.heartbeats = nil, nil
+	current := r.now().Unix() / 60
+	var closed []minuteKey
+	for k := range r.minutes {
+		if final || k.bucket < current {
+			closed = append(closed, k)
+		}
+	}
+	minutes := make([]Rollup, 0, len(closed))
+	for _, k := range closed {
+		minutes = append(minutes, *r.minutes[k])
+		delete(r.minutes, k)
+	}
+	r.mu.Unlock()
+	if len(results) == 0 && len(heartbeats) == 0 && len(minutes) == 0 {
+		return nil
+	}
+
+	start := time.Now()
+	err := r.write(ctx, results, heartbeats, closed, minutes)
+	if err == nil {
+		r.flushTime.Observe(time.Since(start).Seconds())
+		return nil
+	}
+	r.failures.Inc()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.results = append(results, r.results...)
+	if over := len(r.results) - r.opts.MaxPending; over > 0 {
+		r.results = r.results[over:]
+		r.dropped.Add(float64(over))
+	}
+	r.heartbeats = append(heartbeats, r.heartbeats...)
+	for i, k := range closed {
+		if m := r.minutes[k]; m != nil {
+			merged := minutes[i]
+			merged.merge(*m)
+			*m = merged
+		} else {
+			m := minutes[i]
+			r.minutes[k] = &m
+		}
+	}
+	return err
+}
+
+func (r *Recorder) write(ctx context.Context, results []pendingResult, heartbeats []pendingHeartbeat, keys []minuteKey, minutes []Rollup) error {
+	if err := r.resolveIDs(ctx, results, heartbeats, keys); err != nil {
+		return err
+	}
+	b := Batch{
+		Results:    make([]ResultRow, len(results)),
+		Heartbeats: make([]HeartbeatRow, len(heartbeats)),
+		Minutes:    make([]Rollup, len(minutes)),
+	}
+	for i, p := range results {
+		b.Results[i] = ResultRow{CheckID: r.ids[p.id], Result: p.res}
+	}
+	for i, p := range heartbeats {
+		b.Heartbeats[i] = HeartbeatRow{CheckID: r.ids[p.id], Heartbeat: p.hb}
+	}
+	for i, m := range minutes {
+		m.CheckID = r.ids[keys[i].id]
+		b.Minutes[i] = m
+	}
+	return r.store.Write(ctx, b)
+}
+
+// resolveIDs makes sure every check in a batch has its database id.
+func (r *Recorder) resolveIDs(ctx context.Context, results []pendingResult, heartbeats []pendingHeartbeat, keys []minuteKey) error {
+	var missing []status.CheckID
+	seen := map[status.CheckID]bool{}
+	need := func(id status.CheckID) {
+		if _, ok := r.ids[id]; !ok && !seen[id] {
+			seen[id] = true
+			missing = append(missing, id)
+		}
+	}
+	for _, p := range results {
+		need(p.id)
+	}
+	for _, p := range heartbeats {
+		need(p.id)
+	}
+	for _, k := range keys {
+		need(k.id)
+	}
+	if len(missing) == 0 {
+		return nil
+	}
+	ids, err := r.store.EnsureChecks(ctx, missing, r.now())
+	if err != nil {
+		return err
+	}
+	for id, n := range ids {
+		r.ids[id] = n
+	}
+	return nil
+}
+
+// merge adds another partial rollup of the same bucket.
+func (r *Rollup) merge(o Rollup) {
+	r.Runs += o.Runs
+	r.Failures += o.Failures
+	r.Warnings += o.Warnings
+	r.Problems += o.Problems
+	r.WorstLevel = status.Worst(r.WorstLevel, o.WorstLevel)
+	r.DurationSeconds += o.DurationSeconds
+}

@@ -1,0 +1,152 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+
+	"github.com/statusd/statusd/internal/status"
+)
+
+// Resolution is the width of a rollup bucket.
+type Resolution string
+
+// The rollup resolutions. Buckets start at UTC boundaries.
+const (
+	Minute Resolution = "minute"
+	Hour   Resolution = "hour"
+	Day    Resolution = "day"
+)
+
+// Truncate returns the start of the bucket holding t.
+func (r Resolution) Truncate(t time.Time) time.Time {
+	t = t.UTC()
+	switch r {
+	case Minute:
+		return t.Truncate(time.Minute)
+	case Hour:
+		return t.Truncate(time.Hour)
+	default:
+		return time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, time.UTC)
+	}
+}
+
+// next returns the start of the bucket after the one starting at t.
+func (r Resolution) next(t time.Time) time.Time {
+	switch r {
+	case Minute:
+		return t.Add(time.Minute)
+	case Hour:
+		return t.Add(time.Hour)
+	default:
+		return t.AddDate(0, 0, 1)
+	}
+}
+
+// Rollup aggregates a check's runs over one bucket.
+type Rollup struct {
+	CheckID    int64        `db:"check_id"`
+	Resolution Resolution   `db:"resolution"`
+	Bucket     time.Time    `db:"bucket"`
+	Runs       int          `db:"runs"`
+	Failures   int          `db:"failures"` // runs whose probe did not succeed
+	Warnings   int          `db:"warnings"` // runs at warning
+	Problems   int          `db:"problems"` // runs at problem
+	WorstLevel status.Level `db:"worst_level"`
+	// DurationSeconds is the summed duration of the runs.
+	DurationSeconds float64 `db:"duration_seconds"`
+}
+
+// Add counts one result into the rollup.
+func (r *Rollup) Add(res status.Result) {
+	r.Runs++
+	if !res.Success {
+		r.Failures++
+	}
+	switch res.Level {
+	case status.Warning:
+		r.Warnings++
+	case status.Problem:
+		r.Problems++
+	}
+	r.WorstLevel = status.Worst(r.WorstLevel, res.Level)
+	r.DurationSeconds += res.Duration.Seconds()
+}
+
+// Uptime is the share of runs not at problem, 1 when there were no runs.
+func (r Rollup) Uptime() float64 {
+	if r.Runs == 0 {
+		return 1
+	}
+	return 1 - float64(r.Problems)/float64(r.Runs)
+}
+
+// addMinuteRollups adds partial minute rollups to what is stored: the same
+// minute may be flushed in several parts (at shutdown, then after restart).
+func addMinuteRollups(ctx context.Context, tx *sqlx.Tx, rs []Rollup) error {
+	if len(rs) == 0 {
+		return nil
+	}
+	stmt, err := tx.PreparexContext(ctx, tx.Rebind(`INSERT INTO check_rollups
+		(check_id, resolution, bucket, runs, failures, warnings, problems, worst_level, duration_seconds)
+		VALUES (?, 'minute', ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (check_id, resolution, bucket) DO UPDATE SET
+			runs = check_rollups.runs + excluded.runs,
+			failures = check_rollups.failures + excluded.failures,
+			warnings = check_rollups.warnings + excluded.warnings,
+			problems = check_rollups.problems + excluded.problems,
+			worst_level = CASE WHEN excluded.worst_level > check_rollups.worst_level THEN excluded.worst_level ELSE check_rollups.worst_level END,
+			duration_seconds = check_rollups.duration_seconds + excluded.duration_seconds`))
+	if err != nil {
+		return err
+	}
+	defer stmt.Close()
+	for _, r := range rs {
+		if _, err := stmt.ExecContext(ctx, r.CheckID, Minute.Truncate(r.Bucket), r.Runs, r.Failures, r.Warnings, r.Problems, int(r.WorstLevel), r.DurationSeconds); err != nil {
+			return fmt.Errorf("store minute rollup: %w", err)
+		}
+	}
+	return nil
+}
+
+// compactRollups recomputes the hour buckets overlapping [from, to) from
+// their minute buckets, then the day buckets from their hour buckets. It is
+// idempotent, so it can run again after a partial failure.
+func compactRollups(ctx context.Context, tx *sqlx.Tx, from, to time.Time) error {
+	for _, step := range []struct{ coarse, fine Resolution }{{Hour, Minute}, {Day, Hour}} {
+		q := tx.Rebind(`INSERT INTO check_rollups
+			(check_id, resolution, bucket, runs, failures, warnings, problems, worst_level, duration_seconds)
+			SELECT check_id, ?, ?, SUM(runs), SUM(failures), SUM(warnings), SUM(problems), MAX(worst_level), SUM(duration_seconds)
+			FROM check_rollups WHERE resolution = ? AND bucket >= ? AND bucket < ?
+			GROUP BY check_id
+			ON CONFLICT (check_id, resolution, bucket) DO UPDATE SET
+				runs = excluded.runs, failures = excluded.failures, warnings = excluded.warnings,
+				problems = excluded.problems, worst_level = excluded.worst_level,
+				duration_seconds = excluded.duration_seconds`)
+		for b := step.coarse.Truncate(from); b.Before(to); b = step.coarse.next(b) {
+			if _, err := tx.ExecContext(ctx, q, string(step.coarse), b, string(step.fine), b, step.coarse.next(b)); err != nil {
+				return fmt.Errorf("compute %s rollups: %w", step.coarse, err)
+			}
+		}
+	}
+	return nil
+}
+
+// Rollups returns a check's rollups of one resolution with buckets in
+// [from, to), oldest first.
+func (s *Store) Rollups(ctx context.Context, id status.CheckID, res Resolution, from, to time.Time) ([]Rollup, error) {
+	var rs []Rollup
+	err := s.db.SelectContext(ctx, &rs, s.db.Rebind(`SELECT r.check_id, r.resolution, r.bucket, r.runs, r.failures, r.warnings, r.problems, r.worst_level, r.duration_seconds
+		FROM check_rollups r JOIN checks c ON c.id = r.check_id
+		WHERE c.resource = ? AND c.name = ? AND r.resolution = ? AND r.bucket >= ? AND r.bucket < ?
+		ORDER BY r.bucket`), id.Resource, id.Check, string(res), from.UTC(), to.UTC())
+	if err != nil {
+		return nil, fmt.Errorf("read %s rollups of %s: %w", res, id, err)
+	}
+	for i := range rs {
+		rs[i].Bucket = rs[i].Bucket.UTC()
+	}
+	return rs, nil
+}

@@ -1,0 +1,116 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/statusd/statusd/internal/status"
+)
+
+func TestParseDSN(t *testing.T) {
+	cases := []struct {
+		dsn     string
+		dialect Dialect
+		target  string
+	}{
+		{"", SQLite, DefaultSQLitePath},
+		{"sqlite:/var/lib/statusd/s.db", SQLite, "/var/lib/statusd/s.db"},
+		{"sqlite:///abs/s.db", SQLite, "/abs/s.db"},
+		{"file:rel.db?mode=rwc", SQLite, "rel.db"},
+		{"./x.db", SQLite, "./x.db"},
+		{"postgres://u:p@h/db", Postgres, "postgres://u:p@h/db"},
+		{"postgresql://h/db", Postgres, "postgresql://h/db"},
+		{"host=h dbname=x", Postgres, "host=h dbname=x"},
+	}
+	for _, c := range cases {
+		d, target := ParseDSN(c.dsn)
+		if d != c.dialect || target != c.target {
+			t.Errorf("ParseDSN(%q) = %s %q, want %s %q", c.dsn, d, target, c.dialect, c.target)
+		}
+	}
+}
+
+func TestRedact(t *testing.T) {
+	cases := map[string]string{
+		"postgres://statusd:hunter2@db:5432/s":         "postgres://statusd:xxxxx@db:5432/s",
+		"host=db user=s password=hunter2 dbname=s":     "host=db user=s password=xxxxx dbname=s",
+		"host=db password='hun ter2' dbname=s":         "host=db password=xxxxx dbname=s",
+		"postgres://db/s":                              "postgres://db/s",
+		"postgres://statusd@db/s?password=hunter2&x=1": "postgres://statusd@db/s?password=xxxxx&x=1",
+	}
+	for in, want := range cases {
+		if got := Redact(in); got != want {
+			t.Errorf("Redact(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestOpenSQLiteErrors(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	_, err := Open(ctx, "sqlite:"+filepath.Join(dir, "missing", "s.db"), Options{})
+	if err == nil || !strings.Contains(err.Error(), "folder "+filepath.Join(dir, "missing")+" does not exist") {
+		t.Errorf("missing folder: %v", err)
+	}
+	// /proc refuses new files even to root, like a read-only mount.
+	_, err = Open(ctx, "sqlite:/proc/statusd.db", Options{})
+	if err == nil || !strings.Contains(err.Error(), "SQLite database /proc/statusd.db: cannot write it") {
+		t.Errorf("read-only folder: %v", err)
+	}
+	_, err = Open(ctx, "sqlite:"+filepath.Join(dir, "none.db"), Options{ReadOnly: true})
+	if !errors.Is(err, ErrNotExist) {
+		t.Errorf("read-only open of a missing file: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "none.db")); !os.IsNotExist(err) {
+		t.Error("read-only open created the file")
+	}
+}
+
+func TestOpenDefaultCreatesDataFolder(t *testing.T) {
+	t.Chdir(t.TempDir())
+	s, err := Open(context.Background(), "", Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if _, err := os.Stat(DefaultSQLitePath); err != nil {
+		t.Fatalf("default database not created: %v", err)
+	}
+	if s.Dialect() != SQLite || s.String() != "SQLite database "+DefaultSQLitePath {
+		t.Errorf("store = %s %s", s.Dialect(), s)
+	}
+}
+
+func TestReadOnlyStoreRefusesWrites(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "s.db")
+	rw := openStore(t, "sqlite:"+path)
+	rw.Close()
+	ro, err := Open(ctx, "sqlite:"+path, Options{ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ro.Close()
+	if _, err := ro.LatestResults(ctx); err != nil {
+		t.Errorf("read: %v", err)
+	}
+	if _, err := ro.EnsureChecks(ctx, []status.CheckID{apiID}, time.Now()); err == nil {
+		t.Error("a read-only store accepted a write")
+	}
+}
+
+func TestOpenPostgresUnreachableRedactsPassword(t *testing.T) {
+	_, err := Open(context.Background(), "postgres://statusd:hunter2@127.0.0.1:1/statusd?sslmode=disable", Options{ConnectTimeout: 2 * time.Second})
+	if err == nil {
+		t.Fatal("connected to a closed port")
+	}
+	msg := err.Error()
+	if strings.Contains(msg, "hunter2") || !strings.Contains(msg, "connect to PostgreSQL at postgres://statusd:xxxxx@127.0.0.1:1/statusd") {
+		t.Errorf("error = %s", msg)
+	}
+}
