@@ -433,4 +433,3 @@ func testConcurrentWriters(t *testing.T, s *Store) {
 		t.Errorf("stored %d results, want 80", len(hist))
 	}
 }
-
