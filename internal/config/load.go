@@ -1,6 +1,7 @@
 package config
 
 import (
+	"crypto/x509"
 	_ "embed"
 	"errors"
 	"fmt"
@@ -144,6 +145,10 @@ func resolveSecrets(v reflect.Value, path, dir string, readFile func(string) ([]
 		for name, idx := range info.fields {
 			f := v.FieldByIndex(idx)
 			fpath := joinPath(path, name)
+			if name == "ca_file" && f.String() != "" {
+				resolveCAFile(f, fpath, dir, readFile, p)
+				continue
+			}
 			if f.Type() != secretType {
 				resolveSecrets(f, fpath, dir, readFile, p)
 				continue
@@ -177,6 +182,28 @@ func resolveSecrets(v reflect.Value, path, dir string, readFile func(string) ([]
 		for _, fi := range info.kinds {
 			resolveSecrets(v.Field(fi), path, dir, readFile, p)
 		}
+	}
+}
+
+// resolveCAFile makes a CA file path absolute and checks that it holds PEM
+// certificates, so that a bad file is a config error with its line.
+func resolveCAFile(f reflect.Value, path, dir string, readFile func(string) ([]byte, error), p *problems) {
+	name := f.String()
+	if !filepath.IsAbs(name) {
+		name = filepath.Join(dir, name)
+		f.SetString(name)
+	}
+	b, err := readFile(name)
+	if err != nil {
+		var pe *os.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err
+		}
+		p.add(path, "cannot read %s: %v", name, err)
+		return
+	}
+	if !x509.NewCertPool().AppendCertsFromPEM(b) {
+		p.add(path, "%s holds no PEM certificates", name)
 	}
 }
 

@@ -112,6 +112,13 @@ func NewRecorder(s *Store, logger *slog.Logger, reg prometheus.Registerer, opts 
 	return r
 }
 
+// SetRetention changes what pruning keeps, e.g. after a config reload.
+func (r *Recorder) SetRetention(ret Retention) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.opts.Retention = ret
+}
+
 // Record queues a result of a check.
 func (r *Recorder) Record(id status.CheckID, res status.Result) {
 	k := minuteKey{id, res.CheckedAt.Unix() / 60}
@@ -163,7 +170,10 @@ func (r *Recorder) Run(ctx context.Context) {
 				r.logger.Warn("Writing check history failed; will retry", "err", err)
 			}
 		case <-prune:
-			n, err := r.store.Prune(ctx, r.opts.Retention, r.now())
+			r.mu.Lock()
+			ret := r.opts.Retention
+			r.mu.Unlock()
+			n, err := r.store.Prune(ctx, ret, r.now())
 			if err != nil {
 				r.logger.Warn("Pruning history failed", "err", err)
 			} else if n > 0 {

@@ -1,0 +1,170 @@
+// Command statusd watches a production system and tells people about it.
+// This file holds the flags and subcommands only; internal/app does the
+// work.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"runtime/debug"
+	"syscall"
+
+	"github.com/alecthomas/kingpin/v2"
+	"github.com/prometheus/common/promslog"
+	promslogflag "github.com/prometheus/common/promslog/flag"
+	"github.com/prometheus/common/version"
+	"github.com/prometheus/exporter-toolkit/web/kingpinflag"
+	"golang.org/x/term"
+
+	"github.com/statusd/statusd/internal/app"
+	"github.com/statusd/statusd/internal/config"
+	"github.com/statusd/statusd/internal/store"
+)
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+func run(args []string, stdout, stderr io.Writer) int {
+	if version.Version == "" {
+		version.Version = "dev"
+		if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+			version.Version = bi.Main.Version
+		}
+	}
+	a := kingpin.New("statusd", "Watches a production system and tells people about it: checks, monitors, notifications and a status page, Prometheus-native.")
+	a.UsageWriter(stdout)
+	a.ErrorWriter(stderr)
+	a.HelpFlag.Short('h')
+	a.Version(version.Print("statusd"))
+	logConfig := &promslog.Config{Writer: stderr}
+	promslogflag.AddFlags(a, logConfig)
+	configFile := a.Flag("config.file", "statusd configuration file; when the default is missing, a built-in config that watches statusd itself is used.").
+		Default(config.DefaultFile).String()
+	storageDSN := a.Flag("storage.dsn", "Database: postgres://… for PostgreSQL, sqlite:PATH for SQLite (default: SQLite file "+store.DefaultSQLitePath+").").
+		Envar("STATUSD_STORAGE_DSN").String()
+
+	serve := a.Command("serve", "Run the daemon (default).").Default()
+	webFlags := kingpinflag.AddFlags(serve, ":9799")
+	externalURL := serve.Flag("web.external-url", "The URL under which statusd is reached, for absolute links.").String()
+	lifecycle := serve.Flag("web.enable-lifecycle", "Allow POST /-/reload.").Bool()
+
+	check := a.Command("check", "Run checks once and print their results; no server needed.")
+	selection := check.Arg("selection", "RESOURCE [CHECK...]; everything when empty.").Strings()
+	exitCode := check.Flag("exit-code", "Exit 1 when a check is at problem.").Short('e').Bool()
+	output := check.Flag("output", "Output format: text, json or yaml.").Short('o').Default("text").Enum("text", "json", "yaml")
+
+	configCmd := a.Command("config", "Work with the config file.")
+	configCheck := configCmd.Command("check", "Validate a config file: exit 0 when valid, 1 with every problem listed.")
+	configCheckFile := configCheck.Arg("file", "Config file (default: --config.file).").String()
+
+	migrate := a.Command("migrate", "Apply the database schema migrations and exit.")
+	versionCmd := a.Command("version", "Print the version.")
+
+	cmd, err := a.Parse(args)
+	if err != nil {
+		fmt.Fprintf(stderr, "statusd: %v (see statusd --help)\n", err)
+		return app.ExitUsage
+	}
+	logger := promslog.New(logConfig)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	switch cmd {
+	case serve.FullCommand():
+		return runServe(ctx, app.Options{
+			ConfigFile:      *configFile,
+			StorageDSN:      *storageDSN,
+			ListenAddresses: *webFlags.WebListenAddresses,
+			WebConfigFile:   *webFlags.WebConfigFile,
+			ExternalURL:     *externalURL,
+			EnableLifecycle: *lifecycle,
+			Logger:          logger,
+		}, *webFlags.WebSystemdSocket, stderr)
+	case check.FullCommand():
+		color := false
+		if f, ok := stdout.(*os.File); ok {
+			color = term.IsTerminal(int(f.Fd())) && os.Getenv("NO_COLOR") == ""
+		}
+		return app.CheckOnce(ctx, app.CheckOptions{
+			ConfigFile: *configFile,
+			StorageDSN: *storageDSN,
+			Selection:  *selection,
+			ExitCode:   *exitCode,
+			Output:     *output,
+			Color:      color,
+			Logger:     logger,
+		}, stdout, stderr)
+	case configCheck.FullCommand():
+		file := *configCheckFile
+		if file == "" {
+			file = *configFile
+		}
+		return app.CheckConfig(file, stdout, stderr)
+	case migrate.FullCommand():
+		return runMigrate(ctx, *storageDSN, stdout, stderr)
+	case versionCmd.FullCommand():
+		fmt.Fprintln(stdout, version.Print("statusd"))
+	}
+	return 0
+}
+
+func runServe(ctx context.Context, opts app.Options, systemdSocket bool, stderr io.Writer) int {
+	if systemdSocket {
+		fmt.Fprintln(stderr, "statusd: --web.systemd-socket is not supported; use --web.listen-address")
+		return app.ExitUsage
+	}
+	opts.Logger.Info("Starting statusd", "version", version.Info(), "build_context", version.BuildContext())
+	a, err := app.New(ctx, opts)
+	if err != nil {
+		var cerr config.Errors
+		if errors.As(err, &cerr) {
+			fmt.Fprintln(stderr, cerr)
+			opts.Logger.Error("Invalid config; not starting", "file", opts.ConfigFile)
+		} else {
+			opts.Logger.Error("Cannot start", "err", err)
+		}
+		return 1
+	}
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	go func() {
+		for range hup {
+			_ = a.Reload() // logged and reported in metrics
+		}
+	}()
+	if err := a.Run(ctx); err != nil {
+		opts.Logger.Error("Stopped with an error", "err", err)
+		return 1
+	}
+	return 0
+}
+
+func runMigrate(ctx context.Context, dsn string, stdout, stderr io.Writer) int {
+	st, err := store.Open(ctx, dsn, store.Options{})
+	if err != nil {
+		fmt.Fprintf(stderr, "statusd migrate: %v\n", err)
+		return 1
+	}
+	defer st.Close()
+	ran, err := st.Migrate(ctx)
+	if err != nil {
+		fmt.Fprintf(stderr, "statusd migrate: %s: %v\n", st, err)
+		return 1
+	}
+	for _, m := range ran {
+		fmt.Fprintf(stdout, "applied %04d_%s\n", m.Version, m.Name)
+	}
+	v, err := st.SchemaVersion(ctx)
+	if err != nil {
+		fmt.Fprintf(stderr, "statusd migrate: %v\n", err)
+		return 1
+	}
+	fmt.Fprintf(stdout, "%s is at schema version %d\n", st, v)
+	return 0
+}

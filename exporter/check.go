@@ -1,0 +1,144 @@
+package exporter
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"runtime/debug"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/statusd/statusd/exporter/probe"
+	"github.com/statusd/statusd/internal/config"
+	"github.com/statusd/statusd/internal/status"
+	"github.com/statusd/statusd/internal/threshold"
+)
+
+// Check is a configured check with its prober and latest result.
+type Check struct {
+	ID       status.CheckID
+	Kind     string
+	Interval time.Duration
+	Timeout  time.Duration
+
+	warning, problem *threshold.Expr
+	prober           probe.Prober
+	token            string // heartbeat token, "" when none
+	state            *checkState
+}
+
+// checkState outlives config reloads: a check keeps its latest result and
+// counters as long as its resource/check address stays in the config.
+type checkState struct {
+	latest   atomic.Pointer[status.Result]
+	runs     atomic.Uint64
+	failures atomic.Uint64
+
+	mu     sync.Mutex
+	flight *flight // the run in progress, shared by everyone who asks
+}
+
+type flight struct {
+	done chan struct{}
+	res  status.Result
+}
+
+// Latest returns the newest result, false before the first run ends.
+func (c *Check) Latest() (status.Result, bool) {
+	if r := c.state.latest.Load(); r != nil {
+		return *r, true
+	}
+	return status.Result{}, false
+}
+
+func newCheck(id status.CheckID, c *config.Check, env probe.Env, prev *Check) (*Check, error) {
+	p, err := probe.New(id, c, env)
+	if err != nil {
+		return nil, err
+	}
+	ch := &Check{
+		ID:       id,
+		Kind:     c.Kind,
+		Interval: time.Duration(c.Interval),
+		Timeout:  time.Duration(c.Timeout),
+		warning:  c.Warning,
+		problem:  c.Problem,
+		prober:   p,
+		state:    &checkState{},
+	}
+	if c.Heartbeat != nil {
+		ch.token = string(c.Heartbeat.Token)
+	}
+	if prev != nil {
+		ch.state = prev.state
+	}
+	return ch, nil
+}
+
+// run runs the check once, or, when a run is already in progress, waits for
+// that one: a check never overlaps itself. record is called once per run.
+func (c *Check) run(ctx context.Context, now func() time.Time, logger *slog.Logger, record func(*Check, status.Result)) status.Result {
+	s := c.state
+	s.mu.Lock()
+	if f := s.flight; f != nil {
+		s.mu.Unlock()
+		select {
+		case <-f.done:
+			return f.res
+		case <-ctx.Done():
+			return status.Result{Level: status.Problem, Message: "gave up waiting for the run in progress", CheckedAt: now()}
+		}
+	}
+	f := &flight{done: make(chan struct{})}
+	s.flight = f
+	s.mu.Unlock()
+
+	f.res = c.execute(ctx, now, logger)
+	s.latest.Store(&f.res)
+	s.runs.Add(1)
+	if !f.res.Success {
+		s.failures.Add(1)
+	}
+	if record != nil {
+		record(c, f.res)
+	}
+	s.mu.Lock()
+	s.flight = nil
+	s.mu.Unlock()
+	close(f.done)
+	return f.res
+}
+
+// execute runs the prober within the timeout, times it and applies the
+// thresholds. A panicking prober becomes a problem result.
+func (c *Check) execute(ctx context.Context, now func() time.Time, logger *slog.Logger) (res status.Result) {
+	start := now()
+	ctx, cancel := context.WithTimeout(ctx, c.Timeout)
+	defer cancel()
+	defer func() {
+		if v := recover(); v != nil {
+			logger.Error("Check panicked", "check", c.ID.String(), "panic", v, "stack", string(debug.Stack()))
+			res = status.Result{Level: status.Problem, Message: fmt.Sprintf("internal error: %v", v)}
+		}
+		res.CheckedAt = start
+		res.Duration = now().Sub(start)
+	}()
+	res = c.prober.Probe(ctx)
+	if !res.Success {
+		res.Level = status.Problem
+		return res
+	}
+	if res.Value != nil {
+		v := *res.Value
+		switch {
+		case c.problem != nil && c.problem.Eval(v):
+			res.Level = status.Problem
+			res.Message += fmt.Sprintf(" (problem: %s)", c.problem)
+		case c.warning != nil && c.warning.Eval(v):
+			res.Level = status.Worst(res.Level, status.Warning)
+			res.Message += fmt.Sprintf(" (warning: %s)", c.warning)
+		}
+	}
+	return res
+}

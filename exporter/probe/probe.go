@@ -1,0 +1,165 @@
+// Package probe holds statusd's check kinds, one file each, in the manner
+// of blackbox_exporter's probers. A kind turns a check's config into a
+// Prober; a Prober runs once per call and reports level, success, value,
+// message and details. Timing, thresholds and scheduling belong to the
+// exporter around it.
+package probe
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/url"
+	"time"
+
+	"github.com/statusd/statusd/internal/config"
+	"github.com/statusd/statusd/internal/status"
+	"github.com/statusd/statusd/internal/store"
+)
+
+// Prober runs one check. Probe must return when ctx ends (the check's
+// timeout) and never panic on what a peer sends.
+type Prober interface {
+	Probe(ctx context.Context) status.Result
+}
+
+// ProberFunc adapts a function to Prober.
+type ProberFunc func(ctx context.Context) status.Result
+
+// Probe calls f.
+func (f ProberFunc) Probe(ctx context.Context) status.Result { return f(ctx) }
+
+// Env is what probers need from the rest of statusd.
+type Env struct {
+	Now    func() time.Time
+	Logger *slog.Logger
+	// Heartbeats answers heartbeat checks.
+	Heartbeats HeartbeatSource
+	// Store is statusd's own database, for the storage kind; nil when none
+	// could be opened.
+	Store Pinger
+	// Build describes this binary, for the build kind.
+	Build BuildInfo
+}
+
+// HeartbeatSource tells the last report a heartbeat check received.
+type HeartbeatSource interface {
+	LastHeartbeat(id status.CheckID) (store.Heartbeat, bool)
+}
+
+// Pinger is statusd's own store as the storage kind sees it.
+type Pinger interface {
+	Ping(ctx context.Context) error
+	Dialect() store.Dialect
+	String() string
+}
+
+// BuildInfo describes how statusd was built.
+type BuildInfo struct {
+	Version, Revision, Branch, BuildDate, GoVersion string
+	// Debug tells whether debug logging is on.
+	Debug bool
+}
+
+// factory builds the prober of one kind.
+type factory func(id status.CheckID, c *config.Check, env Env) (Prober, error)
+
+// kinds maps every kind name to its factory. It is never modified.
+var kinds = map[string]factory{
+	"ping":      newPing,
+	"http":      newHTTP,
+	"tcp":       newTCP,
+	"tls":       newTLS,
+	"dns":       newDNS,
+	"command":   newCommand,
+	"heartbeat": newHeartbeat,
+	"build":     newBuild,
+	"storage":   newStorage,
+}
+
+// New builds the prober of a check.
+func New(id status.CheckID, c *config.Check, env Env) (Prober, error) {
+	f, ok := kinds[c.Kind]
+	if !ok {
+		return nil, fmt.Errorf("check %s: unknown kind %q", id, c.Kind)
+	}
+	if env.Now == nil {
+		env.Now = time.Now
+	}
+	if env.Logger == nil {
+		env.Logger = slog.New(slog.DiscardHandler)
+	}
+	p, err := f(id, c, env)
+	if err != nil {
+		return nil, fmt.Errorf("check %s: %w", id, err)
+	}
+	return p, nil
+}
+
+// Kinds lists the kinds this package implements.
+func Kinds() []string {
+	names := make([]string, 0, len(kinds))
+	for k := range kinds {
+		names = append(names, k)
+	}
+	return names
+}
+
+// fail is a result of a probe that could not run or did not meet its
+// conditions.
+func fail(format string, args ...any) status.Result {
+	return status.Result{Level: status.Problem, Success: false, Message: fmt.Sprintf(format, args...)}
+}
+
+// ok is a successful result.
+func ok(value *float64, details map[string]any, format string, args ...any) status.Result {
+	return status.Result{Level: status.Fine, Success: true, Value: value, Details: details, Message: fmt.Sprintf(format, args...)}
+}
+
+// describeErr turns a probe error into a message. A deadline is reported
+// as a timeout with how long it allowed; net/url wrappers that would repeat
+// the URL (which may carry credentials) are peeled off.
+func describeErr(ctx context.Context, start time.Time, err error) string {
+	var ne net.Error
+	if errors.Is(err, context.DeadlineExceeded) || ctx.Err() == context.DeadlineExceeded || (errors.As(err, &ne) && ne.Timeout()) {
+		if dl, ok := ctx.Deadline(); ok {
+			return "timed out after " + Human(dl.Sub(start))
+		}
+		return "timed out"
+	}
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		err = ue.Err
+	}
+	return err.Error()
+}
+
+// Human formats a duration for messages: 83µs, 850ms, 12.3s, 5m0s, 3h5m,
+// 26h, 2d4h.
+func Human(d time.Duration) string {
+	switch {
+	case d < 0:
+		return "-" + Human(-d)
+	case d < time.Millisecond:
+		return d.Round(time.Microsecond).String()
+	case d < time.Second:
+		return d.Round(time.Millisecond).String()
+	case d < time.Minute:
+		return d.Round(100 * time.Millisecond).String()
+	case d < time.Hour:
+		return d.Round(time.Second).String()
+	case d < 48*time.Hour:
+		d = d.Round(time.Minute)
+		if m := (d % time.Hour) / time.Minute; m != 0 {
+			return fmt.Sprintf("%dh%dm", d/time.Hour, m)
+		}
+		return fmt.Sprintf("%dh", d/time.Hour)
+	default:
+		d = d.Round(time.Hour)
+		days := d / (24 * time.Hour)
+		hours := (d % (24 * time.Hour)) / time.Hour
+		return fmt.Sprintf("%dd%dh", days, hours)
+	}
+}

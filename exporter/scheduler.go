@@ -1,0 +1,231 @@
+package exporter
+
+import (
+	"container/heap"
+	"context"
+	"hash/fnv"
+	"sync"
+	"time"
+
+	"github.com/jonboulle/clockwork"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/statusd/statusd/internal/status"
+)
+
+// scheduler runs checks on their intervals from one goroutine and a time
+// heap, so that thousands of checks cost one timer rather than one each.
+// Every check runs when it is added, then at a fixed phase within its
+// interval derived from its name, which spreads checks of the same interval
+// evenly over time. A run that finds the semaphore full waits (and counts
+// as late); a check never overlaps itself; a run that overshoots its
+// interval skips the slots it missed.
+type scheduler struct {
+	clock clockwork.Clock
+	exec  func(context.Context, *Check)
+	sem   chan struct{}
+
+	mu      sync.Mutex
+	queue   entryHeap
+	entries map[status.CheckID]*entry
+	wake    chan struct{}
+	running sync.WaitGroup
+
+	delay   prometheus.Histogram
+	skipped prometheus.Counter
+}
+
+type entry struct {
+	check *Check
+	next  time.Time // when the next run is due
+	phase time.Duration
+	index int // in the heap; -1 while running or removed
+	gone  bool
+}
+
+func newScheduler(clock clockwork.Clock, maxConcurrency int, exec func(context.Context, *Check)) *scheduler {
+	return &scheduler{
+		clock:   clock,
+		exec:    exec,
+		sem:     make(chan struct{}, maxConcurrency),
+		entries: map[status.CheckID]*entry{},
+		wake:    make(chan struct{}, 1),
+		delay: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "statusd_scheduler_delay_seconds",
+			Help:    "How late check runs started after they were due.",
+			Buckets: []float64{0.001, 0.01, 0.1, 0.25, 0.5, 1, 2.5, 5, 10},
+		}),
+		skipped: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "statusd_scheduler_skipped_runs_total",
+			Help: "Check runs skipped because the previous run of the same check overran its interval.",
+		}),
+	}
+}
+
+// phaseOf places a check within its interval by a hash of its name.
+func phaseOf(id status.CheckID, interval time.Duration) time.Duration {
+	h := fnv.New64a()
+	h.Write([]byte(id.String()))
+	return time.Duration(h.Sum64() % uint64(interval))
+}
+
+// set replaces the scheduled checks. New checks run at once; checks that
+// stay keep their place; removed ones are dropped (a run in progress ends).
+func (s *scheduler) set(checks []*Check) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := s.clock.Now()
+	keep := make(map[status.CheckID]bool, len(checks))
+	for _, c := range checks {
+		keep[c.ID] = true
+		e, ok := s.entries[c.ID]
+		if !ok {
+			e = &entry{check: c, next: now, phase: phaseOf(c.ID, c.Interval), index: -1}
+			s.entries[c.ID] = e
+			heap.Push(&s.queue, e)
+			continue
+		}
+		old := e.check.Interval
+		e.check = c
+		if c.Interval != old {
+			e.phase = phaseOf(c.ID, c.Interval)
+			if e.index >= 0 && e.next.After(now.Add(c.Interval)) {
+				e.next = now
+				heap.Fix(&s.queue, e.index)
+			}
+		}
+	}
+	for id, e := range s.entries {
+		if keep[id] {
+			continue
+		}
+		e.gone = true
+		if e.index >= 0 {
+			heap.Remove(&s.queue, e.index)
+		}
+		delete(s.entries, id)
+	}
+	s.signal()
+}
+
+// setConcurrency changes how many checks may run at once; runs in progress
+// finish under the old bound.
+func (s *scheduler) setConcurrency(n int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if cap(s.sem) != n {
+		s.sem = make(chan struct{}, n)
+	}
+}
+
+func (s *scheduler) signal() {
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
+}
+
+// run dispatches due checks until ctx ends, then waits for the runs in
+// progress. Runs are not cancelled by ctx: they end within their timeout.
+func (s *scheduler) run(ctx context.Context) {
+	runCtx := context.WithoutCancel(ctx)
+	defer s.running.Wait()
+	for {
+		s.mu.Lock()
+		var wait time.Duration = -1
+		var due *entry
+		sem := s.sem
+		if len(s.queue) > 0 {
+			e := s.queue[0]
+			if d := e.next.Sub(s.clock.Now()); d > 0 {
+				wait = d
+			} else {
+				due = heap.Pop(&s.queue).(*entry)
+			}
+		}
+		s.mu.Unlock()
+
+		if due != nil {
+			select {
+			case sem <- struct{}{}:
+			case <-ctx.Done():
+				return
+			}
+			s.running.Add(1)
+			go s.dispatch(runCtx, due, sem)
+			continue
+		}
+		var timer clockwork.Timer
+		var fire <-chan time.Time
+		if wait >= 0 {
+			timer = s.clock.NewTimer(wait)
+			fire = timer.Chan()
+		}
+		select {
+		case <-fire:
+		case <-s.wake:
+		case <-ctx.Done():
+		}
+		if timer != nil {
+			timer.Stop()
+		}
+		if ctx.Err() != nil {
+			return
+		}
+	}
+}
+
+func (s *scheduler) dispatch(ctx context.Context, e *entry, sem chan struct{}) {
+	defer s.running.Done()
+	s.mu.Lock()
+	c, due := e.check, e.next
+	s.mu.Unlock()
+	s.delay.Observe(max(s.clock.Since(due), 0).Seconds())
+	s.exec(ctx, c)
+	<-sem
+
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if e.gone {
+		return
+	}
+	now := s.clock.Now()
+	interval := e.check.Interval
+	// Runs fall on the check's phase within each interval: the first run
+	// happens at once, the next on the first slot after it.
+	next := due.Truncate(interval).Add(e.phase)
+	for !next.After(due) {
+		next = next.Add(interval)
+	}
+	if !next.After(now) {
+		missed := now.Sub(next)/interval + 1
+		s.skipped.Add(float64(missed))
+		next = next.Add(missed * interval)
+	}
+	e.next = next
+	heap.Push(&s.queue, e)
+	s.signal()
+}
+
+// entryHeap orders entries by their next run.
+type entryHeap []*entry
+
+func (h entryHeap) Len() int           { return len(h) }
+func (h entryHeap) Less(i, j int) bool { return h[i].next.Before(h[j].next) }
+func (h entryHeap) Swap(i, j int) {
+	h[i], h[j] = h[j], h[i]
+	h[i].index, h[j].index = i, j
+}
+func (h *entryHeap) Push(x any) {
+	e := x.(*entry)
+	e.index = len(*h)
+	*h = append(*h, e)
+}
+func (h *entryHeap) Pop() any {
+	old := *h
+	e := old[len(old)-1]
+	old[len(old)-1] = nil
+	e.index = -1
+	*h = old[:len(old)-1]
+	return e
+}

@@ -1,0 +1,188 @@
+package web
+
+import (
+		"errors"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/gorilla/mux"
+
+	"github.com/statusd/statusd/exporter"
+	"github.com/statusd/statusd/internal/status"
+	"github.com/statusd/statusd/internal/store"
+)
+
+func (h *handler) checkRoutes(r *mux.Router) {
+	read := []string{http.MethodGet, http.MethodHead}
+	for _, suffix := range []string{"", "/"} {
+		r.HandleFunc("/checks"+suffix, h.checks).Methods(read...)
+		r.HandleFunc("/checks"+suffix, h.options).Methods(http.MethodOptions)
+		r.HandleFunc("/checks/{resource}"+suffix, h.checks).Methods(read...)
+		r.HandleFunc("/checks/{resource}"+suffix, h.options).Methods(http.MethodOptions)
+		r.HandleFunc("/checks/{resource}/{check}"+suffix, h.checks).Methods(read...)
+	}
+	r.HandleFunc("/heartbeats/{resource}/{check}", h.heartbeat).Methods(http.MethodPost)
+	r.HandleFunc("/heartbeats/{check}", h.heartbeat).Methods(http.MethodPost)
+}
+
+func fresh(r *http.Request) bool {
+	f := r.URL.Query().Get("fresh")
+	return f != "" && f != "0" && f != "false"
+}
+
+// code is 503 when a result is at problem, so that load balancers and
+// Kubernetes probes can use the API directly.
+func code(worst status.Level) int {
+	if worst == status.Problem {
+		return http.StatusServiceUnavailable
+	}
+	return http.StatusOK
+}
+
+// selection answers the checks a request names, or writes a 404.
+func (h *handler) selection(w http.ResponseWriter, r *http.Request) ([]exporter.Resource, bool) {
+	vars := mux.Vars(r)
+	var checks []string
+	if c := vars["check"]; c != "" {
+		checks = []string{c}
+	}
+	sel, err := h.opts.Checks.Select(vars["resource"], checks...)
+	if err != nil {
+		writeError(w, http.StatusNotFound, err.Error())
+		return nil, false
+	}
+	return sel, true
+}
+
+// checks serves GET /api/v1/checks[/{resource}[/{check}]]: {resource:
+// {check: result}}, {check: result} or the result alone.
+func (h *handler) checks(w http.ResponseWriter, r *http.Request) {
+	sel, ok := h.selection(w, r)
+	if !ok {
+		return
+	}
+	report := h.opts.Checks.Report(r.Context(), sel, fresh(r))
+	vars := mux.Vars(r)
+	switch {
+	case vars["check"] != "":
+		writeJSON(w, code(report.Worst()), report[0].Checks[0].Result)
+	case vars["resource"] != "":
+		writeJSON(w, code(report.Worst()), report[0])
+	default:
+		writeJSON(w, code(report.Worst()), report)
+	}
+}
+
+// baseURL is where the API lives, for the OPTIONS URL maps.
+func (h *handler) baseURL(r *http.Request) string {
+	if u := h.opts.ExternalURL; u != nil {
+		return strings.TrimSuffix(u.String(), "/") + "/api/v1/checks"
+	}
+	scheme := "http"
+	if r.TLS != nil {
+		scheme = "https"
+	}
+	return scheme + "://" + r.Host + "/api/v1/checks"
+}
+
+func urlMap(base string, res exporter.Resource) map[string]string {
+	m := make(map[string]string, len(res.Checks))
+	for _, c := range res.Checks {
+		m[c.ID.Check] = base + "/" + url.PathEscape(res.Name) + "/" + url.PathEscape(c.ID.Check)
+	}
+	return m
+}
+
+// options answers OPTIONS with the URL map django-status gave:
+// {resource: {check: absolute URL}} on the root, {check: URL} on a resource.
+func (h *handler) options(w http.ResponseWriter, r *http.Request) {
+	sel, ok := h.selection(w, r)
+	if !ok {
+		return
+	}
+	base := h.baseURL(r)
+	w.Header().Set("Allow", "GET, HEAD, OPTIONS")
+	if mux.Vars(r)["resource"] != "" {
+		writeJSON(w, http.StatusOK, urlMap(base, sel[0]))
+		return
+	}
+	m := map[string]map[string]string{}
+	for _, res := range sel {
+		m[res.Name] = urlMap(base, res)
+	}
+	writeJSON(w, http.StatusOK, m)
+}
+
+// heartbeat records a job's report: POST /api/v1/heartbeats/{resource}/{check}
+// (or /{check} when the name is unique), with the check's token as a
+// bearer token or ?token=, and status=fail for a failed run.
+func (h *handler) heartbeat(w http.ResponseWriter, r *http.Request) {
+	vars := mux.Vars(r)
+	id, ok := h.heartbeatID(w, vars["resource"], vars["check"])
+	if !ok {
+		return
+	}
+	token := r.URL.Query().Get("token")
+	if auth := r.Header.Get("Authorization"); strings.HasPrefix(auth, "Bearer ") {
+		token = strings.TrimPrefix(auth, "Bearer ")
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
+	if err := r.ParseForm(); err != nil {
+		writeError(w, http.StatusBadRequest, "invalid form: "+err.Error())
+		return
+	}
+	var failed bool
+	switch s := r.Form.Get("status"); s {
+	case "", "ok", "success":
+	case "fail", "failed", "failure":
+		failed = true
+	default:
+		writeError(w, http.StatusBadRequest, "status must be ok or fail, got "+s)
+		return
+	}
+	source, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		source = r.RemoteAddr
+	}
+	res, err := h.opts.Checks.ReportHeartbeat(r.Context(), id, token, store.Heartbeat{Failed: failed, Source: source})
+	switch {
+	case errors.Is(err, exporter.ErrNotFound):
+		writeError(w, http.StatusNotFound, "check "+id.String()+" not found")
+	case errors.Is(err, exporter.ErrNotHeartbeat):
+		writeError(w, http.StatusBadRequest, id.String()+" is not a heartbeat check")
+	case errors.Is(err, exporter.ErrUnauthorized):
+		w.Header().Set("WWW-Authenticate", `Bearer realm="statusd heartbeats"`)
+		writeError(w, http.StatusUnauthorized, "wrong or missing token for "+id.String())
+	case err != nil:
+		writeError(w, http.StatusInternalServerError, err.Error())
+	default:
+		writeJSON(w, http.StatusOK, res)
+	}
+}
+
+// heartbeatID resolves the check a heartbeat names: resource/check, or a
+// check name unique across resources.
+func (h *handler) heartbeatID(w http.ResponseWriter, resource, check string) (status.CheckID, bool) {
+	if resource != "" {
+		return status.CheckID{Resource: resource, Check: check}, true
+	}
+	var found []status.CheckID
+	for _, res := range h.opts.Checks.Resources() {
+		for _, c := range res.Checks {
+			if c.ID.Check == check {
+				found = append(found, c.ID)
+			}
+		}
+	}
+	switch len(found) {
+	case 0:
+		writeError(w, http.StatusNotFound, "check "+check+" not found")
+		return status.CheckID{}, false
+	case 1:
+		return found[0], true
+	}
+	writeError(w, http.StatusConflict, "several checks are named "+check+"; use /api/v1/heartbeats/RESOURCE/"+check)
+	return status.CheckID{}, false
+}

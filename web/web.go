@@ -1,0 +1,146 @@
+// Package web serves statusd over HTTP: /metrics, the lifecycle endpoints,
+// the JSON API and the landing page.
+package web
+
+import (
+	"context"
+	"encoding/json"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"time"
+
+	"github.com/gorilla/mux"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/prometheus/exporter-toolkit/web"
+
+	"github.com/statusd/statusd/exporter"
+	"github.com/statusd/statusd/internal/status"
+	"github.com/statusd/statusd/internal/store"
+)
+
+// Checks is what the API needs of the exporter.
+type Checks interface {
+	Resources() []exporter.Resource
+	Select(resource string, checks ...string) ([]exporter.Resource, error)
+	Report(ctx context.Context, resources []exporter.Resource, fresh bool) status.Report
+	ReportHeartbeat(ctx context.Context, id status.CheckID, token string, hb store.Heartbeat) (status.Result, error)
+}
+
+// Options configure the handler.
+type Options struct {
+	Logger   *slog.Logger
+	Checks   Checks
+	Gatherer prometheus.Gatherer
+	// Ready reports whether statusd can serve (its store answers).
+	Ready func(ctx context.Context) error
+	// Reload reloads the config; nil disables POST /-/reload.
+	Reload func() error
+	// ExternalURL is how users reach statusd, for absolute URLs; when nil
+	// they are built from the request.
+	ExternalURL *url.URL
+	Version     string
+}
+
+// Handler returns statusd's HTTP handler.
+func Handler(opts Options) (http.Handler, error) {
+	h := &handler{opts: opts}
+	r := mux.NewRouter()
+	r.NotFoundHandler = http.HandlerFunc(h.notFound)
+	r.MethodNotAllowedHandler = http.HandlerFunc(h.methodNotAllowed)
+
+	r.Handle("/metrics", promhttp.HandlerFor(opts.Gatherer, promhttp.HandlerOpts{
+		ErrorLog:          slog.NewLogLogger(opts.Logger.Handler(), slog.LevelError),
+		EnableOpenMetrics: true,
+	})).Methods(http.MethodGet, http.MethodHead)
+	r.HandleFunc("/-/healthy", h.healthy).Methods(http.MethodGet, http.MethodHead)
+	r.HandleFunc("/-/ready", h.ready).Methods(http.MethodGet, http.MethodHead)
+	r.HandleFunc("/-/reload", h.reload).Methods(http.MethodPost, http.MethodPut)
+
+	api := r.PathPrefix("/api/v1").Subrouter()
+	api.NotFoundHandler = http.HandlerFunc(h.notFound)
+	api.MethodNotAllowedHandler = http.HandlerFunc(h.methodNotAllowed)
+	h.checkRoutes(api)
+
+	landing, err := web.NewLandingPage(web.LandingConfig{
+		Name:        "statusd",
+		Description: "Checks, monitors, notifications and a status page, Prometheus-native.",
+		Version:     opts.Version,
+		Links: []web.LandingLinks{
+			{Address: "metrics", Text: "Metrics"},
+			{Address: "api/v1/checks", Text: "Checks", Description: "latest results as JSON; 503 when one is at problem"},
+			{Address: "-/healthy", Text: "Health"},
+			{Address: "-/ready", Text: "Readiness"},
+		},
+	})
+	if err != nil {
+		return nil, err
+	}
+	r.Handle("/", landing).Methods(http.MethodGet, http.MethodHead)
+	return r, nil
+}
+
+type handler struct {
+	opts Options
+}
+
+func (h *handler) healthy(w http.ResponseWriter, _ *http.Request) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	_, _ = w.Write([]byte("Healthy.\n"))
+}
+
+func (h *handler) ready(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	if err := h.opts.Ready(ctx); err != nil {
+		w.WriteHeader(http.StatusServiceUnavailable)
+		_, _ = w.Write([]byte("Not ready: " + err.Error() + "\n"))
+		return
+	}
+	_, _ = w.Write([]byte("Ready.\n"))
+}
+
+func (h *handler) reload(w http.ResponseWriter, _ *http.Request) {
+	if h.opts.Reload == nil {
+		writeError(w, http.StatusForbidden, "the lifecycle API is disabled; start statusd with --web.enable-lifecycle")
+		return
+	}
+	if err := h.opts.Reload(); err != nil {
+		writeError(w, http.StatusBadRequest, "config not reloaded: "+err.Error())
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"status": "reloaded"})
+}
+
+func (h *handler) notFound(w http.ResponseWriter, r *http.Request) {
+	writeError(w, http.StatusNotFound, "no such endpoint: "+r.URL.Path)
+}
+
+func (h *handler) methodNotAllowed(w http.ResponseWriter, r *http.Request) {
+	writeError(w, http.StatusMethodNotAllowed, "method "+r.Method+" is not allowed on "+r.URL.Path)
+}
+
+// writeJSON writes v as JSON with a status code.
+func writeJSON(w http.ResponseWriter, code int, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		writeError(w, http.StatusInternalServerError, "encode response: "+err.Error())
+		return
+	}
+	writeRawJSON(w, code, b)
+}
+
+func writeRawJSON(w http.ResponseWriter, code int, b []byte) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(code)
+	_, _ = w.Write(append(b, '\n'))
+}
+
+// writeError writes the API's error shape, {"error": message}.
+func writeError(w http.ResponseWriter, code int, msg string) {
+	b, _ := json.Marshal(map[string]string{"error": msg})
+	writeRawJSON(w, code, b)
+}
