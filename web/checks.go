@@ -1,7 +1,7 @@
 package web
 
 import (
-		"errors"
+	"errors"
 	"net"
 	"net/http"
 	"net/url"
