@@ -17,14 +17,14 @@ import (
 func (h *handler) checkRoutes(r *mux.Router) {
 	read := []string{http.MethodGet, http.MethodHead}
 	for _, suffix := range []string{"", "/"} {
-		r.HandleFunc("/checks"+suffix, h.checks).Methods(read...)
-		r.HandleFunc("/checks"+suffix, h.options).Methods(http.MethodOptions)
-		r.HandleFunc("/checks/{resource}"+suffix, h.checks).Methods(read...)
-		r.HandleFunc("/checks/{resource}"+suffix, h.options).Methods(http.MethodOptions)
-		r.HandleFunc("/checks/{resource}/{check}"+suffix, h.checks).Methods(read...)
+		r.HandleFunc("/api/v1/checks"+suffix, h.checks).Methods(read...)
+		r.HandleFunc("/api/v1/checks"+suffix, h.options).Methods(http.MethodOptions)
+		r.HandleFunc("/api/v1/checks/{resource}"+suffix, h.checks).Methods(read...)
+		r.HandleFunc("/api/v1/checks/{resource}"+suffix, h.options).Methods(http.MethodOptions)
+		r.HandleFunc("/api/v1/checks/{resource}/{check}"+suffix, h.checks).Methods(read...)
 	}
-	r.HandleFunc("/heartbeats/{resource}/{check}", h.heartbeat).Methods(http.MethodPost)
-	r.HandleFunc("/heartbeats/{check}", h.heartbeat).Methods(http.MethodPost)
+	r.HandleFunc("/api/v1/heartbeats/{resource}/{check}", h.heartbeat).Methods(http.MethodPost)
+	r.HandleFunc("/api/v1/heartbeats/{check}", h.heartbeat).Methods(http.MethodPost)
 }
 
 func fresh(r *http.Request) bool {

@@ -58,10 +58,9 @@ func Handler(opts Options) (http.Handler, error) {
 	r.HandleFunc("/-/ready", h.ready).Methods(http.MethodGet, http.MethodHead)
 	r.HandleFunc("/-/reload", h.reload).Methods(http.MethodPost, http.MethodPut)
 
-	api := r.PathPrefix("/api/v1").Subrouter()
-	api.NotFoundHandler = http.HandlerFunc(h.notFound)
-	api.MethodNotAllowedHandler = http.HandlerFunc(h.methodNotAllowed)
-	h.checkRoutes(api)
+	// API routes hang off the root router: a mux subrouter would answer
+	// 404 instead of 405 for a wrong method.
+	h.checkRoutes(r)
 
 	landing, err := web.NewLandingPage(web.LandingConfig{
 		Name:        "statusd",

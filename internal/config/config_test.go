@@ -131,7 +131,7 @@ func TestErrors(t *testing.T) {
 		{"command empty", "resources:\n  health:\n    - {name: a, kind: command, command: []}\n", []string{`resources.health[0].command: required`}},
 		{"heartbeat order", "resources:\n  health:\n    - {name: a, kind: heartbeat, warning_after: 2h, problem_after: 1h}\n", []string{`resources.health[0].warning_after: must not exceed problem_after (1h)`}},
 		{"timezone", "site: {timezone: Mars/Olympus}\n", []string{`statusd.yml:1: site.timezone: unknown time zone "Mars/Olympus"`}},
-		{"env unset", "site: {name: '${NOPE}'}\n", []string{`statusd.yml:1: environment variable NOPE is not set`}},
+		{"env unset", "site: {name: '${NOPE}'}\n", []string{`statusd.yml:1: site.name: environment variable NOPE is not set`}},
 		{"secret file missing", "resources:\n  health:\n    - {name: a, kind: heartbeat, token_file: tok}\n", []string{`statusd.yml:3: resources.health[0].token_file: cannot read tok: file does not exist`}},
 		{"secret and file", "resources:\n  health:\n    - {name: a, kind: heartbeat, token: x, token_file: tok}\n", []string{`resources.health[0].token_file: cannot be used together with token`}},
 	}

@@ -347,7 +347,7 @@ func editDistance(a, b string) int {
 var envRef = regexp.MustCompile(`\$\$\{|\$\{([A-Za-z_][A-Za-z0-9_]*)(:-([^}]*))?\}`)
 
 // expandEnv replaces ${NAME} references in every scalar value (not keys).
-func expandEnv(n *yaml.Node, lookup func(string) (string, bool), p *problems) {
+func expandEnv(n *yaml.Node, path string, lookup func(string) (string, bool), p *problems) {
 	switch n.Kind {
 	case yaml.ScalarNode:
 		if !strings.Contains(n.Value, "${") {
@@ -364,7 +364,7 @@ func expandEnv(n *yaml.Node, lookup func(string) (string, bool), p *problems) {
 			if sub[2] != "" {
 				return sub[3]
 			}
-			p.atLine(n.Line, "", "environment variable %s is not set (write ${%s:-default} for a fallback)", sub[1], sub[1])
+			p.atLine(n.Line, path, "environment variable %s is not set (write ${%s:-default} for a fallback)", sub[1], sub[1])
 			return ""
 		})
 		if n.Style == 0 {
@@ -372,12 +372,16 @@ func expandEnv(n *yaml.Node, lookup func(string) (string, bool), p *problems) {
 			n.Tag = ""
 		}
 	case yaml.MappingNode:
-		for i := 1; i < len(n.Content); i += 2 {
-			expandEnv(n.Content[i], lookup, p)
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			expandEnv(n.Content[i+1], joinPath(path, n.Content[i].Value), lookup, p)
 		}
-	default:
+	case yaml.SequenceNode:
+		for i, c := range n.Content {
+			expandEnv(c, indexPath(path, i), lookup, p)
+		}
+	case yaml.DocumentNode:
 		for _, c := range n.Content {
-			expandEnv(c, lookup, p)
+			expandEnv(c, path, lookup, p)
 		}
 	}
 }

@@ -76,7 +76,7 @@ func Parse(data []byte, file string, env Env) (*Config, error) {
 	}
 	c := &Config{File: file}
 	if root.Kind != 0 {
-		expandEnv(&root, env.LookupEnv, p)
+		expandEnv(&root, "", env.LookupEnv, p)
 		d := newDecoder(p)
 		d.decode(&root, reflect.ValueOf(c).Elem(), "")
 	}

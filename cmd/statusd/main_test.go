@@ -1,0 +1,78 @@
+package main
+
+import (
+	"bytes"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func runCLI(t *testing.T, args ...string) (int, string, string) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	code := run(args, &out, &errOut)
+	return code, out.String(), errOut.String()
+}
+
+func TestCLI(t *testing.T) {
+	dir := t.TempDir()
+	up := true
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !up {
+			w.WriteHeader(http.StatusInternalServerError)
+		}
+	}))
+	defer srv.Close()
+	cfg := filepath.Join(dir, "statusd.yml")
+	if err := os.WriteFile(cfg, []byte("resources:\n  health:\n    - {name: web, kind: http, url: \""+srv.URL+"\"}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	bad := filepath.Join(dir, "bad.yml")
+	if err := os.WriteFile(bad, []byte("resources:\n  health:\n    - {name: web, kind: htp}\n    - {name: db, kind: tcp, address: db, intrval: 1s}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	db := "sqlite:" + filepath.Join(dir, "statusd.db")
+
+	cases := []struct {
+		name   string
+		args   []string
+		code   int
+		stdout string
+		stderr string
+	}{
+		{"version", []string{"version"}, 0, "statusd, version", ""},
+		{"unknown command", []string{"frobnicate"}, 2, "", "statusd: unexpected frobnicate"},
+		{"bad output", []string{"check", "-o", "xml"}, 2, "", "enum value must be one of text,json,yaml"},
+		{"config check ok", []string{"config", "check", cfg}, 0, "valid (1 resources, 1 checks)", ""},
+		{"config check flag", []string{"--config.file", cfg, "config", "check"}, 0, "valid", ""},
+		{"config check bad", []string{"config", "check", bad}, 1, "", bad + ":3: resources.health[0].kind: unknown kind \"htp\""},
+		{"check up", []string{"--config.file", cfg, "--storage.dsn", db, "check", "health", "-e"}, 0, "health/web", ""},
+		{"check unknown", []string{"--config.file", cfg, "check", "stats"}, 2, "", "resource stats not found"},
+		{"check bad config", []string{"--config.file", bad, "check"}, 2, "", "unknown kind"},
+		{"migrate", []string{"--storage.dsn", db, "migrate"}, 0, "applied 0001_schema", ""},
+		{"migrate again", []string{"--storage.dsn", db, "migrate"}, 0, "is at schema version 1", ""},
+		{"migrate unreachable", []string{"--storage.dsn", "postgres://u:pw@127.0.0.1:1/x?sslmode=disable", "migrate"}, 1, "", "u:xxxxx@127.0.0.1:1"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			code, out, errOut := runCLI(t, c.args...)
+			if code != c.code || !strings.Contains(out, c.stdout) || !strings.Contains(errOut, c.stderr) {
+				t.Errorf("statusd %s: exit %d\nstdout: %s\nstderr: %s", strings.Join(c.args, " "), code, out, errOut)
+			}
+		})
+	}
+	// All three mistakes of bad.yml are listed, with their lines.
+	_, _, errOut := runCLI(t, "config", "check", bad)
+	for _, want := range []string{bad + ":3: resources.health[0].kind", bad + ":4: resources.health[1].intrval", bad + ":4: resources.health[1].address"} {
+		if !strings.Contains(errOut, want) {
+			t.Errorf("config check does not list %s:\n%s", want, errOut)
+		}
+	}
+	up = false
+	if code, out, _ := runCLI(t, "--config.file", cfg, "--storage.dsn", db, "check", "health", "-e"); code != 1 || !strings.Contains(out, "HTTP 500") {
+		t.Errorf("check with the target down: exit %d\n%s", code, out)
+	}
+}

@@ -1,0 +1,391 @@
+package app
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/statusd/statusd/internal/status"
+	"github.com/statusd/statusd/internal/testsvc"
+)
+
+var discard = slog.New(slog.DiscardHandler)
+
+type daemon struct {
+	url    string
+	app    *App
+	config string
+	stop   func()
+}
+
+// start runs a whole statusd in-process on a free port.
+func start(t *testing.T, configText, dsn string) *daemon {
+	t.Helper()
+	file := filepath.Join(t.TempDir(), "statusd.yml")
+	if err := os.WriteFile(file, []byte(configText), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return startWith(t, file, dsn)
+}
+
+func startWith(t *testing.T, file, dsn string) *daemon {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	a, err := New(ctx, Options{
+		ConfigFile:      file,
+		StorageDSN:      dsn,
+		ListenAddresses: []string{"127.0.0.1:0"},
+		EnableLifecycle: true,
+		Logger:          discard,
+	})
+	if err != nil {
+		cancel()
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- a.Run(ctx) }()
+	d := &daemon{url: "http://" + a.Addrs()[0].String(), app: a, config: file}
+	stopped := false
+	d.stop = func() {
+		if stopped {
+			return
+		}
+		stopped = true
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Run: %v", err)
+		}
+	}
+	t.Cleanup(d.stop)
+	return d
+}
+
+func (d *daemon) get(t *testing.T, path string) (int, string) {
+	t.Helper()
+	return d.do(t, "GET", path)
+}
+
+func (d *daemon) do(t *testing.T, method, path string) (int, string) {
+	t.Helper()
+	req, _ := http.NewRequest(method, d.url+path, nil)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+// eventually polls until cond holds.
+func eventually(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func promtool(t *testing.T, metrics string) {
+	t.Helper()
+	path, err := exec.LookPath("promtool")
+	if err != nil {
+		testsvc.Unavailable(t, "promtool", err, "install Debian's prometheus package")
+	}
+	cmd := exec.Command(path, "check", "metrics")
+	cmd.Stdin = strings.NewReader(metrics)
+	out, err := cmd.CombinedOutput()
+	if err != nil || len(out) != 0 {
+		t.Errorf("promtool check metrics: %v\n%s", err, out)
+	}
+}
+
+func target(t *testing.T) (*httptest.Server, *bool) {
+	up := true
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !up {
+			w.WriteHeader(http.StatusServiceUnavailable)
+		}
+	}))
+	t.Cleanup(srv.Close)
+	return srv, &up
+}
+
+func daemonConfig(url string) string {
+	return `
+resources:
+  health:
+    - {name: ping, kind: ping}
+    - {name: api, kind: http, url: "` + url + `", interval: 1s, timeout: 500ms}
+    - {name: storage, kind: storage}
+    - {name: backup, kind: heartbeat, warning_after: 1h, problem_after: 2h, token: s3cret}
+  stats:
+    - {name: code, kind: build}
+`
+}
+
+func TestDaemon(t *testing.T) {
+	for _, backend := range []string{"sqlite", "postgres"} {
+		t.Run(backend, func(t *testing.T) {
+			dsn := "sqlite:" + filepath.Join(t.TempDir(), "statusd.db")
+			if backend == "postgres" {
+				dsn = testsvc.Postgres(t)
+			}
+			srv, up := target(t)
+			d := start(t, daemonConfig(srv.URL), dsn)
+			if string(d.app.store.Dialect()) != backend {
+				t.Fatalf("store is %s", d.app.store.Dialect())
+			}
+
+			eventually(t, "first runs", func() bool {
+				_, m := d.get(t, "/metrics")
+				return strings.Contains(m, `statusd_check_success{check="api",resource="health"} 1`)
+			})
+			code, metrics := d.get(t, "/metrics")
+			for _, want := range []string{"statusd_build_info{", "go_goroutines", "process_resident_memory_bytes",
+				"statusd_config_last_reload_successful 1", `statusd_check_level{check="backup",resource="health"} 2`,
+				"statusd_scheduler_delay_seconds_bucket", "statusd_store_pending_results"} {
+				if !strings.Contains(metrics, want) {
+					t.Errorf("/metrics lacks %s", want)
+				}
+			}
+			if code != 200 {
+				t.Errorf("/metrics = %d", code)
+			}
+			promtool(t, metrics)
+
+			// The heartbeat has never reported: 503 until it does.
+			if code, body := d.get(t, "/api/v1/checks/health"); code != 503 || !strings.Contains(body, "never reported") {
+				t.Errorf("health before the heartbeat: %d %s", code, body)
+			}
+			if code, body := d.do(t, "POST", "/api/v1/heartbeats/health/backup?token=s3cret"); code != 200 {
+				t.Fatalf("heartbeat: %d %s", code, body)
+			}
+			if code, body := d.get(t, "/api/v1/checks/health"); code != 200 {
+				t.Errorf("health after the heartbeat: %d %s", code, body)
+			}
+			*up = false
+			eventually(t, "the api check to see the outage", func() bool {
+				code, _ := d.get(t, "/api/v1/checks/health")
+				return code == 503
+			})
+			for path, want := range map[string]string{"/-/healthy": "Healthy.", "/-/ready": "Ready.", "/": "statusd"} {
+				if code, body := d.get(t, path); code != 200 || !strings.Contains(body, want) {
+					t.Errorf("%s = %d %s", path, code, body)
+				}
+			}
+
+			// History reaches the store.
+			eventually(t, "results in the store", func() bool {
+				res, err := d.app.store.Results(context.Background(), status.CheckID{Resource: "health", Check: "api"}, 10)
+				return err == nil && len(res) >= 2
+			})
+		})
+	}
+}
+
+func TestRestartKeepsHistory(t *testing.T) {
+	dsn := "sqlite:" + filepath.Join(t.TempDir(), "statusd.db")
+	srv, _ := target(t)
+	d := start(t, daemonConfig(srv.URL), dsn)
+	if code, _ := d.do(t, "POST", "/api/v1/heartbeats/health/backup?token=s3cret"); code != 200 {
+		t.Fatal("heartbeat refused")
+	}
+	eventually(t, "the api check", func() bool { code, _ := d.get(t, "/api/v1/checks/health/api"); return code == 200 })
+	d.stop()
+
+	d2 := startWith(t, d.config, dsn)
+	// Before any run of the new process, the restored results answer.
+	code, body := d2.get(t, "/api/v1/checks/health/backup")
+	var res map[string]any
+	_ = json.Unmarshal([]byte(body), &res)
+	if code != 200 || res["level"] != "fine" {
+		t.Errorf("heartbeat after restart: %d %s", code, body)
+	}
+	results, err := d2.app.store.Results(context.Background(), status.CheckID{Resource: "health", Check: "api"}, 100)
+	if err != nil || len(results) == 0 {
+		t.Errorf("api results in the store after restart: %d (%v)", len(results), err)
+	}
+}
+
+func TestReload(t *testing.T) {
+	srv, _ := target(t)
+	d := start(t, daemonConfig(srv.URL), "sqlite:"+filepath.Join(t.TempDir(), "statusd.db"))
+	eventually(t, "first run", func() bool { _, m := d.get(t, "/metrics"); return strings.Contains(m, `check="code"`) })
+
+	// A valid change is applied: a new check appears, a removed one goes.
+	next := strings.Replace(daemonConfig(srv.URL), "    - {name: code, kind: build}\n", "    - {name: version, kind: build}\n", 1)
+	if err := os.WriteFile(d.config, []byte(next), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if code, body := d.do(t, "POST", "/-/reload"); code != 200 {
+		t.Fatalf("reload: %d %s", code, body)
+	}
+	eventually(t, "the new check", func() bool {
+		_, m := d.get(t, "/metrics")
+		return strings.Contains(m, `check="version"`) && !strings.Contains(m, `check="code"`)
+	})
+
+	// An invalid config changes nothing and says why.
+	if err := os.WriteFile(d.config, []byte("resources:\n  health:\n    - {name: x, kind: nope}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, body := d.do(t, "POST", "/-/reload")
+	if code != 400 || !strings.Contains(body, `statusd.yml:3: resources.health[0].kind: unknown kind \"nope\"`) {
+		t.Errorf("bad reload: %d %s", code, body)
+	}
+	_, m := d.get(t, "/metrics")
+	if !strings.Contains(m, "statusd_config_last_reload_successful 0") || !strings.Contains(m, `check="version"`) {
+		t.Errorf("after a failed reload:\n%s", grep(m, "statusd_config|check=\"version\""))
+	}
+	// SIGHUP takes the same path.
+	if err := os.WriteFile(d.config, []byte(daemonConfig(srv.URL)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.app.Reload(); err != nil {
+		t.Fatal(err)
+	}
+	_, m = d.get(t, "/metrics")
+	if !strings.Contains(m, "statusd_config_last_reload_successful 1") {
+		t.Error("a good reload did not set the gauge back to 1")
+	}
+}
+
+func grep(text, words string) string {
+	var out []string
+	for _, l := range strings.Split(text, "\n") {
+		for _, w := range strings.Split(words, "|") {
+			if strings.Contains(l, w) {
+				out = append(out, l)
+				break
+			}
+		}
+	}
+	return strings.Join(out, "\n")
+}
+
+func TestStartErrors(t *testing.T) {
+	dir := t.TempDir()
+	bad := filepath.Join(dir, "bad.yml")
+	if err := os.WriteFile(bad, []byte("resources:\n  health:\n    - {name: x, kind: ping, interval: 1x}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	cases := []struct {
+		opts Options
+		want string
+	}{
+		{Options{ConfigFile: bad}, "bad.yml:3: resources.health[0].interval: invalid duration"},
+		{Options{ConfigFile: filepath.Join(dir, "missing.yml")}, "missing.yml: no such file or directory"},
+		{Options{ConfigFile: minimalConfig(dir), StorageDSN: "sqlite:" + filepath.Join(dir, "no", "s.db")}, "does not exist"},
+		{Options{ConfigFile: minimalConfig(dir), StorageDSN: "postgres://statusd:hunter2@127.0.0.1:1/x?sslmode=disable"}, "postgres://statusd:xxxxx@127.0.0.1:1/x"},
+		{Options{ConfigFile: minimalConfig(dir), StorageDSN: "sqlite:" + filepath.Join(dir, "s.db"), ListenAddresses: []string{"256.0.0.1:1"}}, "listen on 256.0.0.1:1"},
+	}
+	for _, c := range cases {
+		c.opts.Logger = discard
+		_, err := New(ctx, c.opts)
+		if err == nil || !strings.Contains(err.Error(), c.want) || strings.Contains(err.Error(), "hunter2") {
+			t.Errorf("New(%+v) = %v, want an error containing %q", c.opts, err, c.want)
+		}
+	}
+}
+
+// minimalConfig writes a minimal valid config into dir.
+func minimalConfig(dir string) string {
+	file := filepath.Join(dir, "statusd.yml")
+	_ = os.WriteFile(file, []byte("resources:\n  health:\n    - {name: ping, kind: ping}\n"), 0o600)
+	return file
+}
+
+func TestDefaultConfigWhenFileMissing(t *testing.T) {
+	t.Chdir(t.TempDir())
+	c, err := LoadConfig("statusd.yml", discard)
+	if err != nil || len(c.Resources) != 2 || c.File != "" {
+		t.Fatalf("default config: %v %v", c, err)
+	}
+	if _, err := LoadConfig("other.yml", discard); err == nil {
+		t.Error("a missing explicit config file was accepted")
+	}
+}
+
+func TestCheckOnce(t *testing.T) {
+	srv, up := target(t)
+	file := filepath.Join(t.TempDir(), "statusd.yml")
+	cfg := "resources:\n  health:\n    - {name: ping, kind: ping}\n    - {name: api, kind: http, url: \"" + srv.URL + "\", problem: \"value > 5\"}\n  stats:\n    - {name: code, kind: build}\n"
+	if err := os.WriteFile(file, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	run := func(opts CheckOptions) (int, string, string) {
+		var out, errOut bytes.Buffer
+		opts.ConfigFile, opts.Logger = file, discard
+		opts.StorageDSN = "sqlite:" + filepath.Join(t.TempDir(), "none.db")
+		code := CheckOnce(context.Background(), opts, &out, &errOut)
+		return code, out.String(), errOut.String()
+	}
+
+	code, out, _ := run(CheckOptions{Selection: []string{"health"}, ExitCode: true})
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if code != ExitOK || len(lines) != 3 || !strings.HasPrefix(lines[0], "CHECK") || !strings.HasPrefix(lines[1], "health/ping") ||
+		!strings.Contains(lines[2], "health/api") || !strings.Contains(lines[2], "fine") {
+		t.Errorf("all up: exit %d\n%s", code, out)
+	}
+	*up = false
+	code, out, _ = run(CheckOptions{Selection: []string{"health"}, ExitCode: true})
+	if code != ExitProblem || !strings.Contains(out, "problem") || !strings.Contains(out, "HTTP 503") {
+		t.Errorf("api down with -e: exit %d\n%s", code, out)
+	}
+	if code, _, _ = run(CheckOptions{Selection: []string{"health"}}); code != ExitOK {
+		t.Errorf("api down without -e: exit %d", code)
+	}
+	code, out, _ = run(CheckOptions{Selection: []string{"health", "ping"}, ExitCode: true, Output: "json"})
+	var report map[string]map[string]any
+	if err := json.Unmarshal([]byte(out), &report); code != ExitOK || err != nil || report["health"]["ping"] == nil || len(report["health"]) != 1 {
+		t.Errorf("json: exit %d %v\n%s", code, err, out)
+	}
+	code, out, _ = run(CheckOptions{Selection: []string{"stats"}, Output: "yaml"})
+	if code != ExitOK || !strings.HasPrefix(out, "stats:\n  code:\n    level: fine\n") {
+		t.Errorf("yaml: exit %d\n%s", code, out)
+	}
+	code, out, _ = run(CheckOptions{Output: "text", Color: true})
+	if !strings.Contains(out, "\x1b[31mproblem\x1b[0m") || !strings.Contains(out, "stats/code") {
+		t.Errorf("colour text: %q", out)
+	}
+	code, _, errOut := run(CheckOptions{Selection: []string{"nope"}})
+	if code != ExitUsage || !strings.Contains(errOut, "resource nope not found") {
+		t.Errorf("unknown resource: exit %d %s", code, errOut)
+	}
+}
+
+func TestCheckConfig(t *testing.T) {
+	dir := t.TempDir()
+	good := filepath.Join(dir, "good.yml")
+	_ = os.WriteFile(good, []byte("resources:\n  health:\n    - {name: ping, kind: ping}\n    - {name: job, kind: heartbeat}\n"), 0o600)
+	var out, errOut bytes.Buffer
+	if code := CheckConfig(good, &out, &errOut); code != 0 || !strings.Contains(out.String(), "good.yml: valid (1 resources, 2 checks)") ||
+		!strings.Contains(out.String(), "warning: heartbeat check health/job has no token") {
+		t.Errorf("good config: %d %s %s", code, out.String(), errOut.String())
+	}
+	bad := filepath.Join(dir, "bad.yml")
+	_ = os.WriteFile(bad, []byte("site:\n  nmae: x\nresources:\n  health:\n    - {name: a, kind: tcp, address: nohost}\n    - {name: b, kind: ping, timeout: 1m}\n"), 0o600)
+	out.Reset()
+	errOut.Reset()
+	code := CheckConfig(bad, &out, &errOut)
+	lines := strings.Split(strings.TrimSpace(errOut.String()), "\n")
+	if code != 1 || len(lines) != 3 || !strings.HasPrefix(lines[0], bad+":2: site.nmae: unknown field") ||
+		!strings.HasPrefix(lines[1], bad+":5: resources.health[0].address") || !strings.HasPrefix(lines[2], bad+":6: resources.health[1].timeout") {
+		t.Errorf("bad config: exit %d\n%s", code, errOut.String())
+	}
+}

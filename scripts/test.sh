@@ -1,0 +1,78 @@
+#!/usr/bin/env bash
+# Runs go vet and the race-enabled test suite against real services.
+#
+# PostgreSQL: STATUSD_TEST_POSTGRES_DSN (default: the local server, database
+# "test"); when nothing answers there, a throwaway cluster is started with
+# initdb/pg_ctl and stopped afterwards. With CI set, a test whose service is
+# missing fails instead of skipping.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+say() { printf '==> %s\n' "$*"; }
+die() { printf 'make test: %s\n' "$*" >&2; exit 1; }
+
+export STATUSD_TEST_POSTGRES_DSN="${STATUSD_TEST_POSTGRES_DSN:-postgres://postgres@127.0.0.1:5432/test?sslmode=disable}"
+tmp=$(mktemp -d)
+cleanup() {
+	if [ -n "${pg_data:-}" ]; then
+		as_pg "$pg_bin/pg_ctl" -D "$pg_data" -m immediate stop >/dev/null 2>&1 || true
+	fi
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+pg_answers() {
+	if command -v pg_isready >/dev/null 2>&1; then
+		pg_isready -q -d "$1" -t 3
+	else
+		local hostport=${1#*@}; hostport=${hostport%%/*}
+		timeout 3 bash -c "exec 3<>/dev/tcp/${hostport%:*}/${hostport##*:}" 2>/dev/null
+	fi
+}
+
+# as_pg runs a PostgreSQL server binary, which refuses to run as root.
+as_pg() {
+	if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
+}
+
+start_postgres() {
+	pg_bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
+	[ -n "$pg_bin" ] && [ -x "$pg_bin/initdb" ] ||
+		die "PostgreSQL does not answer at $STATUSD_TEST_POSTGRES_DSN and initdb is not installed.
+Install PostgreSQL (Debian: apt-get install postgresql) or point STATUSD_TEST_POSTGRES_DSN at a server."
+	if [ "$(id -u)" = 0 ]; then
+		id postgres >/dev/null 2>&1 || die "running as root without a postgres user to run a throwaway PostgreSQL; create one or set STATUSD_TEST_POSTGRES_DSN"
+		chown postgres "$tmp"
+	fi
+	local port=55432
+	while (exec 3<>/dev/tcp/127.0.0.1/$port) 2>/dev/null; do port=$((port + 1)); done
+	pg_data="$tmp/pgdata"
+	say "no PostgreSQL at $STATUSD_TEST_POSTGRES_DSN; starting a throwaway cluster on port $port"
+	as_pg "$pg_bin/initdb" -D "$pg_data" -U postgres -A trust --no-sync >"$tmp/initdb.log" 2>&1 ||
+		{ cat "$tmp/initdb.log"; die "initdb failed"; }
+	as_pg "$pg_bin/pg_ctl" -D "$pg_data" -l "$tmp/postgres.log" -w \
+		-o "-p $port -k $tmp -c listen_addresses=127.0.0.1 -c fsync=off" start >/dev/null ||
+		{ cat "$tmp/postgres.log"; die "PostgreSQL did not start"; }
+	as_pg "$pg_bin/createdb" -h 127.0.0.1 -p "$port" -U postgres test
+	export STATUSD_TEST_POSTGRES_DSN="postgres://postgres@127.0.0.1:$port/test?sslmode=disable"
+}
+
+pg_answers "$STATUSD_TEST_POSTGRES_DSN" || start_postgres
+say "PostgreSQL: $STATUSD_TEST_POSTGRES_DSN"
+
+say "go vet"
+go vet ./...
+
+status=0
+say "store contract suite (SQLite and PostgreSQL)"
+if go test -race -count=1 -v ./internal/store/ >"$tmp/store.log" 2>&1; then
+	grep -E -- '--- (PASS|SKIP): TestContract/' "$tmp/store.log" | sed 's/^ *//'
+	grep -E '^(ok|PASS)' "$tmp/store.log" | tail -n 1
+else
+	cat "$tmp/store.log"
+	status=1
+fi
+
+say "go test -race"
+go test -race -count=1 -p 2 $(go list ./... | grep -v '/internal/store$') || status=1
+exit $status

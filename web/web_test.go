@@ -1,0 +1,275 @@
+package web
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/statusd/statusd/exporter"
+	"github.com/statusd/statusd/internal/config"
+)
+
+type fixture struct {
+	srv      *httptest.Server
+	exporter *exporter.Exporter
+	target   *httptest.Server
+	up       bool
+	reloads  int
+}
+
+// newFixture serves the API over a real exporter whose http check probes
+// a target that the test can take down.
+func newFixture(t *testing.T, withReload bool) *fixture {
+	t.Helper()
+	f := &fixture{up: true}
+	f.target = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !f.up {
+			w.WriteHeader(http.StatusBadGateway)
+		}
+	}))
+	t.Cleanup(f.target.Close)
+	cfg, err := config.Parse([]byte(`
+resources:
+  health:
+    - {name: ping, kind: ping}
+    - {name: api, kind: http, url: "`+f.target.URL+`"}
+    - {name: backup, kind: heartbeat, token: s3cret}
+    - {name: cron, kind: heartbeat}
+  stats:
+    - {name: code, kind: build}
+    - {name: cron, kind: heartbeat}
+`), "", config.OSEnv())
+	if err != nil {
+		t.Fatal(err)
+	}
+	logger := slog.New(slog.DiscardHandler)
+	f.exporter = exporter.New(exporter.Options{Logger: logger})
+	if err := f.exporter.Apply(cfg); err != nil {
+		t.Fatal(err)
+	}
+	opts := Options{
+		Logger:   logger,
+		Checks:   f.exporter,
+		Gatherer: prometheus.NewRegistry(),
+		Ready:    func(context.Context) error { return nil },
+		Version:  "test",
+	}
+	if withReload {
+		opts.Reload = func() error {
+			f.reloads++
+			if f.reloads > 1 {
+				return errors.New("statusd.yml:3: site.name: bad")
+			}
+			return nil
+		}
+	}
+	h, err := Handler(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.srv = httptest.NewServer(h)
+	t.Cleanup(f.srv.Close)
+	return f
+}
+
+func (f *fixture) do(t *testing.T, method, path string, header http.Header) (int, http.Header, string) {
+	t.Helper()
+	req, err := http.NewRequest(method, f.srv.URL+path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k, v := range header {
+		req.Header[k] = v
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, resp.Header, string(b)
+}
+
+func decode(t *testing.T, body string) map[string]any {
+	t.Helper()
+	var m map[string]any
+	if err := json.Unmarshal([]byte(body), &m); err != nil {
+		t.Fatalf("not JSON: %v\n%s", err, body)
+	}
+	return m
+}
+
+func TestChecksAPI(t *testing.T) {
+	f := newFixture(t, false)
+	// Before the first run everything is "not checked yet", at problem.
+	code, _, body := f.do(t, "GET", "/api/v1/checks", nil)
+	if code != 503 || !strings.Contains(body, `"message":"not checked yet"`) {
+		t.Fatalf("before runs: %d %s", code, body)
+	}
+	code, _, body = f.do(t, "GET", "/api/v1/checks/health?fresh=1", nil)
+	if code != 503 {
+		t.Errorf("fresh health with never-reported heartbeats: %d %s", code, body)
+	}
+
+	code, hdr, body := f.do(t, "GET", "/api/v1/checks/health/ping?fresh=1", nil)
+	ping := decode(t, body)
+	if code != 200 || hdr.Get("Content-Type") != "application/json" || ping["level"] != "fine" || ping["success"] != true ||
+		ping["value"] != nil || ping["message"] != "pong" || ping["details"].(map[string]any)["pong"] != true ||
+		ping["checked_at"] == nil || ping["duration_seconds"] == nil {
+		t.Errorf("ping: %d %s", code, body)
+	}
+
+	code, _, body = f.do(t, "GET", "/api/v1/checks/stats/code/?fresh=true", nil)
+	if code != 200 || decode(t, body)["details"].(map[string]any)["version"] == nil {
+		t.Errorf("code stats: %d %s", code, body)
+	}
+
+	code, _, body = f.do(t, "GET", "/api/v1/checks/health/api?fresh=1", nil)
+	if code != 200 || decode(t, body)["value"].(float64) <= 0 {
+		t.Errorf("api up: %d %s", code, body)
+	}
+	f.up = false
+	code, _, body = f.do(t, "GET", "/api/v1/checks/health/api?fresh=1", nil)
+	if code != 503 || !strings.Contains(body, "HTTP 502") {
+		t.Errorf("api down: %d %s", code, body)
+	}
+	// Without fresh, the latest result is served.
+	code, _, body = f.do(t, "GET", "/api/v1/checks/health/api", nil)
+	if code != 503 || !strings.Contains(body, "HTTP 502") {
+		t.Errorf("latest: %d %s", code, body)
+	}
+
+	code, _, body = f.do(t, "GET", "/api/v1/checks/stats", nil)
+	stats := decode(t, body)
+	if code != 503 || len(stats) != 2 || stats["code"] == nil {
+		t.Errorf("stats resource: %d %s", code, body)
+	}
+	code, _, body = f.do(t, "GET", "/api/v1/checks", nil)
+	if code != 503 || !strings.HasPrefix(body, `{"health":{"ping":`) || !strings.Contains(body, `"stats":{"code":`) {
+		t.Errorf("all: %d %s", code, body)
+	}
+	code, _, body = f.do(t, "HEAD", "/api/v1/checks/health/ping", nil)
+	if code != 200 || body != "" {
+		t.Errorf("HEAD: %d %q", code, body)
+	}
+}
+
+func TestChecksAPIErrors(t *testing.T) {
+	f := newFixture(t, false)
+	cases := []struct {
+		method, path string
+		code         int
+		msg          string
+	}{
+		{"GET", "/api/v1/checks/nope", 404, "resource nope not found"},
+		{"GET", "/api/v1/checks/health/nope", 404, "check health/nope not found"},
+		{"OPTIONS", "/api/v1/checks/nope", 404, "resource nope not found"},
+		{"GET", "/api/v1/nothing", 404, "no such endpoint: /api/v1/nothing"},
+		{"POST", "/api/v1/checks", 405, "method POST is not allowed on /api/v1/checks"},
+		{"DELETE", "/api/v1/checks/health/ping", 405, "method DELETE is not allowed"},
+		{"POST", "/-/reload", 403, "the lifecycle API is disabled"},
+	}
+	for _, c := range cases {
+		code, hdr, body := f.do(t, c.method, c.path, nil)
+		if code != c.code || hdr.Get("Content-Type") != "application/json" || !strings.Contains(decode(t, body)["error"].(string), c.msg) {
+			t.Errorf("%s %s = %d %s, want %d with %q", c.method, c.path, code, body, c.code, c.msg)
+		}
+	}
+}
+
+func TestOptionsURLMap(t *testing.T) {
+	f := newFixture(t, false)
+	code, hdr, body := f.do(t, "OPTIONS", "/api/v1/checks", nil)
+	all := decode(t, body)
+	if code != 200 || hdr.Get("Allow") != "GET, HEAD, OPTIONS" {
+		t.Fatalf("OPTIONS: %d %v", code, hdr)
+	}
+	if got := all["health"].(map[string]any)["ping"]; got != f.srv.URL+"/api/v1/checks/health/ping" {
+		t.Errorf("health/ping URL = %v", got)
+	}
+	_, _, body = f.do(t, "OPTIONS", "/api/v1/checks/stats", nil)
+	if got := decode(t, body)["code"]; got != f.srv.URL+"/api/v1/checks/stats/code" {
+		t.Errorf("stats/code URL = %v", got)
+	}
+
+	// With an external URL the map uses it.
+	h := &handler{opts: Options{Checks: f.exporter, ExternalURL: mustURL(t, "https://status.acme.example/statusd/")}}
+	r := httptest.NewRequest("OPTIONS", "/api/v1/checks", nil)
+	if got := h.baseURL(r); got != "https://status.acme.example/statusd/api/v1/checks" {
+		t.Errorf("base URL = %s", got)
+	}
+}
+
+func mustURL(t *testing.T, s string) *url.URL {
+	u, err := url.Parse(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u
+}
+
+func TestHeartbeatAPI(t *testing.T) {
+	f := newFixture(t, false)
+	bearer := http.Header{"Authorization": {"Bearer s3cret"}}
+	cases := []struct {
+		path   string
+		header http.Header
+		code   int
+		want   string
+	}{
+		{"/api/v1/heartbeats/health/backup", nil, 401, "wrong or missing token for health/backup"},
+		{"/api/v1/heartbeats/health/backup?token=nope", nil, 401, "wrong or missing token"},
+		{"/api/v1/heartbeats/health/backup", bearer, 200, `"level":"fine"`},
+		{"/api/v1/heartbeats/health/backup?token=s3cret&status=fail", nil, 200, `"message":"last run failed `},
+		{"/api/v1/heartbeats/health/backup?token=s3cret&status=maybe", nil, 400, "status must be ok or fail"},
+		{"/api/v1/heartbeats/backup?token=s3cret", nil, 200, `"level":"fine"`},
+		{"/api/v1/heartbeats/cron", nil, 409, "several checks are named cron"},
+		{"/api/v1/heartbeats/stats/cron", nil, 200, `"level":"fine"`},
+		{"/api/v1/heartbeats/health/ping", nil, 400, "health/ping is not a heartbeat check"},
+		{"/api/v1/heartbeats/health/nope", nil, 404, "check health/nope not found"},
+		{"/api/v1/heartbeats/nope", nil, 404, "check nope not found"},
+	}
+	for _, c := range cases {
+		code, hdr, body := f.do(t, "POST", c.path, c.header)
+		if code != c.code || !strings.Contains(body, c.want) {
+			t.Errorf("POST %s = %d %s, want %d with %s", c.path, code, body, c.code, c.want)
+		}
+		if code == 401 && hdr.Get("WWW-Authenticate") == "" {
+			t.Errorf("401 without WWW-Authenticate")
+		}
+	}
+	if code, _, _ := f.do(t, "GET", "/api/v1/heartbeats/health/backup", bearer); code != 405 {
+		t.Errorf("GET on a heartbeat = %d, want 405", code)
+	}
+}
+
+func TestLifecycle(t *testing.T) {
+	f := newFixture(t, true)
+	for _, c := range []struct {
+		method, path string
+		code         int
+		want         string
+	}{
+		{"GET", "/-/healthy", 200, "Healthy."},
+		{"GET", "/-/ready", 200, "Ready."},
+		{"POST", "/-/reload", 200, `{"status":"reloaded"}`},
+		{"POST", "/-/reload", 400, "config not reloaded: statusd.yml:3: site.name: bad"},
+		{"GET", "/-/reload", 405, "not allowed"},
+		{"GET", "/", 200, "statusd"},
+		{"GET", "/metrics", 200, ""},
+	} {
+		code, _, body := f.do(t, c.method, c.path, nil)
+		if code != c.code || !strings.Contains(body, c.want) {
+			t.Errorf("%s %s = %d %s", c.method, c.path, code, body)
+		}
+	}
+}
