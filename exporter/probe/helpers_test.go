@@ -22,7 +22,7 @@ import (
 
 // checkFrom parses one check written as a YAML flow mapping, with every
 // default applied as statusd would.
-func checkFrom(t *testing.T, yaml string) *config.Check {
+func checkFrom(t testing.TB, yaml string) *config.Check {
 	t.Helper()
 	c, err := config.Parse([]byte("resources:\n  test:\n    - "+yaml+"\n"), "", config.OSEnv())
 	if err != nil {

@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -137,4 +138,49 @@ func TestHTTPS(t *testing.T) {
 	}
 	wantLevel(t, run(t, `{name: c, kind: http, url: "`+srv.URL+`", ca_file: "`+ca.file+`"}`, Env{}), status.Fine, true)
 	wantLevel(t, run(t, `{name: c, kind: http, url: "`+srv.URL+`", insecure_skip_verify: true}`, Env{}), status.Fine, true)
+}
+
+func TestHTTPRedirectsAndChunks(t *testing.T) {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/loop", func(w http.ResponseWriter, r *http.Request) { http.Redirect(w, r, "/loop", http.StatusFound) })
+	mux.HandleFunc("/form", func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, "/method", http.StatusSeeOther)
+	})
+	mux.HandleFunc("/method", func(w http.ResponseWriter, r *http.Request) { fmt.Fprintf(w, "method=%s", r.Method) })
+	mux.HandleFunc("/chunked", func(w http.ResponseWriter, r *http.Request) {
+		for i := range 3 {
+			fmt.Fprintf(w, "part%d ", i)
+			w.(http.Flusher).Flush()
+		}
+	})
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+	r := run(t, `{name: c, kind: http, url: "`+srv.URL+`/loop"}`, Env{})
+	if r.Success || r.Message != "stopped after 10 redirects" {
+		t.Errorf("redirect loop: %+v", r)
+	}
+	wantLevel(t, run(t, `{name: c, kind: http, url: "`+srv.URL+`/form", method: POST, body: x, body_contains: method=GET}`, Env{}), status.Fine, true)
+	wantLevel(t, run(t, `{name: c, kind: http, url: "`+srv.URL+`/chunked", body_contains: part2}`, Env{}), status.Fine, true)
+}
+
+func TestHTTPThroughProxy(t *testing.T) {
+	var proxied atomic.Int32
+	proxy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// A forward proxy receives the absolute URL.
+		if r.URL.Host == "origin.example" {
+			proxied.Add(1)
+			fmt.Fprint(w, "via proxy")
+		}
+	}))
+	defer proxy.Close()
+	proxyURL, _ := url.Parse(proxy.URL)
+	c := checkFrom(t, `{name: c, kind: http, url: "http://origin.example/health", body_contains: via proxy}`)
+	p, err := newHTTPProber(c.HTTP, http.ProxyURL(proxyURL))
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantLevel(t, p.Probe(t.Context()), status.Fine, true)
+	if proxied.Load() != 1 {
+		t.Error("the request did not go through the proxy")
+	}
 }
