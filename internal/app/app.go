@@ -117,7 +117,10 @@ func New(ctx context.Context, opts Options) (*App, error) {
 	})
 	a.registry.MustRegister(a.reloadOK, a.reloadSuccess)
 
-	a.recorder = store.NewRecorder(st, logger.With("component", "store"), a.registry, store.RecorderOptions{Retention: retention(cfg)})
+	a.recorder = store.NewRecorder(st, logger.With("component", "store"), a.registry, store.RecorderOptions{
+		Retention:       retention(cfg),
+		ResultsInterval: time.Duration(*cfg.Storage.ResultsInterval),
+	})
 	a.exporter = exporter.New(exporter.Options{
 		Logger:     logger.With("component", "exporter"),
 		Recorder:   a.recorder,
@@ -140,13 +143,14 @@ func New(ctx context.Context, opts Options) (*App, error) {
 		reload = a.Reload
 	}
 	handler, err := web.Handler(web.Options{
-		Logger:      logger.With("component", "web"),
-		Checks:      a.exporter,
-		Gatherer:    a.registry,
-		Ready:       a.ready,
-		Reload:      reload,
-		ExternalURL: external,
-		Version:     version.Version,
+		Logger:       logger.With("component", "web"),
+		Checks:       a.exporter,
+		Gatherer:     a.registry,
+		CheckMetrics: a.exporter.WriteMetrics,
+		Ready:        a.ready,
+		Reload:       reload,
+		ExternalURL:  external,
+		Version:      version.Version,
 	})
 	if err != nil {
 		st.Close()
@@ -266,7 +270,7 @@ func (a *App) Reload() error {
 		return err
 	}
 	a.config = cfg
-	a.recorder.SetRetention(retention(cfg))
+	a.recorder.SetRetention(retention(cfg), time.Duration(*cfg.Storage.ResultsInterval))
 	a.reloadOK.Set(1)
 	a.reloadSuccess.SetToCurrentTime()
 	a.logger.Info("Config reloaded", "file", a.opts.ConfigFile)

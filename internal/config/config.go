@@ -57,7 +57,11 @@ type Scheduler struct {
 // Storage tunes what the store keeps. The database itself is chosen with
 // the --storage.dsn flag.
 type Storage struct {
-	Retention Retention `yaml:"retention"`
+	// ResultsInterval is how often an unchanged result of a check is
+	// stored; every change of level or success is stored, and rollups
+	// count every run. 0s stores every run.
+	ResultsInterval *model.Duration `yaml:"results_interval"`
+	Retention       Retention       `yaml:"retention"`
 }
 
 // Retention says how long each kind of history is kept.

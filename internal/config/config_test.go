@@ -202,6 +202,13 @@ resources:
 	if tls := checks[5].TLS; tls.WarningDays != 14 || tls.ProblemDays != 3 {
 		t.Errorf("tls defaults: %+v", tls)
 	}
+	if *c.Storage.ResultsInterval != model.Duration(time.Minute) {
+		t.Errorf("results_interval default = %s", c.Storage.ResultsInterval)
+	}
+	c, errs = parse(t, "storage: {results_interval: 0s}\n")
+	if errs != nil || *c.Storage.ResultsInterval != 0 {
+		t.Errorf("explicit results_interval 0s: %v %v", c, errs)
+	}
 }
 
 func TestEnvAndSecrets(t *testing.T) {

@@ -27,6 +27,10 @@ func (c *Config) applyDefaults() {
 	if c.Scheduler.MaxConcurrency == 0 {
 		c.Scheduler.MaxConcurrency = DefaultMaxConcurrency
 	}
+	if c.Storage.ResultsInterval == nil {
+		every := model.Duration(time.Minute)
+		c.Storage.ResultsInterval = &every
+	}
 	r := &c.Storage.Retention
 	setDuration(&r.Results, 7*day)
 	if r.ResultsPerCheck == 0 {

@@ -38,6 +38,8 @@ func TestContract(t *testing.T) {
 		{"Prune", testPrune},
 		{"Recorder", testRecorder},
 		{"RecorderSurvivesWriteFailure", testRecorderRetry},
+		{"RecorderKeepsChangesAndSamples", testRecorderSamples},
+		{"RecorderBatchesRollups", testRecorderBatchesRollups},
 		{"ConcurrentWriters", testConcurrentWriters},
 	}
 	for _, b := range backends {
@@ -324,7 +326,7 @@ func testRecorder(t *testing.T, s *Store) {
 	ctx := context.Background()
 	clock := &fakeClock{now: t0.Add(30 * time.Second)}
 	reg := prometheus.NewRegistry()
-	r := NewRecorder(s, slog.New(slog.DiscardHandler), reg, RecorderOptions{Now: clock.Now})
+	r := NewRecorder(s, slog.New(slog.DiscardHandler), reg, RecorderOptions{Now: clock.Now, RollupInterval: time.Minute})
 	r.Record(apiID, result(t0.Add(10*time.Second), status.Fine, status.Float(1)))
 	r.Record(apiID, result(t0.Add(20*time.Second), status.Problem, status.Float(9)))
 	r.RecordHeartbeat(dbID, Heartbeat{ReceivedAt: t0, Source: "cron"})
@@ -362,7 +364,7 @@ func testRecorder(t *testing.T, s *Store) {
 func testRecorderRetry(t *testing.T, s *Store) {
 	ctx := context.Background()
 	clock := &fakeClock{now: t0.Add(2 * time.Minute)}
-	r := NewRecorder(s, slog.New(slog.DiscardHandler), nil, RecorderOptions{Now: clock.Now, MaxPending: 3})
+	r := NewRecorder(s, slog.New(slog.DiscardHandler), nil, RecorderOptions{Now: clock.Now, MaxPending: 3, RollupInterval: time.Minute})
 	// Register the check first, then make writes fail by hiding the table.
 	r.Record(dbID, result(t0, status.Fine, nil))
 	if err := r.Flush(ctx, false); err != nil {
@@ -431,5 +433,67 @@ func testConcurrentWriters(t *testing.T, s *Store) {
 	}
 	if hist, _ := s.Results(ctx, apiID, 1000); len(hist) != 80 {
 		t.Errorf("stored %d results, want 80", len(hist))
+	}
+}
+
+func testRecorderSamples(t *testing.T, s *Store) {
+	ctx := context.Background()
+	clock := &fakeClock{now: t0.Add(10 * time.Minute)}
+	r := NewRecorder(s, slog.New(slog.DiscardHandler), nil, RecorderOptions{Now: clock.Now, ResultsInterval: time.Minute})
+	levels := []status.Level{status.Fine, status.Fine, status.Fine, status.Warning, status.Warning, status.Fine, status.Fine, status.Fine}
+	for i, l := range levels {
+		r.Record(apiID, result(t0.Add(time.Duration(i)*10*time.Second), l, nil))
+	}
+	if err := r.Flush(ctx, true); err != nil {
+		t.Fatal(err)
+	}
+	hist, _ := s.Results(ctx, apiID, 100)
+	var got []string
+	for i := len(hist) - 1; i >= 0; i-- {
+		got = append(got, fmt.Sprintf("%s@%s", hist[i].Level, hist[i].CheckedAt.Sub(t0)))
+	}
+	// The first, every change, and an unchanged one a minute after the last kept.
+	want := "fine@0s warning@30s fine@50s"
+	if strings.Join(got, " ") != want {
+		t.Errorf("kept %s, want %s", strings.Join(got, " "), want)
+	}
+	r.Record(apiID, result(t0.Add(110*time.Second), status.Fine, nil))
+	if err := r.Flush(ctx, true); err != nil {
+		t.Fatal(err)
+	}
+	if hist, _ := s.Results(ctx, apiID, 100); len(hist) != 4 {
+		t.Errorf("an unchanged result a minute later was not kept: %d results", len(hist))
+	}
+	minutes, _ := s.Rollups(ctx, apiID, Minute, t0, t0.Add(time.Hour))
+	runs := 0
+	for _, m := range minutes {
+		runs += m.Runs
+	}
+	if runs != 9 {
+		t.Errorf("rollups counted %d runs, want all 9", runs)
+	}
+}
+
+func testRecorderBatchesRollups(t *testing.T, s *Store) {
+	ctx := context.Background()
+	clock := &fakeClock{now: t0.Add(2 * time.Minute)}
+	r := NewRecorder(s, slog.New(slog.DiscardHandler), nil, RecorderOptions{Now: clock.Now}) // every 5 minutes
+	for i := range 3 {
+		r.Record(apiID, result(t0.Add(time.Duration(i)*time.Minute), status.Fine, nil))
+	}
+	if err := r.Flush(ctx, false); err != nil {
+		t.Fatal(err)
+	}
+	if m, _ := s.Rollups(ctx, apiID, Minute, t0, t0.Add(time.Hour)); len(m) != 0 {
+		t.Fatalf("minutes written before the rollup interval: %+v", m)
+	}
+	clock.Set(t0.Add(5 * time.Minute))
+	if err := r.Flush(ctx, false); err != nil {
+		t.Fatal(err)
+	}
+	minutes, _ := s.Rollups(ctx, apiID, Minute, t0, t0.Add(time.Hour))
+	hours, _ := s.Rollups(ctx, apiID, Hour, t0, t0.Add(time.Hour))
+	if len(minutes) != 3 || len(hours) != 1 || hours[0].Runs != 3 {
+		t.Errorf("after 5 minutes: %d minutes, hours %+v", len(minutes), hours)
 	}
 }

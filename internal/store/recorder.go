@@ -13,8 +13,10 @@ import (
 
 // Recorder writes check results and heartbeats to the store in batches, off
 // the checks' path: Record never blocks on the database. Results are
-// counted into minute rollups in memory as they arrive, and each minute is
-// written once it has passed. When the database is away, batches wait and
+// counted into minute rollups in memory as they arrive; minutes that have
+// passed are written every RollupInterval, together with the hour and day
+// rollups they add to (a crash loses at most that much of the rollups, a
+// shutdown nothing). When the database is away, batches wait and
 // are retried; past MaxPending raw results the oldest are dropped (and
 // counted), while heartbeats and rollups are kept.
 type Recorder struct {
@@ -30,7 +32,10 @@ type Recorder struct {
 	mu         sync.Mutex
 	results    []pendingResult
 	heartbeats []pendingHeartbeat
-	minutes    map[minuteKey]*Rollup
+	// minutes holds the rollups of minutes not yet written, by Unix minute.
+	minutes map[int64]map[status.CheckID]*Rollup
+	// kept is the last result of each check queued for storing.
+	kept map[status.CheckID]keptResult
 
 	pending   prometheus.GaugeFunc
 	dropped   prometheus.Counter
@@ -43,8 +48,20 @@ type RecorderOptions struct {
 	FlushInterval time.Duration // default 1s
 	MaxPending    int           // default 100,000 raw results
 	PruneInterval time.Duration // default 10m; negative disables pruning
-	Retention     Retention
-	Now           func() time.Time
+	// RollupInterval is how often passed minutes are written (default 5m).
+	RollupInterval time.Duration
+	// ResultsInterval is how often an unchanged result of a check is
+	// stored as a raw result; changes of level or success always are.
+	// 0 stores every result.
+	ResultsInterval time.Duration
+	Retention       Retention
+	Now             func() time.Time
+}
+
+type keptResult struct {
+	level   status.Level
+	success bool
+	at      time.Time
 }
 
 type pendingResult struct {
@@ -57,11 +74,6 @@ type pendingHeartbeat struct {
 	hb Heartbeat
 }
 
-type minuteKey struct {
-	id     status.CheckID
-	bucket int64 // unix minute
-}
-
 // NewRecorder returns a recorder writing to s. Its metrics are registered
 // on reg when it is not nil.
 func NewRecorder(s *Store, logger *slog.Logger, reg prometheus.Registerer, opts RecorderOptions) *Recorder {
@@ -70,6 +82,9 @@ func NewRecorder(s *Store, logger *slog.Logger, reg prometheus.Registerer, opts 
 	}
 	if opts.MaxPending == 0 {
 		opts.MaxPending = 100_000
+	}
+	if opts.RollupInterval == 0 {
+		opts.RollupInterval = 5 * time.Minute
 	}
 	if opts.PruneInterval == 0 {
 		opts.PruneInterval = 10 * time.Minute
@@ -82,7 +97,8 @@ func NewRecorder(s *Store, logger *slog.Logger, reg prometheus.Registerer, opts 
 		logger:  logger,
 		now:     opts.Now,
 		opts:    opts,
-		minutes: map[minuteKey]*Rollup{},
+		minutes: map[int64]map[status.CheckID]*Rollup{},
+		kept:    map[status.CheckID]keptResult{},
 		ids:     map[status.CheckID]int64{},
 		dropped: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "statusd_store_dropped_results_total",
@@ -112,28 +128,40 @@ func NewRecorder(s *Store, logger *slog.Logger, reg prometheus.Registerer, opts 
 	return r
 }
 
-// SetRetention changes what pruning keeps, e.g. after a config reload.
-func (r *Recorder) SetRetention(ret Retention) {
+// SetRetention changes what is kept, e.g. after a config reload.
+func (r *Recorder) SetRetention(ret Retention, resultsInterval time.Duration) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.opts.Retention = ret
+	r.opts.ResultsInterval = resultsInterval
 }
 
-// Record queues a result of a check.
+// Record counts a result of a check into its rollups and queues it to be
+// stored as a raw result when it changed level or success, or when the
+// check's last stored result is ResultsInterval old.
 func (r *Recorder) Record(id status.CheckID, res status.Result) {
-	k := minuteKey{id, res.CheckedAt.Unix() / 60}
+	minute := res.CheckedAt.Unix() / 60
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if len(r.results) >= r.opts.MaxPending {
-		drop := len(r.results) - r.opts.MaxPending + 1
-		r.results = append(r.results[:0], r.results[drop:]...)
-		r.dropped.Add(float64(drop))
+	last, seen := r.kept[id]
+	if !seen || last.level != res.Level || last.success != res.Success || res.CheckedAt.Sub(last.at) >= r.opts.ResultsInterval {
+		r.kept[id] = keptResult{res.Level, res.Success, res.CheckedAt}
+		if len(r.results) >= r.opts.MaxPending {
+			drop := len(r.results) - r.opts.MaxPending + 1
+			r.results = append(r.results[:0], r.results[drop:]...)
+			r.dropped.Add(float64(drop))
+		}
+		r.results = append(r.results, pendingResult{id, res})
 	}
-	r.results = append(r.results, pendingResult{id, res})
-	m := r.minutes[k]
+	checks := r.minutes[minute]
+	if checks == nil {
+		checks = map[status.CheckID]*Rollup{}
+		r.minutes[minute] = checks
+	}
+	m := checks[id]
 	if m == nil {
-		m = &Rollup{Resolution: Minute, Bucket: time.Unix(k.bucket*60, 0).UTC()}
-		r.minutes[k] = m
+		m = &Rollup{Resolution: Minute, Bucket: time.Unix(minute*60, 0).UTC()}
+		checks[id] = m
 	}
 	m.Add(res)
 }
@@ -193,16 +221,22 @@ func (r *Recorder) Flush(ctx context.Context, final bool) error {
 	results, heartbeats := r.results, r.heartbeats
 	r.results, r.heartbeats = nil, nil
 	current := r.now().Unix() / 60
-	var closed []minuteKey
-	for k := range r.minutes {
-		if final || k.bucket < current {
-			closed = append(closed, k)
-		}
+	oldest := current
+	for minute := range r.minutes {
+		oldest = min(oldest, minute)
 	}
-	minutes := make([]Rollup, 0, len(closed))
-	for _, k := range closed {
-		minutes = append(minutes, *r.minutes[k])
-		delete(r.minutes, k)
+	due := final || time.Duration(current-oldest)*time.Minute >= r.opts.RollupInterval
+	var closed []status.CheckID
+	var minutes []Rollup
+	for minute, checks := range r.minutes {
+		if !due || (!final && minute >= current) {
+			continue
+		}
+		for id, m := range checks {
+			closed = append(closed, id)
+			minutes = append(minutes, *m)
+		}
+		delete(r.minutes, minute)
 	}
 	r.mu.Unlock()
 	if len(results) == 0 && len(heartbeats) == 0 && len(minutes) == 0 {
@@ -224,20 +258,24 @@ func (r *Recorder) Flush(ctx context.Context, final bool) error {
 		r.dropped.Add(float64(over))
 	}
 	r.heartbeats = append(heartbeats, r.heartbeats...)
-	for i, k := range closed {
-		if m := r.minutes[k]; m != nil {
-			merged := minutes[i]
-			merged.merge(*m)
-			*m = merged
+	for i, id := range closed {
+		minute := minutes[i].Bucket.Unix() / 60
+		checks := r.minutes[minute]
+		if checks == nil {
+			checks = map[status.CheckID]*Rollup{}
+			r.minutes[minute] = checks
+		}
+		if m := checks[id]; m != nil {
+			m.merge(minutes[i])
 		} else {
 			m := minutes[i]
-			r.minutes[k] = &m
+			checks[id] = &m
 		}
 	}
 	return err
 }
 
-func (r *Recorder) write(ctx context.Context, results []pendingResult, heartbeats []pendingHeartbeat, keys []minuteKey, minutes []Rollup) error {
+func (r *Recorder) write(ctx context.Context, results []pendingResult, heartbeats []pendingHeartbeat, keys []status.CheckID, minutes []Rollup) error {
 	if err := r.resolveIDs(ctx, results, heartbeats, keys); err != nil {
 		return err
 	}
@@ -253,14 +291,14 @@ func (r *Recorder) write(ctx context.Context, results []pendingResult, heartbeat
 		b.Heartbeats[i] = HeartbeatRow{CheckID: r.ids[p.id], Heartbeat: p.hb}
 	}
 	for i, m := range minutes {
-		m.CheckID = r.ids[keys[i].id]
+		m.CheckID = r.ids[keys[i]]
 		b.Minutes[i] = m
 	}
 	return r.store.Write(ctx, b)
 }
 
 // resolveIDs makes sure every check in a batch has its database id.
-func (r *Recorder) resolveIDs(ctx context.Context, results []pendingResult, heartbeats []pendingHeartbeat, keys []minuteKey) error {
+func (r *Recorder) resolveIDs(ctx context.Context, results []pendingResult, heartbeats []pendingHeartbeat, keys []status.CheckID) error {
 	var missing []status.CheckID
 	seen := map[status.CheckID]bool{}
 	need := func(id status.CheckID) {
@@ -275,8 +313,8 @@ func (r *Recorder) resolveIDs(ctx context.Context, results []pendingResult, hear
 	for _, p := range heartbeats {
 		need(p.id)
 	}
-	for _, k := range keys {
-		need(k.id)
+	for _, id := range keys {
+		need(id)
 	}
 	if len(missing) == 0 {
 		return nil
@@ -289,14 +327,4 @@ func (r *Recorder) resolveIDs(ctx context.Context, results []pendingResult, hear
 		r.ids[id] = n
 	}
 	return nil
-}
-
-// merge adds another partial rollup of the same bucket.
-func (r *Rollup) merge(o Rollup) {
-	r.Runs += o.Runs
-	r.Failures += o.Failures
-	r.Warnings += o.Warnings
-	r.Problems += o.Problems
-	r.WorstLevel = status.Worst(r.WorstLevel, o.WorstLevel)
-	r.DurationSeconds += o.DurationSeconds
 }

@@ -158,7 +158,7 @@ func (s *Store) LatestResults(ctx context.Context) (map[status.CheckID]status.Re
 func (s *Store) Results(ctx context.Context, id status.CheckID, limit int) ([]status.Result, error) {
 	var recs []resultRecord
 	err := s.db.SelectContext(ctx, &recs, s.db.Rebind(selectResults+`
-		WHERE c.resource = ? AND c.name = ? ORDER BY r.checked_at DESC, r.id DESC LIMIT ?`), id.Resource, id.Check, limit)
+		WHERE c.resource = ? AND c.name = ? ORDER BY r.id DESC LIMIT ?`), id.Resource, id.Check, limit)
 	if err != nil {
 		return nil, fmt.Errorf("read results of %s: %w", id, err)
 	}

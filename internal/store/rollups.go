@@ -33,18 +33,6 @@ func (r Resolution) Truncate(t time.Time) time.Time {
 	}
 }
 
-// next returns the start of the bucket after the one starting at t.
-func (r Resolution) next(t time.Time) time.Time {
-	switch r {
-	case Minute:
-		return t.Add(time.Minute)
-	case Hour:
-		return t.Add(time.Hour)
-	default:
-		return t.AddDate(0, 0, 1)
-	}
-}
-
 // Rollup aggregates a check's runs over one bucket.
 type Rollup struct {
 	CheckID    int64        `db:"check_id"`
@@ -83,15 +71,37 @@ func (r Rollup) Uptime() float64 {
 	return 1 - float64(r.Problems)/float64(r.Runs)
 }
 
-// addMinuteRollups adds partial minute rollups to what is stored: the same
-// minute may be flushed in several parts (at shutdown, then after restart).
-func addMinuteRollups(ctx context.Context, tx *sqlx.Tx, rs []Rollup) error {
-	if len(rs) == 0 {
+type rollupKey struct {
+	check int64
+	res   Resolution
+	at    int64 // bucket start, Unix seconds
+}
+
+// addRollups adds partial minute rollups to what is stored, at minute, hour
+// and day resolution alike: a bucket may be written in several parts (one
+// per flush, and after a restart), so every upsert adds up.
+func addRollups(ctx context.Context, tx *sqlx.Tx, minutes []Rollup) error {
+	if len(minutes) == 0 {
 		return nil
+	}
+	sums := map[rollupKey]*Rollup{}
+	var order []rollupKey
+	for _, m := range minutes {
+		for _, res := range []Resolution{Minute, Hour, Day} {
+			b := res.Truncate(m.Bucket)
+			k := rollupKey{m.CheckID, res, b.Unix()}
+			r, ok := sums[k]
+			if !ok {
+				r = &Rollup{CheckID: m.CheckID, Resolution: res, Bucket: b}
+				sums[k] = r
+				order = append(order, k)
+			}
+			r.merge(m)
+		}
 	}
 	stmt, err := tx.PreparexContext(ctx, tx.Rebind(`INSERT INTO check_rollups
 		(check_id, resolution, bucket, runs, failures, warnings, problems, worst_level, duration_seconds)
-		VALUES (?, 'minute', ?, ?, ?, ?, ?, ?, ?)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (check_id, resolution, bucket) DO UPDATE SET
 			runs = check_rollups.runs + excluded.runs,
 			failures = check_rollups.failures + excluded.failures,
@@ -103,35 +113,23 @@ func addMinuteRollups(ctx context.Context, tx *sqlx.Tx, rs []Rollup) error {
 		return err
 	}
 	defer stmt.Close()
-	for _, r := range rs {
-		if _, err := stmt.ExecContext(ctx, r.CheckID, Minute.Truncate(r.Bucket), r.Runs, r.Failures, r.Warnings, r.Problems, int(r.WorstLevel), r.DurationSeconds); err != nil {
-			return fmt.Errorf("store minute rollup: %w", err)
+	for _, k := range order {
+		r := sums[k]
+		if _, err := stmt.ExecContext(ctx, r.CheckID, string(r.Resolution), r.Bucket, r.Runs, r.Failures, r.Warnings, r.Problems, int(r.WorstLevel), r.DurationSeconds); err != nil {
+			return fmt.Errorf("store %s rollup: %w", r.Resolution, err)
 		}
 	}
 	return nil
 }
 
-// compactRollups recomputes the hour buckets overlapping [from, to) from
-// their minute buckets, then the day buckets from their hour buckets. It is
-// idempotent, so it can run again after a partial failure.
-func compactRollups(ctx context.Context, tx *sqlx.Tx, from, to time.Time) error {
-	for _, step := range []struct{ coarse, fine Resolution }{{Hour, Minute}, {Day, Hour}} {
-		q := tx.Rebind(`INSERT INTO check_rollups
-			(check_id, resolution, bucket, runs, failures, warnings, problems, worst_level, duration_seconds)
-			SELECT check_id, ?, ?, SUM(runs), SUM(failures), SUM(warnings), SUM(problems), MAX(worst_level), SUM(duration_seconds)
-			FROM check_rollups WHERE resolution = ? AND bucket >= ? AND bucket < ?
-			GROUP BY check_id
-			ON CONFLICT (check_id, resolution, bucket) DO UPDATE SET
-				runs = excluded.runs, failures = excluded.failures, warnings = excluded.warnings,
-				problems = excluded.problems, worst_level = excluded.worst_level,
-				duration_seconds = excluded.duration_seconds`)
-		for b := step.coarse.Truncate(from); b.Before(to); b = step.coarse.next(b) {
-			if _, err := tx.ExecContext(ctx, q, string(step.coarse), b, string(step.fine), b, step.coarse.next(b)); err != nil {
-				return fmt.Errorf("compute %s rollups: %w", step.coarse, err)
-			}
-		}
-	}
-	return nil
+// merge adds another partial rollup.
+func (r *Rollup) merge(o Rollup) {
+	r.Runs += o.Runs
+	r.Failures += o.Failures
+	r.Warnings += o.Warnings
+	r.Problems += o.Problems
+	r.WorstLevel = status.Worst(r.WorstLevel, o.WorstLevel)
+	r.DurationSeconds += o.DurationSeconds
 }
 
 // Rollups returns a check's rollups of one resolution with buckets in

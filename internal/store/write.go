@@ -12,12 +12,12 @@ import (
 type Batch struct {
 	Results    []ResultRow
 	Heartbeats []HeartbeatRow
-	// Minutes are partial minute rollups, added to what is stored.
+	// Minutes are partial minute rollups, added to the stored minute, hour
+	// and day rollups.
 	Minutes []Rollup
 }
 
-// Write stores a batch in one transaction, then recomputes the hour and day
-// rollups its minutes fall in.
+// Write stores a batch in one transaction.
 func (s *Store) Write(ctx context.Context, b Batch) error {
 	return s.inTx(ctx, func(tx *sqlx.Tx) error {
 		if err := insertResults(ctx, tx, b.Results); err != nil {
@@ -26,22 +26,7 @@ func (s *Store) Write(ctx context.Context, b Batch) error {
 		if err := insertHeartbeats(ctx, tx, b.Heartbeats); err != nil {
 			return err
 		}
-		if err := addMinuteRollups(ctx, tx, b.Minutes); err != nil {
-			return err
-		}
-		if len(b.Minutes) == 0 {
-			return nil
-		}
-		from, to := b.Minutes[0].Bucket, b.Minutes[0].Bucket
-		for _, m := range b.Minutes {
-			if m.Bucket.Before(from) {
-				from = m.Bucket
-			}
-			if m.Bucket.After(to) {
-				to = m.Bucket
-			}
-		}
-		return compactRollups(ctx, tx, from, Minute.next(Minute.Truncate(to)))
+		return addRollups(ctx, tx, b.Minutes)
 	})
 }
 
@@ -60,30 +45,46 @@ type Retention struct {
 func (s *Store) Prune(ctx context.Context, r Retention, now time.Time) (int64, error) {
 	now = now.UTC()
 	type deletion struct {
-		q   string
-		arg any
+		q    string
+		args []any
 	}
 	deletes := []deletion{
-		{"DELETE FROM check_results WHERE checked_at < ?", now.Add(-r.Results)},
-		{"DELETE FROM check_rollups WHERE resolution = 'minute' AND bucket < ?", now.Add(-r.Minute)},
-		{"DELETE FROM check_rollups WHERE resolution = 'hour' AND bucket < ?", now.Add(-r.Hour)},
-		{"DELETE FROM check_rollups WHERE resolution = 'day' AND bucket < ?", now.Add(-r.Day)},
+		// Ids grow with time: the first result young enough to keep marks
+		// the cut, found by walking the primary key from the oldest.
+		{`DELETE FROM check_results WHERE id < COALESCE(
+			(SELECT id FROM check_results WHERE checked_at >= ? ORDER BY id LIMIT 1),
+			(SELECT MAX(id) + 1 FROM check_results))`, []any{now.Add(-r.Results)}},
+		{"DELETE FROM check_rollups WHERE resolution = 'minute' AND bucket < ?", []any{now.Add(-r.Minute)}},
+		{"DELETE FROM check_rollups WHERE resolution = 'hour' AND bucket < ?", []any{now.Add(-r.Hour)}},
+		{"DELETE FROM check_rollups WHERE resolution = 'day' AND bucket < ?", []any{now.Add(-r.Day)}},
 		{`DELETE FROM heartbeats WHERE received_at < ?
-			AND id NOT IN (SELECT MAX(id) FROM heartbeats GROUP BY check_id)`, now.Add(-r.Heartbeats)},
+			AND id NOT IN (SELECT MAX(id) FROM heartbeats GROUP BY check_id)`, []any{now.Add(-r.Heartbeats)}},
 	}
 	if r.ResultsPerCheck > 0 {
-		deletes = append(deletes, deletion{`DELETE FROM check_results WHERE id IN (
-			SELECT id FROM (SELECT id, ROW_NUMBER() OVER (PARTITION BY check_id ORDER BY id DESC) AS n FROM check_results) ranked
-			WHERE n > ?)`, r.ResultsPerCheck})
+		var checks []int64
+		if err := s.w.SelectContext(ctx, &checks, "SELECT id FROM checks"); err != nil {
+			return 0, fmt.Errorf("prune history: %w", err)
+		}
+		for _, id := range checks {
+			deletes = append(deletes, deletion{`DELETE FROM check_results WHERE check_id = ? AND id <= (
+				SELECT id FROM check_results WHERE check_id = ? ORDER BY id DESC LIMIT 1 OFFSET ?)`,
+				[]any{id, id, r.ResultsPerCheck}})
+		}
 	}
 	var total int64
-	for _, d := range deletes {
-		res, err := s.w.ExecContext(ctx, s.w.Rebind(d.q), d.arg)
-		if err != nil {
-			return total, fmt.Errorf("prune history: %w", err)
+	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
+		for _, d := range deletes {
+			res, err := tx.ExecContext(ctx, tx.Rebind(d.q), d.args...)
+			if err != nil {
+				return err
+			}
+			n, _ := res.RowsAffected()
+			total += n
 		}
-		n, _ := res.RowsAffected()
-		total += n
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("prune history: %w", err)
 	}
 	return total, nil
 }

@@ -10,7 +10,8 @@ CREATE TABLE checks (
     UNIQUE (resource, name)
 );
 
--- Recent raw results, pruned by age and count per check.
+-- Recent raw results, pruned by age and count per check. Ids grow with
+-- time, so one index serves both a check's history and pruning.
 CREATE TABLE check_results (
     id               BIGSERIAL PRIMARY KEY,
     check_id         BIGINT NOT NULL REFERENCES checks (id) ON DELETE CASCADE,
@@ -22,10 +23,10 @@ CREATE TABLE check_results (
     message          TEXT NOT NULL,
     details          TEXT NOT NULL
 );
-CREATE INDEX check_results_check_time ON check_results (check_id, checked_at);
-CREATE INDEX check_results_time ON check_results (checked_at);
+CREATE INDEX check_results_check ON check_results (check_id, id);
 
--- Per-check rollups for uptime history: minute, hour and day buckets.
+-- Per-check rollups for uptime history: minute, hour and day buckets, each
+-- added to as results come in.
 CREATE TABLE check_rollups (
     check_id         BIGINT NOT NULL REFERENCES checks (id) ON DELETE CASCADE,
     resolution       TEXT NOT NULL CHECK (resolution IN ('minute', 'hour', 'day')),
