@@ -25,6 +25,7 @@ type Check struct {
 	warning, problem *threshold.Expr
 	prober           probe.Prober
 	token            string // heartbeat token, "" when none
+	labels           string // its metric labels, rendered
 	state            *checkState
 }
 
@@ -65,6 +66,7 @@ func newCheck(id status.CheckID, c *config.Check, env probe.Env, prev *Check) (*
 		warning:  c.Warning,
 		problem:  c.Problem,
 		prober:   p,
+		labels:   labelSet(id),
 		state:    &checkState{},
 	}
 	if c.Heartbeat != nil {

@@ -39,7 +39,8 @@ type Options struct {
 	Store probe.Pinger
 	// Build describes this binary, for the build kind.
 	Build probe.BuildInfo
-	// Registerer receives the exporter's metrics; nil registers nothing.
+	// Registerer receives the scheduler's metrics; nil registers nothing.
+	// The check metrics are written by WriteMetrics.
 	Registerer prometheus.Registerer
 }
 
@@ -85,7 +86,7 @@ func New(opts Options) *Exporter {
 		c.run(ctx, e.clock.Now, e.logger, e.record)
 	})
 	if opts.Registerer != nil {
-		opts.Registerer.MustRegister(newCollector(e), e.sched.delay, e.sched.skipped)
+		opts.Registerer.MustRegister(e.sched.delay, e.sched.skipped)
 	}
 	return e
 }

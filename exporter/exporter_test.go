@@ -1,11 +1,14 @@
 package exporter
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -16,6 +19,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
 
 	"github.com/statusd/statusd/exporter/probe"
 	"github.com/statusd/statusd/internal/config"
@@ -167,10 +172,33 @@ resources:
     - {name: code, kind: build}
 `
 
-func TestApplyAndCollect(t *testing.T) {
+// checkMetrics parses what WriteMetrics writes, as Prometheus would.
+func checkMetrics(t *testing.T, e *Exporter) prometheus.Gatherer {
+	t.Helper()
+	return prometheus.GathererFunc(func() ([]*dto.MetricFamily, error) {
+		var buf bytes.Buffer
+		if err := e.WriteMetrics(&buf); err != nil {
+			return nil, err
+		}
+		parser := expfmt.NewTextParser(model.LegacyValidation)
+		fams, err := parser.TextToMetricFamilies(&buf)
+		if err != nil {
+			return nil, fmt.Errorf("WriteMetrics wrote invalid text: %w\n%s", err, buf.String())
+		}
+		var out []*dto.MetricFamily
+		for _, f := range fams {
+			sort.Slice(f.Metric, func(i, j int) bool { return f.Metric[i].String() < f.Metric[j].String() })
+			out = append(out, f)
+		}
+		sort.Slice(out, func(i, j int) bool { return out[i].GetName() < out[j].GetName() })
+		return out, nil
+	})
+}
+
+func TestApplyAndWriteMetrics(t *testing.T) {
 	clock := clockwork.NewFakeClockAt(t0)
-	reg := prometheus.NewPedanticRegistry()
-	e := New(Options{Logger: discard, Clock: clock, Registerer: reg})
+	e := New(Options{Logger: discard, Clock: clock})
+	reg := checkMetrics(t, e)
 	if err := e.Apply(parseConfig(t, twoChecks)); err != nil {
 		t.Fatal(err)
 	}

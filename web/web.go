@@ -5,6 +5,7 @@ package web
 import (
 	"context"
 	"encoding/json"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -12,7 +13,6 @@ import (
 
 	"github.com/gorilla/mux"
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/prometheus/exporter-toolkit/web"
 
 	"github.com/statusd/statusd/exporter"
@@ -33,6 +33,8 @@ type Options struct {
 	Logger   *slog.Logger
 	Checks   Checks
 	Gatherer prometheus.Gatherer
+	// CheckMetrics writes the check metrics after the Gatherer's.
+	CheckMetrics func(io.Writer) error
 	// Ready reports whether statusd can serve (its store answers).
 	Ready func(ctx context.Context) error
 	// Reload reloads the config; nil disables POST /-/reload.
@@ -50,10 +52,7 @@ func Handler(opts Options) (http.Handler, error) {
 	r.NotFoundHandler = http.HandlerFunc(h.notFound)
 	r.MethodNotAllowedHandler = http.HandlerFunc(h.methodNotAllowed)
 
-	r.Handle("/metrics", promhttp.HandlerFor(opts.Gatherer, promhttp.HandlerOpts{
-		ErrorLog:          slog.NewLogLogger(opts.Logger.Handler(), slog.LevelError),
-		EnableOpenMetrics: true,
-	})).Methods(http.MethodGet, http.MethodHead)
+	r.Handle("/metrics", &metricsHandler{opts: opts}).Methods(http.MethodGet, http.MethodHead)
 	r.HandleFunc("/-/healthy", h.healthy).Methods(http.MethodGet, http.MethodHead)
 	r.HandleFunc("/-/ready", h.ready).Methods(http.MethodGet, http.MethodHead)
 	r.HandleFunc("/-/reload", h.reload).Methods(http.MethodPost, http.MethodPut)

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"compress/gzip"
 	"context"
 	"encoding/json"
 	"errors"
@@ -57,11 +58,12 @@ resources:
 		t.Fatal(err)
 	}
 	opts := Options{
-		Logger:   logger,
-		Checks:   f.exporter,
-		Gatherer: prometheus.NewRegistry(),
-		Ready:    func(context.Context) error { return nil },
-		Version:  "test",
+		Logger:       logger,
+		Checks:       f.exporter,
+		Gatherer:     prometheus.NewRegistry(),
+		CheckMetrics: f.exporter.WriteMetrics,
+		Ready:        func(context.Context) error { return nil },
+		Version:      "test",
 	}
 	if withReload {
 		opts.Reload = func() error {
@@ -271,5 +273,38 @@ func TestLifecycle(t *testing.T) {
 		if code != c.code || !strings.Contains(body, c.want) {
 			t.Errorf("%s %s = %d %s", c.method, c.path, code, body)
 		}
+	}
+}
+
+func TestMetricsEndpoint(t *testing.T) {
+	f := newFixture(t, false)
+	sel, _ := f.exporter.Select("health", "ping")
+	f.exporter.Report(context.Background(), sel, true)
+
+	req, _ := http.NewRequest("GET", f.srv.URL+"/metrics", nil)
+	req.Header.Set("Accept-Encoding", "gzip")
+	resp, err := http.DefaultTransport.RoundTrip(req) // no transparent gunzip
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.Header.Get("Content-Encoding") != "gzip" || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/plain; version=0.0.4") {
+		t.Fatalf("headers: %v", resp.Header)
+	}
+	zr, err := gzip.NewReader(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(zr)
+	if !strings.Contains(string(body), `statusd_check_success{check="ping",resource="health"} 1`) ||
+		strings.Contains(string(body), `check="api"`) { // never ran: no series yet
+		t.Errorf("body:\n%s", body)
+	}
+	code, _, plain := f.do(t, "GET", "/metrics", http.Header{"Accept-Encoding": {"identity"}})
+	if code != 200 || !strings.Contains(plain, "# TYPE statusd_check_runs_total counter") {
+		t.Errorf("plain: %d\n%s", code, plain)
+	}
+	if code, _, body := f.do(t, "HEAD", "/metrics", nil); code != 200 || body != "" {
+		t.Errorf("HEAD: %d %q", code, body)
 	}
 }

@@ -1,0 +1,279 @@
+// Command checkload measures statusd under many http checks: it serves a
+// local HTTP target, writes a config of N checks against it, runs the
+// statusd binary, and reports from statusd's own accounting over a steady
+// window: runs done versus expected, runs late by more than a second (from
+// statusd_scheduler_delay_seconds), CPU per run (/proc/PID/stat utime+stime
+// over runs counted by statusd_check_runs_total), peak RSS, and how long
+// /metrics takes to answer.
+//
+//	go build -o bin/statusd ./cmd/statusd
+//	go run ./bench/checkload -statusd bin/statusd -checks 2000 -interval 10s -window 60s
+package main
+
+import (
+	"bufio"
+	"flag"
+	"fmt"
+	"io"
+	"log"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+)
+
+func main() {
+	var (
+		binary   = flag.String("statusd", "bin/statusd", "statusd binary to run")
+		checks   = flag.Int("checks", 2000, "number of http checks")
+		interval = flag.Duration("interval", 10*time.Second, "check interval")
+		warmup   = flag.Duration("warmup", 0, "time before measuring (default: two intervals)")
+		window   = flag.Duration("window", 60*time.Second, "steady measuring window")
+		scrapes  = flag.Int("scrapes", 10, "timed /metrics requests after the window")
+		dsn      = flag.String("storage.dsn", "", "statusd database (default: SQLite in a temp dir)")
+	)
+	flag.Parse()
+	if *warmup == 0 {
+		*warmup = 2 * *interval
+	}
+
+	target := startTarget()
+	dir, err := os.MkdirTemp("", "checkload")
+	must(err)
+	defer os.RemoveAll(dir)
+	cfg := filepath.Join(dir, "statusd.yml")
+	must(writeConfig(cfg, target, *checks, *interval))
+	if *dsn == "" {
+		*dsn = "sqlite:" + filepath.Join(dir, "statusd.db")
+	}
+	addr := freeAddr()
+	cmd := exec.Command(*binary, "--config.file", cfg, "--storage.dsn", *dsn, "--web.listen-address", addr, "--log.level", "warn")
+	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+	must(cmd.Start())
+	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
+	pid := cmd.Process.Pid
+	metricsURL := "http://" + addr + "/metrics"
+	waitUp(metricsURL)
+
+	fmt.Printf("checks=%d interval=%s warmup=%s window=%s cores=%d\n", *checks, *interval, *warmup, *window, numCPU())
+	peak := newPeakRSS(pid)
+	time.Sleep(*warmup)
+	// The CPU window excludes the two scrapes that count the runs; a
+	// scrape's own cost is measured below.
+	s0 := sample(pid, metricsURL)
+	u0, k0 := cpuSplit(pid)
+	s0.cpu = u0 + k0
+	start := time.Now()
+	time.Sleep(*window)
+	u1, k1 := cpuSplit(pid)
+	cpuEnd := u1 + k1
+	elapsed := time.Since(start)
+	s1 := sample(pid, metricsURL)
+	s1.cpu = cpuEnd
+	peak.stop()
+
+	runs := s1.runs - s0.runs
+	expected := float64(*checks) * elapsed.Seconds() / interval.Seconds()
+	cpu := s1.cpu - s0.cpu
+	late := (s1.delayCount - s1.delayLE1) - (s0.delayCount - s0.delayLE1)
+	fmt.Printf("runs=%.0f expected=%.0f ratio=%.4f late_over_1s=%.0f failures=%.0f\n", runs, expected, runs/expected, late, s1.failures-s0.failures)
+	fmt.Printf("cpu=%.2fs cpu_per_run=%.3fms (user %.3fms, system %.3fms) cpu_share=%.1f%%\n", cpu.Seconds(), cpu.Seconds()*1000/runs,
+		(u1-u0).Seconds()*1000/runs, (k1-k0).Seconds()*1000/runs, 100*cpu.Seconds()/elapsed.Seconds())
+	fmt.Printf("rss_end=%.1fMiB rss_peak=%.1fMiB rss_per_check=%.1fKiB (go: heap_inuse=%.1fMiB stack_inuse=%.1fMiB sys=%.1fMiB goroutines=%.0f)\n",
+		mib(s1.rss), mib(peak.max()), float64(s1.rss)/1024/float64(*checks), s1.heapInuse/(1<<20), s1.stackInuse/(1<<20), s1.goSys/(1<<20), s1.goroutines)
+
+	var took []time.Duration
+	var size int
+	c0 := cpuTime(pid)
+	for range *scrapes {
+		t := time.Now()
+		n := get(metricsURL)
+		took = append(took, time.Since(t))
+		size = n
+	}
+	scrapeCPU := (cpuTime(pid) - c0) / time.Duration(*scrapes)
+	sort.Slice(took, func(i, j int) bool { return took[i] < took[j] })
+	fmt.Printf("metrics_bytes=%d metrics_p50=%s metrics_max=%s metrics_cpu=%s\n", size, took[len(took)/2].Round(time.Millisecond), took[len(took)-1].Round(time.Millisecond), scrapeCPU.Round(time.Millisecond))
+}
+
+func must(err error) {
+	if err != nil {
+		log.Fatal(err)
+	}
+}
+
+func mib(b int64) float64 { return float64(b) / (1 << 20) }
+
+func numCPU() int {
+	b, _ := os.ReadFile("/proc/cpuinfo")
+	return strings.Count(string(b), "processor\t:")
+}
+
+// startTarget serves 200 OK on a loopback port, in this process so that
+// its CPU is not counted as statusd's.
+func startTarget() string {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	must(err)
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.WriteString(w, "ok")
+	}), ReadHeaderTimeout: 5 * time.Second}
+	go func() { _ = srv.Serve(l) }()
+	return "http://" + l.Addr().String()
+}
+
+func freeAddr() string {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	must(err)
+	defer l.Close()
+	return l.Addr().String()
+}
+
+func writeConfig(path, target string, n int, interval time.Duration) error {
+	var b strings.Builder
+	fmt.Fprintf(&b, "defaults: {interval: %s, timeout: 5s}\nscheduler: {max_concurrency: 512}\nresources:\n  load:\n", interval)
+	for i := range n {
+		fmt.Fprintf(&b, "    - {name: c%05d, kind: http, url: \"%s/c/%d\"}\n", i, target, i)
+	}
+	return os.WriteFile(path, []byte(b.String()), 0o600)
+}
+
+func waitUp(url string) {
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		if resp, err := http.Get(url); err == nil {
+			resp.Body.Close()
+			return
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	log.Fatal("statusd did not come up")
+}
+
+func get(url string) int {
+	resp, err := http.Get(url)
+	must(err)
+	defer resp.Body.Close()
+	n, err := io.Copy(io.Discard, resp.Body)
+	must(err)
+	return int(n)
+}
+
+type snapshot struct {
+	cpu                  time.Duration
+	rss                  int64
+	runs, failures       float64
+	delayCount, delayLE1 float64
+	// Go runtime figures, for explaining RSS.
+	goroutines, heapInuse, stackInuse, goSys float64
+}
+
+func sample(pid int, url string) snapshot {
+	s := snapshot{rss: rss(pid)}
+	resp, err := http.Get(url)
+	must(err)
+	defer resp.Body.Close()
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for sc.Scan() {
+		line := sc.Text()
+		name, value, ok := cutMetric(line)
+		if !ok {
+			continue
+		}
+		switch {
+		case strings.HasPrefix(name, "statusd_check_runs_total{"):
+			s.runs += value
+		case strings.HasPrefix(name, "statusd_check_failures_total{"):
+			s.failures += value
+		case name == "statusd_scheduler_delay_seconds_count":
+			s.delayCount = value
+		case name == `statusd_scheduler_delay_seconds_bucket{le="1"}` || name == `statusd_scheduler_delay_seconds_bucket{le="1.0"}`:
+			s.delayLE1 = value
+		case name == "go_goroutines":
+			s.goroutines = value
+		case name == "go_memstats_heap_inuse_bytes":
+			s.heapInuse = value
+		case name == "go_memstats_stack_inuse_bytes":
+			s.stackInuse = value
+		case name == "go_memstats_sys_bytes":
+			s.goSys = value
+		}
+	}
+	return s
+}
+
+func cutMetric(line string) (string, float64, bool) {
+	if line == "" || line[0] == '#' {
+		return "", 0, false
+	}
+	i := strings.LastIndexByte(line, ' ')
+	if i < 0 {
+		return "", 0, false
+	}
+	v, err := strconv.ParseFloat(line[i+1:], 64)
+	return line[:i], v, err == nil
+}
+
+// cpuTime is the process's user+system CPU from /proc/PID/stat.
+func cpuTime(pid int) time.Duration {
+	u, s := cpuSplit(pid)
+	return u + s
+}
+
+// cpuSplit is the process's user and system CPU from /proc/PID/stat.
+func cpuSplit(pid int) (user, system time.Duration) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	must(err)
+	// Fields after the command name, which is in parentheses.
+	fields := strings.Fields(string(b[strings.LastIndexByte(string(b), ')')+2:]))
+	utime, _ := strconv.ParseInt(fields[11], 10, 64)
+	stime, _ := strconv.ParseInt(fields[12], 10, 64)
+	const ticks = 100 // sysconf(_SC_CLK_TCK) on Linux
+	return time.Duration(utime) * time.Second / ticks, time.Duration(stime) * time.Second / ticks
+}
+
+func rss(pid int) int64 {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if strings.HasPrefix(line, "VmRSS:") {
+			kb, _ := strconv.ParseInt(strings.Fields(line)[1], 10, 64)
+			return kb * 1024
+		}
+	}
+	return 0
+}
+
+type peakRSS struct {
+	done chan struct{}
+	peak chan int64
+}
+
+func newPeakRSS(pid int) *peakRSS {
+	p := &peakRSS{done: make(chan struct{}), peak: make(chan int64, 1)}
+	go func() {
+		var m int64
+		t := time.NewTicker(250 * time.Millisecond)
+		defer t.Stop()
+		for {
+			m = max(m, rss(pid))
+			select {
+			case <-p.done:
+				p.peak <- m
+				return
+			case <-t.C:
+			}
+		}
+	}()
+	return p
+}
+
+func (p *peakRSS) stop()      { close(p.done) }
+func (p *peakRSS) max() int64 { return <-p.peak }

@@ -1,0 +1,118 @@
+package exporter
+
+import (
+	"bufio"
+	"io"
+	"math"
+	"strconv"
+	"strings"
+
+	"github.com/statusd/statusd/internal/status"
+)
+
+// checkFamily is one metric family of the checks. The families, their
+// help and types are all here.
+type checkFamily struct {
+	name, typ, help string
+	value           func(c *Check, r *status.Result) (float64, bool)
+}
+
+func checkFamilies() []checkFamily {
+	return []checkFamily{
+		{"statusd_check_success", "gauge", "Whether the last run of the check succeeded (1) or not (0).",
+			func(_ *Check, r *status.Result) (float64, bool) { return boolValue(r.Success), true }},
+		{"statusd_check_level", "gauge", "Level of the last run: 0 fine, 1 warning, 2 problem.",
+			func(_ *Check, r *status.Result) (float64, bool) { return float64(r.Level), true }},
+		{"statusd_check_value", "gauge", "Value the last run measured, in base units (seconds, bytes, rows…).",
+			func(_ *Check, r *status.Result) (float64, bool) {
+				if r.Value == nil {
+					return 0, false
+				}
+				return *r.Value, true
+			}},
+		{"statusd_check_duration_seconds", "gauge", "How long the last run took.",
+			func(_ *Check, r *status.Result) (float64, bool) { return r.Duration.Seconds(), true }},
+		{"statusd_check_last_run_timestamp_seconds", "gauge", "When the last run started, as a Unix timestamp.",
+			func(_ *Check, r *status.Result) (float64, bool) { return float64(r.CheckedAt.UnixMilli()) / 1000, true }},
+		{"statusd_check_runs_total", "counter", "Runs of the check since statusd started.",
+			func(c *Check, _ *status.Result) (float64, bool) { return float64(c.state.runs.Load()), true }},
+		{"statusd_check_failures_total", "counter", "Runs of the check that did not succeed since statusd started.",
+			func(c *Check, _ *status.Result) (float64, bool) { return float64(c.state.failures.Load()), true }},
+	}
+}
+
+func boolValue(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// labelSet renders a check's labels in the text exposition format once,
+// when the check is built: `{check="api",resource="health"}`.
+func labelSet(id status.CheckID) string {
+	return `{check="` + escapeLabel(id.Check) + `",resource="` + escapeLabel(id.Resource) + `"}`
+}
+
+var labelEscaper = strings.NewReplacer(`\`, `\\`, `"`, `\"`, "\n", `\n`)
+
+func escapeLabel(v string) string { return labelEscaper.Replace(v) }
+
+// WriteMetrics writes the check metrics in the Prometheus text format
+// (version 0.0.4), built from the latest results at the time of the call:
+// a check removed by a reload is gone, and a check that has not run yet
+// has no series. Labels are the resource and check names, which the
+// config bounds; never URLs, DSNs or error text.
+//
+// With tens of thousands of series this is the bulk of a scrape, so it is
+// written directly instead of through client_golang's registry, whose
+// per-series validation, sorting and encoding cost four times as much.
+func (e *Exporter) WriteMetrics(w io.Writer) error {
+	type sample struct {
+		c *Check
+		r *status.Result
+	}
+	var samples []sample
+	for _, res := range e.Resources() {
+		for _, c := range res.Checks {
+			// One load per check, so that its families agree.
+			if r := c.state.latest.Load(); r != nil {
+				samples = append(samples, sample{c, r})
+			}
+		}
+	}
+	bw, ok := w.(*bufio.Writer)
+	if !ok {
+		bw = bufio.NewWriterSize(w, 64<<10)
+	}
+	line := make([]byte, 0, 256)
+	for _, f := range checkFamilies() {
+		bw.WriteString("# HELP " + f.name + " " + f.help + "\n# TYPE " + f.name + " " + f.typ + "\n")
+		for _, s := range samples {
+			v, ok := f.value(s.c, s.r)
+			if !ok {
+				continue
+			}
+			line = append(line[:0], f.name...)
+			line = append(line, s.c.labels...)
+			line = append(line, ' ')
+			line = appendFloat(line, v)
+			line = append(line, '\n')
+			bw.Write(line)
+		}
+	}
+	return bw.Flush()
+}
+
+// appendFloat formats a sample value as the text format wants it.
+func appendFloat(b []byte, v float64) []byte {
+	switch {
+	case math.IsInf(v, 1):
+		return append(b, "+Inf"...)
+	case math.IsInf(v, -1):
+		return append(b, "-Inf"...)
+	case math.IsNaN(v):
+		return append(b, "NaN"...)
+	}
+	return strconv.AppendFloat(b, v, 'g', -1, 64)
+}
