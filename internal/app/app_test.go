@@ -15,6 +15,8 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/crypto/bcrypt"
+
 	"github.com/statusd/statusd/internal/status"
 	"github.com/statusd/statusd/internal/testsvc"
 )
@@ -387,5 +389,51 @@ func TestCheckConfig(t *testing.T) {
 	if code != 1 || len(lines) != 3 || !strings.HasPrefix(lines[0], bad+":2: site.nmae: unknown field") ||
 		!strings.HasPrefix(lines[1], bad+":5: resources.health[0].address") || !strings.HasPrefix(lines[2], bad+":6: resources.health[1].timeout") {
 		t.Errorf("bad config: exit %d\n%s", code, errOut.String())
+	}
+}
+
+func TestWebConfigBasicAuth(t *testing.T) {
+	dir := t.TempDir()
+	// exporter-toolkit's web config wants bcrypt hashes.
+	hash, err := bcrypt.GenerateFromPassword([]byte("secret"), bcrypt.MinCost)
+	if err != nil {
+		t.Fatal(err)
+	}
+	webCfg := filepath.Join(dir, "web.yml")
+	if err := os.WriteFile(webCfg, []byte("basic_auth_users:\n  admin: "+string(hash)+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	a, err := New(ctx, Options{ConfigFile: minimalConfig(dir), StorageDSN: "sqlite:" + filepath.Join(dir, "s.db"),
+		ListenAddresses: []string{"127.0.0.1:0"}, WebConfigFile: webCfg, Logger: discard})
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- a.Run(ctx) }()
+	url := "http://" + a.Addrs()[0].String() + "/metrics"
+	get := func(user, pass string) int {
+		req, _ := http.NewRequest("GET", url, nil)
+		if user != "" {
+			req.SetBasicAuth(user, pass)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	eventually(t, "the server", func() bool { return get("admin", "secret") == 200 })
+	if code := get("", ""); code != 401 {
+		t.Errorf("without credentials: %d", code)
+	}
+	if code := get("admin", "wrong"); code != 401 {
+		t.Errorf("wrong password: %d", code)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Error(err)
 	}
 }
