@@ -135,6 +135,14 @@ type Check struct {
 	Heartbeat *HeartbeatCheck `kind:"heartbeat"`
 	Build     *BuildCheck     `kind:"build"`
 	Storage   *StorageCheck   `kind:"storage"`
+	Postgres  *PostgresCheck  `kind:"postgres"`
+	MySQL     *MySQLCheck     `kind:"mysql"`
+	Redis     *RedisCheck     `kind:"redis"`
+	Memcached *MemcachedCheck `kind:"memcached"`
+	Celery    *CeleryCheck    `kind:"celery"`
+	SQL       *SQLCheck       `kind:"sql"`
+	Databases *DatabasesCheck `kind:"databases"`
+	Caches    *CachesCheck    `kind:"caches"`
 }
 
 // ID returns the check's resource/check address; resource is the name of

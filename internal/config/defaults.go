@@ -77,6 +77,16 @@ func (ch *Check) applyDefaults(d Defaults) {
 		if ch.DNS.Protocol == "" {
 			ch.DNS.Protocol = "udp"
 		}
+	case ch.Postgres != nil:
+		setString(&ch.Postgres.Value, "latency")
+	case ch.MySQL != nil:
+		setString(&ch.MySQL.Value, "latency")
+	case ch.Redis != nil:
+		setString(&ch.Redis.Value, "latency")
+	case ch.Memcached != nil:
+		setString(&ch.Memcached.Value, "latency")
+	case ch.Celery != nil:
+		setString(&ch.Celery.Namespace, "celery")
 	case ch.Heartbeat != nil:
 		hb := ch.Heartbeat
 		switch {
@@ -94,5 +104,11 @@ func (ch *Check) applyDefaults(d Defaults) {
 func setDuration(d *model.Duration, def model.Duration) {
 	if *d == 0 {
 		*d = def
+	}
+}
+
+func setString(s *string, def string) {
+	if *s == "" {
+		*s = def
 	}
 }

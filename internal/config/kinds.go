@@ -150,4 +150,97 @@ func (r *Regexp) UnmarshalText(b []byte) error {
 
 // valueless lists the kinds that measure no value, so thresholds on them
 // make no sense.
-var valueless = map[string]bool{"ping": true, "build": true}
+var valueless = map[string]bool{"ping": true, "build": true, "celery": true, "databases": true, "caches": true}
+
+// PostgresCheck connects to PostgreSQL and runs SELECT 1; with stats it
+// also reports version, connections, size, uptime and replication.
+type PostgresCheck struct {
+	DSN     Secret `yaml:"dsn"`
+	DSNFile string `yaml:"dsn_file"`
+	Stats   bool   `yaml:"stats"`
+	// Value is what the check measures: latency (default), connections,
+	// connection_ratio, database_size, uptime or replication_lag.
+	Value string `yaml:"value"`
+}
+
+// MySQLCheck is PostgresCheck for MySQL and MariaDB.
+type MySQLCheck struct {
+	DSN     Secret `yaml:"dsn"`
+	DSNFile string `yaml:"dsn_file"`
+	Stats   bool   `yaml:"stats"`
+	Value   string `yaml:"value"`
+}
+
+// RedisCheck pings Redis and writes, reads and deletes a key; with stats
+// it also reports INFO figures.
+type RedisCheck struct {
+	// DSN is redis://[user:password@]host:port/db (rediss:// for TLS).
+	DSN     Secret `yaml:"dsn"`
+	DSNFile string `yaml:"dsn_file"`
+	Stats   bool   `yaml:"stats"`
+	// Value: latency (default), used_memory, connected_clients, hit_ratio,
+	// evicted_keys or uptime.
+	Value string `yaml:"value"`
+}
+
+// MemcachedCheck writes, reads and deletes a key in memcached; with stats
+// it also reports its stats.
+type MemcachedCheck struct {
+	// Address is host:port.
+	Address string `yaml:"address"`
+	Stats   bool   `yaml:"stats"`
+	// Value: latency (default), curr_connections, hit_ratio, evictions,
+	// bytes or uptime.
+	Value string `yaml:"value"`
+}
+
+// CeleryCheck pings Celery workers through their broker with Celery's
+// remote-control protocol, as `celery inspect ping` does.
+type CeleryCheck struct {
+	// Broker is redis://… or amqp://… as Celery's broker_url.
+	Broker     Secret `yaml:"broker"`
+	BrokerFile string `yaml:"broker_file"`
+	// Workers are the worker names that must answer (celery@host); when
+	// empty, every worker that answers is reported and none is a problem.
+	Workers []string `yaml:"workers"`
+	// Namespace is the mailbox namespace (Celery's app main name is not
+	// used: Celery always uses "celery").
+	Namespace string `yaml:"namespace"`
+	// Stats adds `celery inspect stats` for the workers.
+	Stats bool `yaml:"stats"`
+}
+
+// SQLCheck runs a read-only query that returns one number, the check's
+// value: the length of a queue, the age of the newest row…
+type SQLCheck struct {
+	// DSN is postgres://…, mysql://… (or a go-sql-driver DSN) or sqlite:PATH.
+	DSN     Secret `yaml:"dsn"`
+	DSNFile string `yaml:"dsn_file"`
+	Query   string `yaml:"query"`
+}
+
+// DatabasesCheck connects to several databases and reports {name: true|false}.
+type DatabasesCheck struct {
+	Databases map[string]Endpoint `yaml:"databases"`
+}
+
+// CachesCheck writes, reads and deletes a key in several caches and reports
+// {name: true|false}.
+type CachesCheck struct {
+	Caches map[string]Endpoint `yaml:"caches"`
+}
+
+// Endpoint is one database or cache of a databases or caches check.
+type Endpoint struct {
+	// DSN: postgres://…, mysql://…, sqlite:PATH, redis://… or memcached://host:port.
+	DSN     Secret `yaml:"dsn"`
+	DSNFile string `yaml:"dsn_file"`
+}
+
+// statValues lists the values each stats-capable kind can measure.
+var statValues = map[string][]string{
+	"postgres":  {"latency", "connections", "connection_ratio", "database_size", "uptime", "replication_lag"},
+	"mysql":     {"latency", "connections", "connection_ratio", "database_size", "uptime", "replication_lag"},
+	"redis":     {"latency", "used_memory", "connected_clients", "hit_ratio", "evicted_keys", "uptime"},
+	"memcached": {"latency", "curr_connections", "hit_ratio", "evictions", "bytes", "uptime"},
+}

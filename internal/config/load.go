@@ -130,6 +130,15 @@ func resolveSecrets(v reflect.Value, path, dir string, readFile func(string) ([]
 		if !v.IsNil() {
 			resolveSecrets(v.Elem(), path, dir, readFile, p)
 		}
+	case reflect.Map:
+		iter := v.MapRange()
+		for iter.Next() {
+			// Map values are not addressable: resolve a copy and store it back.
+			elem := reflect.New(iter.Value().Type()).Elem()
+			elem.Set(iter.Value())
+			resolveSecrets(elem, joinPath(path, iter.Key().String()), dir, readFile, p)
+			v.SetMapIndex(iter.Key(), elem)
+		}
 	case reflect.Slice:
 		if rs, ok := v.Interface().(Resources); ok {
 			for _, r := range rs {

@@ -5,6 +5,8 @@ import (
 	"net/url"
 	"reflect"
 	"regexp"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -102,6 +104,90 @@ func (ch *Check) validate(p *problems, path string) {
 		if ch.Heartbeat.WarningAfter > ch.Heartbeat.ProblemAfter {
 			p.add(joinPath(path, "warning_after"), "must not exceed problem_after (%s)", ch.Heartbeat.ProblemAfter)
 		}
+	case ch.Postgres != nil:
+		requireDSN(p, path, ch.Postgres.DSN, "postgres")
+		validateValue(p, path, ch.Kind, ch.Postgres.Value)
+	case ch.MySQL != nil:
+		requireDSN(p, path, ch.MySQL.DSN, "mysql")
+		validateValue(p, path, ch.Kind, ch.MySQL.Value)
+	case ch.Redis != nil:
+		requireDSN(p, path, ch.Redis.DSN, "redis", "rediss")
+		validateValue(p, path, ch.Kind, ch.Redis.Value)
+	case ch.Memcached != nil:
+		requireHostPort(p, joinPath(path, "address"), ch.Memcached.Address)
+		validateValue(p, path, ch.Kind, ch.Memcached.Value)
+	case ch.Celery != nil:
+		if ch.Celery.Broker == "" {
+			p.add(joinPath(path, "broker"), "required (or broker_file): redis://… or amqp://…")
+		} else if s := DSNScheme(string(ch.Celery.Broker)); s != "redis" && s != "rediss" && s != "amqp" && s != "amqps" {
+			p.add(joinPath(path, "broker"), "unsupported broker %q: use redis://, rediss://, amqp:// or amqps://", s)
+		}
+	case ch.SQL != nil:
+		requireDSN(p, path, ch.SQL.DSN, "postgres", "mysql", "sqlite")
+		if strings.TrimSpace(ch.SQL.Query) == "" {
+			p.add(joinPath(path, "query"), "required: a read-only query that returns one number")
+		}
+	case ch.Databases != nil:
+		validateEndpoints(p, joinPath(path, "databases"), ch.Databases.Databases, "postgres", "mysql", "sqlite")
+	case ch.Caches != nil:
+		validateEndpoints(p, joinPath(path, "caches"), ch.Caches.Caches, "redis", "rediss", "memcached")
+	}
+}
+
+// DSNScheme names the kind of server a DSN points at: the URL scheme
+// (postgresql and pyamqp are spelled postgres and amqp), "mysql" for a
+// go-sql-driver DSN such as user:pass@tcp(host)/db, and "sqlite" for
+// sqlite:PATH. It never returns the DSN itself, which may hold a password.
+func DSNScheme(dsn string) string {
+	scheme, rest, ok := strings.Cut(dsn, ":")
+	switch {
+	case !ok:
+		return ""
+	case scheme == "postgresql":
+		return "postgres"
+	case scheme == "pyamqp":
+		return "amqp"
+	case scheme == "sqlite" || scheme == "file":
+		return "sqlite"
+	case strings.Contains(dsn, "@tcp(") || strings.Contains(dsn, "@unix("):
+		return "mysql"
+	case scheme == "memcached":
+		return "memcached"
+	case strings.HasPrefix(rest, "//"):
+		return strings.ToLower(scheme)
+	}
+	return ""
+}
+
+func requireDSN(p *problems, path string, dsn Secret, schemes ...string) {
+	if dsn == "" {
+		p.add(joinPath(path, "dsn"), "required (or dsn_file)")
+		return
+	}
+	if s := DSNScheme(string(dsn)); !slices.Contains(schemes, s) {
+		p.add(joinPath(path, "dsn"), "unsupported DSN %s: want %s", describeScheme(s), strings.Join(schemes, ", "))
+	}
+}
+
+func describeScheme(s string) string {
+	if s == "" {
+		return "(no scheme)"
+	}
+	return "scheme " + strconv.Quote(s)
+}
+
+func validateValue(p *problems, path, kind, value string) {
+	if !slices.Contains(statValues[kind], value) {
+		p.add(joinPath(path, "value"), "unknown value %q for kind %s (one of: %s)", value, kind, strings.Join(statValues[kind], ", "))
+	}
+}
+
+func validateEndpoints(p *problems, path string, eps map[string]Endpoint, schemes ...string) {
+	if len(eps) == 0 {
+		p.add(path, "required: at least one name with its dsn")
+	}
+	for name, ep := range eps {
+		requireDSN(p, joinPath(path, name), ep.DSN, schemes...)
 	}
 }
 
