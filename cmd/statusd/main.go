@@ -18,8 +18,10 @@ import (
 	promslogflag "github.com/prometheus/common/promslog/flag"
 	"github.com/prometheus/common/version"
 	"github.com/prometheus/exporter-toolkit/web/kingpinflag"
+	"github.com/redis/go-redis/v9"
 	"golang.org/x/term"
 
+	"github.com/statusd/statusd/exporter/probe"
 	"github.com/statusd/statusd/internal/app"
 	"github.com/statusd/statusd/internal/config"
 	"github.com/statusd/statusd/internal/store"
@@ -71,6 +73,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return app.ExitUsage
 	}
 	logger := promslog.New(logConfig)
+	// go-redis has one logger per process; route it to ours.
+	redis.SetLogger(probe.RedisLogger{Logger: logger})
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 

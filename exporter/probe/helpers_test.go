@@ -9,10 +9,12 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
+	"fmt"
 	"math/big"
 	"net"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -144,4 +146,61 @@ func closedAddr(t *testing.T) string {
 	addr := l.Addr().String()
 	l.Close()
 	return addr
+}
+
+// blackHole returns an address that accepts connections and never
+// answers: a hung server.
+func blackHole(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var conns []net.Conn
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			conns = append(conns, c)
+		}
+	}()
+	t.Cleanup(func() {
+		l.Close()
+		<-done
+		for _, c := range conns {
+			c.Close()
+		}
+	})
+	return l.Addr().String()
+}
+
+// wantTimely runs a check that must give up within its timeout (plus
+// scheduling slack) at problem, with a message that names the timeout.
+func wantTimely(t *testing.T, yaml string) status.Result {
+	t.Helper()
+	start := time.Now()
+	r := run(t, yaml, Env{})
+	if took := time.Since(start); took > 3*time.Second {
+		t.Fatalf("a hung server held the check %s (timeout 1s): %q", took, r.Message)
+	}
+	wantLevel(t, r, status.Problem, false)
+	if !strings.Contains(r.Message, "timed out") {
+		t.Errorf("message %q does not say it timed out", r.Message)
+	}
+	return r
+}
+
+// wantNoSecret fails when a secret appears in a result.
+func wantNoSecret(t *testing.T, r status.Result, secrets ...string) {
+	t.Helper()
+	text := fmt.Sprintf("%s %v", r.Message, r.Details)
+	for _, s := range secrets {
+		if strings.Contains(text, s) {
+			t.Errorf("result shows the secret %q: %s", s, text)
+		}
+	}
 }

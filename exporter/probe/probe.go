@@ -77,6 +77,14 @@ var kinds = map[string]factory{
 	"heartbeat": newHeartbeat,
 	"build":     newBuild,
 	"storage":   newStorage,
+	"postgres":  newPostgres,
+	"mysql":     newMySQL,
+	"redis":     newRedis,
+	"memcached": newMemcached,
+	"celery":    newCelery,
+	"sql":       newSQL,
+	"databases": newDatabases,
+	"caches":    newCaches,
 }
 
 // New builds the prober of a check.
@@ -162,4 +170,25 @@ func Human(d time.Duration) string {
 		hours := (d % (24 * time.Hour)) / time.Hour
 		return fmt.Sprintf("%dd%dh", days, hours)
 	}
+}
+
+// hitRatio is hits/(hits+misses) of a cache; nil before any lookup.
+func hitRatio(hits, misses float64) *float64 {
+	if hits+misses == 0 {
+		return nil
+	}
+	return status.Float(hits / (hits + misses))
+}
+
+// statValue picks a check's value from its stats details by the name of
+// the value option ("uptime" is reported as uptime_seconds); nil when the
+// server did not report it.
+func statValue(details map[string]any, name string) *float64 {
+	if name == "uptime" {
+		name = "uptime_seconds"
+	}
+	if v, ok := details[name].(float64); ok {
+		return status.Float(v)
+	}
+	return nil
 }

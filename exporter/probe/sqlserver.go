@@ -1,0 +1,212 @@
+package probe
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/statusd/statusd/internal/config"
+	"github.com/statusd/statusd/internal/status"
+)
+
+// sqlServer checks a PostgreSQL or MySQL server: connect and SELECT 1
+// within the timeout; with stats (or a value other than latency) it also
+// reads the server's figures.
+type sqlServer struct {
+	db    *database
+	name  string // PostgreSQL or MySQL, for messages
+	stats bool
+	value string
+	read  func(ctx context.Context, c *sql.Conn) (serverStats, error)
+}
+
+// serverStats are the figures the postgres and mysql kinds report.
+type serverStats struct {
+	Version        string
+	Connections    float64
+	MaxConnections float64
+	DatabaseSize   float64 // bytes
+	Uptime         float64 // seconds
+	Replica        bool
+	ReplicationLag *float64 // seconds; nil when not a replica or unknown
+}
+
+func (s serverStats) details() map[string]any {
+	d := map[string]any{
+		"version":         s.Version,
+		"connections":     s.Connections,
+		"max_connections": s.MaxConnections,
+		"database_size":   s.DatabaseSize,
+		"uptime_seconds":  s.Uptime,
+		"replica":         s.Replica,
+	}
+	if s.ReplicationLag != nil {
+		d["replication_lag_seconds"] = *s.ReplicationLag
+	}
+	return d
+}
+
+// measure returns the stat named by a check's value option.
+func (s serverStats) measure(name string) *float64 {
+	switch name {
+	case "connections":
+		return status.Float(s.Connections)
+	case "connection_ratio":
+		if s.MaxConnections > 0 {
+			return status.Float(s.Connections / s.MaxConnections)
+		}
+	case "database_size":
+		return status.Float(s.DatabaseSize)
+	case "uptime":
+		return status.Float(s.Uptime)
+	case "replication_lag":
+		return s.ReplicationLag
+	}
+	return nil
+}
+
+func newPostgres(_ status.CheckID, c *config.Check, env Env) (Prober, error) {
+	p := c.Postgres
+	db, err := openDatabase(string(p.DSN), env.Logger)
+	if err != nil {
+		return nil, err
+	}
+	return &sqlServer{db: db, name: "PostgreSQL", stats: p.Stats || p.Value != "latency", value: p.Value, read: postgresStats}, nil
+}
+
+func newMySQL(_ status.CheckID, c *config.Check, env Env) (Prober, error) {
+	m := c.MySQL
+	db, err := openDatabase(string(m.DSN), env.Logger)
+	if err != nil {
+		return nil, err
+	}
+	return &sqlServer{db: db, name: "MySQL", stats: m.Stats || m.Value != "latency", value: m.Value, read: mysqlStats}, nil
+}
+
+// Probe implements Prober.
+func (s *sqlServer) Probe(ctx context.Context) status.Result {
+	start := time.Now()
+	conn, err := s.db.conn(ctx)
+	if err != nil {
+		return fail("connect to %s: %s", s.name, s.db.secrets.scrub(describeErr(ctx, start, err)))
+	}
+	defer conn.Close()
+	var one int
+	if err := conn.QueryRowContext(ctx, "SELECT 1").Scan(&one); err != nil {
+		return fail("%s: SELECT 1: %s", s.name, s.db.secrets.scrub(describeErr(ctx, start, err)))
+	}
+	took := time.Since(start)
+	r := ok(status.Float(took.Seconds()), nil, "%s answers in %s", s.name, Human(took))
+	if !s.stats {
+		return r
+	}
+	st, err := s.read(ctx, conn.Conn)
+	if err != nil {
+		return fail("%s answers, but reading its stats failed: %s", s.name, s.db.secrets.scrub(describeErr(ctx, start, err)))
+	}
+	r.Details = st.details()
+	r.Message = fmt.Sprintf("%s %s answers in %s: %.0f/%.0f connections", s.name, st.Version, Human(took), st.Connections, st.MaxConnections)
+	if st.Replica {
+		r.Message += ", replica"
+		if st.ReplicationLag != nil {
+			r.Message += fmt.Sprintf(" %s behind", Human(time.Duration(*st.ReplicationLag*float64(time.Second))))
+		}
+	}
+	if s.value != "latency" {
+		r.Value = st.measure(s.value)
+		if r.Value == nil {
+			r.Message += fmt.Sprintf(" (%s unknown)", strings.ReplaceAll(s.value, "_", " "))
+		}
+	}
+	return r
+}
+
+func postgresStats(ctx context.Context, c *sql.Conn) (serverStats, error) {
+	var s serverStats
+	var lag sql.NullFloat64
+	err := c.QueryRowContext(ctx, `SELECT current_setting('server_version'),
+		(SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend'),
+		current_setting('max_connections')::int,
+		pg_database_size(current_database()),
+		EXTRACT(EPOCH FROM now() - pg_postmaster_start_time()),
+		pg_is_in_recovery(),
+		CASE WHEN pg_is_in_recovery() THEN COALESCE(EXTRACT(EPOCH FROM now() - pg_last_xact_replay_timestamp()), 0) END`).
+		Scan(&s.Version, &s.Connections, &s.MaxConnections, &s.DatabaseSize, &s.Uptime, &s.Replica, &lag)
+	if lag.Valid {
+		s.ReplicationLag = &lag.Float64
+	}
+	return s, err
+}
+
+func mysqlStats(ctx context.Context, c *sql.Conn) (serverStats, error) {
+	var s serverStats
+	err := c.QueryRowContext(ctx, `SELECT VERSION(), @@max_connections,
+		(SELECT COALESCE(SUM(data_length + index_length), 0) FROM information_schema.tables WHERE table_schema = DATABASE())`).
+		Scan(&s.Version, &s.MaxConnections, &s.DatabaseSize)
+	if err != nil {
+		return s, err
+	}
+	rows, err := c.QueryContext(ctx, "SHOW GLOBAL STATUS WHERE Variable_name IN ('Threads_connected', 'Uptime')")
+	if err != nil {
+		return s, err
+	}
+	for rows.Next() {
+		var name string
+		var value float64
+		if err := rows.Scan(&name, &value); err != nil {
+			rows.Close()
+			return s, err
+		}
+		switch strings.ToLower(name) {
+		case "threads_connected":
+			s.Connections = value
+		case "uptime":
+			s.Uptime = value
+		}
+	}
+	if err := rows.Close(); err != nil {
+		return s, err
+	}
+	// Replication status needs the REPLICATION CLIENT privilege; without
+	// it the server is reported as not a replica.
+	s.Replica, s.ReplicationLag = mysqlReplica(ctx, c)
+	return s, nil
+}
+
+// mysqlReplica reads SHOW REPLICA STATUS (SHOW SLAVE STATUS on older
+// servers): a row means the server replicates.
+func mysqlReplica(ctx context.Context, c *sql.Conn) (bool, *float64) {
+	rows, err := c.QueryContext(ctx, "SHOW REPLICA STATUS")
+	if err != nil {
+		if rows, err = c.QueryContext(ctx, "SHOW SLAVE STATUS"); err != nil {
+			return false, nil
+		}
+	}
+	defer rows.Close()
+	if !rows.Next() {
+		return false, nil
+	}
+	cols, err := rows.Columns()
+	if err != nil {
+		return true, nil
+	}
+	vals := make([]sql.NullString, len(cols))
+	ptrs := make([]any, len(cols))
+	for i := range vals {
+		ptrs[i] = &vals[i]
+	}
+	if rows.Scan(ptrs...) != nil {
+		return true, nil
+	}
+	for i, col := range cols {
+		if (col == "Seconds_Behind_Master" || col == "Seconds_Behind_Source") && vals[i].Valid {
+			var lag float64
+			if _, err := fmt.Sscan(vals[i].String, &lag); err == nil {
+				return true, &lag
+			}
+		}
+	}
+	return true, nil
+}

@@ -1,0 +1,123 @@
+package probe
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/statusd/statusd/internal/status"
+	"github.com/statusd/statusd/internal/testsvc"
+)
+
+func TestPostgres(t *testing.T) {
+	dsn := testsvc.Postgres(t)
+
+	r := run(t, `{name: pg, kind: postgres, dsn: "`+dsn+`"}`, Env{})
+	wantLevel(t, r, status.Fine, true)
+	if r.Value == nil || *r.Value <= 0 || r.Details != nil || !strings.HasPrefix(r.Message, "PostgreSQL answers in ") {
+		t.Errorf("health only: value %v details %v message %q", r.Value, r.Details, r.Message)
+	}
+
+	r = run(t, `{name: pg, kind: postgres, dsn: "`+dsn+`", stats: true, value: connection_ratio}`, Env{})
+	wantLevel(t, r, status.Fine, true)
+	d := r.Details
+	if v, _ := d["version"].(string); v == "" || d["max_connections"].(float64) < 1 || d["connections"].(float64) < 1 ||
+		d["database_size"].(float64) <= 0 || d["uptime_seconds"].(float64) <= 0 || d["replica"] != false {
+		t.Errorf("stats: %v", d)
+	}
+	if _, ok := d["replication_lag_seconds"]; ok {
+		t.Errorf("a primary reports a replication lag: %v", d)
+	}
+	if want := d["connections"].(float64) / d["max_connections"].(float64); r.Value == nil || *r.Value != want {
+		t.Errorf("value = %v, want connections/max_connections = %v", r.Value, want)
+	}
+	if !strings.Contains(r.Message, d["version"].(string)) || !strings.Contains(r.Message, "connections") {
+		t.Errorf("message %q", r.Message)
+	}
+}
+
+func TestPostgresBroken(t *testing.T) {
+	dsn := testsvc.Postgres(t)
+	host := dsn[strings.Index(dsn, "@")+1:]
+	host = host[:strings.Index(host, "/")]
+
+	t.Run("server down", func(t *testing.T) {
+		r := run(t, `{name: pg, kind: postgres, dsn: "postgres://statusd:pw-123@`+closedAddr(t)+`/test?sslmode=disable"}`, Env{})
+		wantLevel(t, r, status.Problem, false)
+		if !strings.Contains(r.Message, "connect to PostgreSQL") || !strings.Contains(r.Message, "refused") {
+			t.Errorf("message %q", r.Message)
+		}
+		wantNoSecret(t, r, "pw-123")
+	})
+	t.Run("unknown role", func(t *testing.T) {
+		r := run(t, `{name: pg, kind: postgres, dsn: "postgres://no_such_role:Sekr1t@`+host+`/test?sslmode=disable"}`, Env{})
+		wantLevel(t, r, status.Problem, false)
+		if !strings.Contains(r.Message, `role "no_such_role" does not exist`) {
+			t.Errorf("message %q", r.Message)
+		}
+		wantNoSecret(t, r, "Sekr1t")
+	})
+	t.Run("unknown database", func(t *testing.T) {
+		r := run(t, `{name: pg, kind: postgres, dsn: "postgres://postgres@`+host+`/no_such_db?sslmode=disable"}`, Env{})
+		wantLevel(t, r, status.Problem, false)
+		if !strings.Contains(r.Message, `database "no_such_db" does not exist`) {
+			t.Errorf("message %q", r.Message)
+		}
+	})
+	t.Run("hung server", func(t *testing.T) {
+		r := wantTimely(t, `{name: pg, kind: postgres, timeout: 1s, dsn: "postgres://statusd:pw-123@`+blackHole(t)+`/test?sslmode=disable"}`)
+		wantNoSecret(t, r, "pw-123")
+	})
+}
+
+func TestMySQL(t *testing.T) {
+	dsn := testsvc.MySQL(t)
+
+	r := run(t, `{name: db, kind: mysql, dsn: "`+dsn+`"}`, Env{})
+	wantLevel(t, r, status.Fine, true)
+	if r.Value == nil || *r.Value <= 0 || r.Details != nil || !strings.HasPrefix(r.Message, "MySQL answers in ") {
+		t.Errorf("health only: value %v details %v message %q", r.Value, r.Details, r.Message)
+	}
+
+	userDSN := testsvc.MySQLUser(t, "Pa55-word")
+	r = run(t, `{name: db, kind: mysql, dsn: "`+userDSN+`", stats: true, value: connections}`, Env{})
+	wantLevel(t, r, status.Fine, true)
+	d := r.Details
+	if v, _ := d["version"].(string); v == "" || d["max_connections"].(float64) < 1 || d["connections"].(float64) < 1 ||
+		d["uptime_seconds"].(float64) <= 0 || d["replica"] != false {
+		t.Errorf("stats: %v", d)
+	}
+	if r.Value == nil || *r.Value != d["connections"].(float64) {
+		t.Errorf("value = %v, want the connections %v", r.Value, d["connections"])
+	}
+	wantNoSecret(t, r, "Pa55-word")
+
+	// The URL form gives the same server.
+	url := "mysql://" + strings.Replace(strings.Replace(userDSN, "@tcp(", "@", 1), ")/", "/", 1)
+	r = run(t, `{name: db, kind: mysql, dsn: "`+url+`"}`, Env{})
+	wantLevel(t, r, status.Fine, true)
+}
+
+func TestMySQLBroken(t *testing.T) {
+	good := testsvc.MySQLUser(t, "Pa55-word")
+	t.Run("wrong password", func(t *testing.T) {
+		bad := strings.Replace(good, "Pa55-word", "Wr0ng-pass", 1)
+		r := run(t, `{name: db, kind: mysql, dsn: "`+bad+`"}`, Env{})
+		wantLevel(t, r, status.Problem, false)
+		if !strings.Contains(r.Message, "Access denied") {
+			t.Errorf("message %q", r.Message)
+		}
+		wantNoSecret(t, r, "Wr0ng-pass", "Pa55-word")
+	})
+	t.Run("server down", func(t *testing.T) {
+		r := run(t, `{name: db, kind: mysql, dsn: "mysql://statusd:Wr0ng-pass@`+closedAddr(t)+`/test"}`, Env{})
+		wantLevel(t, r, status.Problem, false)
+		if !strings.Contains(r.Message, "connect to MySQL") || !strings.Contains(r.Message, "refused") {
+			t.Errorf("message %q", r.Message)
+		}
+		wantNoSecret(t, r, "Wr0ng-pass")
+	})
+	t.Run("hung server", func(t *testing.T) {
+		r := wantTimely(t, `{name: db, kind: mysql, timeout: 1s, dsn: "statusd:Wr0ng-pass@tcp(`+blackHole(t)+`)/test"}`)
+		wantNoSecret(t, r, "Wr0ng-pass")
+	})
+}
