@@ -3,6 +3,7 @@ package probe
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"maps"
 	"net/url"
@@ -47,7 +48,8 @@ func newCelery(_ status.CheckID, c *config.Check, _ Env) (Prober, error) {
 func (c *celeryWorkers) Probe(ctx context.Context) status.Result {
 	start := time.Now()
 	replies, err := celery.Broadcast(ctx, c.broker, celery.Request{Namespace: c.namespace, Method: "ping", Workers: c.workers})
-	if err != nil {
+	noWorkers := errors.Is(err, celery.ErrNoWorkers)
+	if err != nil && !noWorkers {
 		return fail("Celery broker %s: %s", c.where, c.secrets.scrub(describeErr(ctx, start, err)))
 	}
 	details := map[string]any{}
@@ -63,12 +65,20 @@ func (c *celeryWorkers) Probe(ctx context.Context) status.Result {
 	}
 	answered := float64(len(replies))
 	switch {
+	case noWorkers && len(missing) > 0:
+		r := fail("Celery worker%s %s not running: no worker listens on %s", plural(len(missing)), strings.Join(missing, ", "), c.where)
+		r.Value, r.Details = &answered, details
+		return r
 	case len(missing) > 0:
 		r := fail("Celery worker%s %s did not answer within %s", plural(len(missing)), strings.Join(missing, ", "), Human(time.Since(start)))
 		r.Value, r.Details = &answered, details
 		return r
+	case noWorkers:
+		r := fail("no Celery worker listens on %s", c.where)
+		r.Value, r.Details = &answered, details
+		return r
 	case len(replies) == 0:
-		r := fail("no Celery worker answered through %s", c.where)
+		r := fail("no Celery worker answered through %s within %s", c.where, Human(time.Since(start)))
 		r.Value, r.Details = &answered, details
 		return r
 	}

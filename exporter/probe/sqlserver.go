@@ -107,7 +107,11 @@ func (s *sqlServer) Probe(ctx context.Context) status.Result {
 		return fail("%s answers, but reading its stats failed: %s", s.name, s.db.secrets.scrub(describeErr(ctx, start, err)))
 	}
 	r.Details = st.details()
-	r.Message = fmt.Sprintf("%s %s answers in %s: %.0f/%.0f connections", s.name, st.Version, Human(took), st.Connections, st.MaxConnections)
+	name := s.name
+	if strings.Contains(st.Version, "MariaDB") {
+		name = "MariaDB"
+	}
+	r.Message = fmt.Sprintf("%s %s answers in %s: %.0f/%.0f connections", name, st.Version, Human(took), st.Connections, st.MaxConnections)
 	if st.Replica {
 		r.Message += ", replica"
 		if st.ReplicationLag != nil {

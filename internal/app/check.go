@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -155,11 +156,20 @@ func writeText(w io.Writer, report status.Report, color bool) error {
 			}
 			value := "-"
 			if res.Value != nil {
-				value = strconv.FormatFloat(*res.Value, 'g', 6, 64)
+				value = formatValue(*res.Value)
 			}
 			msg := strings.ReplaceAll(res.Message, "\n", " ")
 			fmt.Fprintf(tw, "%s/%s\t%s\t%s\t%s\t%s\n", r.Name, c.Name, level, value, probe.Human(res.Duration), msg)
 		}
 	}
 	return tw.Flush()
+}
+
+// formatValue shows a value in at most about 10 characters: whole numbers
+// in full up to a billion (bytes, counts), others with 6 significant digits.
+func formatValue(v float64) string {
+	if v == math.Trunc(v) && math.Abs(v) < 1e9 {
+		return strconv.FormatFloat(v, 'f', 0, 64)
+	}
+	return strconv.FormatFloat(v, 'g', 6, 64)
 }

@@ -48,7 +48,7 @@ func (amqpTransport) exchange(ctx, wait context.Context, url string, m *message,
 	if err := ch.ExchangeDeclarePassive(m.exchange, "fanout", false, false, false, false, nil); err != nil {
 		var ae *amqp.Error
 		if errors.As(err, &ae) && ae.Code == amqp.NotFound {
-			return nil // no worker ever started on this broker: nobody answers
+			return ErrNoWorkers // no worker ever started on this broker
 		}
 		return fmt.Errorf("find the workers' mailbox: %w", err)
 	}
@@ -84,7 +84,10 @@ func (amqpTransport) exchange(ctx, wait context.Context, url string, m *message,
 		select {
 		case <-wait.Done():
 			return nil
-		case <-returned:
+		case _, ok := <-returned:
+			if ok {
+				return ErrNoWorkers
+			}
 			return nil
 		case d, ok := <-deliveries:
 			if !ok {

@@ -35,6 +35,10 @@ type Request struct {
 	Window time.Duration
 }
 
+// ErrNoWorkers tells that the broker knows of no worker listening: the
+// request reached nobody, and nobody will answer.
+var ErrNoWorkers = errors.New("no worker listens to the broker")
+
 // Replies are the workers' answers by worker name.
 type Replies map[string]json.RawMessage
 
@@ -74,7 +78,7 @@ func Broadcast(ctx context.Context, url string, req Request) (Replies, error) {
 		return req.complete(replies)
 	})
 	if err != nil && !errors.Is(err, context.DeadlineExceeded) {
-		return replies, err
+		return replies, err // ErrNoWorkers among others
 	}
 	return replies, nil
 }

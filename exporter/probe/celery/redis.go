@@ -76,7 +76,7 @@ func (redisTransport) exchange(ctx, wait context.Context, url string, m *message
 		return fmt.Errorf("publish to the workers' mailbox: %w", err)
 	}
 	if listeners == 0 {
-		return nil // no worker is subscribed: nobody will answer
+		return ErrNoWorkers // no worker is subscribed to the mailbox
 	}
 	for {
 		// Block until a reply or the wait ends; go-redis turns wait's
