@@ -3,8 +3,12 @@
 #
 # PostgreSQL: STATUSD_TEST_POSTGRES_DSN (default: the local server, database
 # "test"); when nothing answers there, a throwaway cluster is started with
-# initdb/pg_ctl and stopped afterwards. With CI set, a test whose service is
-# missing fails instead of skipping.
+# initdb/pg_ctl and stopped afterwards. Redis: STATUSD_TEST_REDIS_URL; a
+# throwaway redis-server is started when none answers. MariaDB/MySQL
+# (STATUSD_TEST_MYSQL_DSN) and RabbitMQ (STATUSD_TEST_AMQP_URL) must run;
+# memcached and Celery workers (Debian: memcached, python3-celery,
+# python3-redis) are started by the tests. With CI set, a test whose service
+# is missing fails instead of skipping.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -14,6 +18,9 @@ die() { printf 'make test: %s\n' "$*" >&2; exit 1; }
 export STATUSD_TEST_POSTGRES_DSN="${STATUSD_TEST_POSTGRES_DSN:-postgres://postgres@127.0.0.1:5432/test?sslmode=disable}"
 tmp=$(mktemp -d)
 cleanup() {
+	if [ -n "${redis_pid:-}" ]; then
+		kill "$redis_pid" 2>/dev/null && wait "$redis_pid" 2>/dev/null || true
+	fi
 	if [ -n "${pg_data:-}" ]; then
 		as_pg "$pg_bin/pg_ctl" -D "$pg_data" -m immediate stop >/dev/null 2>&1 || true
 	fi
@@ -59,6 +66,36 @@ Install PostgreSQL (Debian: apt-get install postgresql) or point STATUSD_TEST_PO
 
 pg_answers "$STATUSD_TEST_POSTGRES_DSN" || start_postgres
 say "PostgreSQL: $STATUSD_TEST_POSTGRES_DSN"
+
+# tcp_answers HOST PORT
+tcp_answers() { timeout 3 bash -c "exec 3<>/dev/tcp/$1/$2" 2>/dev/null; }
+
+export STATUSD_TEST_REDIS_URL="${STATUSD_TEST_REDIS_URL:-redis://127.0.0.1:6379/0}"
+redis_hostport=${STATUSD_TEST_REDIS_URL#*://}; redis_hostport=${redis_hostport##*@}; redis_hostport=${redis_hostport%%/*}
+if ! tcp_answers "${redis_hostport%:*}" "${redis_hostport##*:}"; then
+	if command -v redis-server >/dev/null 2>&1; then
+		port=56379
+		while tcp_answers 127.0.0.1 $port; do port=$((port + 1)); done
+		say "no Redis at $STATUSD_TEST_REDIS_URL; starting a throwaway redis-server on port $port"
+		redis-server --bind 127.0.0.1 --port $port --save '' --appendonly no >"$tmp/redis.log" 2>&1 &
+		redis_pid=$!
+		export STATUSD_TEST_REDIS_URL="redis://127.0.0.1:$port/0"
+		for _ in $(seq 50); do tcp_answers 127.0.0.1 $port && break; sleep 0.1; done
+	else
+		say "warning: no Redis at $STATUSD_TEST_REDIS_URL and redis-server is not installed (Debian: apt-get install redis-server); its tests will skip, or fail under CI"
+	fi
+fi
+say "Redis: $STATUSD_TEST_REDIS_URL"
+
+# Services the tests cannot start: say so before they skip or fail.
+mysql_dsn="${STATUSD_TEST_MYSQL_DSN:-root@tcp(127.0.0.1:3306)/test}"
+mysql_hostport=${mysql_dsn#*(}; mysql_hostport=${mysql_hostport%%)*}
+tcp_answers "${mysql_hostport%:*}" "${mysql_hostport##*:}" ||
+	say "warning: no MariaDB/MySQL at $mysql_dsn (Debian: apt-get install mariadb-server, or set STATUSD_TEST_MYSQL_DSN); its tests will skip, or fail under CI"
+amqp_url="${STATUSD_TEST_AMQP_URL:-amqp://guest:guest@127.0.0.1:5672/}"
+amqp_hostport=${amqp_url#*://}; amqp_hostport=${amqp_hostport##*@}; amqp_hostport=${amqp_hostport%%/*}
+tcp_answers "${amqp_hostport%:*}" "${amqp_hostport##*:}" ||
+	say "warning: no RabbitMQ at ${amqp_hostport} (Debian: apt-get install rabbitmq-server, or set STATUSD_TEST_AMQP_URL); its tests will skip, or fail under CI"
 
 say "go vet"
 go vet ./...

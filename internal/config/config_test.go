@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -61,15 +62,22 @@ func TestDefaultConfig(t *testing.T) {
 
 func TestExampleConfigIsValid(t *testing.T) {
 	env := OSEnv()
-	env.LookupEnv = func(k string) (string, bool) { return "example-" + k, true }
+	// Secrets are set; addresses fall back to the examples' defaults.
+	env.LookupEnv = func(k string) (string, bool) { return "example-" + k, strings.HasSuffix(k, "_TOKEN") }
 	env.ReadFile = func(name string) ([]byte, error) {
 		if strings.HasPrefix(name, "/run/secrets/") {
 			return []byte("secret\n"), nil
 		}
 		return os.ReadFile(name)
 	}
-	if _, err := Load("../../examples/statusd.yml", env); err != nil {
-		t.Fatalf("examples/statusd.yml: %v", err)
+	files, _ := filepath.Glob("../../examples/*.yml")
+	if len(files) < 2 {
+		t.Fatalf("examples: %v", files)
+	}
+	for _, f := range files {
+		if _, err := Load(f, env); err != nil {
+			t.Errorf("%s: %v", f, err)
+		}
 	}
 }
 
