@@ -48,6 +48,9 @@ func redisOptions(dsn string) (*redis.Options, error) {
 	opts.MaxRetries = -1
 	opts.DialerRetries = 1
 	opts.ContextTimeoutEnabled = true // the check's timeout bounds every command
+	// A check sends a few short commands on a connection it then closes:
+	// go-redis's 32 KiB buffers would be most of what a run allocates.
+	opts.ReadBufferSize, opts.WriteBufferSize = 4<<10, 1<<10
 	opts.Protocol = 2
 	opts.DisableIdentity = true
 	return opts, nil

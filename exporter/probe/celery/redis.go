@@ -43,6 +43,7 @@ func (redisTransport) exchange(ctx, wait context.Context, url string, m *message
 	opts.PoolSize = 1
 	opts.MaxRetries = -1
 	opts.DialerRetries = 1
+	opts.ReadBufferSize, opts.WriteBufferSize = 4<<10, 4<<10
 	opts.Protocol = 2
 	opts.DisableIdentity = true
 	opts.ContextTimeoutEnabled = true
