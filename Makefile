@@ -36,6 +36,7 @@ bench:
 fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzParse -fuzztime $(FUZZTIME) ./internal/config/
 	$(GO) test -run '^$$' -fuzz FuzzParse -fuzztime $(FUZZTIME) ./internal/threshold/
+	$(GO) test -run '^$$' -fuzz FuzzDSN -fuzztime $(FUZZTIME) ./exporter/probe/
 
 clean:
 	rm -rf bin data
