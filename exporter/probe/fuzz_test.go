@@ -10,7 +10,7 @@ import (
 )
 
 // FuzzDSN feeds DSNs as a user writes them to what reads them: no panic,
-// and an error never repeats the password.
+// and an error never repeats the user or the password.
 func FuzzDSN(f *testing.F) {
 	for _, s := range []string{
 		"postgres://app:pw-secret@db:5432/app?sslmode=disable",
@@ -29,13 +29,16 @@ func FuzzDSN(f *testing.F) {
 	}
 	logger := slog.New(slog.DiscardHandler)
 	f.Fuzz(func(t *testing.T, dsn string) {
-		var pw string
+		var hidden []string
 		if u, err := url.Parse(dsn); err == nil && u.User != nil {
-			pw, _ = u.User.Password()
+			pw, _ := u.User.Password()
+			hidden = append(hidden, pw, u.User.Username())
 		}
 		check := func(err error) {
-			if err != nil && len(pw) >= 3 && strings.Contains(err.Error(), pw) {
-				t.Fatalf("error shows the password %q: %v", pw, err)
+			for _, h := range hidden {
+				if err != nil && len(h) >= 3 && strings.Contains(err.Error(), h) {
+					t.Fatalf("error shows the user or password %q: %v", h, err)
+				}
 			}
 		}
 		switch config.DSNScheme(dsn) {

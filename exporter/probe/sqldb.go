@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
@@ -48,7 +49,7 @@ func openDatabase(dsn string, logger *slog.Logger) (*database, error) {
 			return nil, fmt.Errorf("invalid MySQL DSN: %s", d.secrets.scrub(err.Error()))
 		}
 		// The driver would otherwise print to the standard logger.
-		cfg.Logger = mysqlLogger{logger}
+		cfg.Logger = mysqlLogger{logger, d.secrets}
 		c, err := mysql.NewConnector(cfg)
 		if err != nil {
 			return nil, fmt.Errorf("invalid MySQL DSN: %s", d.secrets.scrub(err.Error()))
@@ -156,39 +157,51 @@ func mysqlConfig(dsn string) (*mysql.Config, error) {
 	return mysql.ParseDSN(dsn)
 }
 
-type mysqlLogger struct{ logger *slog.Logger }
+// mysqlLogger takes what go-sql-driver would print to the standard
+// logger, scrubbed of the DSN's secrets.
+type mysqlLogger struct {
+	logger  *slog.Logger
+	secrets secrets
+}
 
-func (l mysqlLogger) Print(v ...any) { l.logger.Debug("MySQL driver", "msg", fmt.Sprint(v...)) }
+func (l mysqlLogger) Print(v ...any) {
+	l.logger.Debug("MySQL driver", "msg", l.secrets.scrub(fmt.Sprint(v...)))
+}
 
 // secrets are the parts of a DSN that must never appear in a result, a
-// log line or a metric: the DSN itself and its password.
+// log line or a metric: the DSN itself, the user and the password.
 type secrets []string
 
 var (
-	kvPassword    = regexp.MustCompile(`password\s*=\s*('(?:[^'\\]|\\.)*'|\S+)`)
-	mysqlPassword = regexp.MustCompile(`^[^:@/]*:(.*)@(?:tcp|unix)\(`)
+	kvSecret    = regexp.MustCompile(`\b(?:password|user)\s*=\s*('(?:[^'\\]|\\.)*'|\S+)`)
+	mysqlSecret = regexp.MustCompile(`^([^:@/]*)(?::(.*))?@(?:tcp|unix)\(`)
 )
 
 func secretsOf(dsn string) secrets {
 	s := secrets{dsn}
-	if u, err := url.Parse(dsn); err == nil && u.User != nil {
-		if pw, ok := u.User.Password(); ok {
-			s = append(s, pw, url.UserPassword("", pw).String()[1:])
+	if u, err := url.Parse(dsn); err == nil {
+		if u.User != nil {
+			s = append(s, u.User.Username())
+			if pw, ok := u.User.Password(); ok {
+				s = append(s, pw, url.UserPassword("", pw).String()[1:])
+			}
 		}
-		if pw := u.Query().Get("password"); pw != "" {
-			s = append(s, pw)
-		}
+		s = append(s, u.Query().Get("password"), u.Query().Get("user"))
 	}
-	if m := kvPassword.FindStringSubmatch(dsn); m != nil {
+	for _, m := range kvSecret.FindAllStringSubmatch(dsn, -1) {
 		s = append(s, strings.Trim(m[1], "'"))
 	}
-	if m := mysqlPassword.FindStringSubmatch(dsn); m != nil {
-		s = append(s, m[1])
+	if m := mysqlSecret.FindStringSubmatch(dsn); m != nil {
+		s = append(s, m[1], m[2])
 	}
+	// Longest first, so that a part of a longer secret goes with it.
+	slices.SortFunc(s, func(a, b string) int { return len(b) - len(a) })
 	return s
 }
 
-// scrub removes the secrets from a message, longest first.
+// scrub removes the secrets from a message. Secrets shorter than three
+// characters are left: replacing them would garble the message more than
+// it hides.
 func (s secrets) scrub(msg string) string {
 	for _, secret := range s {
 		if len(secret) >= 3 {
