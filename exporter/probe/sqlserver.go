@@ -127,6 +127,10 @@ func (s *sqlServer) Probe(ctx context.Context) status.Result {
 	return r
 }
 
+// postgresStats reads a PostgreSQL server's figures. A replica's lag is
+// the age of the last replayed transaction while WAL it received waits to
+// be replayed, and 0 once it has caught up (an idle primary sends no
+// transactions, and the age alone would grow without any lag).
 func postgresStats(ctx context.Context, c *sql.Conn) (serverStats, error) {
 	var s serverStats
 	var lag sql.NullFloat64
@@ -136,7 +140,9 @@ func postgresStats(ctx context.Context, c *sql.Conn) (serverStats, error) {
 		pg_database_size(current_database()),
 		EXTRACT(EPOCH FROM now() - pg_postmaster_start_time()),
 		pg_is_in_recovery(),
-		CASE WHEN pg_is_in_recovery() THEN COALESCE(EXTRACT(EPOCH FROM now() - pg_last_xact_replay_timestamp()), 0) END`).
+		CASE WHEN NOT pg_is_in_recovery() THEN NULL
+			WHEN pg_last_wal_receive_lsn() IS NOT DISTINCT FROM pg_last_wal_replay_lsn() THEN 0
+			ELSE COALESCE(EXTRACT(EPOCH FROM now() - pg_last_xact_replay_timestamp()), 0) END`).
 		Scan(&s.Version, &s.Connections, &s.MaxConnections, &s.DatabaseSize, &s.Uptime, &s.Replica, &lag)
 	if lag.Valid {
 		s.ReplicationLag = &lag.Float64

@@ -3,6 +3,7 @@ package probe
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/statusd/statusd/internal/status"
 	"github.com/statusd/statusd/internal/testsvc"
@@ -122,4 +123,44 @@ func TestMySQLBroken(t *testing.T) {
 		r := wantTimely(t, `{name: db, kind: mysql, timeout: 1s, dsn: "statusd:Wr0ng-pass@tcp(`+blackHole(t)+`)/test"}`)
 		wantNoSecret(t, r, "Wr0ng-pass")
 	})
+}
+
+func TestPostgresReplica(t *testing.T) {
+	primary, replica := testsvc.PostgresReplica(t)
+
+	r := run(t, `{name: pg, kind: postgres, dsn: "`+primary+`", stats: true}`, Env{})
+	wantLevel(t, r, status.Fine, true)
+	if r.Details["replica"] != false {
+		t.Errorf("primary: %v", r.Details)
+	}
+
+	r = run(t, `{name: pg, kind: postgres, dsn: "`+replica+`", stats: true, value: replication_lag}`, Env{})
+	wantLevel(t, r, status.Fine, true)
+	lag, ok := r.Details["replication_lag_seconds"].(float64)
+	if r.Details["replica"] != true || !ok || lag < 0 || !strings.Contains(r.Message, ", replica") {
+		t.Fatalf("replica: %v %q", r.Details, r.Message)
+	}
+	if r.Value == nil || *r.Value != lag {
+		t.Errorf("value = %v, want the lag %v", r.Value, lag)
+	}
+
+	// Writes on the primary reach the replica; once replayed, the lag of
+	// an idle primary's replica stays 0 rather than growing.
+	execSQL(t, "postgres", primary, "CREATE TABLE t (n int)", "INSERT INTO t VALUES (1)")
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		r = run(t, `{name: pg, kind: sql, dsn: "`+replica+`", query: "SELECT count(*) FROM t"}`, Env{})
+		if r.Success {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the write never reached the replica: %q", r.Message)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	time.Sleep(1100 * time.Millisecond)
+	r = run(t, `{name: pg, kind: postgres, dsn: "`+replica+`", stats: true, value: replication_lag}`, Env{})
+	if r.Value == nil || *r.Value != 0 {
+		t.Errorf("caught-up replica: lag %v (%q)", r.Value, r.Message)
+	}
 }
