@@ -147,20 +147,52 @@ func TestPostgresReplica(t *testing.T) {
 	// Writes on the primary reach the replica; once replayed, the lag of
 	// an idle primary's replica stays 0 rather than growing.
 	execSQL(t, "postgres", primary, "CREATE TABLE t (n int)", "INSERT INTO t VALUES (1)")
+	waitForReplica(t, replica, "SELECT count(*) FROM t")
+	time.Sleep(1100 * time.Millisecond)
+	r = run(t, `{name: pg, kind: postgres, dsn: "`+replica+`", stats: true, value: replication_lag}`, Env{})
+	if r.Value == nil || *r.Value != 0 {
+		t.Errorf("caught-up replica: lag %v (%q)", r.Value, r.Message)
+	}
+}
+
+func TestMySQLReplica(t *testing.T) {
+	primary, replica := testsvc.MySQLReplica(t)
+	execSQL(t, "mysql", primary, "CREATE DATABASE app", "CREATE TABLE app.t (n INT)", "INSERT INTO app.t VALUES (1)")
+	waitForReplica(t, replica, "SELECT COUNT(*) FROM app.t")
+
+	r := run(t, `{name: db, kind: mysql, dsn: "`+primary+`", stats: true}`, Env{})
+	wantLevel(t, r, status.Fine, true)
+	if r.Details["replica"] != false {
+		t.Errorf("primary: %v", r.Details)
+	}
+	r = run(t, `{name: db, kind: mysql, dsn: "`+replica+`", stats: true, value: replication_lag}`, Env{})
+	wantLevel(t, r, status.Fine, true)
+	if r.Details["replica"] != true || r.Details["replication_lag_seconds"] != 0.0 || r.Value == nil || *r.Value != 0 ||
+		!strings.HasSuffix(r.Message, ", replica 0s behind") {
+		t.Errorf("replica: %v %v %q", r.Details, r.Value, r.Message)
+	}
+
+	// A stopped replica has no lag to report: the check says so.
+	execSQL(t, "mysql", replica, "STOP REPLICA")
+	r = run(t, `{name: db, kind: mysql, dsn: "`+replica+`", stats: true, value: replication_lag}`, Env{})
+	if _, ok := r.Details["replication_lag_seconds"]; ok || r.Value != nil || !strings.HasSuffix(r.Message, "(replication lag unknown)") {
+		t.Errorf("stopped replica: %v %v %q", r.Details, r.Value, r.Message)
+	}
+}
+
+// waitForReplica waits until query succeeds on the replica: a write on
+// the primary has been replayed.
+func waitForReplica(t *testing.T, replica, query string) {
+	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		r = run(t, `{name: pg, kind: sql, dsn: "`+replica+`", query: "SELECT count(*) FROM t"}`, Env{})
+		r := run(t, sqlCheck(replica, query), Env{})
 		if r.Success {
-			break
+			return
 		}
 		if time.Now().After(deadline) {
 			t.Fatalf("the write never reached the replica: %q", r.Message)
 		}
 		time.Sleep(50 * time.Millisecond)
-	}
-	time.Sleep(1100 * time.Millisecond)
-	r = run(t, `{name: pg, kind: postgres, dsn: "`+replica+`", stats: true, value: replication_lag}`, Env{})
-	if r.Value == nil || *r.Value != 0 {
-		t.Errorf("caught-up replica: lag %v (%q)", r.Value, r.Message)
 	}
 }

@@ -44,17 +44,7 @@ func PostgresReplica(t testing.TB) (primary, replica string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if os.Geteuid() == 0 {
-		u, err := user.Lookup("postgres")
-		if err != nil {
-			Unavailable(t, "a postgres user to run a throwaway PostgreSQL as root", err, "create one (Debian's postgresql package does)")
-		}
-		uid, _ := strconv.Atoi(u.Uid)
-		gid, _ := strconv.Atoi(u.Gid)
-		if err := os.Chown(dir, uid, gid); err != nil {
-			t.Fatal(err)
-		}
-	}
+	giveTo(t, dir, "postgres")
 	var started []string
 	t.Cleanup(func() {
 		for _, data := range started {
@@ -98,5 +88,23 @@ func PostgresReplica(t testing.TB) (primary, replica string) {
 			t.Fatalf("the replica does not stream (%v, %q)", err, status.String)
 		}
 		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// giveTo hands dir to a system user when running as root, for servers
+// that refuse to run as root.
+func giveTo(t testing.TB, dir, username string) {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		return
+	}
+	u, err := user.Lookup(username)
+	if err != nil {
+		Unavailable(t, "a "+username+" user to run a throwaway server as root", err, "install the server's Debian package, which creates it")
+	}
+	uid, _ := strconv.Atoi(u.Uid)
+	gid, _ := strconv.Atoi(u.Gid)
+	if err := os.Chown(dir, uid, gid); err != nil {
+		t.Fatal(err)
 	}
 }
