@@ -73,12 +73,7 @@ func dnsServer(t *testing.T) string {
 
 func TestDNS(t *testing.T) {
 	server := dnsServer(t)
-	cases := []struct {
-		name, check string
-		level       status.Level
-		success     bool
-		message     string
-	}{
+	cases := []probeCase{
 		{"A", `{name: c, kind: dns, query: www.example.test, server: "` + server + `"}`, status.Fine, true, "A www.example.test: 192.0.2.10, 192.0.2.11 in"},
 		{"expected", `{name: c, kind: dns, query: www.example.test, server: "` + server + `", expect: [192.0.2.11]}`, status.Fine, true, ""},
 		{"expected missing", `{name: c, kind: dns, query: www.example.test, server: "` + server + `", expect: [192.0.2.99]}`, status.Problem, false, "missing 192.0.2.99"},
@@ -92,11 +87,7 @@ func TestDNS(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			r := run(t, c.check, Env{})
-			wantLevel(t, r, c.level, c.success)
-			if !strings.Contains(r.Message, c.message) {
-				t.Errorf("message %q does not contain %q", r.Message, c.message)
-			}
+			c.run(t)
 		})
 	}
 }

@@ -46,6 +46,25 @@ func run(t *testing.T, yaml string, env Env) status.Result {
 	return p.Probe(ctx)
 }
 
+// probeCase is a check and the result it must give.
+type probeCase struct {
+	name, check string
+	level       status.Level
+	success     bool
+	message     string // a part of the message
+}
+
+// run probes the case's check once and asserts its level and message.
+func (c probeCase) run(t *testing.T) status.Result {
+	t.Helper()
+	r := run(t, c.check, Env{})
+	wantLevel(t, r, c.level, c.success)
+	if !strings.Contains(r.Message, c.message) {
+		t.Errorf("message %q does not contain %q", r.Message, c.message)
+	}
+	return r
+}
+
 func wantLevel(t *testing.T, r status.Result, level status.Level, success bool) {
 	t.Helper()
 	if r.Level != level || r.Success != success {
@@ -120,6 +139,26 @@ func tlsServer(t *testing.T, cert tls.Certificate) string {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return serve(t, l, func(c net.Conn) {
+		_ = c.(*tls.Conn).Handshake()
+		c.Close()
+	})
+}
+
+// listen opens a loopback TCP listener.
+func listen(t *testing.T) net.Listener {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return l
+}
+
+// serve accepts connections on l until the test ends, handling each in
+// its own goroutine, and returns l's address.
+func serve(t *testing.T, l net.Listener, handle func(net.Conn)) string {
+	t.Helper()
 	t.Cleanup(func() { l.Close() })
 	go func() {
 		for {
@@ -127,10 +166,7 @@ func tlsServer(t *testing.T, cert tls.Certificate) string {
 			if err != nil {
 				return
 			}
-			go func() {
-				_ = c.(*tls.Conn).Handshake()
-				c.Close()
-			}()
+			go handle(c)
 		}
 	}()
 	return l.Addr().String()
@@ -139,10 +175,7 @@ func tlsServer(t *testing.T, cert tls.Certificate) string {
 // closedAddr returns an address nothing listens on.
 func closedAddr(t *testing.T) string {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
+	l := listen(t)
 	addr := l.Addr().String()
 	l.Close()
 	return addr
@@ -152,30 +185,10 @@ func closedAddr(t *testing.T) string {
 // answers: a hung server.
 func blackHole(t *testing.T) string {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var conns []net.Conn
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			conns = append(conns, c)
-		}
-	}()
-	t.Cleanup(func() {
-		l.Close()
-		<-done
-		for _, c := range conns {
-			c.Close()
-		}
+	return serve(t, listen(t), func(c net.Conn) {
+		<-t.Context().Done()
+		c.Close()
 	})
-	return l.Addr().String()
 }
 
 // wantTimely runs a check that must give up within its timeout (plus

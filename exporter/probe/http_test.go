@@ -39,12 +39,7 @@ func TestHTTP(t *testing.T) {
 	defer srv.Close()
 	u := srv.URL
 
-	cases := []struct {
-		name, check string
-		level       status.Level
-		success     bool
-		message     string
-	}{
+	cases := []probeCase{
 		{"ok", `{name: c, kind: http, url: "` + u + `/ok"}`, status.Fine, true, "HTTP 200 in "},
 		{"unexpected status", `{name: c, kind: http, url: "` + u + `/down"}`, status.Problem, false, "HTTP 503 in"},
 		{"expected status", `{name: c, kind: http, url: "` + u + `/down", expected_status: [503]}`, status.Fine, true, "HTTP 503"},
@@ -66,11 +61,7 @@ func TestHTTP(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			r := run(t, c.check, Env{})
-			wantLevel(t, r, c.level, c.success)
-			if !strings.Contains(r.Message, c.message) {
-				t.Errorf("message %q does not contain %q", r.Message, c.message)
-			}
+			r := c.run(t)
 			if c.success && (r.Value == nil || *r.Value <= 0) {
 				t.Errorf("value = %v, want the response time", r.Value)
 			}

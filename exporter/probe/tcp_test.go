@@ -3,7 +3,6 @@ package probe
 import (
 	"bufio"
 	"net"
-	"strings"
 	"testing"
 	"time"
 
@@ -14,34 +13,20 @@ import (
 // hangs up after the answer when hangUp is set.
 func lineServer(t *testing.T, reply func(string) (answer string, hangUp bool)) string {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { l.Close() })
-	go func() {
-		for {
-			c, err := l.Accept()
-			if err != nil {
+	return serve(t, listen(t), func(c net.Conn) {
+		defer c.Close()
+		_ = c.SetDeadline(time.Now().Add(5 * time.Second))
+		sc := bufio.NewScanner(c)
+		for sc.Scan() {
+			out, hangUp := reply(sc.Text())
+			if out != "" {
+				_, _ = c.Write([]byte(out))
+			}
+			if hangUp {
 				return
 			}
-			go func() {
-				defer c.Close()
-				_ = c.SetDeadline(time.Now().Add(5 * time.Second))
-				sc := bufio.NewScanner(c)
-				for sc.Scan() {
-					out, hangUp := reply(sc.Text())
-					if out != "" {
-						_, _ = c.Write([]byte(out))
-					}
-					if hangUp {
-						return
-					}
-				}
-			}()
 		}
-	}()
-	return l.Addr().String()
+	})
 }
 
 func TestTCP(t *testing.T) {
@@ -54,12 +39,7 @@ func TestTCP(t *testing.T) {
 		}
 		return "", false
 	})
-	cases := []struct {
-		name, check string
-		level       status.Level
-		success     bool
-		message     string
-	}{
+	cases := []probeCase{
 		{"connect", `{name: c, kind: tcp, address: "` + addr + `"}`, status.Fine, true, "connected to " + addr},
 		{"send and expect", `{name: c, kind: tcp, address: "` + addr + `", send: "PING\n", expect: "^\\+PONG"}`, status.Fine, true, ""},
 		{"unexpected answer", `{name: c, kind: tcp, address: "` + addr + `", send: "BYE\n", expect: "PONG"}`, status.Problem, false, `answer "closing\n" does not match /PONG/`},
@@ -68,11 +48,7 @@ func TestTCP(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			r := run(t, c.check, Env{})
-			wantLevel(t, r, c.level, c.success)
-			if !strings.Contains(r.Message, c.message) {
-				t.Errorf("message %q does not contain %q", r.Message, c.message)
-			}
+			c.run(t)
 		})
 	}
 }
