@@ -64,23 +64,21 @@ func (c *celeryWorkers) Probe(ctx context.Context) status.Result {
 		}
 	}
 	answered := float64(len(replies))
+	problem := func(format string, args ...any) status.Result {
+		r := fail(format, args...)
+		r.Value, r.Details = &answered, details
+		return r
+	}
+	workers := strings.Join(missing, ", ")
 	switch {
 	case noWorkers && len(missing) > 0:
-		r := fail("Celery worker%s %s not running: no worker listens on %s", plural(len(missing)), strings.Join(missing, ", "), c.where)
-		r.Value, r.Details = &answered, details
-		return r
+		return problem("Celery worker%s %s not running: no worker listens on %s", plural(len(missing)), workers, c.where)
 	case len(missing) > 0:
-		r := fail("Celery worker%s %s did not answer within %s", plural(len(missing)), strings.Join(missing, ", "), Human(time.Since(start)))
-		r.Value, r.Details = &answered, details
-		return r
+		return problem("Celery worker%s %s did not answer within %s", plural(len(missing)), workers, Human(time.Since(start)))
 	case noWorkers:
-		r := fail("no Celery worker listens on %s", c.where)
-		r.Value, r.Details = &answered, details
-		return r
+		return problem("no Celery worker listens on %s", c.where)
 	case len(replies) == 0:
-		r := fail("no Celery worker answered through %s within %s", c.where, Human(time.Since(start)))
-		r.Value, r.Details = &answered, details
-		return r
+		return problem("no Celery worker answered through %s within %s", c.where, Human(time.Since(start)))
 	}
 	names := slices.Sorted(maps.Keys(replies))
 	res := ok(&answered, details, "%d Celery worker%s answered in %s: %s", len(names), plural(len(names)), Human(time.Since(start)), strings.Join(names, ", "))

@@ -9,100 +9,70 @@ import (
 	"sync"
 	"time"
 
-	"github.com/redis/go-redis/v9"
-
 	"github.com/statusd/statusd/internal/config"
 	"github.com/statusd/statusd/internal/status"
 )
 
 // endpoints checks several databases or caches at once and reports
 // {name: true|false}, as django-status's databases and caches providers
-// did; the check is at problem when one of them fails.
+// did; the check is at problem when one of them fails. Each endpoint is
+// the health part of its server's own kind.
 type endpoints struct {
-	what   string // databases or caches
-	names  []string
-	checks map[string]func(context.Context) error
+	what    string // databases or caches
+	names   []string
+	probers map[string]Prober
 }
 
+// healthOnly asks a server kind for its health, without stats.
+var healthOnly = config.ServerStats{Value: "latency"}
+
 func newDatabases(_ status.CheckID, c *config.Check, env Env) (Prober, error) {
-	e := &endpoints{what: "databases", checks: map[string]func(context.Context) error{}}
+	e := &endpoints{what: "databases", probers: map[string]Prober{}}
 	for name, ep := range c.Databases.Databases {
-		db, err := openDatabase(string(ep.DSN), env.Logger)
+		p, err := newSQLServer(string(ep.DSN), healthOnly, env)
 		if err != nil {
 			return nil, fmt.Errorf("database %s: %w", name, err)
 		}
-		e.checks[name] = func(ctx context.Context) error {
-			conn, err := db.conn(ctx)
-			if err == nil {
-				var one int
-				err = conn.QueryRowContext(ctx, "SELECT 1").Scan(&one)
-				conn.Close()
-			}
-			if err != nil {
-				return fmt.Errorf("%s", db.secrets.scrub(err.Error()))
-			}
-			return nil
-		}
+		e.probers[name] = p
 	}
-	e.names = slices.Sorted(maps.Keys(e.checks))
+	e.names = slices.Sorted(maps.Keys(e.probers))
 	return e, nil
 }
 
 func newCaches(id status.CheckID, c *config.Check, _ Env) (Prober, error) {
-	e := &endpoints{what: "caches", checks: map[string]func(context.Context) error{}}
+	e := &endpoints{what: "caches", probers: map[string]Prober{}}
 	for name, ep := range c.Caches.Caches {
 		dsn := string(ep.DSN)
-		switch config.DSNScheme(dsn) {
-		case "memcached":
+		if config.DSNScheme(dsn) == "memcached" {
 			addr := strings.TrimPrefix(strings.TrimSuffix(dsn, "/"), "memcached://")
-			key := memcachedKey(id)
-			e.checks[name] = func(ctx context.Context) error {
-				m, err := dialMemcached(ctx, addr)
-				if err != nil {
-					return err
-				}
-				defer m.Close()
-				return memcachedRoundTrip(m, key)
-			}
-		default:
-			opts, err := redisOptions(dsn)
-			if err != nil {
-				return nil, fmt.Errorf("cache %s: %w", name, err)
-			}
-			key, scrub := checkKey(id), secretsOf(dsn)
-			e.checks[name] = func(ctx context.Context) error {
-				c := redis.NewClient(opts)
-				defer c.Close()
-				if err := redisRoundTrip(ctx, c, key); err != nil {
-					return fmt.Errorf("%s", scrub.scrub(err.Error()))
-				}
-				return nil
-			}
+			e.probers[name] = newMemcachedServer(id, addr, healthOnly)
+			continue
 		}
+		p, err := newRedisServer(id, dsn, healthOnly)
+		if err != nil {
+			return nil, fmt.Errorf("cache %s: %w", name, err)
+		}
+		e.probers[name] = p
 	}
-	e.names = slices.Sorted(maps.Keys(e.checks))
+	e.names = slices.Sorted(maps.Keys(e.probers))
 	return e, nil
 }
 
 // Probe implements Prober: every endpoint at once, within the timeout.
 func (e *endpoints) Probe(ctx context.Context) status.Result {
 	start := time.Now()
-	errs := make([]error, len(e.names))
+	results := make([]status.Result, len(e.names))
 	var wg sync.WaitGroup
 	for i, name := range e.names {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			errs[i] = e.checks[name](ctx)
-		}()
+		wg.Go(func() { results[i] = e.probers[name].Probe(ctx) })
 	}
 	wg.Wait()
 	details := make(map[string]any, len(e.names))
 	var broken []string
 	for i, name := range e.names {
-		details[name] = errs[i] == nil
-		if errs[i] != nil {
-			broken = append(broken, name+": "+describeErr(ctx, start, errs[i]))
+		details[name] = results[i].Success
+		if !results[i].Success {
+			broken = append(broken, name+": "+results[i].Message)
 		}
 	}
 	if len(broken) > 0 {

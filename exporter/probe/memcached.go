@@ -18,15 +18,17 @@ import (
 // statusd's namespace over the text protocol; with stats it reports its
 // stats.
 type memcachedServer struct {
-	addr  string
-	key   string
-	stats bool
-	value string
+	addr string
+	key  string
+	config.ServerStats
 }
 
 func newMemcached(id status.CheckID, c *config.Check, _ Env) (Prober, error) {
-	m := c.Memcached
-	return &memcachedServer{addr: m.Address, key: memcachedKey(id), stats: m.Stats || m.Value != "latency", value: m.Value}, nil
+	return newMemcachedServer(id, c.Memcached.Address, c.Memcached.ServerStats), nil
+}
+
+func newMemcachedServer(id status.CheckID, addr string, st config.ServerStats) Prober {
+	return &memcachedServer{addr: addr, key: memcachedKey(id), ServerStats: st}
 }
 
 // memcachedKey is checkKey within memcached's rules: at most 250 bytes,
@@ -130,7 +132,7 @@ func (s *memcachedServer) Probe(ctx context.Context) status.Result {
 	}
 	took := time.Since(start)
 	res := ok(status.Float(took.Seconds()), nil, "memcached at %s answers in %s", s.addr, Human(took))
-	if !s.stats {
+	if !s.ReadsStats() {
 		return res
 	}
 	lines, err := m.do("stats\r\n", is("END"))
@@ -161,8 +163,5 @@ func (s *memcachedServer) Probe(ctx context.Context) status.Result {
 	}
 	res.Details = details
 	res.Message = fmt.Sprintf("memcached %s at %s answers in %s: %.0f items, %.0f connections", st["version"], s.addr, Human(took), num("curr_items"), num("curr_connections"))
-	if s.value != "latency" {
-		res.Value = statValue(details, s.value)
-	}
-	return res
+	return withValue(res, s.Value)
 }

@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net"
 	"net/url"
+	"strings"
 	"time"
 
 	"github.com/statusd/statusd/internal/config"
@@ -180,15 +181,21 @@ func hitRatio(hits, misses float64) *float64 {
 	return status.Float(hits / (hits + misses))
 }
 
-// statValue picks a check's value from its stats details by the name of
-// the value option ("uptime" is reported as uptime_seconds); nil when the
-// server did not report it.
-func statValue(details map[string]any, name string) *float64 {
-	if name == "uptime" {
-		name = "uptime_seconds"
+// withValue takes a result's value from its details when the check's
+// value option names one of the server's figures ("uptime" is reported as
+// uptime_seconds); a figure the server did not report leaves no value and
+// says so in the message.
+func withValue(res status.Result, value string) status.Result {
+	if value == "latency" {
+		return res
 	}
-	if v, ok := details[name].(float64); ok {
-		return status.Float(v)
+	res.Value = nil
+	for _, key := range []string{value, value + "_seconds"} {
+		if v, ok := res.Details[key].(float64); ok {
+			res.Value = status.Float(v)
+			return res
+		}
 	}
-	return nil
+	res.Message += fmt.Sprintf(" (%s unknown)", strings.ReplaceAll(value, "_", " "))
+	return res
 }

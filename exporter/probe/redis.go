@@ -23,17 +23,19 @@ type redisServer struct {
 	opts    *redis.Options
 	secrets secrets
 	key     string
-	stats   bool
-	value   string
+	config.ServerStats
 }
 
 func newRedis(id status.CheckID, c *config.Check, _ Env) (Prober, error) {
-	r := c.Redis
-	opts, err := redisOptions(string(r.DSN))
+	return newRedisServer(id, string(c.Redis.DSN), c.Redis.ServerStats)
+}
+
+func newRedisServer(id status.CheckID, dsn string, st config.ServerStats) (Prober, error) {
+	opts, err := redisOptions(dsn)
 	if err != nil {
 		return nil, err
 	}
-	return &redisServer{opts: opts, secrets: secretsOf(string(r.DSN)), key: checkKey(id), stats: r.Stats || r.Value != "latency", value: r.Value}, nil
+	return &redisServer{opts: opts, secrets: secretsOf(dsn), key: checkKey(id), ServerStats: st}, nil
 }
 
 // redisOptions reads a redis:// or rediss:// URL for a client that opens
@@ -96,7 +98,7 @@ func (r *redisServer) Probe(ctx context.Context) status.Result {
 	}
 	took := time.Since(start)
 	res := ok(status.Float(took.Seconds()), nil, "Redis at %s answers in %s", r.opts.Addr, Human(took))
-	if !r.stats {
+	if !r.ReadsStats() {
 		return res
 	}
 	info, err := c.Info(ctx, "server", "clients", "memory", "stats").Result()
@@ -120,10 +122,7 @@ func (r *redisServer) Probe(ctx context.Context) status.Result {
 	}
 	res.Details = details
 	res.Message = fmt.Sprintf("Redis %s at %s answers in %s: %s used, %.0f clients", st["redis_version"], r.opts.Addr, Human(took), st["used_memory_human"], num("connected_clients"))
-	if r.value != "latency" {
-		res.Value = statValue(details, r.value)
-	}
-	return res
+	return withValue(res, r.Value)
 }
 
 // parseInfo reads Redis INFO's "key:value" lines.

@@ -11,15 +11,31 @@ import (
 	"github.com/statusd/statusd/internal/status"
 )
 
-// sqlServer checks a PostgreSQL or MySQL server: connect and SELECT 1
-// within the timeout; with stats (or a value other than latency) it also
-// reads the server's figures.
+// sqlServer checks a database server: connect and SELECT 1 within the
+// timeout; with stats (or a value other than latency) it also reads the
+// server's figures.
 type sqlServer struct {
-	db    *database
-	name  string // PostgreSQL or MySQL, for messages
-	stats bool
-	value string
-	read  func(ctx context.Context, c *sql.Conn) (serverStats, error)
+	db   *database
+	name string // PostgreSQL, MySQL or SQLite, for messages
+	config.ServerStats
+	read func(ctx context.Context, c *sql.Conn) (serverStats, error) // nil: no stats
+}
+
+// dialectNames name the servers in messages.
+var dialectNames = map[string]string{"postgres": "PostgreSQL", "mysql": "MySQL", "sqlite": "SQLite"}
+
+// dialectStats read each dialect's figures.
+var dialectStats = map[string]func(ctx context.Context, c *sql.Conn) (serverStats, error){
+	"postgres": postgresStats,
+	"mysql":    mysqlStats,
+}
+
+func newSQLServer(dsn string, st config.ServerStats, env Env) (Prober, error) {
+	db, err := openDatabase(dsn, env.Logger)
+	if err != nil {
+		return nil, err
+	}
+	return &sqlServer{db: db, name: dialectNames[db.dialect], ServerStats: st, read: dialectStats[db.dialect]}, nil
 }
 
 // serverStats are the figures the postgres and mysql kinds report.
@@ -42,47 +58,21 @@ func (s serverStats) details() map[string]any {
 		"uptime_seconds":  s.Uptime,
 		"replica":         s.Replica,
 	}
+	if s.MaxConnections > 0 {
+		d["connection_ratio"] = s.Connections / s.MaxConnections
+	}
 	if s.ReplicationLag != nil {
 		d["replication_lag_seconds"] = *s.ReplicationLag
 	}
 	return d
 }
 
-// measure returns the stat named by a check's value option.
-func (s serverStats) measure(name string) *float64 {
-	switch name {
-	case "connections":
-		return status.Float(s.Connections)
-	case "connection_ratio":
-		if s.MaxConnections > 0 {
-			return status.Float(s.Connections / s.MaxConnections)
-		}
-	case "database_size":
-		return status.Float(s.DatabaseSize)
-	case "uptime":
-		return status.Float(s.Uptime)
-	case "replication_lag":
-		return s.ReplicationLag
-	}
-	return nil
-}
-
 func newPostgres(_ status.CheckID, c *config.Check, env Env) (Prober, error) {
-	p := c.Postgres
-	db, err := openDatabase(string(p.DSN), env.Logger)
-	if err != nil {
-		return nil, err
-	}
-	return &sqlServer{db: db, name: "PostgreSQL", stats: p.Stats || p.Value != "latency", value: p.Value, read: postgresStats}, nil
+	return newSQLServer(string(c.Postgres.DSN), c.Postgres.ServerStats, env)
 }
 
 func newMySQL(_ status.CheckID, c *config.Check, env Env) (Prober, error) {
-	m := c.MySQL
-	db, err := openDatabase(string(m.DSN), env.Logger)
-	if err != nil {
-		return nil, err
-	}
-	return &sqlServer{db: db, name: "MySQL", stats: m.Stats || m.Value != "latency", value: m.Value, read: mysqlStats}, nil
+	return newSQLServer(string(c.MySQL.DSN), c.MySQL.ServerStats, env)
 }
 
 // Probe implements Prober.
@@ -99,7 +89,7 @@ func (s *sqlServer) Probe(ctx context.Context) status.Result {
 	}
 	took := time.Since(start)
 	r := ok(status.Float(took.Seconds()), nil, "%s answers in %s", s.name, Human(took))
-	if !s.stats {
+	if !s.ReadsStats() || s.read == nil {
 		return r
 	}
 	st, err := s.read(ctx, conn.Conn)
@@ -118,13 +108,7 @@ func (s *sqlServer) Probe(ctx context.Context) status.Result {
 			r.Message += fmt.Sprintf(" %s behind", Human(time.Duration(*st.ReplicationLag*float64(time.Second))))
 		}
 	}
-	if s.value != "latency" {
-		r.Value = st.measure(s.value)
-		if r.Value == nil {
-			r.Message += fmt.Sprintf(" (%s unknown)", strings.ReplaceAll(s.value, "_", " "))
-		}
-	}
-	return r
+	return withValue(r, s.Value)
 }
 
 // postgresStats reads a PostgreSQL server's figures. A replica's lag is

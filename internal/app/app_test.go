@@ -362,8 +362,8 @@ func TestCheckOnce(t *testing.T) {
 		t.Errorf("yaml: exit %d\n%s", code, out)
 	}
 	code, out, _ = run(CheckOptions{Output: "text", Color: true})
-	if !strings.Contains(out, "\x1b[31mproblem\x1b[0m") || !strings.Contains(out, "stats/code") {
-		t.Errorf("colour text: %q", out)
+	if code != ExitOK || !strings.Contains(out, "\x1b[31mproblem\x1b[0m") || !strings.Contains(out, "stats/code") {
+		t.Errorf("colour text: exit %d %q", code, out)
 	}
 	code, _, errOut := run(CheckOptions{Selection: []string{"nope"}})
 	if code != ExitUsage || !strings.Contains(errOut, "resource nope not found") {

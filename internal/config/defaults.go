@@ -77,14 +77,8 @@ func (ch *Check) applyDefaults(d Defaults) {
 		if ch.DNS.Protocol == "" {
 			ch.DNS.Protocol = "udp"
 		}
-	case ch.Postgres != nil:
-		setString(&ch.Postgres.Value, "latency")
-	case ch.MySQL != nil:
-		setString(&ch.MySQL.Value, "latency")
-	case ch.Redis != nil:
-		setString(&ch.Redis.Value, "latency")
-	case ch.Memcached != nil:
-		setString(&ch.Memcached.Value, "latency")
+	case ch.serverStats() != nil:
+		setString(&ch.serverStats().Value, "latency")
 	case ch.Celery != nil:
 		setString(&ch.Celery.Namespace, "celery")
 	case ch.Heartbeat != nil:

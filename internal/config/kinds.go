@@ -152,46 +152,66 @@ func (r *Regexp) UnmarshalText(b []byte) error {
 // make no sense.
 var valueless = map[string]bool{"ping": true, "build": true, "celery": true, "databases": true, "caches": true}
 
-// PostgresCheck connects to PostgreSQL and runs SELECT 1; with stats it
-// also reports version, connections, size, uptime and replication.
-type PostgresCheck struct {
-	DSN     Secret `yaml:"dsn"`
-	DSNFile string `yaml:"dsn_file"`
-	Stats   bool   `yaml:"stats"`
-	// Value is what the check measures: latency (default), connections,
-	// connection_ratio, database_size, uptime or replication_lag.
+// ServerStats are the options of the kinds that can report a server's
+// figures (postgres, mysql, redis, memcached).
+type ServerStats struct {
+	// Stats adds the server's figures to the details.
+	Stats bool `yaml:"stats"`
+	// Value is what the thresholds compare: latency (default, seconds) or
+	// one of the kind's figures (statValues).
 	Value string `yaml:"value"`
+}
+
+// ReadsStats tells whether a run reads the server's figures: asked for,
+// or needed for the value.
+func (s ServerStats) ReadsStats() bool { return s.Stats || s.Value != "latency" }
+
+// serverStats returns the stats options of a check whose kind has them.
+func (ch *Check) serverStats() *ServerStats {
+	switch {
+	case ch.Postgres != nil:
+		return &ch.Postgres.ServerStats
+	case ch.MySQL != nil:
+		return &ch.MySQL.ServerStats
+	case ch.Redis != nil:
+		return &ch.Redis.ServerStats
+	case ch.Memcached != nil:
+		return &ch.Memcached.ServerStats
+	}
+	return nil
+}
+
+// PostgresCheck connects to PostgreSQL and runs SELECT 1; with stats it
+// also reports version, connections, size, uptime and replication. Value:
+// latency, connections, connection_ratio, database_size, uptime or
+// replication_lag.
+type PostgresCheck struct {
+	Endpoint    `yaml:",inline"`
+	ServerStats `yaml:",inline"`
 }
 
 // MySQLCheck is PostgresCheck for MySQL and MariaDB.
 type MySQLCheck struct {
-	DSN     Secret `yaml:"dsn"`
-	DSNFile string `yaml:"dsn_file"`
-	Stats   bool   `yaml:"stats"`
-	Value   string `yaml:"value"`
+	Endpoint    `yaml:",inline"`
+	ServerStats `yaml:",inline"`
 }
 
 // RedisCheck pings Redis and writes, reads and deletes a key; with stats
-// it also reports INFO figures.
+// it also reports INFO figures. The DSN is redis://[user:password@]host:port/db
+// (rediss:// for TLS). Value: latency, used_memory, connected_clients,
+// hit_ratio, evicted_keys or uptime.
 type RedisCheck struct {
-	// DSN is redis://[user:password@]host:port/db (rediss:// for TLS).
-	DSN     Secret `yaml:"dsn"`
-	DSNFile string `yaml:"dsn_file"`
-	Stats   bool   `yaml:"stats"`
-	// Value: latency (default), used_memory, connected_clients, hit_ratio,
-	// evicted_keys or uptime.
-	Value string `yaml:"value"`
+	Endpoint    `yaml:",inline"`
+	ServerStats `yaml:",inline"`
 }
 
 // MemcachedCheck writes, reads and deletes a key in memcached; with stats
-// it also reports its stats.
+// it also reports its stats. Value: latency, curr_connections, hit_ratio,
+// evictions, bytes or uptime.
 type MemcachedCheck struct {
 	// Address is host:port.
-	Address string `yaml:"address"`
-	Stats   bool   `yaml:"stats"`
-	// Value: latency (default), curr_connections, hit_ratio, evictions,
-	// bytes or uptime.
-	Value string `yaml:"value"`
+	Address     string `yaml:"address"`
+	ServerStats `yaml:",inline"`
 }
 
 // CeleryCheck pings Celery workers through their broker with Celery's
@@ -211,12 +231,11 @@ type CeleryCheck struct {
 }
 
 // SQLCheck runs a read-only query that returns one number, the check's
-// value: the length of a queue, the age of the newest row…
+// value: the length of a queue, the age of the newest row… The DSN is
+// postgres://…, mysql://… (or a go-sql-driver DSN) or sqlite:PATH.
 type SQLCheck struct {
-	// DSN is postgres://…, mysql://… (or a go-sql-driver DSN) or sqlite:PATH.
-	DSN     Secret `yaml:"dsn"`
-	DSNFile string `yaml:"dsn_file"`
-	Query   string `yaml:"query"`
+	Endpoint `yaml:",inline"`
+	Query    string `yaml:"query"`
 }
 
 // DatabasesCheck connects to several databases and reports {name: true|false}.

@@ -106,16 +106,12 @@ func (ch *Check) validate(p *problems, path string) {
 		}
 	case ch.Postgres != nil:
 		requireDSN(p, path, ch.Postgres.DSN, "postgres")
-		validateValue(p, path, ch.Kind, ch.Postgres.Value)
 	case ch.MySQL != nil:
 		requireDSN(p, path, ch.MySQL.DSN, "mysql")
-		validateValue(p, path, ch.Kind, ch.MySQL.Value)
 	case ch.Redis != nil:
 		requireDSN(p, path, ch.Redis.DSN, "redis", "rediss")
-		validateValue(p, path, ch.Kind, ch.Redis.Value)
 	case ch.Memcached != nil:
 		requireHostPort(p, joinPath(path, "address"), ch.Memcached.Address)
-		validateValue(p, path, ch.Kind, ch.Memcached.Value)
 	case ch.Celery != nil:
 		if ch.Celery.Broker == "" {
 			p.add(joinPath(path, "broker"), "required (or broker_file): redis://… or amqp://…")
@@ -131,6 +127,9 @@ func (ch *Check) validate(p *problems, path string) {
 		validateEndpoints(p, joinPath(path, "databases"), ch.Databases.Databases, "postgres", "mysql", "sqlite")
 	case ch.Caches != nil:
 		validateEndpoints(p, joinPath(path, "caches"), ch.Caches.Caches, "redis", "rediss", "memcached")
+	}
+	if s := ch.serverStats(); s != nil {
+		validateValue(p, path, ch.Kind, s.Value)
 	}
 }
 
