@@ -40,9 +40,13 @@ type checkState struct {
 	flight *flight // the run in progress, shared by everyone who asks
 }
 
+// flight is one run of a check, which everyone who asks for a fresh result
+// while it lasts shares.
 type flight struct {
 	done chan struct{}
 	res  status.Result
+	// kept is false when the run did not count: statusd was shutting down.
+	kept bool
 }
 
 // Latest returns the newest result, false before the first run ends.
@@ -78,45 +82,53 @@ func newCheck(id status.CheckID, c *config.Check, env probe.Env, prev *Check) (*
 	return ch, nil
 }
 
-// run runs the check once, or, when a run is already in progress, waits for
-// that one: a check never overlaps itself. record is called once per run.
-func (c *Check) run(ctx context.Context, now func() time.Time, logger *slog.Logger, record func(*Check, status.Result)) status.Result {
+// begin starts a flight of the check, or returns the one in progress with
+// started false: a check never overlaps itself.
+func (c *Check) begin() (f *flight, started bool) {
 	s := c.state
 	s.mu.Lock()
-	if f := s.flight; f != nil {
-		s.mu.Unlock()
-		select {
-		case <-f.done:
-			return f.res
-		case <-ctx.Done():
-			return status.Result{Level: status.Problem, Message: "gave up waiting for the run in progress", CheckedAt: now()}
-		}
+	defer s.mu.Unlock()
+	if s.flight != nil {
+		return s.flight, false
 	}
-	f := &flight{done: make(chan struct{})}
-	s.flight = f
-	s.mu.Unlock()
+	s.flight = &flight{done: make(chan struct{})}
+	return s.flight, true
+}
 
-	f.res = c.execute(ctx, now, logger)
-	s.latest.Store(&f.res)
-	s.runs.Add(1)
-	if !f.res.Success {
-		s.failures.Add(1)
-	}
-	if record != nil {
-		record(c, f.res)
+// fly runs the flight f that begin started, within ctx: the lifetime of
+// the scheduler or of the exporter, never a request's. A run that ctx
+// cancels (statusd shutting down) is not a result: it is neither kept,
+// counted nor recorded. record is called once per kept run.
+func (c *Check) fly(ctx context.Context, f *flight, now func() time.Time, logger *slog.Logger, record func(*Check, status.Result)) {
+	res := c.execute(ctx, now, logger)
+	c.land(f, res, ctx.Err() == nil, record)
+}
+
+// land ends a flight with its result.
+func (c *Check) land(f *flight, res status.Result, keep bool, record func(*Check, status.Result)) {
+	s := c.state
+	f.res, f.kept = res, keep
+	if keep {
+		s.latest.Store(&f.res)
+		s.runs.Add(1)
+		if !res.Success {
+			s.failures.Add(1)
+		}
+		if record != nil {
+			record(c, res)
+		}
 	}
 	s.mu.Lock()
 	s.flight = nil
 	s.mu.Unlock()
 	close(f.done)
-	return f.res
 }
 
 // execute runs the prober within the timeout, times it and applies the
 // thresholds. A panicking prober becomes a problem result.
 func (c *Check) execute(ctx context.Context, now func() time.Time, logger *slog.Logger) (res status.Result) {
 	start := now()
-	ctx, cancel := context.WithTimeout(ctx, c.Timeout)
+	ctx, cancel := probe.WithTimeout(ctx, c.Timeout)
 	defer cancel()
 	defer func() {
 		if v := recover(); v != nil {

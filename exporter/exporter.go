@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/jonboulle/clockwork"
 	"github.com/prometheus/client_golang/prometheus"
@@ -53,6 +54,14 @@ type Exporter struct {
 	sched    *scheduler
 	set      atomic.Pointer[checkSet]
 
+	// life bounds fresh runs, which no request may cancel; Run cancels it
+	// at shutdown and waits for the runs in flights.
+	life    context.Context
+	stop    context.CancelFunc
+	mu      sync.Mutex // guards stopped and flights.Add
+	stopped bool
+	flights sync.WaitGroup
+
 	hbMu       sync.RWMutex
 	heartbeats map[status.CheckID]store.Heartbeat
 }
@@ -80,10 +89,15 @@ func New(opts Options) *Exporter {
 		recorder:   opts.Recorder,
 		heartbeats: map[status.CheckID]store.Heartbeat{},
 	}
+	e.life, e.stop = context.WithCancel(context.Background())
 	e.env = probe.Env{Now: e.clock.Now, Logger: opts.Logger, Heartbeats: e, Store: opts.Store, Build: opts.Build}
 	e.set.Store(&checkSet{byID: map[status.CheckID]*Check{}})
 	e.sched = newScheduler(e.clock, config.DefaultMaxConcurrency, func(ctx context.Context, c *Check) {
-		c.run(ctx, e.clock.Now, e.logger, e.record)
+		// A check that is already running (a fresh run someone asked
+		// for) skips this slot: that run's result is as new.
+		if f, started := c.begin(); started {
+			c.fly(ctx, f, e.clock.Now, e.logger, e.record)
+		}
 	})
 	if opts.Registerer != nil {
 		opts.Registerer.MustRegister(e.sched.delay, e.sched.skipped)
@@ -125,9 +139,17 @@ func (e *Exporter) Apply(cfg *config.Config) error {
 	return nil
 }
 
-// Run schedules the checks until ctx ends, then waits for runs in progress.
+// Run schedules the checks until ctx ends. Then it cancels the runs in
+// progress, scheduled or fresh, whose results are dropped (a run cut short
+// by statusd's own shutdown says nothing about the target), and waits for
+// them to return.
 func (e *Exporter) Run(ctx context.Context) {
 	e.sched.run(ctx)
+	e.mu.Lock()
+	e.stopped = true
+	e.mu.Unlock()
+	e.stop()
+	e.flights.Wait()
 }
 
 // Resources returns the configured resources and checks, in config order.
@@ -139,20 +161,91 @@ func (e *Exporter) Check(id status.CheckID) (*Check, bool) {
 	return c, ok
 }
 
-// RunNow runs checks at once, all together, and returns their results in
-// order. A check already running is waited for instead of run again.
-func (e *Exporter) RunNow(ctx context.Context, checks []*Check) []status.Result {
+// FreshFloor is how old a result may be and still count as fresh: a
+// request for fresh results within it is answered from the last run
+// instead of probing again, so that a burst of requests runs each check
+// once.
+const FreshFloor = time.Second
+
+// Fresh returns a fresh result of each check, in order: the last one when
+// it ended less than FreshFloor ago, the run in progress when there is one,
+// or a new run. New runs start at once, all together, under the
+// scheduler's concurrency bound, and are detached from ctx: when ctx ends
+// (the client went away) Fresh stops waiting and returns the current
+// results, and the runs go on and are recorded as usual.
+func (e *Exporter) Fresh(ctx context.Context, checks []*Check) []status.Result {
 	out := make([]status.Result, len(checks))
-	var wg sync.WaitGroup
+	flights := make([]*flight, len(checks))
 	for i, c := range checks {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			out[i] = c.run(ctx, e.clock.Now, e.logger, e.record)
-		}()
+		if r, ok := c.Latest(); ok && e.clock.Since(r.CheckedAt.Add(r.Duration)) < FreshFloor {
+			out[i] = r
+			continue
+		}
+		flights[i], _ = e.launch(c)
 	}
-	wg.Wait()
+	for i, f := range flights {
+		if f != nil {
+			out[i] = e.await(ctx, checks[i], f)
+		}
+	}
 	return out
+}
+
+// rerun runs a check again even if a run is in progress (which may have
+// read the state before a change, such as a new heartbeat) and returns the
+// new result.
+func (e *Exporter) rerun(ctx context.Context, c *Check) status.Result {
+	for {
+		f, started := e.launch(c)
+		if started {
+			return e.await(ctx, c, f)
+		}
+		select {
+		case <-f.done:
+		case <-ctx.Done():
+			return c.Current()
+		}
+	}
+}
+
+// launch starts a run of c detached from any request, or returns the run
+// in progress.
+func (e *Exporter) launch(c *Check) (*flight, bool) {
+	f, started := c.begin()
+	if !started {
+		return f, false
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.stopped {
+		c.land(f, status.Result{}, false, nil)
+		return f, true
+	}
+	e.flights.Add(1)
+	go func() {
+		defer e.flights.Done()
+		release, err := e.sched.acquire(e.life)
+		if err != nil {
+			c.land(f, status.Result{}, false, nil)
+			return
+		}
+		defer release()
+		c.fly(e.life, f, e.clock.Now, e.logger, e.record)
+	}()
+	return f, true
+}
+
+// await waits for a flight until ctx ends and returns its result, or the
+// check's current one when the run did not count or ctx ended first.
+func (e *Exporter) await(ctx context.Context, c *Check, f *flight) status.Result {
+	select {
+	case <-f.done:
+		if f.kept {
+			return f.res
+		}
+	case <-ctx.Done():
+	}
+	return c.Current()
 }
 
 func (e *Exporter) record(c *Check, res status.Result) {
@@ -206,7 +299,7 @@ func (e *Exporter) ReportHeartbeat(ctx context.Context, id status.CheckID, token
 	if e.recorder != nil {
 		e.recorder.RecordHeartbeat(id, hb)
 	}
-	return e.RunNow(ctx, []*Check{c})[0], nil
+	return e.rerun(ctx, c), nil
 }
 
 // Restore seeds the latest results, e.g. from the store at start, for

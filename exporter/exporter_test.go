@@ -13,6 +13,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/jonboulle/clockwork"
@@ -132,35 +133,163 @@ func TestExecuteTimesAndSurvivesPanics(t *testing.T) {
 	}
 }
 
-func TestRunNowCoalesces(t *testing.T) {
-	var calls atomic.Int32
-	release := make(chan struct{})
-	ch := &Check{ID: status.CheckID{Resource: "r", Check: "c"}, Timeout: 5 * time.Second, state: &checkState{}}
-	ch.prober = probe.ProberFunc(func(context.Context) status.Result {
+// blockingCheck is a check whose runs wait for release, counting calls.
+func blockingCheck(name string, calls *atomic.Int32, release <-chan struct{}) *Check {
+	ch := &Check{ID: status.CheckID{Resource: "r", Check: name}, Timeout: 5 * time.Second, state: &checkState{}}
+	ch.prober = probe.ProberFunc(func(ctx context.Context) status.Result {
 		calls.Add(1)
-		<-release
-		return status.Result{Level: status.Fine, Success: true}
-	})
-	rec := &recorder{}
-	e := New(Options{Logger: discard, Recorder: rec})
-	results := make(chan status.Result, 3)
-	for range 3 {
-		go func() { results <- e.RunNow(context.Background(), []*Check{ch})[0] }()
-	}
-	waitFor(t, "the run to start", func() bool { return calls.Load() == 1 })
-	time.Sleep(20 * time.Millisecond)
-	close(release)
-	for range 3 {
-		if r := <-results; !r.Success {
-			t.Errorf("result = %+v", r)
+		select {
+		case <-release:
+			return status.Result{Level: status.Fine, Success: true, Message: "up"}
+		case <-ctx.Done():
+			return status.Result{Level: status.Problem, Message: "cut short: " + ctx.Err().Error()}
 		}
-	}
-	if n := calls.Load(); n != 1 {
-		t.Errorf("probe ran %d times for 3 concurrent requests", n)
-	}
-	if len(rec.results) != 1 || ch.state.runs.Load() != 1 {
-		t.Errorf("recorded %d results, counted %d runs; want 1", len(rec.results), ch.state.runs.Load())
-	}
+	})
+	return ch
+}
+
+func TestFreshCoalesces(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var calls atomic.Int32
+		release := make(chan struct{})
+		ch := blockingCheck("c", &calls, release)
+		rec := &recorder{}
+		e := New(Options{Logger: discard, Recorder: rec})
+		results := make(chan status.Result, 3)
+		for range 3 {
+			go func() { results <- e.Fresh(context.Background(), []*Check{ch})[0] }()
+		}
+		synctest.Wait()
+		close(release)
+		for range 3 {
+			if r := <-results; !r.Success {
+				t.Errorf("result = %+v", r)
+			}
+		}
+		if n := calls.Load(); n != 1 {
+			t.Errorf("probe ran %d times for 3 concurrent requests", n)
+		}
+		if len(rec.results) != 1 || ch.state.runs.Load() != 1 {
+			t.Errorf("recorded %d results, counted %d runs; want 1", len(rec.results), ch.state.runs.Load())
+		}
+	})
+}
+
+func TestFreshFloor(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var calls atomic.Int32
+		release := make(chan struct{})
+		close(release)
+		ch := blockingCheck("c", &calls, release)
+		e := New(Options{Logger: discard})
+		e.Fresh(context.Background(), []*Check{ch})
+		time.Sleep(FreshFloor - time.Millisecond)
+		e.Fresh(context.Background(), []*Check{ch})
+		if n := calls.Load(); n != 1 {
+			t.Errorf("a result younger than the floor was probed again: %d runs", n)
+		}
+		time.Sleep(time.Millisecond)
+		e.Fresh(context.Background(), []*Check{ch})
+		if n := calls.Load(); n != 2 {
+			t.Errorf("a result as old as the floor was served as fresh: %d runs", n)
+		}
+	})
+}
+
+// A client that goes away stops waiting; the run goes on and counts.
+func TestFreshIsDetachedFromTheRequest(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var calls atomic.Int32
+		release := make(chan struct{})
+		ch := blockingCheck("c", &calls, release)
+		rec := &recorder{}
+		e := New(Options{Logger: discard, Recorder: rec})
+		ctx, cancel := context.WithCancel(context.Background())
+		got := make(chan status.Result)
+		go func() { got <- e.Fresh(ctx, []*Check{ch})[0] }()
+		synctest.Wait()
+		cancel()
+		if r := <-got; r.Message != "not checked yet" {
+			t.Errorf("a gone client got %+v, want the current result", r)
+		}
+		close(release)
+		synctest.Wait()
+		r, ok := ch.Latest()
+		if !ok || !r.Success || ch.state.failures.Load() != 0 || ch.state.runs.Load() != 1 || len(rec.results) != 1 {
+			t.Errorf("after the client left: latest %+v, %d runs, %d failures, %d recorded; want one good run",
+				r, ch.state.runs.Load(), ch.state.failures.Load(), len(rec.results))
+		}
+	})
+}
+
+func TestFreshRunsUnderTheConcurrencyBound(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var calls atomic.Int32
+		release := make(chan struct{})
+		e := New(Options{Logger: discard})
+		e.sched.setConcurrency(2)
+		var checks []*Check
+		for _, n := range []string{"a", "b", "c", "d", "e"} {
+			checks = append(checks, blockingCheck(n, &calls, release))
+		}
+		done := make(chan []status.Result)
+		go func() { done <- e.Fresh(context.Background(), checks) }()
+		synctest.Wait()
+		if n := calls.Load(); n != 2 {
+			t.Errorf("%d fresh runs at once with max_concurrency 2", n)
+		}
+		close(release)
+		for i, r := range <-done {
+			if !r.Success {
+				t.Errorf("%s: %+v", checks[i].ID, r)
+			}
+		}
+	})
+}
+
+// A run that statusd's own shutdown cuts short is no result: it is not
+// kept, counted or recorded.
+func TestShutdownDropsRunsItCancels(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var calls atomic.Int32
+		release := make(chan struct{}) // never closed
+		rec := &recorder{}
+		e := New(Options{Logger: discard, Recorder: rec})
+		if err := e.Apply(parseConfig(t, "resources:\n  r:\n    - {name: a, kind: ping}\n    - {name: b, kind: ping}\n")); err != nil {
+			t.Fatal(err)
+		}
+		scheduled, _ := e.Check(status.CheckID{Resource: "r", Check: "a"})
+		fresh, _ := e.Check(status.CheckID{Resource: "r", Check: "b"})
+		scheduled.prober = blockingCheck("a", &calls, release).prober
+		fresh.prober = blockingCheck("b", &calls, release).prober
+		// b's scheduled run is in flight when asked for: make it a
+		// fresh one by asking before the scheduler starts.
+		go e.Fresh(context.Background(), []*Check{fresh})
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan struct{})
+		go func() {
+			e.Run(ctx)
+			close(done)
+		}()
+		synctest.Wait()
+		if n := calls.Load(); n != 2 {
+			t.Fatalf("%d runs in progress, want 2", n)
+		}
+		cancel()
+		<-done
+		for _, c := range []*Check{scheduled, fresh} {
+			if _, ok := c.Latest(); ok || c.state.runs.Load() != 0 || c.state.failures.Load() != 0 {
+				t.Errorf("%s: a run cut short by shutdown counted", c.ID)
+			}
+		}
+		if len(rec.results) != 0 {
+			t.Errorf("recorded %v", rec.results)
+		}
+		// After shutdown, a fresh request gets the current result at once.
+		if r := e.Fresh(context.Background(), []*Check{fresh})[0]; r.Message != "not checked yet" {
+			t.Errorf("fresh after shutdown: %+v", r)
+		}
+	})
 }
 
 const twoChecks = `
@@ -203,7 +332,7 @@ func TestApplyAndWriteMetrics(t *testing.T) {
 		t.Fatal(err)
 	}
 	all, _ := e.Select("")
-	e.RunNow(context.Background(), []*Check{all[0].Checks[0], all[1].Checks[0]})
+	e.Fresh(context.Background(), []*Check{all[0].Checks[0], all[1].Checks[0]})
 	clock.Advance(90 * time.Minute)
 	if _, err := e.ReportHeartbeat(context.Background(), status.CheckID{Resource: "health", Check: "backup"}, "s3cret", store.Heartbeat{ReceivedAt: t0}); err != nil {
 		t.Fatal(err)

@@ -36,8 +36,8 @@ func (e *Exporter) Select(resource string, checks ...string) ([]Resource, error)
 }
 
 // Report returns the results of the checks of some resources: the latest
-// ones, or, when fresh is set, new runs bounded by the checks' timeouts. A
-// check that has not run yet is at problem, "not checked yet".
+// ones, or, when fresh is set, fresh ones (see Fresh). A check that has not
+// run yet is at problem, "not checked yet".
 func (e *Exporter) Report(ctx context.Context, resources []Resource, fresh bool) status.Report {
 	var all []*Check
 	for _, r := range resources {
@@ -45,7 +45,7 @@ func (e *Exporter) Report(ctx context.Context, resources []Resource, fresh bool)
 	}
 	var results []status.Result
 	if fresh {
-		results = e.RunNow(ctx, all)
+		results = e.Fresh(ctx, all)
 	} else {
 		results = make([]status.Result, len(all))
 		for i, c := range all {

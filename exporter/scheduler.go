@@ -153,6 +153,20 @@ func (s *scheduler) setConcurrency(n int) {
 	}
 }
 
+// acquire waits for a place under the concurrency bound until ctx ends,
+// for a run outside the schedule.
+func (s *scheduler) acquire(ctx context.Context) (release func(), err error) {
+	s.mu.Lock()
+	sem := s.sem
+	s.mu.Unlock()
+	select {
+	case sem <- struct{}{}:
+		return func() { <-sem }, nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
 func (s *scheduler) signal() {
 	select {
 	case s.wake <- struct{}{}:
@@ -161,9 +175,9 @@ func (s *scheduler) signal() {
 }
 
 // run dispatches due checks until ctx ends, then waits for the runs in
-// progress. Runs are not cancelled by ctx: they end within their timeout.
+// progress, which ctx cancels too.
 func (s *scheduler) run(ctx context.Context) {
-	runCtx := context.WithoutCancel(ctx)
+	runCtx := ctx
 	defer close(s.stopped)
 	defer s.running.Wait()
 	for {

@@ -11,29 +11,48 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 
+	"github.com/jonboulle/clockwork"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/statusd/statusd/exporter"
 	"github.com/statusd/statusd/internal/config"
+	"github.com/statusd/statusd/internal/status"
+	"github.com/statusd/statusd/internal/store"
 )
 
 type fixture struct {
 	srv      *httptest.Server
 	exporter *exporter.Exporter
+	clock    *clockwork.FakeClock
 	target   *httptest.Server
-	up       bool
+	up       atomic.Bool
+	// hits counts the requests the target received; when hold is set,
+	// the target waits for it before answering.
+	hits     atomic.Int32
+	hold     chan struct{}
+	reached  chan struct{} // told when a held request arrives
+	recorded chan status.Result
 	reloads  int
 }
 
 // newFixture serves the API over a real exporter whose http check probes
-// a target that the test can take down.
+// a target that the test can take down. Its clock stands still unless the
+// test moves it, so fresh results stay fresh.
 func newFixture(t *testing.T, withReload bool) *fixture {
 	t.Helper()
-	f := &fixture{up: true}
+	f := &fixture{clock: clockwork.NewFakeClock(), recorded: make(chan status.Result, 1000)}
+	f.up.Store(true)
 	f.target = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !f.up {
+		f.hits.Add(1)
+		if f.hold != nil {
+			f.reached <- struct{}{}
+			<-f.hold
+		}
+		if !f.up.Load() {
 			w.WriteHeader(http.StatusBadGateway)
 		}
 	}))
@@ -53,7 +72,9 @@ resources:
 		t.Fatal(err)
 	}
 	logger := slog.New(slog.DiscardHandler)
-	f.exporter = exporter.New(exporter.Options{Logger: logger})
+	f.exporter = exporter.New(exporter.Options{Logger: logger, Clock: f.clock, Recorder: recorderFunc(func(_ status.CheckID, r status.Result) {
+		f.recorded <- r
+	})})
 	if err := f.exporter.Apply(cfg); err != nil {
 		t.Fatal(err)
 	}
@@ -82,6 +103,12 @@ resources:
 	t.Cleanup(f.srv.Close)
 	return f
 }
+
+// recorderFunc is an exporter.Recorder that hands results to a function.
+type recorderFunc func(status.CheckID, status.Result)
+
+func (r recorderFunc) Record(id status.CheckID, res status.Result)   { r(id, res) }
+func (recorderFunc) RecordHeartbeat(status.CheckID, store.Heartbeat) {}
 
 func (f *fixture) do(t *testing.T, method, path string, header http.Header) (int, http.Header, string) {
 	t.Helper()
@@ -139,7 +166,12 @@ func TestChecksAPI(t *testing.T) {
 	if code != 200 || decode(t, body)["value"].(float64) <= 0 {
 		t.Errorf("api up: %d %s", code, body)
 	}
-	f.up = false
+	f.up.Store(false)
+	code, _, body = f.do(t, "GET", "/api/v1/checks/health/api?fresh=1", nil)
+	if code != 200 || f.hits.Load() != 1 {
+		t.Errorf("a fresh request within %s of the last run probed again (%d runs): %d %s", exporter.FreshFloor, f.hits.Load(), code, body)
+	}
+	f.clock.Advance(exporter.FreshFloor)
 	code, _, body = f.do(t, "GET", "/api/v1/checks/health/api?fresh=1", nil)
 	if code != 503 || !strings.Contains(body, "HTTP 502") {
 		t.Errorf("api down: %d %s", code, body)
@@ -162,6 +194,63 @@ func TestChecksAPI(t *testing.T) {
 	code, _, body = f.do(t, "HEAD", "/api/v1/checks/health/ping", nil)
 	if code != 200 || body != "" {
 		t.Errorf("HEAD: %d %q", code, body)
+	}
+}
+
+// A burst of fresh requests runs each check once.
+func TestFreshBurst(t *testing.T) {
+	f := newFixture(t, false)
+	var wg sync.WaitGroup
+	for range 100 {
+		wg.Go(func() {
+			req, _ := http.NewRequest("GET", f.srv.URL+"/api/v1/checks/health?fresh=1", nil)
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			resp.Body.Close()
+		})
+	}
+	wg.Wait()
+	if n := f.hits.Load(); n != 1 {
+		t.Errorf("100 fresh requests probed the target %d times, want 1", n)
+	}
+	api, _ := f.exporter.Check(status.CheckID{Resource: "health", Check: "api"})
+	if r, _ := api.Latest(); !r.Success {
+		t.Errorf("api: %+v", r)
+	}
+}
+
+// A client that goes away before a fresh run ends changes nothing: the run
+// completes and counts as it would have.
+func TestFreshClientGoesAway(t *testing.T) {
+	f := newFixture(t, false)
+	f.hold, f.reached = make(chan struct{}), make(chan struct{}, 1)
+	ctx, cancel := context.WithCancel(context.Background())
+	req, _ := http.NewRequestWithContext(ctx, "GET", f.srv.URL+"/api/v1/checks/health/api?fresh=1", nil)
+	gone := make(chan error, 1)
+	go func() {
+		resp, err := http.DefaultClient.Do(req)
+		if err == nil {
+			resp.Body.Close()
+		}
+		gone <- err
+	}()
+	<-f.reached
+	cancel()
+	if err := <-gone; !errors.Is(err, context.Canceled) {
+		t.Fatalf("the client did not go away: %v", err)
+	}
+	close(f.hold)
+	r := <-f.recorded
+	if !r.Success || r.Level != status.Fine {
+		t.Errorf("the run the client left recorded %+v, want a success", r)
+	}
+	_, _, metrics := f.do(t, "GET", "/metrics", nil)
+	if !strings.Contains(metrics, `statusd_check_failures_total{check="api",resource="health"} 0`) ||
+		!strings.Contains(metrics, `statusd_check_success{check="api",resource="health"} 1`) {
+		t.Errorf("metrics after the client left:\n%s", metrics)
 	}
 }
 

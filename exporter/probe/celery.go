@@ -50,7 +50,7 @@ func (c *celeryWorkers) Probe(ctx context.Context) status.Result {
 	replies, err := celery.Broadcast(ctx, c.broker, celery.Request{Namespace: c.namespace, Method: "ping", Workers: c.workers})
 	noWorkers := errors.Is(err, celery.ErrNoWorkers)
 	if err != nil && !noWorkers {
-		return fail("Celery broker %s: %s", c.where, c.secrets.scrub(describeErr(ctx, start, err)))
+		return fail("Celery broker %s: %s", c.where, c.secrets.scrub(describeErr(ctx, err)))
 	}
 	details := map[string]any{}
 	for w := range replies {
@@ -74,20 +74,26 @@ func (c *celeryWorkers) Probe(ctx context.Context) status.Result {
 	case noWorkers && len(missing) > 0:
 		return problem("Celery worker%s %s not running: no worker listens on %s", plural(len(missing)), workers, c.where)
 	case len(missing) > 0:
-		return problem("Celery worker%s %s did not answer within %s", plural(len(missing)), workers, Human(time.Since(start)))
+		return problem("Celery worker%s %s did not answer within %s", plural(len(missing)), workers, Human(timeoutOf(ctx, time.Since(start))))
 	case noWorkers:
 		return problem("no Celery worker listens on %s", c.where)
 	case len(replies) == 0:
-		return problem("no Celery worker answered through %s within %s", c.where, Human(time.Since(start)))
+		return problem("no Celery worker answered through %s within %s", c.where, Human(celery.DefaultWindow))
 	}
 	names := slices.Sorted(maps.Keys(replies))
-	res := ok(&answered, details, "%d Celery worker%s answered in %s: %s", len(names), plural(len(names)), Human(time.Since(start)), strings.Join(names, ", "))
+	// Named workers end the wait when they have all answered; otherwise
+	// replies are collected for Celery's window.
+	took := "in " + Human(time.Since(start))
+	if len(c.workers) == 0 {
+		took = "within " + Human(celery.DefaultWindow)
+	}
+	res := ok(&answered, details, "%d Celery worker%s answered %s: %s", len(names), plural(len(names)), took, strings.Join(names, ", "))
 	if !c.stats {
 		return res
 	}
 	stats, err := celery.Broadcast(ctx, c.broker, celery.Request{Namespace: c.namespace, Method: "stats", Workers: names})
 	if err != nil {
-		return fail("Celery workers answer, but stats failed: %s", c.secrets.scrub(describeErr(ctx, start, err)))
+		return fail("Celery workers answer, but stats failed: %s", c.secrets.scrub(describeErr(ctx, err)))
 	}
 	res.Details = map[string]any{"workers": details, "stats": c.workerStats(stats)}
 	return res

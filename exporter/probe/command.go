@@ -42,7 +42,7 @@ func newCommand(_ status.CheckID, c *config.Check, _ Env) (Prober, error) {
 		err := cmd.Run()
 		took := time.Since(start)
 		if ctx.Err() != nil {
-			return fail("%s", describeErr(ctx, start, ctx.Err()))
+			return fail("%s", describeErr(ctx, ctx.Err()))
 		}
 		code := 0
 		var exitErr *exec.ExitError

@@ -72,14 +72,10 @@ func TestCommandMissingProgram(t *testing.T) {
 func TestCommandTimeoutKillsProcessGroup(t *testing.T) {
 	pidFile := filepath.Join(t.TempDir(), "child.pid")
 	script, _ := filepath.Abs("testdata/sleep.sh")
-	start := time.Now()
 	r := run(t, `{name: c, kind: command, command: ["`+script+`", "`+pidFile+`"], timeout: 500ms}`, Env{})
 	wantLevel(t, r, status.Problem, false)
 	if r.Message != "timed out after 500ms" {
 		t.Errorf("message = %q", r.Message)
-	}
-	if took := time.Since(start); took > 3*time.Second {
-		t.Errorf("took %s to give up", took)
 	}
 	b, err := os.ReadFile(pidFile)
 	if err != nil {

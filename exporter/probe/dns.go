@@ -39,7 +39,7 @@ func newDNS(_ status.CheckID, c *config.Check, _ Env) (Prober, error) {
 		m.RecursionDesired = true
 		resp, _, err := client.ExchangeContext(ctx, m, server)
 		if err != nil {
-			return fail("query %s %s at %s: %s", d.Type, d.Query, server, describeErr(ctx, start, err))
+			return fail("query %s %s at %s: %s", d.Type, d.Query, server, describeErr(ctx, err))
 		}
 		took := time.Since(start)
 		rcode := dns.RcodeToString[resp.Rcode]

@@ -41,7 +41,7 @@ func run(t *testing.T, yaml string, env Env) status.Result {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), time.Duration(c.Timeout))
+	ctx, cancel := WithTimeout(context.Background(), time.Duration(c.Timeout))
 	defer cancel()
 	return p.Probe(ctx)
 }
@@ -110,25 +110,57 @@ func newCA(t *testing.T) *testCA {
 // notAfter.
 func (ca *testCA) leaf(t *testing.T, notAfter time.Time) tls.Certificate {
 	t.Helper()
+	cert, _, _ := ca.issue(t, x509.ExtKeyUsageServerAuth, notAfter, "localhost", "127.0.0.1")
+	return cert
+}
+
+// issue signs a certificate for names (DNS names or IP addresses) with
+// the given usage, and writes it and its key as PEM files.
+func (ca *testCA) issue(t *testing.T, usage x509.ExtKeyUsage, notAfter time.Time, names ...string) (cert tls.Certificate, certFile, keyFile string) {
+	t.Helper()
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		t.Fatal(err)
 	}
 	tmpl := &x509.Certificate{
 		SerialNumber: big.NewInt(time.Now().UnixNano()),
-		Subject:      pkix.Name{CommonName: "localhost"},
-		DNSNames:     []string{"localhost"},
-		IPAddresses:  []net.IP{net.ParseIP("127.0.0.1")},
+		Subject:      pkix.Name{CommonName: names[0]},
 		NotBefore:    notAfter.Add(-90 * 24 * time.Hour),
 		NotAfter:     notAfter,
 		KeyUsage:     x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		ExtKeyUsage:  []x509.ExtKeyUsage{usage},
+	}
+	for _, n := range names {
+		if ip := net.ParseIP(n); ip != nil {
+			tmpl.IPAddresses = append(tmpl.IPAddresses, ip)
+		} else {
+			tmpl.DNSNames = append(tmpl.DNSNames, n)
+		}
 	}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.cert, &key.PublicKey, ca.key)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}
+	keyDER, err := x509.MarshalECPrivateKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	certFile, keyFile = filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
+	if err := os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: keyDER}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}, certFile, keyFile
+}
+
+// pool holds the CA's certificate, for servers that verify clients.
+func (ca *testCA) pool() *x509.CertPool {
+	p := x509.NewCertPool()
+	p.AddCert(ca.cert)
+	return p
 }
 
 // tlsServer accepts TLS connections with cert until the test ends and
@@ -191,14 +223,26 @@ func blackHole(t *testing.T) string {
 	})
 }
 
-// wantTimely runs a check that must give up within its timeout (plus
-// scheduling slack) at problem, with a message that names the timeout.
+// wantTimely runs a check against a hung server: it must give up at its
+// timeout, at problem, with a message that names the timeout. A probe that
+// ignored its context would hang; the guard, far beyond any timeout the
+// tests set, turns that into a failure instead of a stuck test run.
 func wantTimely(t *testing.T, yaml string) status.Result {
 	t.Helper()
-	start := time.Now()
-	r := run(t, yaml, Env{})
-	if took := time.Since(start); took > 3*time.Second {
-		t.Fatalf("a hung server held the check %s (timeout 1s): %q", took, r.Message)
+	c := checkFrom(t, yaml)
+	p, err := New(c.ID("test"), c, Env{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := WithTimeout(context.Background(), time.Duration(c.Timeout))
+	defer cancel()
+	got := make(chan status.Result, 1)
+	go func() { got <- p.Probe(ctx) }()
+	var r status.Result
+	select {
+	case r = <-got:
+	case <-time.After(time.Minute):
+		t.Fatal("a hung server held the check past its timeout")
 	}
 	wantLevel(t, r, status.Problem, false)
 	if !strings.Contains(r.Message, "timed out") {

@@ -1,19 +1,18 @@
 package probe
 
 import (
-	"bufio"
 	"bytes"
+	"compress/gzip"
+	"compress/zlib"
 	"context"
 	"crypto/tls"
-	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
+	"net/http/httptrace"
 	"net/url"
-	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -23,105 +22,76 @@ import (
 	"github.com/statusd/statusd/internal/status"
 )
 
-const (
-	// maxBody is how much of a response body an http check reads.
-	maxBody = 1 << 20
-	// maxRedirects is how many redirects an http check follows.
-	maxRedirects = 10
-)
-
-// bufioReaders are shared by all http checks: a check reads one response
-// per connection, so the buffer is all there is to reuse.
-var bufioReaders = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, 4096) }}
-
-// httpProber requests a URL with a new connection per run, as a health
-// check should. It speaks HTTP/1.1 itself, dialling, writing the request
-// and reading the response in the check's own goroutine: net/http's
-// Transport would add three goroutines and their hand-offs to every run,
-// which costs more than the exchange. When a proxy is configured for the
-// URL ($HTTP_PROXY and friends) it uses net/http, which knows proxies.
+// httpProber requests a URL with Go's net/http, configured by Prometheus's
+// client options (see newHTTPClient). It keeps one client per check and no
+// connection between runs.
 type httpProber struct {
-	cfg      *config.HTTPCheck
-	url      *url.URL
-	roots    *x509.CertPool // from ca_file; nil for the system's
-	dialer   net.Dialer
-	viaProxy *http.Client
+	cfg    *config.HTTPCheck
+	url    string
+	host   string // a Host header from headers, "" for the URL's
+	header http.Header
+	limit  int64
+	client *http.Client
+	// wantBody tells whether the check looks at the body; otherwise it
+	// is read and dropped, so that the time covers the whole response.
 	wantBody bool
-	// wire is the request to the configured URL as sent, serialised once:
-	// it is the same every run; addr is where it goes.
-	wire []byte
-	addr string
 }
 
 // newHTTP checks status, body and JSON fields of a response. The value is
 // the response time in seconds, body included.
 func newHTTP(_ status.CheckID, c *config.Check, _ Env) (Prober, error) {
-	return newHTTPProber(c.HTTP, http.ProxyFromEnvironment)
-}
-
-// newHTTPProber builds an http prober; proxy tells which proxy a request
-// goes through (nil for none).
-func newHTTPProber(h *config.HTTPCheck, proxy func(*http.Request) (*url.URL, error)) (*httpProber, error) {
-	u, err := url.Parse(h.URL)
-	if err != nil {
+	h := c.HTTP
+	if _, err := url.Parse(h.URL); err != nil {
 		return nil, fmt.Errorf("invalid url: %w", err)
 	}
-	p := &httpProber{
-		cfg:      h,
-		url:      u,
-		dialer:   net.Dialer{KeepAlive: -1},
-		wantBody: h.BodyContains != "" || h.BodyRegex != nil || len(h.JSON) > 0,
-	}
-	if h.CAFile != "" {
-		pem, err := os.ReadFile(h.CAFile)
-		if err != nil {
-			return nil, fmt.Errorf("read ca_file: %w", err)
-		}
-		p.roots = x509.NewCertPool()
-		if !p.roots.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("ca_file %s holds no PEM certificates", h.CAFile)
-		}
-	}
-	req, err := p.request(context.Background(), h.Method, u, h.Body)
+	client, err := newHTTPClient(h.HTTPClientConfig)
 	if err != nil {
 		return nil, err
 	}
-	var wire bytes.Buffer
-	if err := req.Write(&wire); err != nil {
-		return nil, fmt.Errorf("invalid request: %w", err)
+	p := &httpProber{
+		cfg:      h,
+		url:      h.URL,
+		header:   http.Header{"User-Agent": {"statusd"}},
+		limit:    int64(h.BodySizeLimit),
+		client:   client,
+		wantBody: h.BodyContains != "" || h.BodyRegex != nil || len(h.JSON) > 0,
 	}
-	p.wire = wire.Bytes()
-	p.addr = dialAddr(u)
-	if via, _ := proxy(&http.Request{URL: u}); via != nil {
-		p.viaProxy = &http.Client{Transport: &http.Transport{
-			Proxy:              proxy,
-			TLSClientConfig:    p.tlsConfig(u.Hostname()),
-			DisableKeepAlives:  true,
-			DisableCompression: true,
-		}}
-		if !*h.FollowRedirects {
-			p.viaProxy.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	for k, v := range h.Headers {
+		if strings.EqualFold(k, "Host") {
+			p.host = string(v)
+			continue
 		}
+		p.header.Set(k, string(v))
 	}
 	return p, nil
 }
 
 // Probe implements Prober.
 func (p *httpProber) Probe(ctx context.Context) status.Result {
+	tr := &tracer{}
 	start := time.Now()
-	code, body, err := p.fetch(ctx)
+	code, proto, body, err := p.fetch(httptrace.WithClientTrace(ctx, tr.trace()), tr)
 	took := time.Since(start)
+	details := map[string]any{"timings": tr.phases()}
+	if code != 0 {
+		details["status_code"] = code
+		details["http_version"] = proto
+		details["redirects"] = tr.hops - 1
+	}
 	if err != nil {
+		msg := describeErr(ctx, err)
 		if code != 0 {
-			return fail("HTTP %d, then reading the body: %s", code, describeErr(ctx, start, err))
+			msg = fmt.Sprintf("HTTP %d, then reading the body: %s", code, msg)
 		}
-		return fail("%s", describeErr(ctx, start, err))
+		r := fail("%s", msg)
+		r.Details = details
+		return r
 	}
 	r := status.Result{
 		Level:   status.Fine,
 		Success: true,
 		Value:   status.Float(took.Seconds()),
-		Details: map[string]any{"status_code": code},
+		Details: details,
 		Message: fmt.Sprintf("HTTP %d in %s", code, Human(took)),
 	}
 	if problem := checkResponse(p.cfg, code, body); problem != "" {
@@ -131,163 +101,185 @@ func (p *httpProber) Probe(ctx context.Context) status.Result {
 	return r
 }
 
-// fetch makes the request, following redirects when asked, and returns the
-// final status code and the body when the check looks at it.
-func (p *httpProber) fetch(ctx context.Context) (int, []byte, error) {
-	method, target, body := p.cfg.Method, p.url, p.cfg.Body
-	if p.viaProxy != nil {
-		req, err := p.request(ctx, method, target, body)
-		if err != nil {
-			return 0, nil, err
-		}
-		resp, err := p.viaProxy.Do(req) // follows redirects itself
-		if err != nil {
-			return 0, nil, err
-		}
-		defer resp.Body.Close()
-		data, err := p.readBody(resp)
-		return resp.StatusCode, data, err
-	}
-	// Reading a response needs only the request's method.
-	req, wire := &http.Request{Method: method}, p.wire
-	for redirects := 0; ; redirects++ {
-		if redirects > 0 {
-			var err error
-			if req, err = p.request(ctx, method, target, body); err != nil {
-				return 0, nil, err
-			}
-			var buf bytes.Buffer
-			if err := req.Write(&buf); err != nil {
-				return 0, nil, err
-			}
-			wire = buf.Bytes()
-		}
-		code, location, data, err := p.exchange(ctx, target, req, wire)
-		if err != nil || location == "" || !*p.cfg.FollowRedirects {
-			return code, data, err
-		}
-		if redirects == maxRedirects {
-			return 0, nil, fmt.Errorf("stopped after %d redirects", maxRedirects)
-		}
-		next, err := target.Parse(location)
-		if err != nil {
-			return 0, nil, fmt.Errorf("HTTP %d to an invalid location: %w", code, err)
-		}
-		target = next
-		if code == http.StatusSeeOther || ((code == http.StatusMovedPermanently || code == http.StatusFound) && method == http.MethodPost) {
-			method, body = http.MethodGet, ""
-		}
-	}
+// errBodyTooLarge is a body over the check's body_size_limit.
+type errBodyTooLarge struct{ limit int64 }
+
+func (e errBodyTooLarge) Error() string {
+	return "body larger than " + byteSize(e.limit) + " (body_size_limit)"
 }
 
-func (p *httpProber) request(ctx context.Context, method string, u *url.URL, body string) (*http.Request, error) {
+// fetch makes the request and returns the final status code, protocol and
+// the body when the check looks at it.
+func (p *httpProber) fetch(ctx context.Context, tr *tracer) (int, string, []byte, error) {
 	var rd io.Reader
-	if body != "" {
-		rd = strings.NewReader(body)
+	if p.cfg.Body != "" {
+		rd = strings.NewReader(p.cfg.Body)
 	}
-	req, err := http.NewRequestWithContext(ctx, method, u.String(), rd)
+	req, err := http.NewRequestWithContext(ctx, p.cfg.Method, p.url, rd)
 	if err != nil {
-		return nil, fmt.Errorf("invalid request: %w", err)
+		return 0, "", nil, fmt.Errorf("invalid request: %w", err)
 	}
-	req.Close = true
-	req.Header.Set("User-Agent", "statusd")
-	for k, v := range p.cfg.Headers {
-		if strings.EqualFold(k, "Host") {
-			req.Host = string(v)
-			continue
-		}
-		req.Header.Set(k, string(v))
+	req.Header = p.header.Clone()
+	if p.host != "" {
+		req.Host = p.host
 	}
-	if a := p.cfg.BasicAuth; a != nil {
-		req.SetBasicAuth(a.Username, string(a.Password))
-	}
-	if p.cfg.BearerToken != "" {
-		req.Header.Set("Authorization", "Bearer "+string(p.cfg.BearerToken))
-	}
-	return req, nil
-}
-
-// exchange sends one request to u, serialised as wire, on a new connection
-// and reads the response. It returns the Location of a redirect.
-func (p *httpProber) exchange(ctx context.Context, u *url.URL, req *http.Request, wire []byte) (code int, location string, body []byte, err error) {
-	addr := p.addr
-	if u != p.url {
-		addr = dialAddr(u)
-	}
-	conn, err := p.dialer.DialContext(ctx, "tcp", addr)
-	if err != nil {
-		return 0, "", nil, err
-	}
-	defer conn.Close()
-	if dl, ok := ctx.Deadline(); ok {
-		_ = conn.SetDeadline(dl)
-	}
-	stop := context.AfterFunc(ctx, func() { conn.Close() })
-	defer stop()
-	if u.Scheme == "https" {
-		tc := tls.Client(conn, p.tlsConfig(u.Hostname()))
-		if err := tc.HandshakeContext(ctx); err != nil {
-			return 0, "", nil, err
-		}
-		conn = tc
-	}
-	if _, err := conn.Write(wire); err != nil {
-		return 0, "", nil, err
-	}
-	br := bufioReaders.Get().(*bufio.Reader)
-	br.Reset(conn)
-	defer func() {
-		br.Reset(nil)
-		bufioReaders.Put(br)
-	}()
-	resp, err := http.ReadResponse(br, req)
+	resp, err := p.client.Do(req)
 	if err != nil {
 		return 0, "", nil, err
 	}
 	defer resp.Body.Close()
-	body, err = p.readBody(resp)
-	if err != nil {
-		return resp.StatusCode, "", nil, err
-	}
-	switch resp.StatusCode {
-	case http.StatusMovedPermanently, http.StatusFound, http.StatusSeeOther, http.StatusTemporaryRedirect, http.StatusPermanentRedirect:
-		location = resp.Header.Get("Location")
-	}
-	return resp.StatusCode, location, body, nil
+	body, err := p.readBody(resp)
+	tr.bodyRead()
+	return resp.StatusCode, resp.Proto, body, err
 }
 
-// dialAddr is the host:port a URL's requests go to.
-func dialAddr(u *url.URL) string {
-	port := u.Port()
-	if port == "" {
-		port = map[string]string{"http": "80", "https": "443"}[u.Scheme]
-	}
-	return net.JoinHostPort(u.Hostname(), port)
-}
-
-// tlsConfig is the TLS configuration for a connection to host. It is built
-// per connection, which costs little next to a handshake and keeps
-// thousands of idle checks small.
-func (p *httpProber) tlsConfig(host string) *tls.Config {
-	return &tls.Config{
-		ServerName:         host,
-		RootCAs:            p.roots,
-		InsecureSkipVerify: p.cfg.InsecureSkipVerify, //nolint:gosec // the operator asked for it
-		NextProtos:         []string{"http/1.1"},
-	}
-}
-
-// readBody reads the body (up to maxBody), keeping it only when the check
-// looks at it: a health check's time includes the whole response.
+// readBody reads the body, decompressed when the server compressed it,
+// up to the check's limit; a larger body is an error. It keeps the body
+// only when the check looks at it.
 func (p *httpProber) readBody(resp *http.Response) ([]byte, error) {
+	r := io.Reader(resp.Body)
+	switch enc := strings.ToLower(strings.TrimSpace(resp.Header.Get("Content-Encoding"))); enc {
+	case "", "identity":
+	case "gzip", "x-gzip":
+		zr, err := gzip.NewReader(resp.Body)
+		if err != nil {
+			return nil, fmt.Errorf("gzip body: %w", err)
+		}
+		defer zr.Close()
+		r = zr
+	case "deflate":
+		zr, err := zlib.NewReader(resp.Body)
+		if err != nil {
+			return nil, fmt.Errorf("deflate body: %w", err)
+		}
+		defer zr.Close()
+		r = zr
+	default:
+		return nil, fmt.Errorf("unsupported Content-Encoding %q", enc)
+	}
+	r = io.LimitReader(r, p.limit+1)
+	var body []byte
+	var n int64
+	var err error
 	if p.wantBody {
-		return io.ReadAll(io.LimitReader(resp.Body, maxBody))
+		body, err = io.ReadAll(r)
+		n = int64(len(body))
+	} else {
+		n, err = io.Copy(io.Discard, r)
 	}
-	_, err := io.Copy(io.Discard, io.LimitReader(resp.Body, maxBody))
-	if errors.Is(err, io.ErrUnexpectedEOF) {
-		err = fmt.Errorf("body cut short: %w", err)
+	switch {
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return nil, fmt.Errorf("body cut short: %w", err)
+	case err != nil:
+		return nil, err
+	case n > p.limit:
+		return nil, errBodyTooLarge{p.limit}
 	}
-	return nil, err
+	return body, nil
+}
+
+// tracer times the phases of every request a run makes (one per redirect),
+// as blackbox_exporter does: dns, connect, tls, processing (request
+// written to first response byte) and transfer (the rest of the response).
+// Its hooks may be called from the transport's goroutines.
+type tracer struct {
+	mu   sync.Mutex
+	hops int // requests made
+	// the phases summed over the requests
+	dns, connect, tls, processing, transfer time.Duration
+	// the current request's marks
+	dnsStart, connectStart, tlsStart, wrote, firstByte time.Time
+}
+
+func (t *tracer) trace() *httptrace.ClientTrace {
+	mark := func(f func(now time.Time)) {
+		now := time.Now()
+		t.mu.Lock()
+		f(now)
+		t.mu.Unlock()
+	}
+	return &httptrace.ClientTrace{
+		GetConn: func(string) {
+			mark(func(now time.Time) {
+				t.hops++
+				// The previous response's body ended when the next
+				// request began.
+				if !t.firstByte.IsZero() {
+					t.transfer += now.Sub(t.firstByte)
+					t.firstByte = time.Time{}
+				}
+			})
+		},
+		DNSStart: func(httptrace.DNSStartInfo) { mark(func(now time.Time) { t.dnsStart = now }) },
+		DNSDone: func(httptrace.DNSDoneInfo) {
+			mark(func(now time.Time) { t.dns += now.Sub(t.dnsStart) })
+		},
+		ConnectStart: func(string, string) {
+			mark(func(now time.Time) {
+				if t.connectStart.IsZero() {
+					t.connectStart = now
+				}
+			})
+		},
+		ConnectDone: func(_, _ string, err error) {
+			mark(func(now time.Time) {
+				if err == nil && !t.connectStart.IsZero() {
+					t.connect += now.Sub(t.connectStart)
+					t.connectStart = time.Time{}
+				}
+			})
+		},
+		TLSHandshakeStart: func() { mark(func(now time.Time) { t.tlsStart = now }) },
+		TLSHandshakeDone: func(tls.ConnectionState, error) {
+			mark(func(now time.Time) { t.tls += now.Sub(t.tlsStart) })
+		},
+		WroteRequest: func(httptrace.WroteRequestInfo) { mark(func(now time.Time) { t.wrote = now }) },
+		GotFirstResponseByte: func() {
+			mark(func(now time.Time) {
+				if !t.wrote.IsZero() {
+					t.processing += now.Sub(t.wrote)
+				}
+				t.firstByte = now
+			})
+		},
+	}
+}
+
+// bodyRead marks the end of the last response.
+func (t *tracer) bodyRead() {
+	now := time.Now()
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if !t.firstByte.IsZero() {
+		t.transfer += now.Sub(t.firstByte)
+		t.firstByte = time.Time{}
+	}
+}
+
+// phases returns the summed phases in seconds.
+func (t *tracer) phases() map[string]any {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return map[string]any{
+		"dns":        t.dns.Seconds(),
+		"connect":    t.connect.Seconds(),
+		"tls":        t.tls.Seconds(),
+		"processing": t.processing.Seconds(),
+		"transfer":   t.transfer.Seconds(),
+	}
+}
+
+// byteSize formats a byte count as 1 MiB, 512 KiB or 300 B.
+func byteSize(n int64) string {
+	switch {
+	case n >= 1<<30 && n%(1<<30) == 0:
+		return strconv.FormatInt(n>>30, 10) + " GiB"
+	case n >= 1<<20 && n%(1<<20) == 0:
+		return strconv.FormatInt(n>>20, 10) + " MiB"
+	case n >= 1<<10 && n%(1<<10) == 0:
+		return strconv.FormatInt(n>>10, 10) + " KiB"
+	}
+	return strconv.FormatInt(n, 10) + " B"
 }
 
 // checkResponse returns what is wrong with a response, or "".

@@ -1,15 +1,19 @@
 package probe
 
 import (
+	"bufio"
+	"bytes"
+	"compress/gzip"
 	"crypto/tls"
+	"crypto/x509"
 	"fmt"
 	"io"
 	"log"
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"net/url"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -127,8 +131,8 @@ func TestHTTPS(t *testing.T) {
 	if !strings.Contains(r.Message, "certificate") {
 		t.Errorf("untrusted certificate message: %s", r.Message)
 	}
-	wantLevel(t, run(t, `{name: c, kind: http, url: "`+srv.URL+`", ca_file: "`+ca.file+`"}`, Env{}), status.Fine, true)
-	wantLevel(t, run(t, `{name: c, kind: http, url: "`+srv.URL+`", insecure_skip_verify: true}`, Env{}), status.Fine, true)
+	wantLevel(t, run(t, `{name: c, kind: http, url: "`+srv.URL+`", tls_config: {ca_file: "`+ca.file+`"}}`, Env{}), status.Fine, true)
+	wantLevel(t, run(t, `{name: c, kind: http, url: "`+srv.URL+`", tls_config: {insecure_skip_verify: true}}`, Env{}), status.Fine, true)
 }
 
 func TestHTTPRedirectsAndChunks(t *testing.T) {
@@ -160,18 +164,257 @@ func TestHTTPThroughProxy(t *testing.T) {
 		// A forward proxy receives the absolute URL.
 		if r.URL.Host == "origin.example" {
 			proxied.Add(1)
+			if r.URL.Path == "/moved" {
+				http.Redirect(w, r, "/health", http.StatusFound)
+				return
+			}
 			fmt.Fprint(w, "via proxy")
 		}
 	}))
 	defer proxy.Close()
-	proxyURL, _ := url.Parse(proxy.URL)
-	c := checkFrom(t, `{name: c, kind: http, url: "http://origin.example/health", body_contains: via proxy}`)
-	p, err := newHTTPProber(c.HTTP, http.ProxyURL(proxyURL))
-	if err != nil {
-		t.Fatal(err)
-	}
-	wantLevel(t, p.Probe(t.Context()), status.Fine, true)
+	wantLevel(t, run(t, `{name: c, kind: http, url: "http://origin.example/health", body_contains: via proxy, proxy_url: "`+proxy.URL+`"}`, Env{}), status.Fine, true)
 	if proxied.Load() != 1 {
 		t.Error("the request did not go through the proxy")
+	}
+	// Proxied requests follow redirects by the same rules as direct ones.
+	wantLevel(t, run(t, `{name: c, kind: http, url: "http://origin.example/moved", body_contains: via proxy, proxy_url: "`+proxy.URL+`"}`, Env{}), status.Fine, true)
+	r := run(t, `{name: c, kind: http, url: "http://origin.example/moved", follow_redirects: false, proxy_url: "`+proxy.URL+`"}`, Env{})
+	if r.Success || !strings.HasPrefix(r.Message, "HTTP 302") {
+		t.Errorf("redirect not followed through a proxy: %q", r.Message)
+	}
+}
+
+// credentialServer records the credentials each request brings.
+type credentialServer struct {
+	url  string
+	mu   sync.Mutex
+	seen []string
+}
+
+func (c *credentialServer) got() []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]string(nil), c.seen...)
+}
+
+func (c *credentialServer) record(r *http.Request) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.seen = append(c.seen, r.Header.Get("Authorization")+"|"+r.Header.Get("Cookie"))
+}
+
+// newCredentialServer serves on addr (host:0), recording credentials and
+// answering 200, or a redirect to redirect() when it returns a URL.
+func newCredentialServer(t *testing.T, addr string, tlsCert *tls.Certificate, redirect func() string) *credentialServer {
+	t.Helper()
+	cs := &credentialServer{}
+	l, err := net.Listen("tcp", addr)
+	if err != nil {
+		t.Skipf("cannot listen on %s: %v", addr, err)
+	}
+	srv := &httptest.Server{Listener: l, Config: &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		cs.record(r)
+		if to := redirect(); to != "" {
+			http.Redirect(w, r, to, http.StatusFound)
+		}
+	})}}
+	if tlsCert != nil {
+		srv.TLS = &tls.Config{Certificates: []tls.Certificate{*tlsCert}}
+		srv.StartTLS()
+	} else {
+		srv.Start()
+	}
+	t.Cleanup(srv.Close)
+	cs.url = srv.URL
+	return cs
+}
+
+// No credential follows a redirect to another host or from https to http;
+// on the same host and scheme it does.
+func TestHTTPRedirectKeepsCredentialsHome(t *testing.T) {
+	ca := newCA(t)
+	cert := ca.leaf(t, time.Now().Add(30*24*time.Hour))
+	creds := map[string]string{
+		"bearer_token":  `bearer_token: t0psecret`,
+		"authorization": `authorization: {credentials: t0psecret}`,
+		"basic_auth":    `basic_auth: {username: u, password: t0psecret}`,
+		"header":        `headers: {Authorization: "Bearer t0psecret", Cookie: "session=t0psecret"}`,
+	}
+	for name, opt := range creds {
+		t.Run(name, func(t *testing.T) {
+			other := newCredentialServer(t, "127.0.0.2:0", nil, func() string { return "" })
+			plain := newCredentialServer(t, "127.0.0.1:0", nil, func() string { return "" })
+			var home *credentialServer
+			var target atomic.Value
+			home = newCredentialServer(t, "127.0.0.1:0", &cert, func() string {
+				if len(home.got()) == 1 {
+					return target.Load().(string)
+				}
+				return ""
+			})
+			check := func(to string) string {
+				target.Store(to)
+				home.mu.Lock()
+				home.seen = nil
+				home.mu.Unlock()
+				return `{name: c, kind: http, url: "` + home.url + `/", tls_config: {ca_file: "` + ca.file + `"}, ` + opt + `}`
+			}
+
+			// Another host.
+			wantLevel(t, run(t, check(other.url+"/"), Env{}), status.Fine, true)
+			// From https to http on the same host.
+			wantLevel(t, run(t, check(plain.url+"/"), Env{}), status.Fine, true)
+			for _, s := range []*credentialServer{other, plain} {
+				if got := s.got(); len(got) != 1 || strings.Contains(got[0], "t0psecret") || strings.Contains(got[0], "dTp0MHBzZWNyZXQ") {
+					t.Errorf("%s received %q", s.url, got)
+				}
+			}
+			if got := home.got(); len(got) != 1 || !strings.Contains(got[0], "t0psecret") && !strings.Contains(got[0], "dTp0MHBzZWNyZXQ") {
+				t.Errorf("the target itself received %q, want the credentials", got)
+			}
+			// The same host and scheme keep them.
+			wantLevel(t, run(t, check(home.url+"/again"), Env{}), status.Fine, true)
+			if got := home.got(); len(got) != 2 || got[0] != got[1] {
+				t.Errorf("a same-host redirect carried %q", got)
+			}
+		})
+	}
+}
+
+// rawServer answers every connection with response, written as is after
+// the request has been read.
+func rawServer(t *testing.T, response func(w *bufio.Writer)) string {
+	t.Helper()
+	return serve(t, listen(t), func(c net.Conn) {
+		defer c.Close()
+		if _, err := http.ReadRequest(bufio.NewReader(c)); err != nil {
+			return
+		}
+		w := bufio.NewWriter(c)
+		response(w)
+		_ = w.Flush()
+	})
+}
+
+func TestHTTPWire(t *testing.T) {
+	bigHeader := rawServer(t, func(w *bufio.Writer) {
+		w.WriteString("HTTP/1.1 200 OK\r\nX-Big: ")
+		w.WriteString(strings.Repeat("a", 1<<20))
+		w.WriteString("\r\nContent-Length: 2\r\n\r\nok")
+	})
+	continues := rawServer(t, func(w *bufio.Writer) {
+		w.WriteString("HTTP/1.1 100 Continue\r\n\r\n")
+		w.WriteString("HTTP/1.1 103 Early Hints\r\nLink: </style.css>; rel=preload\r\n\r\n")
+		w.WriteString("HTTP/1.1 503 Service Unavailable\r\nContent-Length: 4\r\n\r\ndown")
+	})
+	mux := http.NewServeMux()
+	mux.HandleFunc("/hints", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Link", "</style.css>; rel=preload")
+		w.WriteHeader(http.StatusEarlyHints)
+		fmt.Fprint(w, "final answer")
+	})
+	mux.HandleFunc("/big", func(w http.ResponseWriter, r *http.Request) {
+		w.Write(bytes.Repeat([]byte("x"), 2<<20))
+	})
+	mux.HandleFunc("/gzip", func(w http.ResponseWriter, r *http.Request) {
+		// Compressed although the request did not ask for it.
+		w.Header().Set("Content-Encoding", "gzip")
+		zw := gzip.NewWriter(w)
+		fmt.Fprint(zw, `{"status": "healthy"}`)
+		zw.Close()
+	})
+	mux.HandleFunc("/brotli", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Encoding", "br")
+		fmt.Fprint(w, "\x0b\x02\x80ok\x03")
+	})
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+	u := srv.URL
+
+	cases := []probeCase{
+		{"huge response header", `{name: c, kind: http, url: "http://` + bigHeader + `/"}`, status.Problem, false, "server response headers exceeded 65536 bytes"},
+		{"1xx then the final answer", `{name: c, kind: http, url: "http://` + continues + `/"}`, status.Problem, false, "HTTP 503"},
+		{"103 early hints", `{name: c, kind: http, url: "` + u + `/hints", body_contains: final answer}`, status.Fine, true, "HTTP 200"},
+		{"body over the limit", `{name: c, kind: http, url: "` + u + `/big"}`, status.Problem, false, "HTTP 200, then reading the body: body larger than 1 MiB (body_size_limit)"},
+		{"body over the limit, looked at", `{name: c, kind: http, url: "` + u + `/big", body_contains: x}`, status.Problem, false, "body larger than 1 MiB"},
+		{"body within a raised limit", `{name: c, kind: http, url: "` + u + `/big", body_size_limit: 4MiB, body_contains: xxx}`, status.Fine, true, "HTTP 200"},
+		{"unasked gzip", `{name: c, kind: http, url: "` + u + `/gzip", body_contains: healthy, json: [{path: status, equals: healthy}]}`, status.Fine, true, "HTTP 200"},
+		{"unknown encoding", `{name: c, kind: http, url: "` + u + `/brotli", body_contains: ok}`, status.Problem, false, `unsupported Content-Encoding "br"`},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) { c.run(t) })
+	}
+}
+
+func TestHTTPTimings(t *testing.T) {
+	ca := newCA(t)
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/" {
+			http.Redirect(w, r, "/next", http.StatusFound)
+			return
+		}
+		fmt.Fprint(w, "ok")
+	}))
+	srv.TLS = &tls.Config{Certificates: []tls.Certificate{ca.leaf(t, time.Now().Add(30*24*time.Hour))}}
+	srv.StartTLS()
+	defer srv.Close()
+	url := strings.Replace(srv.URL, "127.0.0.1", "localhost", 1)
+	r := run(t, `{name: c, kind: http, url: "`+url+`/", tls_config: {ca_file: "`+ca.file+`"}}`, Env{})
+	wantLevel(t, r, status.Fine, true)
+	timings, _ := r.Details["timings"].(map[string]any)
+	for _, phase := range []string{"dns", "connect", "tls", "processing", "transfer"} {
+		if v, ok := timings[phase].(float64); !ok || v <= 0 {
+			t.Errorf("timing %s = %v, want a positive number of seconds", phase, timings[phase])
+		}
+	}
+	if r.Details["redirects"] != 1 || r.Details["http_version"] != "HTTP/1.1" || r.Details["status_code"] != 200 {
+		t.Errorf("details = %v", r.Details)
+	}
+}
+
+func TestHTTP2(t *testing.T) {
+	ca := newCA(t)
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, r.Proto) }))
+	// Only HTTP/2: a client that cannot speak it is turned away.
+	srv.EnableHTTP2 = true
+	srv.Config.Protocols = new(http.Protocols)
+	srv.Config.Protocols.SetHTTP2(true)
+	srv.TLS = &tls.Config{Certificates: []tls.Certificate{ca.leaf(t, time.Now().Add(30*24*time.Hour))}}
+	srv.Config.ErrorLog = log.New(io.Discard, "", 0) // the HTTP/1.1 client is refused on purpose
+	srv.StartTLS()
+	defer srv.Close()
+
+	r := run(t, `{name: c, kind: http, url: "`+srv.URL+`", body_contains: HTTP/2.0, tls_config: {ca_file: "`+ca.file+`"}}`, Env{})
+	wantLevel(t, r, status.Fine, true)
+	if r.Details["http_version"] != "HTTP/2.0" {
+		t.Errorf("details = %v", r.Details)
+	}
+	r = run(t, `{name: c, kind: http, url: "`+srv.URL+`", enable_http2: false, tls_config: {ca_file: "`+ca.file+`"}}`, Env{})
+	wantLevel(t, r, status.Problem, false)
+}
+
+func TestHTTPClientCertificateAndServerName(t *testing.T) {
+	ca := newCA(t)
+	serverCert, _, _ := ca.issue(t, x509.ExtKeyUsageServerAuth, time.Now().Add(30*24*time.Hour), "status.internal.example")
+	_, clientCert, clientKey := ca.issue(t, x509.ExtKeyUsageClientAuth, time.Now().Add(30*24*time.Hour), "statusd")
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprint(w, "hello ", r.TLS.PeerCertificates[0].Subject.CommonName)
+	}))
+	srv.TLS = &tls.Config{Certificates: []tls.Certificate{serverCert}, ClientAuth: tls.RequireAndVerifyClientCert, ClientCAs: ca.pool()}
+	srv.Config.ErrorLog = log.New(io.Discard, "", 0) // refused handshakes are the point
+	srv.StartTLS()
+	defer srv.Close()
+
+	tlsOpts := `ca_file: "` + ca.file + `", cert_file: "` + clientCert + `", key_file: "` + clientKey + `"`
+	wantLevel(t, run(t, `{name: c, kind: http, url: "`+srv.URL+`", body_contains: hello statusd, tls_config: {`+tlsOpts+`, server_name: status.internal.example}}`, Env{}), status.Fine, true)
+	r := run(t, `{name: c, kind: http, url: "`+srv.URL+`", tls_config: {`+tlsOpts+`}}`, Env{})
+	wantLevel(t, r, status.Problem, false)
+	if !strings.Contains(r.Message, "cannot validate certificate for 127.0.0.1") {
+		t.Errorf("without server_name: %q", r.Message)
+	}
+	r = run(t, `{name: c, kind: http, url: "`+srv.URL+`", tls_config: {ca_file: "`+ca.file+`", server_name: status.internal.example}}`, Env{})
+	wantLevel(t, r, status.Problem, false)
+	if !strings.Contains(r.Message, "certificate") {
+		t.Errorf("without a client certificate: %q", r.Message)
 	}
 }

@@ -124,11 +124,11 @@ func (s *memcachedServer) Probe(ctx context.Context) status.Result {
 	start := time.Now()
 	m, err := dialMemcached(ctx, s.addr)
 	if err != nil {
-		return fail("memcached at %s: %s", s.addr, describeErr(ctx, start, err))
+		return fail("memcached at %s: %s", s.addr, describeErr(ctx, err))
 	}
 	defer m.Close()
 	if err := memcachedRoundTrip(m, s.key); err != nil {
-		return fail("memcached at %s: %s", s.addr, describeErr(ctx, start, err))
+		return fail("memcached at %s: %s", s.addr, describeErr(ctx, err))
 	}
 	took := time.Since(start)
 	res := ok(status.Float(took.Seconds()), nil, "memcached at %s answers in %s", s.addr, Human(took))
@@ -137,7 +137,7 @@ func (s *memcachedServer) Probe(ctx context.Context) status.Result {
 	}
 	lines, err := m.do("stats\r\n", is("END"))
 	if err != nil {
-		return fail("memcached at %s answers, but stats failed: %s", s.addr, describeErr(ctx, start, err))
+		return fail("memcached at %s answers, but stats failed: %s", s.addr, describeErr(ctx, err))
 	}
 	st := map[string]string{}
 	for _, l := range lines {

@@ -127,14 +127,34 @@ func ok(value *float64, details map[string]any, format string, args ...any) stat
 	return status.Result{Level: status.Fine, Success: true, Value: value, Details: details, Message: fmt.Sprintf(format, args...)}
 }
 
+// timeoutKey carries a check's configured timeout in its context.
+type timeoutKey struct{}
+
+// WithTimeout bounds ctx by a check's timeout and remembers the figure, so
+// that a probe that runs out of time reports "timed out after 5s" with the
+// configured timeout rather than a time it measured itself (which, started
+// a moment later, would read 4.998s).
+func WithTimeout(ctx context.Context, timeout time.Duration) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.WithValue(ctx, timeoutKey{}, timeout), timeout)
+}
+
+// timeoutOf is the check's configured timeout, or measured when ctx carries
+// none.
+func timeoutOf(ctx context.Context, measured time.Duration) time.Duration {
+	if d, ok := ctx.Value(timeoutKey{}).(time.Duration); ok {
+		return d
+	}
+	return measured
+}
+
 // describeErr turns a probe error into a message. A deadline is reported
-// as a timeout with how long it allowed; net/url wrappers that would repeat
-// the URL (which may carry credentials) are peeled off.
-func describeErr(ctx context.Context, start time.Time, err error) string {
+// as a timeout with the check's configured timeout; net/url wrappers that
+// would repeat the URL (which may carry credentials) are peeled off.
+func describeErr(ctx context.Context, err error) string {
 	var ne net.Error
 	if errors.Is(err, context.DeadlineExceeded) || ctx.Err() == context.DeadlineExceeded || (errors.As(err, &ne) && ne.Timeout()) {
-		if dl, ok := ctx.Deadline(); ok {
-			return "timed out after " + Human(dl.Sub(start))
+		if d, ok := ctx.Value(timeoutKey{}).(time.Duration); ok {
+			return "timed out after " + Human(d)
 		}
 		return "timed out"
 	}

@@ -94,7 +94,7 @@ func (r *redisServer) Probe(ctx context.Context) status.Result {
 	c := redis.NewClient(r.opts)
 	defer c.Close()
 	if err := redisRoundTrip(ctx, c, r.key); err != nil {
-		return fail("Redis at %s: %s", r.opts.Addr, r.secrets.scrub(describeErr(ctx, start, err)))
+		return fail("Redis at %s: %s", r.opts.Addr, r.secrets.scrub(describeErr(ctx, err)))
 	}
 	took := time.Since(start)
 	res := ok(status.Float(took.Seconds()), nil, "Redis at %s answers in %s", r.opts.Addr, Human(took))
@@ -103,7 +103,7 @@ func (r *redisServer) Probe(ctx context.Context) status.Result {
 	}
 	info, err := c.Info(ctx, "server", "clients", "memory", "stats").Result()
 	if err != nil {
-		return fail("Redis at %s answers, but INFO failed: %s", r.opts.Addr, r.secrets.scrub(describeErr(ctx, start, err)))
+		return fail("Redis at %s answers, but INFO failed: %s", r.opts.Addr, r.secrets.scrub(describeErr(ctx, err)))
 	}
 	st := parseInfo(info)
 	num := func(k string) float64 { f, _ := strconv.ParseFloat(st[k], 64); return f }

@@ -34,7 +34,7 @@ func (s *sqlValue) Probe(ctx context.Context) status.Result {
 	start := time.Now()
 	v, err := s.run(ctx)
 	if err != nil {
-		return fail("%s", s.db.secrets.scrub(describeErr(ctx, start, err)))
+		return fail("%s", s.db.secrets.scrub(describeErr(ctx, err)))
 	}
 	return ok(status.Float(v), nil, "%s in %s", strconv.FormatFloat(v, 'g', -1, 64), Human(time.Since(start)))
 }

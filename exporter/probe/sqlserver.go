@@ -80,12 +80,12 @@ func (s *sqlServer) Probe(ctx context.Context) status.Result {
 	start := time.Now()
 	conn, err := s.db.conn(ctx)
 	if err != nil {
-		return fail("connect to %s: %s", s.name, s.db.secrets.scrub(describeErr(ctx, start, err)))
+		return fail("connect to %s: %s", s.name, s.db.secrets.scrub(describeErr(ctx, err)))
 	}
 	defer conn.Close()
 	var one int
 	if err := conn.QueryRowContext(ctx, "SELECT 1").Scan(&one); err != nil {
-		return fail("%s: SELECT 1: %s", s.name, s.db.secrets.scrub(describeErr(ctx, start, err)))
+		return fail("%s: SELECT 1: %s", s.name, s.db.secrets.scrub(describeErr(ctx, err)))
 	}
 	took := time.Since(start)
 	r := ok(status.Float(took.Seconds()), nil, "%s answers in %s", s.name, Human(took))
@@ -94,7 +94,7 @@ func (s *sqlServer) Probe(ctx context.Context) status.Result {
 	}
 	st, err := s.read(ctx, conn.Conn)
 	if err != nil {
-		return fail("%s answers, but reading its stats failed: %s", s.name, s.db.secrets.scrub(describeErr(ctx, start, err)))
+		return fail("%s answers, but reading its stats failed: %s", s.name, s.db.secrets.scrub(describeErr(ctx, err)))
 	}
 	r.Details = st.details()
 	name := s.name

@@ -16,7 +16,7 @@ func newStorage(_ status.CheckID, _ *config.Check, env Env) (Prober, error) {
 		}
 		start := time.Now()
 		if err := env.Store.Ping(ctx); err != nil {
-			return fail("%s does not answer: %s", env.Store, describeErr(ctx, start, err))
+			return fail("%s does not answer: %s", env.Store, describeErr(ctx, err))
 		}
 		took := time.Since(start)
 		return ok(status.Float(took.Seconds()), map[string]any{"dialect": string(env.Store.Dialect())},

@@ -25,7 +25,7 @@ func newTCP(_ status.CheckID, c *config.Check, _ Env) (Prober, error) {
 		var d net.Dialer
 		conn, err := d.DialContext(ctx, "tcp", t.Address)
 		if err != nil {
-			return fail("connect to %s: %s", t.Address, describeErr(ctx, start, err))
+			return fail("connect to %s: %s", t.Address, describeErr(ctx, err))
 		}
 		defer conn.Close()
 		if dl, ok := ctx.Deadline(); ok {
@@ -36,12 +36,12 @@ func newTCP(_ status.CheckID, c *config.Check, _ Env) (Prober, error) {
 		defer stop()
 		if t.Send != "" {
 			if _, err := io.WriteString(conn, t.Send); err != nil {
-				return fail("send to %s: %s", t.Address, describeErr(ctx, start, err))
+				return fail("send to %s: %s", t.Address, describeErr(ctx, err))
 			}
 		}
 		if t.Expect != nil {
 			if err := expect(bufio.NewReader(io.LimitReader(conn, maxExpect)), t.Expect); err != nil {
-				return fail("%s: %s", t.Address, describeErr(ctx, start, err))
+				return fail("%s: %s", t.Address, describeErr(ctx, err))
 			}
 		}
 		took := time.Since(start)

@@ -7,8 +7,9 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"os"
 	"time"
+
+	promconfig "github.com/prometheus/common/config"
 
 	"github.com/statusd/statusd/internal/config"
 	"github.com/statusd/statusd/internal/status"
@@ -17,37 +18,34 @@ import (
 // newTLS reads the certificate a TLS server presents and levels the check
 // by the time left before it expires: warning at warning_days, problem at
 // problem_days (inclusive). Unless insecure_skip_verify is set, the chain
-// must also verify for the server name. The value is the seconds left.
+// must also verify for the server name. The tls_config is read at every
+// run, so that rotated CA and client certificate files apply. The value is
+// the seconds left.
 func newTLS(_ status.CheckID, c *config.Check, env Env) (Prober, error) {
 	t := c.TLS
-	var roots *x509.CertPool
-	if t.CAFile != "" {
-		pem, err := os.ReadFile(t.CAFile)
-		if err != nil {
-			return nil, fmt.Errorf("read ca_file: %w", err)
-		}
-		roots = x509.NewCertPool()
-		if !roots.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("ca_file %s holds no PEM certificates", t.CAFile)
-		}
+	if _, err := promconfig.NewTLSConfig(&t.TLSConfig); err != nil {
+		return nil, fmt.Errorf("tls_config: %w", err)
 	}
-	serverName := t.ServerName
+	serverName := t.TLSConfig.ServerName
 	if serverName == "" {
 		serverName, _, _ = net.SplitHostPort(t.Address)
 	}
 	warnLeft := time.Duration(t.WarningDays) * 24 * time.Hour
 	problemLeft := time.Duration(t.ProblemDays) * 24 * time.Hour
 	return ProberFunc(func(ctx context.Context) status.Result {
-		start := time.Now()
-		d := tls.Dialer{Config: &tls.Config{
-			ServerName: serverName,
-			// The chain is verified below, so that an expired or untrusted
-			// certificate can still be read and reported.
-			InsecureSkipVerify: true, //nolint:gosec // verified by hand below
-		}}
+		cfg, err := promconfig.NewTLSConfig(&t.TLSConfig)
+		if err != nil {
+			return fail("tls_config: %s", err)
+		}
+		roots := cfg.RootCAs
+		cfg.ServerName = serverName
+		// The chain is verified below, so that an expired or untrusted
+		// certificate can still be read and reported.
+		cfg.InsecureSkipVerify = true //nolint:gosec // verified by hand below
+		d := tls.Dialer{Config: cfg}
 		conn, err := d.DialContext(ctx, "tcp", t.Address)
 		if err != nil {
-			return fail("TLS handshake with %s: %s", t.Address, describeErr(ctx, start, err))
+			return fail("TLS handshake with %s: %s", t.Address, describeErr(ctx, err))
 		}
 		state := conn.(*tls.Conn).ConnectionState()
 		conn.Close()
@@ -75,7 +73,7 @@ func newTLS(_ status.CheckID, c *config.Check, env Env) (Prober, error) {
 			r.Message = fmt.Sprintf("certificate is not valid before %s", leaf.NotBefore.UTC().Format(time.RFC3339))
 			return r
 		}
-		if !t.InsecureSkipVerify {
+		if !t.TLSConfig.InsecureSkipVerify {
 			opts := x509.VerifyOptions{Roots: roots, DNSName: serverName, CurrentTime: now, Intermediates: x509.NewCertPool()}
 			for _, c := range state.PeerCertificates[1:] {
 				opts.Intermediates.AddCert(c)

@@ -31,7 +31,7 @@ func TestTLS(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			addr := tlsServer(t, ca.leaf(t, now.Add(c.expires)))
-			r := run(t, `{name: c, kind: tls, address: "`+addr+`", ca_file: "`+ca.file+`"`+c.extra+`}`, Env{})
+			r := run(t, `{name: c, kind: tls, address: "`+addr+`", tls_config: {ca_file: "`+ca.file+`"}`+c.extra+`}`, Env{})
 			wantLevel(t, r, c.level, c.success)
 			if !strings.Contains(r.Message, c.message) {
 				t.Errorf("message %q does not contain %q", r.Message, c.message)
@@ -55,13 +55,13 @@ func TestTLSTrust(t *testing.T) {
 	if r.Message != "certificate not trusted: signed by an unknown authority" {
 		t.Errorf("message = %q", r.Message)
 	}
-	r = run(t, `{name: c, kind: tls, address: "`+addr+`", ca_file: "`+ca.file+`", server_name: other.example}`, Env{})
+	r = run(t, `{name: c, kind: tls, address: "`+addr+`", tls_config: {ca_file: "`+ca.file+`", server_name: other.example}}`, Env{})
 	wantLevel(t, r, status.Problem, false)
 	if r.Message != "certificate not trusted: not valid for other.example" {
 		t.Errorf("message = %q", r.Message)
 	}
 	// Expiry can be watched without trusting the chain.
-	wantLevel(t, run(t, `{name: c, kind: tls, address: "`+addr+`", insecure_skip_verify: true}`, Env{}), status.Fine, true)
+	wantLevel(t, run(t, `{name: c, kind: tls, address: "`+addr+`", tls_config: {insecure_skip_verify: true}}`, Env{}), status.Fine, true)
 	r = run(t, `{name: c, kind: tls, address: "`+closedAddr(t)+`"}`, Env{})
 	wantLevel(t, r, status.Problem, false)
 	if !strings.Contains(r.Message, "connection refused") {

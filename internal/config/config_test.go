@@ -1,6 +1,7 @@
 package config
 
 import (
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -142,6 +143,17 @@ func TestErrors(t *testing.T) {
 		{"env unset", "site: {name: '${NOPE}'}\n", []string{`statusd.yml:1: site.name: environment variable NOPE is not set`}},
 		{"secret file missing", "resources:\n  health:\n    - {name: a, kind: heartbeat, token_file: tok}\n", []string{`statusd.yml:3: resources.health[0].token_file: cannot read tok: file does not exist`}},
 		{"secret and file", "resources:\n  health:\n    - {name: a, kind: heartbeat, token: x, token_file: tok}\n", []string{`resources.health[0].token_file: cannot be used together with token`}},
+		{"moved http option", "resources:\n  health:\n    - {name: a, kind: http, url: 'https://x/', ca_file: ca.pem}\n", []string{`statusd.yml:3: resources.health[0].ca_file: unknown field for kind http (it is now tls_config.ca_file)`}},
+		{"moved tls option", "resources:\n  health:\n    - name: a\n      kind: tls\n      address: 'x:443'\n      server_name: x\n", []string{`statusd.yml:6: resources.health[0].server_name: unknown field for kind tls (it is now tls_config.server_name)`}},
+		{"unknown client option", "resources:\n  health:\n    - name: a\n      kind: http\n      url: 'https://x/'\n      tls_config:\n        ca_fiel: x\n", []string{`statusd.yml:7: resources.health[0].tls_config.ca_fiel: unknown field (did you mean "ca_file"?)`}},
+		{"two kinds of credentials", "resources:\n  health:\n    - name: a\n      kind: http\n      url: 'https://x/'\n      bearer_token: t\n      basic_auth: {username: u, password: p}\n", []string{`statusd.yml:3: resources.health[0]: at most one of basic_auth, oauth2, bearer_token & bearer_token_file must be configured`}},
+		{"client cert without key", "resources:\n  health:\n    - name: a\n      kind: http\n      url: 'https://x/'\n      tls_config: {cert: abc}\n", []string{`statusd.yml:6: resources.health[0].tls_config: exactly one of key or key_file must be configured`}},
+		{"client cert file missing", "resources:\n  health:\n    - name: a\n      kind: http\n      url: 'https://x/'\n      tls_config:\n        cert_file: c.pem\n        key_file: k.pem\n", []string{`statusd.yml:7: resources.health[0].tls_config.cert_file: cannot read c.pem: file does not exist`, `statusd.yml:8: resources.health[0].tls_config.key_file: cannot read k.pem: file does not exist`}},
+		{"secret reference", "resources:\n  health:\n    - name: a\n      kind: http\n      url: 'https://x/'\n      basic_auth: {username: u, password_ref: vault}\n", []string{`statusd.yml:6: resources.health[0].basic_auth.password_ref: secret references are not supported; use password_file`}},
+		{"bad tls version", "resources:\n  health:\n    - name: a\n      kind: http\n      url: 'https://x/'\n      tls_config: {min_version: TLS9}\n", []string{`statusd.yml:6: resources.health[0].tls_config.min_version: unknown TLS version: TLS9`}},
+		{"bad proxy", "resources:\n  health:\n    - name: a\n      kind: http\n      url: 'https://x/'\n      no_proxy: example.com\n", []string{`statusd.yml:3: resources.health[0]: if no_proxy is configured, proxy_url must also be configured`}},
+		{"reserved header", "resources:\n  health:\n    - name: a\n      kind: http\n      url: 'https://x/'\n      http_headers: {Authorization: {values: [x]}}\n", []string{`statusd.yml:3: resources.health[0]: setting header "Authorization" is not allowed`}},
+		{"body size", "resources:\n  health:\n    - {name: a, kind: http, url: 'https://x/', body_size_limit: lots}\n", []string{`statusd.yml:3: resources.health[0].body_size_limit:`}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -186,7 +198,7 @@ resources:
 	if api.Interval != model.Duration(time.Minute) || api.Timeout != model.Duration(5*time.Second) {
 		t.Errorf("api interval/timeout = %s/%s", api.Interval, api.Timeout)
 	}
-	if api.HTTP.Method != "GET" || !*api.HTTP.FollowRedirects {
+	if api.HTTP.Method != "GET" || !api.HTTP.FollowRedirects || !api.HTTP.EnableHTTP2 || api.HTTP.BodySizeLimit != 1<<20 {
 		t.Errorf("http defaults: %+v", api.HTTP)
 	}
 	if !api.HTTP.ExpectedStatus[1].Contains(302) || api.HTTP.ExpectedStatus[0].Contains(201) {
@@ -246,6 +258,70 @@ resources:
 	}
 	if hc[2].TCP.Address != "db:6543" || hc[2].TCP.Send != "cost ${NOT_EXPANDED}" {
 		t.Errorf("tcp: %+v", hc[2].TCP)
+	}
+}
+
+// A blackbox_exporter http module's client settings can be pasted in.
+func TestHTTPClientOptions(t *testing.T) {
+	ca, err := os.ReadFile("testdata/ca.pem")
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := testEnv(nil, map[string]string{"conf/ca.pem": string(ca), "conf/pw": "hunter2\n", "conf/tok": "t0k\n", "conf/key": "x"})
+	c, err := Parse([]byte(`
+resources:
+  health:
+    - name: api
+      kind: http
+      url: https://api.example/
+      body_size_limit: 10MiB
+      basic_auth: {username: status, password_file: pw}
+      tls_config: {ca_file: ca.pem, server_name: api.internal, min_version: TLS12, insecure_skip_verify: false}
+      proxy_url: http://proxy.example:3128
+      no_proxy: localhost,.internal
+      proxy_connect_header: {X-Tenant: [ops]}
+      follow_redirects: false
+      enable_http2: false
+      http_headers:
+        X-Api-Key: {files: [key]}
+    - name: token
+      kind: http
+      url: https://api.example/
+      authorization: {type: Token, credentials_file: tok}
+    - name: bearer
+      kind: http
+      url: https://api.example/
+      bearer_token: abc
+`), "conf/statusd.yml", env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	api := c.Resources[0].Checks[0].HTTP
+	if api.BasicAuth.Username != "status" || api.BasicAuth.PasswordFile != filepath.Join("conf", "pw") || api.BasicAuth.Password != "" {
+		t.Errorf("basic_auth: %+v (files are read when a request is made)", api.BasicAuth)
+	}
+	if api.TLSConfig.CAFile != filepath.Join("conf", "ca.pem") || api.TLSConfig.ServerName != "api.internal" || api.TLSConfig.MinVersion != tls.VersionTLS12 {
+		t.Errorf("tls_config: %+v", api.TLSConfig)
+	}
+	if api.ProxyURL.String() != "http://proxy.example:3128" || api.NoProxy != "localhost,.internal" || api.ProxyConnectHeader["X-Tenant"][0] != "ops" {
+		t.Errorf("proxy: %+v", api.ProxyConfig)
+	}
+	if api.FollowRedirects || api.EnableHTTP2 || api.BodySizeLimit != 10<<20 {
+		t.Errorf("follow_redirects %v enable_http2 %v body_size_limit %v", api.FollowRedirects, api.EnableHTTP2, api.BodySizeLimit)
+	}
+	if h := api.HTTPHeaders.Headers["X-Api-Key"]; len(h.Files) != 1 || h.Files[0] != filepath.Join("conf", "key") {
+		t.Errorf("http_headers: %+v", api.HTTPHeaders)
+	}
+	tok := c.Resources[0].Checks[1].HTTP
+	if tok.Authorization.Type != "Token" || tok.Authorization.CredentialsFile != filepath.Join("conf", "tok") {
+		t.Errorf("authorization: %+v", tok.Authorization)
+	}
+	// bearer_token is the older spelling of authorization.
+	if b := c.Resources[0].Checks[2].HTTP; b.Authorization == nil || b.Authorization.Type != "Bearer" || b.Authorization.Credentials != "abc" {
+		t.Errorf("bearer_token: %+v", b.Authorization)
+	}
+	if strings.Contains(fmt.Sprintf("%+v", c.Resources[0].Checks[2].HTTP), "abc") {
+		t.Error("a printed config shows the bearer token")
 	}
 }
 

@@ -39,10 +39,24 @@ type nodeDecoder interface {
 	decodeNode(d *decoder, n *yaml.Node, path string)
 }
 
+// yamlV2Unmarshaler is how types of Prometheus's config packages decode
+// themselves (TLSVersion, URL…).
+type yamlV2Unmarshaler interface {
+	UnmarshalYAML(unmarshal func(any) error) error
+}
+
+// defaulter is implemented by kind options whose defaults must be set
+// before decoding, because a zero value is a valid choice (a bool that
+// defaults to true).
+type defaulter interface {
+	setDefaults()
+}
+
 var (
 	durationType    = reflect.TypeOf(model.Duration(0))
 	textUnmarshaler = reflect.TypeOf((*encoding.TextUnmarshaler)(nil)).Elem()
 	nodeDecoderType = reflect.TypeOf((*nodeDecoder)(nil)).Elem()
+	v2Unmarshaler   = reflect.TypeOf((*yamlV2Unmarshaler)(nil)).Elem()
 )
 
 func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string) {
@@ -92,6 +106,16 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string) {
 		}
 		if err := v.Addr().Interface().(encoding.TextUnmarshaler).UnmarshalText([]byte(n.Value)); err != nil {
 			d.p.atLine(n.Line, path, "%v", err)
+		}
+		return
+	}
+	if v.Kind() != reflect.Pointer && v.CanAddr() && v.Addr().Type().Implements(v2Unmarshaler) && !walkable(v.Type()) {
+		// A scalar-like type of another package decodes itself; structs
+		// with yaml fields are walked, so that unknown keys are caught
+		// with their line.
+		u := v.Addr().Interface().(yamlV2Unmarshaler)
+		if err := u.UnmarshalYAML(func(x any) error { return n.Decode(x) }); err != nil {
+			d.p.atLine(n.Line, path, "%s", strings.TrimPrefix(err.Error(), "yaml: "))
 		}
 		return
 	}
@@ -202,11 +226,26 @@ func (d *decoder) eachPair(n *yaml.Node, path string, fn func(key string, k, v *
 	}
 }
 
+// walkable tells whether the decoder walks a type's fields: a struct with
+// yaml-tagged fields.
+func walkable(t reflect.Type) bool {
+	if t.Kind() != reflect.Struct {
+		return false
+	}
+	for i := 0; i < t.NumField(); i++ {
+		if t.Field(i).Tag.Get("yaml") != "" {
+			return true
+		}
+	}
+	return false
+}
+
 // structInfo describes how a struct type maps to YAML keys.
 type structInfo struct {
 	fields    map[string][]int // yaml key → field index path (through inline structs)
 	kinds     map[string]int   // kind name → field index of its options pointer
 	kindField []int            // index path of the `kind` key, when kinds is set
+	inlineMap []int            // index path of an inline map taking the other keys
 }
 
 func infoOf(t reflect.Type) structInfo {
@@ -229,6 +268,10 @@ func infoOf(t reflect.Type) structInfo {
 				continue
 			}
 			if opts == "inline" {
+				if f.Type.Kind() == reflect.Map {
+					info.inlineMap = idx
+					continue
+				}
 				walk(f.Type, idx)
 				continue
 			}
@@ -270,11 +313,20 @@ func (d *decoder) decodeStruct(n *yaml.Node, v reflect.Value, path string) {
 	d.eachPair(n, path, func(key string, kn, vn *yaml.Node) {
 		idx, ok := info.fields[key]
 		if !ok {
-			if info.kinds != nil {
+			switch {
+			case info.kinds != nil:
 				rest = append(rest, pair{key, kn, vn})
-				return
+			case info.inlineMap != nil:
+				m := v.FieldByIndex(info.inlineMap)
+				if m.IsNil() {
+					m.Set(reflect.MakeMap(m.Type()))
+				}
+				ev := reflect.New(m.Type().Elem()).Elem()
+				d.decode(vn, ev, joinPath(path, key))
+				m.SetMapIndex(reflect.ValueOf(key), ev)
+			default:
+				d.p.atLine(kn.Line, joinPath(path, key), "unknown field%s", suggest(key, info))
 			}
-			d.p.atLine(kn.Line, joinPath(path, key), "unknown field%s", suggest(key, info))
 			return
 		}
 		d.p.lines[joinPath(path, key)] = kn.Line
@@ -294,17 +346,30 @@ func (d *decoder) decodeStruct(n *yaml.Node, v reflect.Value, path string) {
 		return
 	}
 	opts := reflect.New(v.Type().Field(fi).Type.Elem())
+	if def, ok := opts.Interface().(defaulter); ok {
+		def.setDefaults()
+	}
 	optInfo := infoOf(opts.Elem().Type())
 	for _, p := range rest {
 		idx, ok := optInfo.fields[p.key]
 		if !ok {
-			d.p.atLine(p.k.Line, joinPath(path, p.key), "unknown field for kind %s%s", kind, suggest(p.key, optInfo, info))
+			hint := suggest(p.key, optInfo, info)
+			if to, moved := movedFields[kind][p.key]; moved {
+				hint = fmt.Sprintf(" (it is now %s)", to)
+			}
+			d.p.atLine(p.k.Line, joinPath(path, p.key), "unknown field for kind %s%s", kind, hint)
 			continue
 		}
 		d.p.lines[joinPath(path, p.key)] = p.k.Line
 		d.decode(p.v, opts.Elem().FieldByIndex(idx), joinPath(path, p.key))
 	}
 	v.Field(fi).Set(opts)
+}
+
+// movedFields are options that moved, by kind, with where they went.
+var movedFields = map[string]map[string]string{
+	"http": {"ca_file": "tls_config.ca_file", "insecure_skip_verify": "tls_config.insecure_skip_verify", "server_name": "tls_config.server_name"},
+	"tls":  {"ca_file": "tls_config.ca_file", "insecure_skip_verify": "tls_config.insecure_skip_verify", "server_name": "tls_config.server_name"},
 }
 
 // suggest proposes a known key close to a mistyped one.

@@ -3,6 +3,7 @@ package config
 import (
 	"time"
 
+	"github.com/alecthomas/units"
 	"github.com/prometheus/common/model"
 )
 
@@ -11,6 +12,9 @@ const (
 	DefaultInterval       = model.Duration(30 * time.Second)
 	DefaultTimeout        = model.Duration(10 * time.Second)
 	DefaultMaxConcurrency = 512
+	// DefaultBodySizeLimit is how much of a response body an http check
+	// reads.
+	DefaultBodySizeLimit = units.MiB
 
 	day = model.Duration(24 * time.Hour)
 )
@@ -59,9 +63,8 @@ func (ch *Check) applyDefaults(d Defaults) {
 		if len(h.ExpectedStatus) == 0 {
 			h.ExpectedStatus = []StatusRange{{200, 299}}
 		}
-		if h.FollowRedirects == nil {
-			t := true
-			h.FollowRedirects = &t
+		if h.BodySizeLimit == 0 {
+			h.BodySizeLimit = DefaultBodySizeLimit
 		}
 	case ch.TLS != nil:
 		if ch.TLS.WarningDays == 0 {

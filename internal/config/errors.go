@@ -52,10 +52,23 @@ type problems struct {
 	file  string
 	lines map[string]int
 	errs  Errors
+	// readFile reads files the config names, for the checks validation
+	// makes of their contents.
+	readFile func(string) ([]byte, error)
 }
 
 func newProblems(file string) *problems {
 	return &problems{file: file, lines: map[string]int{}}
+}
+
+// hasUnder tells whether an error was recorded on path or below it.
+func (p *problems) hasUnder(path string) bool {
+	for _, e := range p.errs {
+		if e.Field == path || strings.HasPrefix(e.Field, path+".") || strings.HasPrefix(e.Field, path+"[") {
+			return true
+		}
+	}
+	return false
 }
 
 // atLine records an error at a known line.

@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/alecthomas/units"
 	promconfig "github.com/prometheus/common/config"
 	"github.com/prometheus/common/model"
 )
@@ -23,7 +24,12 @@ type BuildCheck struct{}
 // StorageCheck checks statusd's own database.
 type StorageCheck struct{}
 
-// HTTPCheck requests a URL and checks the response.
+// HTTPCheck requests a URL and checks the response. The client options
+// are Prometheus's (prometheus/common/config.HTTPClientConfig), written flat
+// beside the check's own options as blackbox_exporter's http module does:
+// basic_auth, authorization, oauth2, bearer_token(_file), tls_config,
+// proxy_url, no_proxy, proxy_from_environment, proxy_connect_header,
+// follow_redirects, enable_http2 and http_headers.
 type HTTPCheck struct {
 	URL     string            `yaml:"url"`
 	Method  string            `yaml:"method"`
@@ -34,20 +40,16 @@ type HTTPCheck struct {
 	BodyContains   string        `yaml:"body_contains"`
 	BodyRegex      *Regexp       `yaml:"body_regex"`
 	// JSON lists conditions on fields of a JSON response body.
-	JSON               []JSONCondition `yaml:"json"`
-	InsecureSkipVerify bool            `yaml:"insecure_skip_verify"`
-	CAFile             string          `yaml:"ca_file"`
-	FollowRedirects    *bool           `yaml:"follow_redirects"`
-	BasicAuth          *BasicAuth      `yaml:"basic_auth"`
-	BearerToken        Secret          `yaml:"bearer_token"`
-	BearerTokenFile    string          `yaml:"bearer_token_file"`
+	JSON []JSONCondition `yaml:"json"`
+	// BodySizeLimit is the most of a body that is read (decompressed); a
+	// larger body is a problem.
+	BodySizeLimit units.Base2Bytes `yaml:"body_size_limit"`
+
+	promconfig.HTTPClientConfig `yaml:",inline"`
 }
 
-// BasicAuth is HTTP basic authentication.
-type BasicAuth struct {
-	Username     string `yaml:"username"`
-	Password     Secret `yaml:"password"`
-	PasswordFile string `yaml:"password_file"`
+func (h *HTTPCheck) setDefaults() {
+	h.HTTPClientConfig = promconfig.DefaultHTTPClientConfig
 }
 
 // JSONCondition requires the field at Path of a JSON body to equal Equals.
@@ -95,14 +97,13 @@ type TCPCheck struct {
 }
 
 // TLSCheck reads the certificate of a TLS server and warns before it
-// expires.
+// expires. Its tls_config is Prometheus's (ca_file, cert_file, key_file,
+// server_name, insecure_skip_verify, min_version…).
 type TLSCheck struct {
-	Address            string `yaml:"address"`
-	ServerName         string `yaml:"server_name"`
-	CAFile             string `yaml:"ca_file"`
-	InsecureSkipVerify bool   `yaml:"insecure_skip_verify"`
-	WarningDays        int    `yaml:"warning_days"`
-	ProblemDays        int    `yaml:"problem_days"`
+	Address     string               `yaml:"address"`
+	TLSConfig   promconfig.TLSConfig `yaml:"tls_config"`
+	WarningDays int                  `yaml:"warning_days"`
+	ProblemDays int                  `yaml:"problem_days"`
 }
 
 // DNSCheck resolves a name.

@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 
+	promconfig "github.com/prometheus/common/config"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -87,6 +88,7 @@ func Parse(data []byte, file string, env Env) (*Config, error) {
 		dir = filepath.Dir(file)
 	}
 	resolveSecrets(reflect.ValueOf(c).Elem(), "", dir, env.ReadFile, p)
+	p.readFile = env.ReadFile
 	c.validate(p)
 	p.errs = dropUnderFailed(p.errs, decodeErrs)
 	if err := p.err(); err != nil {
@@ -154,8 +156,11 @@ func resolveSecrets(v reflect.Value, path, dir string, readFile func(string) ([]
 		for name, idx := range info.fields {
 			f := v.FieldByIndex(idx)
 			fpath := joinPath(path, name)
-			if name == "ca_file" && f.String() != "" {
-				resolveCAFile(f, fpath, dir, readFile, p)
+			if owner := ownerOf(v.Type(), idx); owner.PkgPath() == promconfigPkg {
+				// Prometheus's client options read their files when a
+				// request is made, so that rotated credentials apply; here
+				// they are only anchored and checked.
+				resolvePromField(f, name, fpath, dir, readFile, p)
 				continue
 			}
 			if f.Type() != secretType {
@@ -179,19 +184,72 @@ func resolveSecrets(v reflect.Value, path, dir string, readFile func(string) ([]
 			}
 			b, err := readFile(fileName)
 			if err != nil {
-				var pe *os.PathError
-				if errors.As(err, &pe) {
-					err = pe.Err
-				}
-				p.add(fpath+"_file", "cannot read %s: %v", fileName, err)
+				p.add(fpath+"_file", "cannot read %s: %v", fileName, pathErr(err))
 				continue
 			}
 			f.SetString(strings.TrimRight(string(b), "\r\n"))
+		}
+		if info.inlineMap != nil {
+			resolveSecrets(v.FieldByIndex(info.inlineMap), path, dir, readFile, p)
 		}
 		for _, fi := range info.kinds {
 			resolveSecrets(v.Field(fi), path, dir, readFile, p)
 		}
 	}
+}
+
+// promconfigPkg is the package of Prometheus's HTTP client options.
+var promconfigPkg = reflect.TypeOf(promconfig.HTTPClientConfig{}).PkgPath()
+
+// ownerOf returns the struct type that declares the field at index path
+// idx of t (a field of an inline struct belongs to that struct).
+func ownerOf(t reflect.Type, idx []int) reflect.Type {
+	for _, i := range idx[:len(idx)-1] {
+		t = t.Field(i).Type
+	}
+	return t
+}
+
+// resolvePromField anchors and checks one field of Prometheus's client
+// options: a *_file path (or an http_headers files list) is made absolute
+// and must be readable; a ca_file must hold certificates; *_ref secrets
+// need a secret manager, which statusd does not have.
+func resolvePromField(f reflect.Value, name, path, dir string, readFile func(string) ([]byte, error), p *problems) {
+	switch {
+	case strings.HasSuffix(name, "_ref") && f.Kind() == reflect.String && f.String() != "":
+		p.add(path, "secret references are not supported; use %s_file", strings.TrimSuffix(name, "_ref"))
+	case name == "ca_file" && f.String() != "":
+		resolveCAFile(f, path, dir, readFile, p)
+	case strings.HasSuffix(name, "_file") && f.Kind() == reflect.String && f.String() != "":
+		checkFile(f, path, dir, readFile, p)
+	case name == "files" && f.Kind() == reflect.Slice:
+		for i := 0; i < f.Len(); i++ {
+			checkFile(f.Index(i), indexPath(path, i), dir, readFile, p)
+		}
+	default:
+		resolveSecrets(f, path, dir, readFile, p)
+	}
+}
+
+// checkFile makes a file path absolute and checks that it can be read.
+func checkFile(f reflect.Value, path, dir string, readFile func(string) ([]byte, error), p *problems) {
+	name := f.String()
+	if !filepath.IsAbs(name) {
+		name = filepath.Join(dir, name)
+		f.SetString(name)
+	}
+	if _, err := readFile(name); err != nil {
+		p.add(path, "cannot read %s: %v", name, pathErr(err))
+	}
+}
+
+// pathErr drops the path an *os.PathError repeats.
+func pathErr(err error) error {
+	var pe *os.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
 }
 
 // resolveCAFile makes a CA file path absolute and checks that it holds PEM
@@ -204,11 +262,7 @@ func resolveCAFile(f reflect.Value, path, dir string, readFile func(string) ([]b
 	}
 	b, err := readFile(name)
 	if err != nil {
-		var pe *os.PathError
-		if errors.As(err, &pe) {
-			err = pe.Err
-		}
-		p.add(path, "cannot read %s: %v", name, err)
+		p.add(path, "cannot read %s: %v", name, pathErr(err))
 		return
 	}
 	if !x509.NewCertPool().AppendCertsFromPEM(b) {

@@ -1,6 +1,8 @@
 package config
 
 import (
+	"crypto/tls"
+	"crypto/x509"
 	"net"
 	"net/url"
 	"reflect"
@@ -9,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	promconfig "github.com/prometheus/common/config"
 )
 
 // namePattern is what resource and check names may contain: they appear in
@@ -89,6 +93,7 @@ func (ch *Check) validate(p *problems, path string) {
 	case ch.TLS != nil:
 		t := ch.TLS
 		requireHostPort(p, joinPath(path, "address"), t.Address)
+		validateTLS(p, joinPath(path, "tls_config"), &t.TLSConfig)
 		if t.WarningDays < 0 || t.ProblemDays < 0 {
 			p.add(joinPath(path, "warning_days"), "days must not be negative")
 		} else if t.ProblemDays > t.WarningDays {
@@ -206,11 +211,48 @@ func (h *HTTPCheck) validate(p *problems, path string) {
 			p.add(joinPath(indexPath(joinPath(path, "json"), i), "path"), "required")
 		}
 	}
-	if h.BasicAuth != nil && h.BasicAuth.Username == "" {
-		p.add(joinPath(path, "basic_auth.username"), "required")
+	if h.BodySizeLimit <= 0 {
+		p.add(joinPath(path, "body_size_limit"), "must be positive, such as 1MiB")
 	}
-	if h.BasicAuth != nil && h.BearerToken != "" {
-		p.add(joinPath(path, "bearer_token"), "cannot be used together with basic_auth")
+	// Prometheus's own rules for its client options (one kind of
+	// credentials, proxy settings that fit together…); they also turn
+	// bearer_token into authorization.
+	if err := h.HTTPClientConfig.Validate(); err != nil {
+		p.add(path, "%v", err)
+	}
+	validateTLS(p, joinPath(path, "tls_config"), &h.TLSConfig)
+}
+
+// validateTLS checks a tls_config as it will be used: Prometheus's rules,
+// then the client certificate must match its key. (The CA file was checked
+// when it was anchored.)
+func validateTLS(p *problems, path string, c *promconfig.TLSConfig) {
+	if err := c.Validate(); err != nil {
+		p.add(path, "%v", err)
+		return
+	}
+	if p.hasUnder(path) {
+		return // a file is missing, already said
+	}
+	if c.CA != "" && !x509.NewCertPool().AppendCertsFromPEM([]byte(c.CA)) {
+		p.add(joinPath(path, "ca"), "holds no PEM certificates")
+	}
+	cert, key := []byte(c.Cert), []byte(c.Key)
+	var err error
+	if c.CertFile != "" {
+		if cert, err = p.readFile(c.CertFile); err != nil {
+			return
+		}
+	}
+	if c.KeyFile != "" {
+		if key, err = p.readFile(c.KeyFile); err != nil {
+			return
+		}
+	}
+	if len(cert) > 0 {
+		if _, err := tls.X509KeyPair(cert, key); err != nil {
+			p.add(path, "client certificate and key: %v", err)
+		}
 	}
 }
 

@@ -35,6 +35,10 @@ type Request struct {
 	Window time.Duration
 }
 
+// DefaultWindow is how long replies are collected when no worker is named,
+// as Celery's own `inspect` does.
+const DefaultWindow = time.Second
+
 // ErrNoWorkers tells that the broker knows of no worker listening: the
 // request reached nobody, and nobody will answer.
 var ErrNoWorkers = errors.New("no worker listens to the broker")
@@ -49,7 +53,7 @@ func Broadcast(ctx context.Context, url string, req Request) (Replies, error) {
 		req.Namespace = "celery"
 	}
 	if req.Window == 0 {
-		req.Window = time.Second
+		req.Window = DefaultWindow
 	}
 	var t transport
 	switch scheme, _, _ := strings.Cut(url, "://"); scheme {
