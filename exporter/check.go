@@ -49,6 +49,9 @@ type flight struct {
 	kept bool
 }
 
+// Runs is how many runs of the check counted since statusd started.
+func (c *Check) Runs() uint64 { return c.state.runs.Load() }
+
 // Latest returns the newest result, false before the first run ends.
 func (c *Check) Latest() (status.Result, bool) {
 	if r := c.state.latest.Load(); r != nil {

@@ -254,12 +254,26 @@ func (e *Exporter) record(c *Check, res status.Result) {
 	}
 }
 
-// LoadHeartbeats seeds the last reports, e.g. from the store at start.
-func (e *Exporter) LoadHeartbeats(last map[status.CheckID]store.Heartbeat) {
+// LoadHeartbeats seeds the last reports, e.g. from the store at start,
+// keeping any newer one received meanwhile. A heartbeat check whose report
+// this changes and that has already run runs again, so that its result
+// reflects the report.
+func (e *Exporter) LoadHeartbeats(ctx context.Context, last map[status.CheckID]store.Heartbeat) {
+	var stale []*Check
 	e.hbMu.Lock()
-	defer e.hbMu.Unlock()
 	for id, hb := range last {
-		e.heartbeats[id] = hb
+		if cur, ok := e.heartbeats[id]; !ok || hb.ReceivedAt.After(cur.ReceivedAt) {
+			e.heartbeats[id] = hb
+			if c, ok := e.Check(id); ok && c.Kind == "heartbeat" {
+				if _, ran := c.Latest(); ran {
+					stale = append(stale, c)
+				}
+			}
+		}
+	}
+	e.hbMu.Unlock()
+	for _, c := range stale {
+		e.rerun(ctx, c)
 	}
 }
 

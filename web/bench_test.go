@@ -1,7 +1,6 @@
 package web
 
 import (
-	"context"
 	"fmt"
 	"io"
 	"log/slog"
@@ -49,8 +48,7 @@ func BenchmarkMetrics10k(b *testing.B) {
 			e.Restore(latest)
 			reg := prometheus.NewRegistry()
 			reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-			h, err := Handler(Options{Logger: logger, Checks: e, Gatherer: reg, CheckMetrics: e.WriteMetrics,
-				Ready: func(context.Context) error { return nil }})
+			h, err := Handler(Options{Logger: logger, Checks: e, Gatherer: reg, CheckMetrics: e.WriteMetrics})
 			if err != nil {
 				b.Fatal(err)
 			}

@@ -9,7 +9,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
-	"time"
 
 	"github.com/gorilla/mux"
 	"github.com/prometheus/client_golang/prometheus"
@@ -35,8 +34,6 @@ type Options struct {
 	Gatherer prometheus.Gatherer
 	// CheckMetrics writes the check metrics after the Gatherer's.
 	CheckMetrics func(io.Writer) error
-	// Ready reports whether statusd can serve (its store answers).
-	Ready func(ctx context.Context) error
 	// Reload reloads the config; nil disables POST /-/reload.
 	Reload func() error
 	// ExternalURL is how users reach statusd, for absolute URLs; when nil
@@ -88,15 +85,12 @@ func (h *handler) healthy(w http.ResponseWriter, _ *http.Request) {
 	_, _ = w.Write([]byte("Healthy.\n"))
 }
 
-func (h *handler) ready(w http.ResponseWriter, r *http.Request) {
-	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
-	defer cancel()
+// ready answers that statusd serves its endpoints. The database is not
+// asked: when it is away checks, /metrics and the API still serve, and an
+// orchestrator must not take statusd out of service for it (its state is
+// statusd_store_up and the storage check).
+func (h *handler) ready(w http.ResponseWriter, _ *http.Request) {
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-	if err := h.opts.Ready(ctx); err != nil {
-		w.WriteHeader(http.StatusServiceUnavailable)
-		_, _ = w.Write([]byte("Not ready: " + err.Error() + "\n"))
-		return
-	}
 	_, _ = w.Write([]byte("Ready.\n"))
 }
 

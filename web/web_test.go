@@ -83,7 +83,6 @@ resources:
 		Checks:       f.exporter,
 		Gatherer:     prometheus.NewRegistry(),
 		CheckMetrics: f.exporter.WriteMetrics,
-		Ready:        func(context.Context) error { return nil },
 		Version:      "test",
 	}
 	if withReload {

@@ -12,7 +12,6 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptrace"
-	"net/url"
 	"strconv"
 	"strings"
 	"sync"
@@ -26,53 +25,60 @@ import (
 // client options (see newHTTPClient). It keeps one client per check and no
 // connection between runs.
 type httpProber struct {
-	cfg    *config.HTTPCheck
-	url    string
-	host   string // a Host header from headers, "" for the URL's
-	header http.Header
-	limit  int64
-	client *http.Client
+	cfg *config.HTTPCheck
+	// request is the request every run sends, built once: a run sends a
+	// shallow copy with its context (and a fresh body). net/http never
+	// modifies a request it is given, and a check never overlaps itself.
+	request *http.Request
+	limit   int64
+	client  *http.Client
 	// wantBody tells whether the check looks at the body; otherwise it
 	// is read and dropped, so that the time covers the whole response.
 	wantBody bool
+	// tracer times the phases of a run; it is reset by each run (a check
+	// never overlaps itself), so that its hooks are built once.
+	tracer *tracer
 }
 
 // newHTTP checks status, body and JSON fields of a response. The value is
 // the response time in seconds, body included.
 func newHTTP(_ status.CheckID, c *config.Check, _ Env) (Prober, error) {
 	h := c.HTTP
-	if _, err := url.Parse(h.URL); err != nil {
-		return nil, fmt.Errorf("invalid url: %w", err)
+	req, err := http.NewRequest(h.Method, h.URL, nil)
+	if err != nil {
+		return nil, fmt.Errorf("invalid request: %w", err)
+	}
+	req.Header.Set("User-Agent", "statusd")
+	for k, v := range h.Headers {
+		if strings.EqualFold(k, "Host") {
+			req.Host = string(v)
+			continue
+		}
+		req.Header.Set(k, string(v))
 	}
 	client, err := newHTTPClient(h.HTTPClientConfig)
 	if err != nil {
 		return nil, err
 	}
-	p := &httpProber{
+	return &httpProber{
 		cfg:      h,
-		url:      h.URL,
-		header:   http.Header{"User-Agent": {"statusd"}},
+		request:  req,
 		limit:    int64(h.BodySizeLimit),
 		client:   client,
 		wantBody: h.BodyContains != "" || h.BodyRegex != nil || len(h.JSON) > 0,
-	}
-	for k, v := range h.Headers {
-		if strings.EqualFold(k, "Host") {
-			p.host = string(v)
-			continue
-		}
-		p.header.Set(k, string(v))
-	}
-	return p, nil
+		tracer:   newTracer(),
+	}, nil
 }
 
 // Probe implements Prober.
 func (p *httpProber) Probe(ctx context.Context) status.Result {
-	tr := &tracer{}
+	tr := p.tracer
+	tr.reset()
 	start := time.Now()
-	code, proto, body, err := p.fetch(httptrace.WithClientTrace(ctx, tr.trace()), tr)
+	code, proto, body, err := p.fetch(httptrace.WithClientTrace(ctx, tr.hooks), tr)
 	took := time.Since(start)
-	details := map[string]any{"timings": tr.phases()}
+	details := make(map[string]any, 4)
+	details["timings"] = tr.phases()
 	if code != 0 {
 		details["status_code"] = code
 		details["http_version"] = proto
@@ -111,17 +117,11 @@ func (e errBodyTooLarge) Error() string {
 // fetch makes the request and returns the final status code, protocol and
 // the body when the check looks at it.
 func (p *httpProber) fetch(ctx context.Context, tr *tracer) (int, string, []byte, error) {
-	var rd io.Reader
-	if p.cfg.Body != "" {
-		rd = strings.NewReader(p.cfg.Body)
-	}
-	req, err := http.NewRequestWithContext(ctx, p.cfg.Method, p.url, rd)
-	if err != nil {
-		return 0, "", nil, fmt.Errorf("invalid request: %w", err)
-	}
-	req.Header = p.header.Clone()
-	if p.host != "" {
-		req.Host = p.host
+	req := p.request.WithContext(ctx)
+	if body := p.cfg.Body; body != "" {
+		req.ContentLength = int64(len(body))
+		req.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(strings.NewReader(body)), nil }
+		req.Body, _ = req.GetBody()
 	}
 	resp, err := p.client.Do(req)
 	if err != nil {
@@ -183,90 +183,112 @@ func (p *httpProber) readBody(resp *http.Response) ([]byte, error) {
 // written to first response byte) and transfer (the rest of the response).
 // Its hooks may be called from the transport's goroutines.
 type tracer struct {
+	hooks *httptrace.ClientTrace
+
 	mu   sync.Mutex
 	hops int // requests made
 	// the phases summed over the requests
-	dns, connect, tls, processing, transfer time.Duration
+	t Timings
 	// the current request's marks
 	dnsStart, connectStart, tlsStart, wrote, firstByte time.Time
 }
 
-func (t *tracer) trace() *httptrace.ClientTrace {
-	mark := func(f func(now time.Time)) {
-		now := time.Now()
-		t.mu.Lock()
-		f(now)
-		t.mu.Unlock()
-	}
-	return &httptrace.ClientTrace{
+// Timings are the phases of an http check's run, in seconds.
+type Timings struct {
+	DNS        float64 `json:"dns"`
+	Connect    float64 `json:"connect"`
+	TLS        float64 `json:"tls"`
+	Processing float64 `json:"processing"`
+	Transfer   float64 `json:"transfer"`
+}
+
+func newTracer() *tracer {
+	t := &tracer{}
+	since := func(from time.Time) float64 { return time.Since(from).Seconds() }
+	t.hooks = &httptrace.ClientTrace{
 		GetConn: func(string) {
-			mark(func(now time.Time) {
-				t.hops++
-				// The previous response's body ended when the next
-				// request began.
-				if !t.firstByte.IsZero() {
-					t.transfer += now.Sub(t.firstByte)
-					t.firstByte = time.Time{}
-				}
-			})
+			t.mu.Lock()
+			defer t.mu.Unlock()
+			t.hops++
+			// The previous response's body ended when the next request began.
+			t.endTransfer()
 		},
-		DNSStart: func(httptrace.DNSStartInfo) { mark(func(now time.Time) { t.dnsStart = now }) },
+		DNSStart: func(httptrace.DNSStartInfo) { t.mark(&t.dnsStart) },
 		DNSDone: func(httptrace.DNSDoneInfo) {
-			mark(func(now time.Time) { t.dns += now.Sub(t.dnsStart) })
+			t.mu.Lock()
+			defer t.mu.Unlock()
+			t.t.DNS += since(t.dnsStart)
 		},
 		ConnectStart: func(string, string) {
-			mark(func(now time.Time) {
-				if t.connectStart.IsZero() {
-					t.connectStart = now
-				}
-			})
+			t.mu.Lock()
+			defer t.mu.Unlock()
+			if t.connectStart.IsZero() { // the first of parallel attempts
+				t.connectStart = time.Now()
+			}
 		},
 		ConnectDone: func(_, _ string, err error) {
-			mark(func(now time.Time) {
-				if err == nil && !t.connectStart.IsZero() {
-					t.connect += now.Sub(t.connectStart)
-					t.connectStart = time.Time{}
-				}
-			})
+			t.mu.Lock()
+			defer t.mu.Unlock()
+			if err == nil && !t.connectStart.IsZero() {
+				t.t.Connect += since(t.connectStart)
+				t.connectStart = time.Time{}
+			}
 		},
-		TLSHandshakeStart: func() { mark(func(now time.Time) { t.tlsStart = now }) },
+		TLSHandshakeStart: func() { t.mark(&t.tlsStart) },
 		TLSHandshakeDone: func(tls.ConnectionState, error) {
-			mark(func(now time.Time) { t.tls += now.Sub(t.tlsStart) })
+			t.mu.Lock()
+			defer t.mu.Unlock()
+			t.t.TLS += since(t.tlsStart)
 		},
-		WroteRequest: func(httptrace.WroteRequestInfo) { mark(func(now time.Time) { t.wrote = now }) },
+		WroteRequest: func(httptrace.WroteRequestInfo) { t.mark(&t.wrote) },
 		GotFirstResponseByte: func() {
-			mark(func(now time.Time) {
-				if !t.wrote.IsZero() {
-					t.processing += now.Sub(t.wrote)
-				}
-				t.firstByte = now
-			})
+			t.mu.Lock()
+			defer t.mu.Unlock()
+			t.firstByte = time.Now()
+			if !t.wrote.IsZero() {
+				t.t.Processing += t.firstByte.Sub(t.wrote).Seconds()
+			}
 		},
+	}
+	return t
+}
+
+// mark sets a mark to now.
+func (t *tracer) mark(m *time.Time) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	*m = time.Now()
+}
+
+// reset readies the tracer for a run.
+func (t *tracer) reset() {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.hops, t.t = 0, Timings{}
+	t.dnsStart, t.connectStart, t.tlsStart, t.wrote, t.firstByte = time.Time{}, time.Time{}, time.Time{}, time.Time{}, time.Time{}
+}
+
+// endTransfer adds the time since the first byte of a response to the
+// transfer phase. t.mu is held.
+func (t *tracer) endTransfer() {
+	if !t.firstByte.IsZero() {
+		t.t.Transfer += time.Since(t.firstByte).Seconds()
+		t.firstByte = time.Time{}
 	}
 }
 
 // bodyRead marks the end of the last response.
 func (t *tracer) bodyRead() {
-	now := time.Now()
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if !t.firstByte.IsZero() {
-		t.transfer += now.Sub(t.firstByte)
-		t.firstByte = time.Time{}
-	}
+	t.endTransfer()
 }
 
-// phases returns the summed phases in seconds.
-func (t *tracer) phases() map[string]any {
+// phases returns the summed phases.
+func (t *tracer) phases() Timings {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	return map[string]any{
-		"dns":        t.dns.Seconds(),
-		"connect":    t.connect.Seconds(),
-		"tls":        t.tls.Seconds(),
-		"processing": t.processing.Seconds(),
-		"transfer":   t.transfer.Seconds(),
-	}
+	return t.t
 }
 
 // byteSize formats a byte count as 1 MiB, 512 KiB or 300 B.

@@ -6,6 +6,7 @@ import (
 	"compress/gzip"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/json"
 	"fmt"
 	"io"
 	"log"
@@ -361,9 +362,17 @@ func TestHTTPTimings(t *testing.T) {
 	url := strings.Replace(srv.URL, "127.0.0.1", "localhost", 1)
 	r := run(t, `{name: c, kind: http, url: "`+url+`/", tls_config: {ca_file: "`+ca.file+`"}}`, Env{})
 	wantLevel(t, r, status.Fine, true)
-	timings, _ := r.Details["timings"].(map[string]any)
+	// As the API and the store show them.
+	b, err := json.Marshal(r.Details["timings"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	var timings map[string]float64
+	if err := json.Unmarshal(b, &timings); err != nil {
+		t.Fatal(err)
+	}
 	for _, phase := range []string{"dns", "connect", "tls", "processing", "transfer"} {
-		if v, ok := timings[phase].(float64); !ok || v <= 0 {
+		if v, ok := timings[phase]; !ok || v <= 0 {
 			t.Errorf("timing %s = %v, want a positive number of seconds", phase, timings[phase])
 		}
 	}

@@ -43,6 +43,10 @@ func newHTTPClient(cfg promconfig.HTTPClientConfig) (*http.Client, error) {
 			MaxResponseHeaderBytes: maxResponseHeaderBytes,
 			ExpectContinueTimeout:  time.Second,
 			Protocols:              new(http.Protocols),
+			// A run reads one response and writes one request: 4 KiB
+			// buffers each (the default) are most of what a run allocates.
+			ReadBufferSize:  2 << 10,
+			WriteBufferSize: 1 << 10,
 		}
 		t.Protocols.SetHTTP1(true)
 		t.Protocols.SetHTTP2(cfg.EnableHTTP2)

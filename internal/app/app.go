@@ -61,6 +61,10 @@ type App struct {
 	config        *config.Config
 	reloadOK      prometheus.Gauge
 	reloadSuccess prometheus.Gauge
+
+	// ready is closed once the store is connected and migrated.
+	ready   chan struct{}
+	storeUp prometheus.Gauge
 }
 
 // LoadConfig reads the config file, or returns the built-in config when the
@@ -90,18 +94,14 @@ func New(ctx context.Context, opts Options) (*App, error) {
 		}
 	}
 
-	st, err := store.Open(ctx, opts.StorageDSN, store.Options{})
+	// The database may be away: statusd serves without it and connects in
+	// the background (see watchStore).
+	st, err := store.Open(ctx, opts.StorageDSN, store.Options{Lazy: true})
 	if err != nil {
 		return nil, err
 	}
-	ran, err := st.Migrate(ctx)
-	if err != nil {
-		st.Close()
-		return nil, fmt.Errorf("%s: %w", st, err)
-	}
-	logger.Info("Store ready", "store", st.String(), "migrations_applied", len(ran))
 
-	a := &App{opts: opts, logger: logger, store: st, config: cfg, registry: prometheus.NewRegistry()}
+	a := &App{opts: opts, logger: logger, store: st, config: cfg, registry: prometheus.NewRegistry(), ready: make(chan struct{})}
 	a.registry.MustRegister(
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
@@ -115,11 +115,17 @@ func New(ctx context.Context, opts Options) (*App, error) {
 		Name: "statusd_config_last_reload_success_timestamp_seconds",
 		Help: "Timestamp of the last successful configuration reload.",
 	})
-	a.registry.MustRegister(a.reloadOK, a.reloadSuccess)
+	a.storeUp = prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "statusd_store_up",
+		Help: "Whether statusd's database answered the last time it was asked (1) or not (0).",
+	})
+	a.registry.MustRegister(a.reloadOK, a.reloadSuccess, a.storeUp)
 
 	a.recorder = store.NewRecorder(st, logger.With("component", "store"), a.registry, store.RecorderOptions{
 		Retention:       retention(cfg),
 		ResultsInterval: time.Duration(*cfg.Storage.ResultsInterval),
+		Ready:           a.ready,
+		OnWrite:         func(err error) { a.storeUp.Set(boolGauge(err == nil)) },
 	})
 	a.exporter = exporter.New(exporter.Options{
 		Logger:     logger.With("component", "exporter"),
@@ -132,8 +138,12 @@ func New(ctx context.Context, opts Options) (*App, error) {
 		st.Close()
 		return nil, err
 	}
-	if err := a.restore(ctx); err != nil {
-		logger.Warn("Could not restore the last results from the store", "err", err)
+	// A database that answers at once (a local SQLite file, a PostgreSQL
+	// that is up) is ready before the first check runs, so that restored
+	// results and heartbeats answer from the first second.
+	if err := a.connectAtStart(ctx); err != nil {
+		st.Close()
+		return nil, err
 	}
 	a.reloadOK.Set(1)
 	a.reloadSuccess.SetToCurrentTime()
@@ -147,7 +157,6 @@ func New(ctx context.Context, opts Options) (*App, error) {
 		Checks:       a.exporter,
 		Gatherer:     a.registry,
 		CheckMetrics: a.exporter.WriteMetrics,
-		Ready:        a.ready,
 		Reload:       reload,
 		ExternalURL:  external,
 		Version:      version.Version,
@@ -170,7 +179,9 @@ func New(ctx context.Context, opts Options) (*App, error) {
 }
 
 // restore seeds the exporter with what the store remembers, so the API and
-// heartbeat checks are right from the first second after a restart.
+// heartbeat checks are right from the first second after a restart (or as
+// soon as the database answers): the latest result of checks that have not
+// run yet, and heartbeats newer than those received meanwhile.
 func (a *App) restore(ctx context.Context) error {
 	latest, err := a.store.LatestResults(ctx)
 	if err != nil {
@@ -181,8 +192,150 @@ func (a *App) restore(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	a.exporter.LoadHeartbeats(hb)
+	// Heartbeat checks that ran before the reports were known run again.
+	a.exporter.LoadHeartbeats(ctx, hb)
 	return nil
+}
+
+// Retry bounds for connecting to the database.
+const (
+	connectRetryMin = 500 * time.Millisecond
+	connectRetryMax = 30 * time.Second
+	// storePingEvery is how often statusd_store_up is refreshed once the
+	// store is ready.
+	storePingEvery = 10 * time.Second
+)
+
+// startConnectTimeout bounds the attempt to connect at start; past it,
+// statusd starts without its database and goes on trying in the
+// background.
+const startConnectTimeout = time.Second
+
+// connectAtStart makes one quick attempt to get the store ready.
+func (a *App) connectAtStart(ctx context.Context) error {
+	cctx, cancel := context.WithTimeout(ctx, startConnectTimeout)
+	defer cancel()
+	ran, err := a.connect(cctx)
+	var fatal *migrationError
+	switch {
+	case errors.As(err, &fatal):
+		return err
+	case err != nil:
+		return nil // watchStore retries and says so
+	}
+	a.storeReady(ctx, ran, time.Time{})
+	return nil
+}
+
+// storeReady notes that the store is connected and migrated, restores
+// what it remembers and lets the recorder write.
+func (a *App) storeReady(ctx context.Context, ran []store.Migration, waitingSince time.Time) {
+	a.storeUp.Set(1)
+	args := []any{"store", a.store.String(), "migrations_applied", len(ran)}
+	if !waitingSince.IsZero() {
+		args = append(args, "waited", time.Since(waitingSince).Round(time.Second))
+	}
+	a.logger.Info("Store ready", args...)
+	if err := a.restore(ctx); err != nil {
+		a.logger.Warn("Could not restore the last results from the store", "err", err)
+	}
+	close(a.ready)
+}
+
+// watchStore connects to the database and migrates it, retrying with
+// backoff while it is away, then restores what it remembers and lets the
+// recorder write. It logs once when the database is away at start, at most
+// once a minute while it stays away, and once when it is ready. A database
+// that answers but cannot be migrated (edited migrations, a newer schema)
+// is an error that stops statusd. Afterwards it keeps statusd_store_up
+// current.
+func (a *App) watchStore(ctx context.Context) error {
+	wait := connectRetryMin
+	var since, logged time.Time
+	for !a.isReady() {
+		ran, err := a.connect(ctx)
+		if err == nil {
+			a.storeReady(ctx, ran, since)
+			break
+		}
+		a.storeUp.Set(0)
+		var fatal *migrationError
+		if errors.As(err, &fatal) {
+			return err
+		}
+		now := time.Now()
+		switch {
+		case since.IsZero():
+			since, logged = now, now
+			a.logger.Warn("The database does not answer; checks, /metrics and the API run without it, and history waits in memory",
+				"store", a.store.String(), "err", err)
+		case now.Sub(logged) >= time.Minute:
+			logged = now
+			a.logger.Warn("The database still does not answer", "store", a.store.String(), "for", now.Sub(since).Round(time.Second), "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(wait):
+		}
+		wait = min(2*wait, connectRetryMax)
+	}
+
+	tick := time.NewTicker(storePingEvery)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-tick.C:
+			pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+			err := a.store.Ping(pctx)
+			cancel()
+			a.storeUp.Set(boolGauge(err == nil))
+		}
+	}
+}
+
+// isReady tells whether the store is connected and migrated.
+func (a *App) isReady() bool {
+	select {
+	case <-a.ready:
+		return true
+	default:
+		return false
+	}
+}
+
+// migrationError is a database that answers but cannot be migrated.
+type migrationError struct{ err error }
+
+func (e *migrationError) Error() string { return e.err.Error() }
+func (e *migrationError) Unwrap() error { return e.err }
+
+// connect pings and migrates the store.
+func (a *App) connect(ctx context.Context) ([]store.Migration, error) {
+	cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if err := a.store.Ping(cctx); err != nil {
+		return nil, err
+	}
+	ran, err := a.store.Migrate(cctx)
+	if err == nil {
+		return ran, nil
+	}
+	// A database that went away mid-way is retried; one that answers
+	// and still cannot be migrated is not.
+	if a.store.Ping(cctx) != nil {
+		return nil, err
+	}
+	return nil, &migrationError{fmt.Errorf("%s: %w", a.store, err)}
+}
+
+func boolGauge(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 // Addrs are the addresses the web server listens on.
@@ -213,6 +366,10 @@ func (a *App) Run(ctx context.Context) error {
 		defer close(recorderDone)
 		a.recorder.Run(recorderCtx)
 	}()
+	storeCtx, stopStore := context.WithCancel(ctx)
+	defer stopStore()
+	storeErr := make(chan error, 1)
+	go func() { storeErr <- a.watchStore(storeCtx) }()
 
 	serveErr := make(chan error, 1)
 	go func() {
@@ -227,6 +384,8 @@ func (a *App) Run(ctx context.Context) error {
 		if errors.Is(err, http.ErrServerClosed) {
 			err = nil
 		}
+	case err = <-storeErr:
+		storeErr <- nil // for the wait below
 	}
 	a.logger.Info("Shutting down")
 	shutCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
@@ -236,6 +395,8 @@ func (a *App) Run(ctx context.Context) error {
 	}
 	stopExporter()
 	<-exporterDone
+	stopStore()
+	<-storeErr
 	stopRecorder()
 	<-recorderDone
 	return err
@@ -245,13 +406,6 @@ func (a *App) closeListeners() {
 	for _, l := range a.listeners {
 		l.Close()
 	}
-}
-
-func (a *App) ready(ctx context.Context) error {
-	if err := a.store.Ping(ctx); err != nil {
-		return fmt.Errorf("%s does not answer: %w", a.store, err)
-	}
-	return nil
 }
 
 // Reload reads the config again and applies it when it is valid; an

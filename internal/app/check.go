@@ -69,7 +69,7 @@ func CheckOnce(ctx context.Context, opts CheckOptions, stdout, stderr io.Writer)
 	}
 	if st != nil {
 		if hb, err := st.LastHeartbeats(ctx); err == nil {
-			e.LoadHeartbeats(hb)
+			e.LoadHeartbeats(ctx, hb)
 		}
 	}
 	var sel []exporter.Resource

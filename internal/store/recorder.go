@@ -41,7 +41,18 @@ type Recorder struct {
 	dropped   prometheus.Counter
 	failures  prometheus.Counter
 	flushTime prometheus.Histogram
+
+	// outage is set while writes fail, for logging it once.
+	outage *outage
 }
+
+// outage is a time writes have been failing.
+type outage struct {
+	since, logged time.Time
+}
+
+// outageLogEvery is how often a write outage is logged again.
+const outageLogEvery = time.Minute
 
 // RecorderOptions tune a Recorder. Zero values take the defaults.
 type RecorderOptions struct {
@@ -56,6 +67,11 @@ type RecorderOptions struct {
 	ResultsInterval time.Duration
 	Retention       Retention
 	Now             func() time.Time
+	// Ready, when set, holds every write until it is closed: the store
+	// is connected and migrated. Results queue meanwhile.
+	Ready <-chan struct{}
+	// OnWrite, when set, is told the outcome of every write.
+	OnWrite func(error)
 }
 
 type keptResult struct {
@@ -187,6 +203,15 @@ func (r *Recorder) Run(ctx context.Context) {
 	for {
 		select {
 		case <-ctx.Done():
+			if !r.ready() {
+				r.mu.Lock()
+				n := len(r.results)
+				r.mu.Unlock()
+				if n > 0 {
+					r.logger.Error("The database never answered; the check history of this run is lost", "pending_results", n)
+				}
+				return
+			}
 			fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 			defer cancel()
 			if err := r.Flush(fctx, true); err != nil {
@@ -194,10 +219,16 @@ func (r *Recorder) Run(ctx context.Context) {
 			}
 			return
 		case <-flush.C:
-			if err := r.Flush(ctx, false); err != nil && ctx.Err() == nil {
-				r.logger.Warn("Writing check history failed; will retry", "err", err)
+			if !r.ready() {
+				continue
+			}
+			if wrote, err := r.flush(ctx, false); wrote && ctx.Err() == nil {
+				r.noteWrite(err)
 			}
 		case <-prune:
+			if !r.ready() {
+				continue
+			}
 			r.mu.Lock()
 			ret := r.opts.Retention
 			r.mu.Unlock()
@@ -211,10 +242,56 @@ func (r *Recorder) Run(ctx context.Context) {
 	}
 }
 
+// ready tells whether writes may be made.
+func (r *Recorder) ready() bool {
+	if r.opts.Ready == nil {
+		return true
+	}
+	select {
+	case <-r.opts.Ready:
+		return true
+	default:
+		return false
+	}
+}
+
+// noteWrite logs the outcome of a flush: once when writes start failing, at
+// most once a minute while they keep failing, and once when they resume,
+// each time with how many results wait.
+func (r *Recorder) noteWrite(err error) {
+	if r.opts.OnWrite != nil {
+		r.opts.OnWrite(err)
+	}
+	now := r.now()
+	r.mu.Lock()
+	pending := len(r.results)
+	r.mu.Unlock()
+	switch {
+	case err != nil && r.outage == nil:
+		r.outage = &outage{since: now, logged: now}
+		r.logger.Warn("Writing check history failed; results wait in memory and are written when the database answers",
+			"err", err, "pending_results", pending)
+	case err != nil && now.Sub(r.outage.logged) >= outageLogEvery:
+		r.outage.logged = now
+		r.logger.Warn("Writing check history still fails", "for", now.Sub(r.outage.since).Round(time.Second),
+			"err", err, "pending_results", pending)
+	case err == nil && r.outage != nil:
+		r.logger.Info("Writing check history resumed", "after", now.Sub(r.outage.since).Round(time.Second),
+			"pending_results", pending)
+		r.outage = nil
+	}
+}
+
 // Flush writes what is queued: results, heartbeats and the minute rollups
 // of minutes that have passed (all of them when final is set). On failure
 // everything is kept for the next attempt.
 func (r *Recorder) Flush(ctx context.Context, final bool) error {
+	_, err := r.flush(ctx, final)
+	return err
+}
+
+// flush is Flush, telling also whether there was anything to write.
+func (r *Recorder) flush(ctx context.Context, final bool) (bool, error) {
 	r.flushing.Lock()
 	defer r.flushing.Unlock()
 	r.mu.Lock()
@@ -240,14 +317,14 @@ func (r *Recorder) Flush(ctx context.Context, final bool) error {
 	}
 	r.mu.Unlock()
 	if len(results) == 0 && len(heartbeats) == 0 && len(minutes) == 0 {
-		return nil
+		return false, nil
 	}
 
 	start := time.Now()
 	err := r.write(ctx, results, heartbeats, closed, minutes)
 	if err == nil {
 		r.flushTime.Observe(time.Since(start).Seconds())
-		return nil
+		return true, nil
 	}
 	r.failures.Inc()
 	r.mu.Lock()
@@ -272,7 +349,7 @@ func (r *Recorder) Flush(ctx context.Context, final bool) error {
 			checks[id] = &m
 		}
 	}
-	return err
+	return true, err
 }
 
 func (r *Recorder) write(ctx context.Context, results []pendingResult, heartbeats []pendingHeartbeat, keys []status.CheckID, minutes []Rollup) error {

@@ -52,6 +52,9 @@ type Options struct {
 	ReadOnly bool
 	// ConnectTimeout bounds the first connection (default 10s).
 	ConnectTimeout time.Duration
+	// Lazy opens without connecting: the database may be away, and the
+	// first query connects. A SQLite file is still created.
+	Lazy bool
 }
 
 // ErrNotExist is returned by a read-only Open of a missing SQLite file.
@@ -77,6 +80,9 @@ func Open(ctx context.Context, dsn string, opts Options) (*Store, error) {
 	}
 	if err != nil {
 		return nil, err
+	}
+	if opts.Lazy {
+		return s, nil
 	}
 	pctx, cancel := context.WithTimeout(ctx, opts.ConnectTimeout)
 	defer cancel()

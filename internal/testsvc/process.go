@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"net"
 	"os/exec"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -15,7 +16,7 @@ import (
 type Process struct {
 	name string
 	cmd  *exec.Cmd
-	out  *syncBuffer
+	out  *Buffer
 	done chan struct{}
 	once sync.Once
 }
@@ -30,7 +31,7 @@ func Start(t testing.TB, name, bin string, args ...string) *Process {
 // StartCmd starts cmd as Start does.
 func StartCmd(t testing.TB, name string, cmd *exec.Cmd) *Process {
 	t.Helper()
-	p := &Process{name: name, cmd: cmd, out: &syncBuffer{}, done: make(chan struct{})}
+	p := &Process{name: name, cmd: cmd, out: &Buffer{}, done: make(chan struct{})}
 	cmd.Stdout, cmd.Stderr = p.out, p.out
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := cmd.Start(); err != nil {
@@ -99,19 +100,27 @@ func (p *Process) WaitFor(t testing.TB, within time.Duration, ready func() bool)
 	}
 }
 
-type syncBuffer struct {
+// Buffer collects output, such as a process's or a logger's, safely
+// across goroutines.
+type Buffer struct {
 	mu sync.Mutex
 	b  bytes.Buffer
 }
 
-func (s *syncBuffer) Write(p []byte) (int, error) {
+func (s *Buffer) Write(p []byte) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.Write(p)
 }
 
-func (s *syncBuffer) String() string {
+// String returns what was written.
+func (s *Buffer) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.String()
+}
+
+// Count counts the occurrences of text in what was written.
+func (s *Buffer) Count(text string) int {
+	return strings.Count(s.String(), text)
 }
