@@ -66,7 +66,14 @@ func TestExampleConfigIsValid(t *testing.T) {
 	// Secrets are set; addresses fall back to the examples' defaults.
 	env.LookupEnv = func(k string) (string, bool) { return "example-" + k, strings.HasSuffix(k, "_TOKEN") }
 	env.ReadFile = func(name string) ([]byte, error) {
-		if strings.HasPrefix(name, "/run/secrets/") {
+		switch {
+		case strings.HasSuffix(name, "ca.pem"):
+			return os.ReadFile("testdata/ca.pem")
+		case strings.HasSuffix(name, "-key.pem"):
+			return os.ReadFile("testdata/client-key.pem")
+		case strings.HasSuffix(name, ".pem"):
+			return os.ReadFile("testdata/client.pem")
+		case strings.HasPrefix(name, "/run/secrets/"):
 			return []byte("secret\n"), nil
 		}
 		return os.ReadFile(name)
@@ -351,6 +358,8 @@ func FuzzParse(f *testing.F) {
 		string(defaultYAML),
 		"resources:\n  health:\n    - {name: a, kind: http, url: 'http://x/', problem: 'value > 2', json: [{path: a.b, equals: 1}]}\n",
 		"resources: {h: [{name: x, kind: heartbeat, token_file: t}]}",
+		"resources: {h: [{name: x, kind: http, url: 'https://x/', basic_auth: {username: u, password_file: t}, tls_config: {min_version: TLS12, server_name: x}, proxy_url: 'http://p:3128', http_headers: {X-A: {values: [b]}}, body_size_limit: 2MiB}]}",
+		"resources: {h: [{name: x, kind: tls, address: 'x:443', tls_config: {insecure_skip_verify: true}}]}",
 		"a: &x [1]\nb: *x\n",
 		"site: {name: '${A:-b}'}",
 	}
