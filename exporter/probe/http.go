@@ -56,7 +56,7 @@ func newHTTP(_ status.CheckID, c *config.Check, _ Env) (Prober, error) {
 		}
 		req.Header.Set(k, string(v))
 	}
-	client, err := newHTTPClient(h.HTTPClientConfig)
+	client, err := newHTTPClient(h.HTTPClientConfig, req.URL.Scheme == "https")
 	if err != nil {
 		return nil, err
 	}
