@@ -23,9 +23,17 @@ import (
 	"github.com/statusd/statusd/internal/store"
 )
 
-// Recorder keeps results and heartbeats, e.g. in the store.
-type Recorder interface {
-	Record(id status.CheckID, res status.Result)
+// Observer receives every result of every check: the store's recorder,
+// the evaluator. Observe is called in the check's goroutine once per run
+// that counts, so it must return at once: queue the result, never wait
+// for I/O.
+type Observer interface {
+	Observe(id status.CheckID, res status.Result)
+}
+
+// HeartbeatRecorder keeps the reports of jobs to heartbeat checks, e.g. in
+// the store.
+type HeartbeatRecorder interface {
 	RecordHeartbeat(id status.CheckID, hb store.Heartbeat)
 }
 
@@ -34,8 +42,10 @@ type Options struct {
 	Logger *slog.Logger
 	// Clock drives the scheduler and timestamps; the real clock when nil.
 	Clock clockwork.Clock
-	// Recorder receives every result and heartbeat; nil keeps nothing.
-	Recorder Recorder
+	// Observers receive every result.
+	Observers []Observer
+	// Heartbeats keeps heartbeat reports; nil keeps nothing.
+	Heartbeats HeartbeatRecorder
 	// Store is statusd's own database, for the storage kind; may be nil.
 	Store probe.Pinger
 	// Build describes this binary, for the build kind.
@@ -47,12 +57,13 @@ type Options struct {
 
 // Exporter owns the configured checks.
 type Exporter struct {
-	logger   *slog.Logger
-	clock    clockwork.Clock
-	recorder Recorder
-	env      probe.Env
-	sched    *scheduler
-	set      atomic.Pointer[checkSet]
+	logger     *slog.Logger
+	clock      clockwork.Clock
+	observers  []Observer
+	hbRecorder HeartbeatRecorder
+	env        probe.Env
+	sched      *scheduler
+	set        atomic.Pointer[checkSet]
 
 	// life bounds fresh runs, which no request may cancel; Run cancels it
 	// at shutdown and waits for the runs in flights.
@@ -86,7 +97,8 @@ func New(opts Options) *Exporter {
 	e := &Exporter{
 		logger:     opts.Logger,
 		clock:      opts.Clock,
-		recorder:   opts.Recorder,
+		observers:  opts.Observers,
+		hbRecorder: opts.Heartbeats,
 		heartbeats: map[status.CheckID]store.Heartbeat{},
 	}
 	e.life, e.stop = context.WithCancel(context.Background())
@@ -249,8 +261,8 @@ func (e *Exporter) await(ctx context.Context, c *Check, f *flight) status.Result
 }
 
 func (e *Exporter) record(c *Check, res status.Result) {
-	if e.recorder != nil {
-		e.recorder.Record(c.ID, res)
+	for _, o := range e.observers {
+		o.Observe(c.ID, res)
 	}
 }
 
@@ -310,8 +322,8 @@ func (e *Exporter) ReportHeartbeat(ctx context.Context, id status.CheckID, token
 	e.hbMu.Lock()
 	e.heartbeats[id] = hb
 	e.hbMu.Unlock()
-	if e.recorder != nil {
-		e.recorder.RecordHeartbeat(id, hb)
+	if e.hbRecorder != nil {
+		e.hbRecorder.RecordHeartbeat(id, hb)
 	}
 	return e.rerun(ctx, c), nil
 }

@@ -64,7 +64,7 @@ type recorder struct {
 	heartbeats []status.CheckID
 }
 
-func (r *recorder) Record(id status.CheckID, _ status.Result) {
+func (r *recorder) Observe(id status.CheckID, _ status.Result) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.results = append(r.results, id)
@@ -154,7 +154,7 @@ func TestFreshCoalesces(t *testing.T) {
 		release := make(chan struct{})
 		ch := blockingCheck("c", &calls, release)
 		rec := &recorder{}
-		e := New(Options{Logger: discard, Recorder: rec})
+		e := New(Options{Logger: discard, Observers: []Observer{rec}, Heartbeats: rec})
 		results := make(chan status.Result, 3)
 		for range 3 {
 			go func() { results <- e.Fresh(context.Background(), []*Check{ch})[0] }()
@@ -203,7 +203,7 @@ func TestFreshIsDetachedFromTheRequest(t *testing.T) {
 		release := make(chan struct{})
 		ch := blockingCheck("c", &calls, release)
 		rec := &recorder{}
-		e := New(Options{Logger: discard, Recorder: rec})
+		e := New(Options{Logger: discard, Observers: []Observer{rec}, Heartbeats: rec})
 		ctx, cancel := context.WithCancel(context.Background())
 		got := make(chan status.Result)
 		go func() { got <- e.Fresh(ctx, []*Check{ch})[0] }()
@@ -254,7 +254,7 @@ func TestShutdownDropsRunsItCancels(t *testing.T) {
 		var calls atomic.Int32
 		release := make(chan struct{}) // never closed
 		rec := &recorder{}
-		e := New(Options{Logger: discard, Recorder: rec})
+		e := New(Options{Logger: discard, Observers: []Observer{rec}, Heartbeats: rec})
 		if err := e.Apply(parseConfig(t, "resources:\n  r:\n    - {name: a, kind: ping}\n    - {name: b, kind: ping}\n")); err != nil {
 			t.Fatal(err)
 		}
@@ -413,7 +413,7 @@ func TestApplyFailureChangesNothing(t *testing.T) {
 func TestReportHeartbeat(t *testing.T) {
 	clock := clockwork.NewFakeClockAt(t0)
 	rec := &recorder{}
-	e := New(Options{Logger: discard, Clock: clock, Recorder: rec})
+	e := New(Options{Logger: discard, Clock: clock, Observers: []Observer{rec}, Heartbeats: rec})
 	if err := e.Apply(parseConfig(t, twoChecks)); err != nil {
 		t.Fatal(err)
 	}

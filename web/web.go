@@ -29,8 +29,12 @@ type Checks interface {
 
 // Options configure the handler.
 type Options struct {
-	Logger   *slog.Logger
-	Checks   Checks
+	Logger *slog.Logger
+	Checks Checks
+	// Board is the status page's state; History reads what it does not
+	// hold.
+	Board    Boards
+	History  History
 	Gatherer prometheus.Gatherer
 	// CheckMetrics writes the check metrics after the Gatherer's.
 	CheckMetrics func(io.Writer) error
@@ -57,6 +61,9 @@ func Handler(opts Options) (http.Handler, error) {
 	// API routes hang off the root router: a mux subrouter would answer
 	// 404 instead of 405 for a wrong method.
 	h.checkRoutes(r)
+	if opts.Board != nil {
+		h.boardRoutes(r)
+	}
 
 	landing, err := web.NewLandingPage(web.LandingConfig{
 		Name:        "statusd",

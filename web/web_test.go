@@ -21,7 +21,6 @@ import (
 	"github.com/statusd/statusd/exporter"
 	"github.com/statusd/statusd/internal/config"
 	"github.com/statusd/statusd/internal/status"
-	"github.com/statusd/statusd/internal/store"
 )
 
 type fixture struct {
@@ -72,9 +71,9 @@ resources:
 		t.Fatal(err)
 	}
 	logger := slog.New(slog.DiscardHandler)
-	f.exporter = exporter.New(exporter.Options{Logger: logger, Clock: f.clock, Recorder: recorderFunc(func(_ status.CheckID, r status.Result) {
+	f.exporter = exporter.New(exporter.Options{Logger: logger, Clock: f.clock, Observers: []exporter.Observer{observerFunc(func(_ status.CheckID, r status.Result) {
 		f.recorded <- r
-	})})
+	})}})
 	if err := f.exporter.Apply(cfg); err != nil {
 		t.Fatal(err)
 	}
@@ -103,11 +102,10 @@ resources:
 	return f
 }
 
-// recorderFunc is an exporter.Recorder that hands results to a function.
-type recorderFunc func(status.CheckID, status.Result)
+// observerFunc is an exporter.Observer that hands results to a function.
+type observerFunc func(status.CheckID, status.Result)
 
-func (r recorderFunc) Record(id status.CheckID, res status.Result)   { r(id, res) }
-func (recorderFunc) RecordHeartbeat(status.CheckID, store.Heartbeat) {}
+func (o observerFunc) Observe(id status.CheckID, res status.Result) { o(id, res) }
 
 func (f *fixture) do(t *testing.T, method, path string, header http.Header) (int, http.Header, string) {
 	t.Helper()

@@ -24,6 +24,7 @@ import (
 	"github.com/statusd/statusd/exporter/probe"
 	"github.com/statusd/statusd/internal/app"
 	"github.com/statusd/statusd/internal/config"
+	"github.com/statusd/statusd/internal/status"
 	"github.com/statusd/statusd/internal/store"
 )
 
@@ -63,6 +64,21 @@ func run(args []string, stdout, stderr io.Writer) int {
 	configCmd := a.Command("config", "Work with the config file.")
 	configCheck := configCmd.Command("check", "Validate a config file: exit 0 when valid, 1 with every problem listed.")
 	configCheckFile := configCheck.Arg("file", "Config file (default: --config.file).").String()
+
+	serviceCmd := a.Command("service", "Set or clear a service's status by hand.")
+	serviceSet := serviceCmd.Command("set", "Set a service's status; it wins over the service's checks until cleared.")
+	setName := serviceSet.Arg("name", "Service name, as in the config.").Required().String()
+	setStatus := serviceSet.Arg("status", "operational, degraded, partial_outage or major_outage.").Required().
+		Enum("operational", "degraded", "partial_outage", "major_outage")
+	setReason := serviceSet.Flag("reason", "Why, for the service's history.").String()
+	serviceClear := serviceCmd.Command("clear", "Clear a service's status set by hand: its checks give it again.")
+	clearName := serviceClear.Arg("name", "Service name.").Required().String()
+
+	notifyCmd := a.Command("notify", "One round of notifications, for cron: decided on the stored state, written to the outbox.")
+	notifyInstant := notifyCmd.Command("instant", "Run the checks notified instantly once and notify what they decide.")
+	instantDry := notifyInstant.Flag("dry-run", "Print what would be notified, per receiver; change nothing.").Bool()
+	notifyDigest := notifyCmd.Command("digest", "Write every receiver's digest: its checks at problem, then at warning, and the open incidents.")
+	digestDry := notifyDigest.Flag("dry-run", "Print the digests; change nothing.").Bool()
 
 	migrate := a.Command("migrate", "Apply the database schema migrations and exit.")
 	versionCmd := a.Command("version", "Print the version.")
@@ -109,6 +125,17 @@ func run(args []string, stdout, stderr io.Writer) int {
 			file = *configFile
 		}
 		return app.CheckConfig(file, stdout, stderr)
+	case serviceSet.FullCommand(), serviceClear.FullCommand():
+		opts := app.OneShotOptions{ConfigFile: *configFile, StorageDSN: *storageDSN, Logger: logger}
+		if cmd == serviceClear.FullCommand() {
+			return app.ServiceCommand(ctx, *clearName, nil, "", opts, stdout, stderr)
+		}
+		st, _ := status.ParseServiceStatus(*setStatus)
+		return app.ServiceCommand(ctx, *setName, &st, *setReason, opts, stdout, stderr)
+	case notifyInstant.FullCommand():
+		return app.NotifyOnce(ctx, "instant", app.OneShotOptions{ConfigFile: *configFile, StorageDSN: *storageDSN, DryRun: *instantDry, Logger: logger}, stdout, stderr)
+	case notifyDigest.FullCommand():
+		return app.NotifyOnce(ctx, "digest", app.OneShotOptions{ConfigFile: *configFile, StorageDSN: *storageDSN, DryRun: *digestDry, Logger: logger}, stdout, stderr)
 	case migrate.FullCommand():
 		return runMigrate(ctx, *storageDSN, stdout, stderr)
 	case versionCmd.FullCommand():

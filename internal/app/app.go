@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"log/slog"
 	"net"
@@ -21,8 +22,10 @@ import (
 	"github.com/prometheus/common/version"
 	toolkit "github.com/prometheus/exporter-toolkit/web"
 
+	"github.com/statusd/statusd/evaluator"
 	"github.com/statusd/statusd/exporter"
 	"github.com/statusd/statusd/exporter/probe"
+	"github.com/statusd/statusd/internal/board"
 	"github.com/statusd/statusd/internal/config"
 	"github.com/statusd/statusd/internal/store"
 	"github.com/statusd/statusd/web"
@@ -53,6 +56,8 @@ type App struct {
 	store     *store.Store
 	recorder  *store.Recorder
 	exporter  *exporter.Exporter
+	evaluator *evaluator.Evaluator
+	board     *board.Cache
 	server    *http.Server
 	listeners []net.Listener
 	registry  *prometheus.Registry
@@ -127,9 +132,19 @@ func New(ctx context.Context, opts Options) (*App, error) {
 		Ready:           a.ready,
 		OnWrite:         func(err error) { a.storeUp.Set(boolGauge(err == nil)) },
 	})
+	a.board = board.New(board.Options{Store: st, Logger: logger.With("component", "board"), Registerer: a.registry})
+	a.evaluator = evaluator.New(evaluator.Options{
+		Logger:      logger.With("component", "evaluator"),
+		Store:       st,
+		Ready:       a.ready,
+		ExternalURL: external,
+		Registerer:  a.registry,
+		OnChange:    a.board.Invalidate,
+	})
 	a.exporter = exporter.New(exporter.Options{
 		Logger:     logger.With("component", "exporter"),
-		Recorder:   a.recorder,
+		Observers:  []exporter.Observer{a.recorder, a.evaluator},
+		Heartbeats: a.recorder,
 		Store:      st,
 		Build:      BuildInfo(logger),
 		Registerer: a.registry,
@@ -138,6 +153,7 @@ func New(ctx context.Context, opts Options) (*App, error) {
 		st.Close()
 		return nil, err
 	}
+	a.evaluator.Apply(cfg)
 	// A database that answers at once (a local SQLite file, a PostgreSQL
 	// that is up) is ready before the first check runs, so that restored
 	// results and heartbeats answer from the first second.
@@ -155,8 +171,10 @@ func New(ctx context.Context, opts Options) (*App, error) {
 	handler, err := web.Handler(web.Options{
 		Logger:       logger.With("component", "web"),
 		Checks:       a.exporter,
+		Board:        a.board,
+		History:      st,
 		Gatherer:     a.registry,
-		CheckMetrics: a.exporter.WriteMetrics,
+		CheckMetrics: a.writeCheckMetrics,
 		Reload:       reload,
 		ExternalURL:  external,
 		Version:      version.Version,
@@ -176,6 +194,15 @@ func New(ctx context.Context, opts Options) (*App, error) {
 		a.listeners = append(a.listeners, l)
 	}
 	return a, nil
+}
+
+// writeCheckMetrics writes the per-check families: the exporter's and the
+// evaluated level.
+func (a *App) writeCheckMetrics(w io.Writer) error {
+	if err := a.exporter.WriteMetrics(w); err != nil {
+		return err
+	}
+	return a.evaluator.WriteMetrics(w)
 }
 
 // restore seeds the exporter with what the store remembers, so the API and
@@ -370,6 +397,19 @@ func (a *App) Run(ctx context.Context) error {
 	defer stopStore()
 	storeErr := make(chan error, 1)
 	go func() { storeErr <- a.watchStore(storeCtx) }()
+	// The evaluator outlives the exporter: it evaluates the last results.
+	evalCtx, stopEval := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopEval()
+	evalDone := make(chan struct{})
+	go func() {
+		defer close(evalDone)
+		a.evaluator.Run(evalCtx)
+	}()
+	boardDone := make(chan struct{})
+	go func() {
+		defer close(boardDone)
+		a.board.Run(storeCtx, a.ready)
+	}()
 
 	serveErr := make(chan error, 1)
 	go func() {
@@ -395,8 +435,11 @@ func (a *App) Run(ctx context.Context) error {
 	}
 	stopExporter()
 	<-exporterDone
+	stopEval()
+	<-evalDone
 	stopStore()
 	<-storeErr
+	<-boardDone
 	stopRecorder()
 	<-recorderDone
 	return err
@@ -424,6 +467,10 @@ func (a *App) Reload() error {
 		return err
 	}
 	a.config = cfg
+	a.evaluator.Apply(cfg)
+	if err := a.evaluator.Sync(context.Background()); err != nil {
+		a.logger.Warn("Cannot write the config's services to the store; they are written at the next reload or restart", "err", err)
+	}
 	a.recorder.SetRetention(retention(cfg), time.Duration(*cfg.Storage.ResultsInterval))
 	a.reloadOK.Set(1)
 	a.reloadSuccess.SetToCurrentTime()

@@ -21,6 +21,13 @@ type Config struct {
 	Scheduler Scheduler `yaml:"scheduler"`
 	Storage   Storage   `yaml:"storage"`
 	Resources Resources `yaml:"resources"`
+	// Groups and Services are what the status page shows.
+	Groups   []Group   `yaml:"groups"`
+	Services []Service `yaml:"services"`
+	// Receivers are who notifications go to, by name.
+	Receivers Receivers `yaml:"receivers"`
+	SMTP      SMTP      `yaml:"smtp"`
+	Digest    Digest    `yaml:"digest"`
 
 	// File is where the config was read from; "" for the built-in default.
 	File string `yaml:"-"`
@@ -46,7 +53,16 @@ func (s Site) Location() *time.Location {
 type Defaults struct {
 	Interval model.Duration `yaml:"interval"`
 	Timeout  model.Duration `yaml:"timeout"`
+	// FailureThreshold is how many results in a row at a worse level
+	// raise a check's evaluated level (default 2).
+	FailureThreshold int `yaml:"failure_threshold"`
+	// SuccessThreshold is how many results in a row at a better level
+	// lower it (default 1).
+	SuccessThreshold int `yaml:"success_threshold"`
 }
+
+// Receivers are the notification receivers by name.
+type Receivers map[string]Receiver
 
 // Scheduler tunes how checks are run.
 type Scheduler struct {
@@ -125,6 +141,12 @@ type Check struct {
 	// Description and Link label the check on pages.
 	Description string `yaml:"description"`
 	Link        string `yaml:"link"`
+	// FailureThreshold and SuccessThreshold debounce the evaluated level
+	// (defaults: defaults.failure_threshold and success_threshold).
+	FailureThreshold int `yaml:"failure_threshold"`
+	SuccessThreshold int `yaml:"success_threshold"`
+	// Notify says who is told about the check and how; nobody when unset.
+	Notify *Notify `yaml:"notify"`
 
 	Ping      *PingCheck      `kind:"ping"`
 	HTTP      *HTTPCheck      `kind:"http"`
@@ -149,6 +171,20 @@ type Check struct {
 // the resource the check belongs to.
 func (c Check) ID(resource string) status.CheckID {
 	return status.CheckID{Resource: resource, Check: c.Name}
+}
+
+// Check returns the check with an address.
+func (c *Config) Check(id status.CheckID) (*Check, bool) {
+	r, ok := c.Resource(id.Resource)
+	if !ok {
+		return nil, false
+	}
+	for i := range r.Checks {
+		if r.Checks[i].Name == id.Check {
+			return &r.Checks[i], true
+		}
+	}
+	return nil, false
 }
 
 // Each calls fn for every check in file order.

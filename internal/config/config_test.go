@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/prometheus/common/model"
+
+	"github.com/statusd/statusd/internal/status"
 )
 
 // testEnv has a fixed environment and files.
@@ -360,6 +362,7 @@ func FuzzParse(f *testing.F) {
 		"resources: {h: [{name: x, kind: heartbeat, token_file: t}]}",
 		"resources: {h: [{name: x, kind: http, url: 'https://x/', basic_auth: {username: u, password_file: t}, tls_config: {min_version: TLS12, server_name: x}, proxy_url: 'http://p:3128', http_headers: {X-A: {values: [b]}}, body_size_limit: 2MiB}]}",
 		"resources: {h: [{name: x, kind: tls, address: 'x:443', tls_config: {insecure_skip_verify: true}}]}",
+		"resources: {h: [{name: a, kind: ping, notify: {receivers: [r], mode: instant, repeat: 1h}}]}\ngroups: [{name: G, collapse: always}]\nservices: [{name: S, group: G, checks: [h/a], on_problem: major_outage}]\nreceivers: {r: {webhook: {url: 'https://x/', body_template: '{{.Kind}}'}}}\ndigest: {schedule: '0 9 * * 1-5'}",
 		"a: &x [1]\nb: *x\n",
 		"site: {name: '${A:-b}'}",
 	}
@@ -398,5 +401,120 @@ func TestAliasBomb(t *testing.T) {
 	_, errs := parse(t, b.String())
 	if len(errs) != 1 || !strings.Contains(errs[0].Error(), "resources.h[0].json[0].equals") {
 		t.Fatalf("want one error on equals, got %v", errs)
+	}
+}
+
+func TestServicesAndReceivers(t *testing.T) {
+	env := testEnv(nil, map[string]string{"conf/hook": "https://hooks.slack.com/services/T/B/x\n", "conf/teams.tmpl": `{"text": "{{.Kind}}"}`})
+	c, err := Parse([]byte(`
+site: {url: "https://status.acme.example", timezone: Europe/Rome}
+resources:
+  health:
+    - {name: api, kind: http, url: "https://api.acme.example/", notify: {receivers: [ops], mode: instant}}
+    - {name: db, kind: tcp, address: "db:5432", failure_threshold: 3, notify: {receivers: [ops, mail]}}
+groups:
+  - {name: Website, priority: 10, collapse: when_operational}
+  - {name: Internal}
+services:
+  - {name: API, group: Website, checks: [health/api, health/db], on_problem: major_outage, auto_incident: true, notify: {receivers: [ops]}}
+  - {name: Docs}
+receivers:
+  ops: {slack: {webhook_url_file: hook}, ignore_degraded: true}
+  mail: {email: {to: ["Alice <alice@acme.example>"]}, all_clear: true}
+  teams: {webhook: {url: "https://teams.example/hook", body_template_file: teams.tmpl}}
+smtp: {host: smtp.acme.example}
+digest: {schedule: "0 9 * * 1-5"}
+`), "conf/statusd.yml", env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	api, db := c.Resources[0].Checks[0], c.Resources[0].Checks[1]
+	if api.FailureThreshold != 2 || api.SuccessThreshold != 1 || db.FailureThreshold != 3 {
+		t.Errorf("thresholds: %d/%d, %d", api.FailureThreshold, api.SuccessThreshold, db.FailureThreshold)
+	}
+	if n := api.Notify; n.Mode != NotifyInstant || n.Repeat != DefaultRepeat || !n.Resolved() {
+		t.Errorf("api notify: %+v", n)
+	}
+	if n := db.Notify; n.Mode != NotifyDigest {
+		t.Errorf("db notify mode %q, want digest by default", n.Mode)
+	}
+	if g := c.Groups[1]; g.Collapse != CollapseNever {
+		t.Errorf("group default collapse: %+v", g)
+	}
+	s := c.Services[0]
+	if s.ProblemStatus() != status.MajorOutage || len(s.CheckIDs()) != 2 || s.CheckIDs()[1].String() != "health/db" || c.Services[1].ProblemStatus() != status.PartialOutage {
+		t.Errorf("services: %+v", c.Services)
+	}
+	if r := c.Receivers["ops"]; r.Slack.WebhookURL != "https://hooks.slack.com/services/T/B/x" || r.Slack.APIURL != "https://slack.com/api/" || !r.Slack.HTTPConfig.FollowRedirects {
+		t.Errorf("slack: %+v", r.Slack)
+	}
+	if w := c.Receivers["teams"].Webhook; w.BodyTemplate != `{"text": "{{.Kind}}"}` || w.ContentType != "application/json" {
+		t.Errorf("webhook: %+v", w)
+	}
+	if c.SMTP.From != "status@status.acme.example" || c.SMTP.Port != 587 || c.SMTP.TLS != "starttls" {
+		t.Errorf("smtp defaults: %+v", c.SMTP)
+	}
+	next, ok := c.Digest.Next(time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)) // a Friday, 13:00 in Rome
+	if !ok || !next.Equal(time.Date(2026, 11, 30, 8, 0, 0, 0, time.UTC)) {
+		t.Errorf("next digest after Friday noon: %s, want Monday 09:00 in Rome", next)
+	}
+}
+
+func TestServiceAndReceiverErrors(t *testing.T) {
+	_, errs := parse(t, `
+resources:
+  health:
+    - {name: api, kind: ping, notify: {receivers: [nobody], mode: sometimes}}
+groups:
+  - {name: Website, collapse: maybe}
+  - {name: Website}
+services:
+  - {name: API, group: Web, checks: [health/apii, health, health/api, health/api], on_problem: degraded}
+  - {name: API}
+  - {name: Docs, notify: {receivers: [ops]}}
+receivers:
+  ops: {}
+  chat: {slack: {token: xoxb-1}}
+  mail: {email: {to: ["not an address"]}}
+  hook: {webhook: {body_template: "{{.Kind"}}
+digest: {schedule: "every monday"}
+`)
+	want := []string{
+		`statusd.yml:4: resources.health[0].notify.receivers[0]: unknown receiver "nobody" (known: chat, hook, mail, ops)`,
+		`statusd.yml:4: resources.health[0].notify.mode: must be instant, digest or none, got "sometimes"`,
+		`statusd.yml:6: groups[0].collapse: must be never, always or when_operational, got "maybe"`,
+		`statusd.yml:7: groups[1].name: duplicate group "Website" (first at groups[0])`,
+		`statusd.yml:9: services[0].group: unknown group "Web" (known: Website)`,
+		`statusd.yml:9: services[0].on_problem: must be partial_outage or major_outage, got "degraded"`,
+		`statusd.yml:9: services[0].checks[0]: unknown check health/apii`,
+		`statusd.yml:9: services[0].checks[1]: check "health": want resource/check`,
+		`statusd.yml:9: services[0].checks[3]: check health/api listed twice`,
+		`statusd.yml:10: services[1].name: duplicate service "API" (first at services[0])`,
+		`statusd.yml:13: receivers.ops: needs at least one of slack, email and webhook`,
+		`statusd.yml:14: receivers.chat.slack.channel: required with token`,
+		`statusd.yml:15: receivers.mail.email.to[0]: invalid address "not an address"`,
+		`statusd.yml:16: receivers.hook.webhook.url: required (or url_file)`,
+		`statusd.yml:16: receivers.hook.webhook.body_template: template: body:1: unclosed action`,
+		`statusd.yml:17: digest.schedule: invalid cron expression "every monday"`,
+		`statusd.yml: smtp.host: required: an email receiver is configured`,
+		`statusd.yml: smtp.from: required when site.url is not set`,
+	}
+	got := map[string]bool{}
+	for _, e := range errs {
+		got[e.Error()] = true
+	}
+	for _, w := range want {
+		found := false
+		for g := range got {
+			if strings.HasPrefix(g, w) {
+				found = true
+			}
+		}
+		if !found {
+			t.Errorf("missing error %q", w)
+		}
+	}
+	if len(errs) != len(want) {
+		t.Errorf("%d errors, want %d:\n%v", len(errs), len(want), errs)
 	}
 }

@@ -308,6 +308,9 @@ func (d *decoder) decodeStruct(n *yaml.Node, v reflect.Value, path string) {
 		d.p.atLine(n.Line, path, "expected a mapping, got %s", describe(n))
 		return
 	}
+	if def, ok := v.Addr().Interface().(defaulter); ok {
+		def.setDefaults()
+	}
 	info := infoOf(v.Type())
 	var rest []pair
 	d.eachPair(n, path, func(key string, kn, vn *yaml.Node) {

@@ -28,6 +28,12 @@ func (c *Config) applyDefaults() {
 	}
 	setDuration(&c.Defaults.Interval, DefaultInterval)
 	setDuration(&c.Defaults.Timeout, DefaultTimeout)
+	if c.Defaults.FailureThreshold == 0 {
+		c.Defaults.FailureThreshold = DefaultFailureThreshold
+	}
+	if c.Defaults.SuccessThreshold == 0 {
+		c.Defaults.SuccessThreshold = DefaultSuccessThreshold
+	}
 	if c.Scheduler.MaxConcurrency == 0 {
 		c.Scheduler.MaxConcurrency = DefaultMaxConcurrency
 	}
@@ -45,7 +51,11 @@ func (c *Config) applyDefaults() {
 	setDuration(&r.Day, 730*day)
 	setDuration(&r.Heartbeats, 30*day)
 
-	c.Each(func(_ string, ch *Check) { ch.applyDefaults(c.Defaults) })
+	c.Each(func(_ string, ch *Check) {
+		ch.applyDefaults(c.Defaults)
+		ch.applyNotifyDefaults(c.Defaults)
+	})
+	c.applyNotifyDefaults()
 }
 
 func (ch *Check) applyDefaults(d Defaults) {

@@ -189,6 +189,18 @@ func resolveSecrets(v reflect.Value, path, dir string, readFile func(string) ([]
 			}
 			f.SetString(strings.TrimRight(string(b), "\r\n"))
 		}
+		// A *_file option that is no secret's (a template) is anchored
+		// to the config's folder and must be readable.
+		for name, idx := range info.fields {
+			f := v.FieldByIndex(idx)
+			base, isFile := strings.CutSuffix(name, "_file")
+			sibling, ok := info.fields[base]
+			secret := ok && v.FieldByIndex(sibling).Type() == secretType
+			if !isFile || secret || f.Kind() != reflect.String || f.String() == "" || ownerOf(v.Type(), idx).PkgPath() == promconfigPkg {
+				continue
+			}
+			checkFile(f, joinPath(path, name), dir, readFile, p)
+		}
 		if info.inlineMap != nil {
 			resolveSecrets(v.FieldByIndex(info.inlineMap), path, dir, readFile, p)
 		}

@@ -38,6 +38,9 @@ func (c *Config) validate(p *problems) {
 		p.add("storage.retention.results_per_check", "must not be negative (0 keeps every result within the retention time)")
 	}
 
+	c.validateServices(p)
+	c.validateReceivers(p)
+
 	for _, r := range c.Resources {
 		rpath := joinPath("resources", r.Name)
 		if !namePattern.MatchString(r.Name) {

@@ -114,3 +114,34 @@ func ParseServiceStatus(s string) (ServiceStatus, error) {
 	}
 	return Operational, fmt.Errorf("unknown service status %q (want one of %s)", s, strings.Join(serviceStatusNames[:], ", "))
 }
+
+var summaries = [...]string{
+	Operational:   "All systems are operational",
+	Degraded:      "Some systems are experiencing performance issues",
+	PartialOutage: "Some systems are experiencing partial outages",
+	MajorOutage:   "Some systems are experiencing major outages",
+}
+
+// Summary is the status page's banner text for a worst status, as
+// django-statusboard words it.
+func (s ServiceStatus) Summary() string {
+	if s >= Operational && s <= MajorOutage {
+		return summaries[s]
+	}
+	return ""
+}
+
+var labels = [...]string{
+	Operational:   "Operational",
+	Degraded:      "Degraded performance",
+	PartialOutage: "Partial outage",
+	MajorOutage:   "Major outage",
+}
+
+// Label is the status as people read it.
+func (s ServiceStatus) Label() string {
+	if s >= Operational && s <= MajorOutage {
+		return labels[s]
+	}
+	return s.String()
+}

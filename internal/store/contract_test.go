@@ -327,8 +327,8 @@ func testRecorder(t *testing.T, s *Store) {
 	clock := &fakeClock{now: t0.Add(30 * time.Second)}
 	reg := prometheus.NewRegistry()
 	r := NewRecorder(s, slog.New(slog.DiscardHandler), reg, RecorderOptions{Now: clock.Now, RollupInterval: time.Minute})
-	r.Record(apiID, result(t0.Add(10*time.Second), status.Fine, status.Float(1)))
-	r.Record(apiID, result(t0.Add(20*time.Second), status.Problem, status.Float(9)))
+	r.Observe(apiID, result(t0.Add(10*time.Second), status.Fine, status.Float(1)))
+	r.Observe(apiID, result(t0.Add(20*time.Second), status.Problem, status.Float(9)))
 	r.RecordHeartbeat(dbID, Heartbeat{ReceivedAt: t0, Source: "cron"})
 	if err := r.Flush(ctx, false); err != nil {
 		t.Fatal(err)
@@ -340,7 +340,7 @@ func testRecorder(t *testing.T, s *Store) {
 		t.Fatalf("after first flush: %d results, %d heartbeats, %d minutes (the open minute must wait)", len(hist), len(last), len(minutes))
 	}
 	clock.Set(t0.Add(61 * time.Second))
-	r.Record(apiID, result(t0.Add(61*time.Second), status.Fine, status.Float(1)))
+	r.Observe(apiID, result(t0.Add(61*time.Second), status.Fine, status.Float(1)))
 	if err := r.Flush(ctx, false); err != nil {
 		t.Fatal(err)
 	}
@@ -366,7 +366,7 @@ func testRecorderRetry(t *testing.T, s *Store) {
 	clock := &fakeClock{now: t0.Add(2 * time.Minute)}
 	r := NewRecorder(s, slog.New(slog.DiscardHandler), nil, RecorderOptions{Now: clock.Now, MaxPending: 3, RollupInterval: time.Minute})
 	// Register the check first, then make writes fail by hiding the table.
-	r.Record(dbID, result(t0, status.Fine, nil))
+	r.Observe(dbID, result(t0, status.Fine, nil))
 	if err := r.Flush(ctx, false); err != nil {
 		t.Fatal(err)
 	}
@@ -374,7 +374,7 @@ func testRecorderRetry(t *testing.T, s *Store) {
 		t.Fatal(err)
 	}
 	for i := range 5 {
-		r.Record(apiID, result(t0.Add(time.Duration(i)*time.Second), status.Fine, nil))
+		r.Observe(apiID, result(t0.Add(time.Duration(i)*time.Second), status.Fine, nil))
 	}
 	r.RecordHeartbeat(apiID, Heartbeat{ReceivedAt: t0})
 	if err := r.Flush(ctx, false); err == nil {
@@ -442,7 +442,7 @@ func testRecorderSamples(t *testing.T, s *Store) {
 	r := NewRecorder(s, slog.New(slog.DiscardHandler), nil, RecorderOptions{Now: clock.Now, ResultsInterval: time.Minute})
 	levels := []status.Level{status.Fine, status.Fine, status.Fine, status.Warning, status.Warning, status.Fine, status.Fine, status.Fine}
 	for i, l := range levels {
-		r.Record(apiID, result(t0.Add(time.Duration(i)*10*time.Second), l, nil))
+		r.Observe(apiID, result(t0.Add(time.Duration(i)*10*time.Second), l, nil))
 	}
 	if err := r.Flush(ctx, true); err != nil {
 		t.Fatal(err)
@@ -457,7 +457,7 @@ func testRecorderSamples(t *testing.T, s *Store) {
 	if strings.Join(got, " ") != want {
 		t.Errorf("kept %s, want %s", strings.Join(got, " "), want)
 	}
-	r.Record(apiID, result(t0.Add(110*time.Second), status.Fine, nil))
+	r.Observe(apiID, result(t0.Add(110*time.Second), status.Fine, nil))
 	if err := r.Flush(ctx, true); err != nil {
 		t.Fatal(err)
 	}
@@ -479,7 +479,7 @@ func testRecorderBatchesRollups(t *testing.T, s *Store) {
 	clock := &fakeClock{now: t0.Add(2 * time.Minute)}
 	r := NewRecorder(s, slog.New(slog.DiscardHandler), nil, RecorderOptions{Now: clock.Now}) // every 5 minutes
 	for i := range 3 {
-		r.Record(apiID, result(t0.Add(time.Duration(i)*time.Minute), status.Fine, nil))
+		r.Observe(apiID, result(t0.Add(time.Duration(i)*time.Minute), status.Fine, nil))
 	}
 	if err := r.Flush(ctx, false); err != nil {
 		t.Fatal(err)

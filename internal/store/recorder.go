@@ -152,10 +152,10 @@ func (r *Recorder) SetRetention(ret Retention, resultsInterval time.Duration) {
 	r.opts.ResultsInterval = resultsInterval
 }
 
-// Record counts a result of a check into its rollups and queues it to be
+// Observe counts a result of a check into its rollups and queues it to be
 // stored as a raw result when it changed level or success, or when the
 // check's last stored result is ResultsInterval old.
-func (r *Recorder) Record(id status.CheckID, res status.Result) {
+func (r *Recorder) Observe(id status.CheckID, res status.Result) {
 	minute := res.CheckedAt.Unix() / 60
 	r.mu.Lock()
 	defer r.mu.Unlock()

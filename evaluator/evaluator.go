@@ -1,0 +1,575 @@
+package evaluator
+
+import (
+	"context"
+	"log/slog"
+	"net/url"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/jonboulle/clockwork"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/statusd/statusd/internal/config"
+	"github.com/statusd/statusd/internal/status"
+	"github.com/statusd/statusd/internal/store"
+)
+
+// Options configure an Evaluator.
+type Options struct {
+	Logger *slog.Logger
+	// Store keeps the state and receives the decisions.
+	Store *store.Store
+	// Ready is closed once the store is connected and migrated; nothing
+	// is evaluated before (results wait). Nil means ready.
+	Ready <-chan struct{}
+	// Clock is the real clock when nil.
+	Clock clockwork.Clock
+	// ExternalURL is how users reach statusd, for links in messages.
+	ExternalURL *url.URL
+	// Registerer receives the evaluator's metrics; nil registers nothing.
+	Registerer prometheus.Registerer
+	// OnChange is called after a write that changed what the status page
+	// shows (a service's status, an incident).
+	OnChange func()
+	// RefreshInterval is how often services, maintenance windows and
+	// manual statuses are read from the store again (default 5s).
+	RefreshInterval time.Duration
+	// MaxBacklog bounds the results waiting to be evaluated; past it the
+	// oldest are dropped and counted (default 100,000).
+	MaxBacklog int
+	// DryRun decides on the stored state and writes nothing: the
+	// notifications that would be written are in Written.
+	DryRun bool
+	// KeepWritten keeps the outbox rows written, for Written (one-shot
+	// use; a daemon would keep them forever).
+	KeepWritten bool
+}
+
+// Evaluator receives check results (Observe) and turns them into
+// evaluated levels, service statuses, incidents and notifications.
+type Evaluator struct {
+	opts   Options
+	logger *slog.Logger
+	store  *store.Store
+	clock  clockwork.Clock
+
+	// mu guards the plan and the states in it: the loop and Apply.
+	mu   sync.Mutex
+	plan *plan
+	// loaded is set once the persisted state is in the plan.
+	loaded bool
+	// pending are writes that failed, retried in order before new ones.
+	pending []job
+	levels  []status.Level // scratch for service statuses
+
+	qmu     sync.Mutex
+	queue   []observed
+	wake    chan struct{}
+	metrics *metrics
+	// replanned is told when Apply changed the digest schedule.
+	replanned chan struct{}
+	// written are the outbox rows written, kept for one-shot use only.
+	written []store.OutboxRow
+}
+
+type observed struct {
+	id  status.CheckID
+	res status.Result
+}
+
+// New returns an evaluator with no checks; Apply gives it a config.
+func New(opts Options) *Evaluator {
+	if opts.Clock == nil {
+		opts.Clock = clockwork.NewRealClock()
+	}
+	if opts.RefreshInterval == 0 {
+		opts.RefreshInterval = 5 * time.Second
+	}
+	if opts.MaxBacklog == 0 {
+		opts.MaxBacklog = 100_000
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	e := &Evaluator{
+		opts:   opts,
+		logger: opts.Logger,
+		store:  opts.Store,
+		clock:  opts.Clock,
+		plan:   newPlan(&config.Config{}, nil, nil),
+		wake:   make(chan struct{}, 1),
+
+		replanned: make(chan struct{}, 1),
+	}
+	e.metrics = newMetrics(e)
+	if opts.Registerer != nil {
+		opts.Registerer.MustRegister(e.metrics.collectors()...)
+	}
+	return e
+}
+
+// Apply makes a config the evaluator's: checks and services that stay
+// keep their state.
+func (e *Evaluator) Apply(cfg *config.Config) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.plan = newPlan(cfg, e.opts.ExternalURL, e.plan)
+	e.metrics.setPlan(e.plan)
+	select {
+	case e.replanned <- struct{}{}:
+	default:
+	}
+}
+
+// Observe receives a result, in the check's goroutine: it queues it and
+// returns at once.
+func (e *Evaluator) Observe(id status.CheckID, res status.Result) {
+	e.qmu.Lock()
+	if len(e.queue) >= e.opts.MaxBacklog {
+		drop := len(e.queue) - e.opts.MaxBacklog + 1
+		e.queue = append(e.queue[:0], e.queue[drop:]...)
+		e.metrics.dropped.Add(float64(drop))
+	}
+	e.queue = append(e.queue, observed{id, res})
+	e.qmu.Unlock()
+	select {
+	case e.wake <- struct{}{}:
+	default:
+	}
+}
+
+// backlog is how many results wait.
+func (e *Evaluator) backlog() int {
+	e.qmu.Lock()
+	defer e.qmu.Unlock()
+	return len(e.queue)
+}
+
+// Run evaluates the results it receives until ctx ends, then stores the
+// states. It waits for the store first, and loads what was persisted.
+func (e *Evaluator) Run(ctx context.Context) {
+	if e.opts.Ready != nil {
+		select {
+		case <-e.opts.Ready:
+		case <-ctx.Done():
+			return
+		}
+	}
+	if !e.load(ctx) {
+		return
+	}
+	digestsDone := make(chan struct{})
+	go func() {
+		defer close(digestsDone)
+		e.runDigests(ctx)
+	}()
+	defer func() { <-digestsDone }()
+	tick := e.clock.NewTicker(e.opts.RefreshInterval)
+	defer tick.Stop()
+	var batch []observed
+	for {
+		select {
+		case <-ctx.Done():
+			e.mu.Lock()
+			defer e.mu.Unlock()
+			fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+			defer cancel()
+			e.flush(fctx)
+			return
+		case <-tick.Chan():
+			e.Refresh(ctx)
+		case <-e.wake:
+			e.qmu.Lock()
+			batch, e.queue = e.queue, batch[:0]
+			e.qmu.Unlock()
+			e.mu.Lock()
+			for _, o := range batch {
+				e.process(ctx, o.id, o.res)
+			}
+			e.mu.Unlock()
+			clear(batch)
+		}
+	}
+}
+
+// runDigests writes the digests at each slot of the schedule.
+func (e *Evaluator) runDigests(ctx context.Context) {
+	for {
+		e.mu.Lock()
+		now := e.clock.Now()
+		slot, scheduled := e.plan.digest.Next(now)
+		e.mu.Unlock()
+		var fire <-chan time.Time
+		var timer clockwork.Timer
+		if scheduled {
+			timer = e.clock.NewTimer(slot.Sub(now))
+			fire = timer.Chan()
+		}
+		stop := func() {
+			if timer != nil {
+				timer.Stop()
+			}
+		}
+		select {
+		case <-ctx.Done():
+			stop()
+			return
+		case <-e.replanned:
+			stop()
+			continue
+		case <-fire:
+		}
+		msgs, err := e.Digest(ctx, slot)
+		if err != nil {
+			e.logger.Warn("Cannot write the digests", "slot", slot, "err", err)
+			continue
+		}
+		e.logger.Info("Digests written", "slot", slot, "receivers", len(msgs))
+	}
+}
+
+// Evaluate evaluates the queued results now, for one-shot use such as
+// `statusd notify instant`; Run does it as they come.
+func (e *Evaluator) Evaluate(ctx context.Context) { e.drain(ctx) }
+
+// Flush stores the states that changed, for one-shot use; Run does it at
+// the end.
+func (e *Evaluator) Flush(ctx context.Context) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.flush(ctx)
+}
+
+// drain evaluates the queued results now; Run does it as they come.
+func (e *Evaluator) drain(ctx context.Context) {
+	e.qmu.Lock()
+	batch := e.queue
+	e.queue = nil
+	e.qmu.Unlock()
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for _, o := range batch {
+		e.process(ctx, o.id, o.res)
+	}
+}
+
+// load reads the persisted state, retrying while the store fails; false
+// when ctx ended first.
+func (e *Evaluator) load(ctx context.Context) bool {
+	for wait := time.Second; ; wait = min(2*wait, 30*time.Second) {
+		err := e.Load(ctx)
+		if err == nil {
+			return true
+		}
+		e.logger.Warn("Cannot read the evaluator's state; retrying", "err", err)
+		select {
+		case <-ctx.Done():
+			return false
+		case <-e.clock.After(wait):
+		}
+	}
+}
+
+// Load reads the persisted states of the checks and their receivers and
+// writes the config's groups and services to the store.
+func (e *Evaluator) Load(ctx context.Context) error {
+	st, err := e.store.LoadEvaluatorState(ctx)
+	if err != nil {
+		return err
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for id, cs := range st.Checks {
+		c := e.plan.checks[id]
+		if c == nil {
+			continue
+		}
+		c.state.Check = CheckState{
+			Level: cs.Level, Since: cs.Since,
+			AtLeast: [3]int32{0, int32(cs.AtLeastWarning), int32(cs.AtLeastProblem)},
+			AtMost:  [3]int32{int32(cs.AtMostFine), int32(cs.AtMostWarning), 0},
+		}
+		c.level.Store(int32(cs.Level))
+	}
+	for id, byReceiver := range st.Receivers {
+		c := e.plan.checks[id]
+		if c == nil {
+			continue
+		}
+		for i, r := range c.receivers {
+			if rs, ok := byReceiver[r]; ok {
+				c.state.Receivers[i] = fromStored(rs)
+			}
+		}
+	}
+	// The latest results give digests their messages before checks run.
+	latest, err := e.store.LatestResults(ctx)
+	if err != nil {
+		return err
+	}
+	for id, res := range latest {
+		if c := e.plan.checks[id]; c != nil && !c.seen {
+			c.last = res
+		}
+	}
+	e.loaded = true
+	if !e.opts.DryRun {
+		if err := e.syncConfig(ctx); err != nil {
+			return err
+		}
+	}
+	e.refresh(ctx)
+	return nil
+}
+
+// Sync writes the config's groups and services to the store, e.g. after
+// a reload.
+func (e *Evaluator) Sync(ctx context.Context) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if !e.loaded {
+		return nil // done at load
+	}
+	return e.syncConfig(ctx)
+}
+
+func (e *Evaluator) syncConfig(ctx context.Context) error {
+	if err := e.store.SyncConfig(ctx, e.plan.groupSpecs, e.plan.serviceSpecs, e.clock.Now()); err != nil {
+		return err
+	}
+	e.changed()
+	return nil
+}
+
+// Refresh reads what others may have changed in the store (services, the
+// operator's statuses, maintenance windows) and applies it: a service
+// whose status or maintenance flag is not what its checks and windows say
+// is corrected. It also retries failed writes.
+func (e *Evaluator) Refresh(ctx context.Context) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if !e.loaded {
+		return
+	}
+	e.refresh(ctx)
+}
+
+func (e *Evaluator) refresh(ctx context.Context) {
+	e.retry(ctx)
+	now := e.clock.Now()
+	rows, err := e.store.Services(ctx)
+	if err != nil {
+		e.logger.Debug("Cannot read services", "err", err)
+		return
+	}
+	windows, err := e.store.Maintenances(ctx, now)
+	if err != nil {
+		e.logger.Debug("Cannot read maintenance windows", "err", err)
+		return
+	}
+	inMaintenance := map[string]bool{}
+	for _, m := range windows {
+		if m.Active(now) {
+			for _, s := range m.Services {
+				inMaintenance[s] = true
+			}
+		}
+	}
+	for _, r := range rows {
+		s := e.plan.services[r.Name]
+		if s == nil {
+			continue
+		}
+		s.status, s.manual, s.maintenance, s.known = status.ServiceStatus(r.Status), r.Manual(), r.Maintenance, true
+		want := s.computed(e.levels)
+		switch {
+		case want != s.status:
+			cause := store.CauseChecks
+			if s.manual != nil {
+				cause = store.CauseManual
+			}
+			e.write(ctx, e.serviceJob(s, want, inMaintenance[s.name], cause, now))
+		case inMaintenance[s.name] != s.maintenance:
+			e.write(ctx, e.serviceJob(s, want, inMaintenance[s.name], store.CauseMaintenance, now))
+		}
+	}
+}
+
+// process evaluates one result.
+func (e *Evaluator) process(ctx context.Context, id status.CheckID, res status.Result) {
+	e.metrics.results.Inc()
+	c := e.plan.checks[id]
+	if c == nil {
+		return // removed by a reload
+	}
+	rule := c.rule
+	rule.Muted = c.muted()
+	now := e.clock.Now()
+	prev := c.state
+	next, events := Next(prev, res, rule, now)
+	c.state, c.last, c.seen = next, res, true
+	c.dirty = true
+	c.level.Store(int32(next.Check.Level))
+	if len(events) == 0 {
+		return
+	}
+	e.write(ctx, e.checkJob(c, prev, events, rule.Muted, now))
+}
+
+// job is a write of decisions, re-runnable: it decides again on the
+// stored state inside its transaction, so that a retry or another statusd
+// process that got there first never doubles a notification.
+type job struct {
+	what string
+	run  func(*store.Tx) error
+	// after applies what was written to the evaluator's copy; it runs
+	// only once the transaction committed.
+	after func()
+}
+
+// write runs a job, or keeps it to retry when the store fails; jobs run
+// in order.
+func (e *Evaluator) write(ctx context.Context, j job) {
+	if len(e.pending) > 0 {
+		e.pending = append(e.pending, j)
+		e.metrics.pendingWrites.Store(int64(len(e.pending)))
+		e.retry(ctx)
+		return
+	}
+	if err := e.run(ctx, j); err != nil {
+		e.pending = append(e.pending, j)
+		e.metrics.pendingWrites.Store(int64(len(e.pending)))
+		e.metrics.writeFailures.Inc()
+		e.logger.Warn("Cannot write decisions; keeping them to retry", "what", j.what, "err", err)
+	}
+}
+
+// retry runs the kept jobs, in order, until one fails.
+func (e *Evaluator) retry(ctx context.Context) {
+	for len(e.pending) > 0 {
+		if err := e.run(ctx, e.pending[0]); err != nil {
+			e.metrics.writeFailures.Inc()
+			return
+		}
+		e.pending[0] = job{}
+		e.pending = e.pending[1:]
+		e.metrics.pendingWrites.Store(int64(len(e.pending)))
+	}
+}
+
+func (e *Evaluator) run(ctx context.Context, j job) error {
+	err := e.update(ctx, j.run)
+	if err != nil {
+		return err
+	}
+	if j.after != nil {
+		j.after()
+	}
+	return nil
+}
+
+// update runs writes: committed, or with DryRun rolled back, the outbox
+// rows they would have written kept.
+func (e *Evaluator) update(ctx context.Context, fn func(*store.Tx) error) error {
+	var rows []store.OutboxRow
+	collect := func(tx *store.Tx) error {
+		if err := fn(tx); err != nil {
+			return err
+		}
+		rows = tx.Enqueued()
+		return nil
+	}
+	var err error
+	if e.opts.DryRun {
+		err = e.store.Preview(ctx, collect)
+	} else {
+		err = e.store.Update(ctx, collect)
+	}
+	if err == nil && (e.opts.KeepWritten || e.opts.DryRun) {
+		e.written = append(e.written, rows...)
+	}
+	return err
+}
+
+// Written returns the outbox rows written (or, with DryRun, that would
+// have been) since the evaluator started, with KeepWritten or DryRun.
+func (e *Evaluator) Written() []store.OutboxRow {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return slices.Clone(e.written)
+}
+
+// flush stores every state that changed since it was last stored (the
+// debounce streaks change with every result), so that a restart goes on
+// counting.
+func (e *Evaluator) flush(ctx context.Context) {
+	if !e.loaded {
+		return
+	}
+	e.retry(ctx)
+	if len(e.pending) > 0 {
+		return // the database is away; the states are written with the decisions
+	}
+	now := e.clock.Now()
+	var dirty []*checkEntry
+	for _, c := range e.plan.order {
+		if c.dirty {
+			dirty = append(dirty, c)
+		}
+	}
+	if len(dirty) == 0 || e.opts.DryRun {
+		return
+	}
+	err := e.store.Update(ctx, func(tx *store.Tx) error {
+		for _, c := range dirty {
+			if err := saveState(tx, c, now); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		e.logger.Warn("Cannot store the evaluator's state", "err", err)
+		return
+	}
+	for _, c := range dirty {
+		c.dirty = false
+	}
+}
+
+// saveState stores a check's state and its receivers'.
+func saveState(tx *store.Tx, c *checkEntry, now time.Time) error {
+	cs := c.state.Check
+	if err := tx.SaveCheckState(c.id, store.CheckState{
+		Level: cs.Level, Since: cs.Since,
+		AtLeastWarning: int(cs.AtLeast[status.Warning]), AtLeastProblem: int(cs.AtLeast[status.Problem]),
+		AtMostFine: int(cs.AtMost[status.Fine]), AtMostWarning: int(cs.AtMost[status.Warning]),
+	}, now); err != nil {
+		return err
+	}
+	for i, r := range c.receivers {
+		if r == "" {
+			continue // saved by its caller
+		}
+		if err := tx.SaveReceiverState(c.id, r, toStored(c.state.Receivers[i])); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (e *Evaluator) changed() {
+	if e.opts.OnChange != nil {
+		e.opts.OnChange()
+	}
+}
+
+func fromStored(r store.ReceiverState) ReceiverState {
+	return ReceiverState{Level: r.Level, At: r.At, Episode: r.Episode, Sent: r.Sent, Suppressed: r.Suppressed}
+}
+
+func toStored(r ReceiverState) store.ReceiverState {
+	return store.ReceiverState{Level: r.Level, At: r.At, Episode: r.Episode, Sent: r.Sent, Suppressed: r.Suppressed}
+}

@@ -1,0 +1,295 @@
+package evaluator
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/jonboulle/clockwork"
+
+	"github.com/statusd/statusd/exporter"
+	"github.com/statusd/statusd/internal/config"
+	"github.com/statusd/statusd/internal/message"
+	"github.com/statusd/statusd/internal/status"
+	"github.com/statusd/statusd/internal/store"
+	"github.com/statusd/statusd/internal/testsvc"
+)
+
+// backends are the databases every integration test runs on.
+var backends = []struct {
+	name string
+	dsn  func(t *testing.T) string
+}{
+	{"sqlite", func(t *testing.T) string { return "sqlite:" + filepath.Join(t.TempDir(), "statusd.db") }},
+	{"postgres", func(t *testing.T) string { return testsvc.Postgres(t) }},
+}
+
+func openStore(t *testing.T, dsn string) *store.Store {
+	t.Helper()
+	s, err := store.Open(context.Background(), dsn, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	if _, err := s.Migrate(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// target is an HTTP server a test takes down and brings back.
+type target struct {
+	*httptest.Server
+	up atomic.Bool
+}
+
+func newTarget(t *testing.T) *target {
+	tg := &target{}
+	tg.up.Store(true)
+	tg.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !tg.up.Load() {
+			http.Error(w, "down for maintenance of the database", http.StatusServiceUnavailable)
+		}
+	}))
+	t.Cleanup(tg.Close)
+	return tg
+}
+
+const outageConfig = `
+site: {name: ACME, url: "https://status.acme.example"}
+defaults: {interval: 30s, timeout: 5s, failure_threshold: 2, success_threshold: 1}
+resources:
+  health:
+    - name: api
+      kind: http
+      url: "%s"
+      notify: {receivers: [ops, alice], mode: instant, repeat: 6h}
+    - {name: ping, kind: ping}
+groups:
+  - {name: Website, priority: 10}
+services:
+  - {name: API, group: Website, checks: [health/api, health/ping], auto_incident: true, notify: {receivers: [ops]}}
+  - {name: Status, checks: [health/ping]}
+receivers:
+  ops: {webhook: {url: "https://hooks.example/ops"}}
+  alice: {webhook: {url: "https://hooks.example/alice"}}
+`
+
+// rig is an evaluator fed by a real exporter whose checks run when the
+// test says, on a fake clock.
+type rig struct {
+	t        *testing.T
+	st       *store.Store
+	clock    *clockwork.FakeClock
+	cfg      *config.Config
+	exporter *exporter.Exporter
+	eval     *Evaluator
+	checks   []*exporter.Check
+}
+
+func newRig(t *testing.T, st *store.Store, clock *clockwork.FakeClock, cfgText string) *rig {
+	t.Helper()
+	cfg, err := config.Parse([]byte(cfgText), "", config.OSEnv())
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &rig{t: t, st: st, clock: clock, cfg: cfg}
+	r.eval = New(Options{Store: st, Clock: clock})
+	r.eval.Apply(cfg)
+	if err := r.eval.Load(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	r.exporter = exporter.New(exporter.Options{Clock: clock, Observers: []exporter.Observer{r.eval}})
+	if err := r.exporter.Apply(cfg); err != nil {
+		t.Fatal(err)
+	}
+	all, _ := r.exporter.Select("")
+	for _, res := range all {
+		r.checks = append(r.checks, res.Checks...)
+	}
+	return r
+}
+
+// interval runs every check once, a check interval after the last run,
+// and evaluates the results.
+func (r *rig) interval() {
+	r.t.Helper()
+	r.clock.Advance(30 * time.Second)
+	r.exporter.Fresh(context.Background(), r.checks)
+	r.eval.drain(context.Background())
+}
+
+// outbox reads the outbox rows of every state, as "receiver kind key".
+func outbox(t *testing.T, st *store.Store) []string {
+	t.Helper()
+	var out []string
+	for _, state := range []string{store.OutboxPending, store.OutboxSuppressed, store.OutboxSent} {
+		rows, err := st.Outbox(context.Background(), state)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range rows {
+			out = append(out, fmt.Sprintf("%s %s %s %s", r.State, r.Receiver, r.Kind, r.DedupKey))
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+func TestOutage(t *testing.T) {
+	for _, b := range backends {
+		t.Run(b.name, func(t *testing.T) {
+			st := openStore(t, b.dsn(t))
+			tg := newTarget(t)
+			clock := clockwork.NewFakeClockAt(time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC))
+			cfgText := fmt.Sprintf(outageConfig, tg.URL)
+			r := newRig(t, st, clock, cfgText)
+			ctx := context.Background()
+
+			r.interval()
+			if got := outbox(t, st); len(got) != 0 {
+				t.Fatalf("all fine, yet %v", got)
+			}
+			tg.up.Store(false)
+			r.interval() // the first failure is not enough (failure_threshold 2)
+			if got := outbox(t, st); len(got) != 0 {
+				t.Fatalf("after one failure: %v", got)
+			}
+			r.interval() // the second raises the level: told, service in outage, incident
+			want := []string{
+				"pending alice instant check:health/api:instant/1/1",
+				"pending ops instant check:health/api:instant/1/1",
+				"pending ops status_change service:API:1",
+			}
+			if got := outbox(t, st); !slices.Equal(got, want) {
+				t.Fatalf("outbox after the outage began:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+			}
+			// The status change is delivered (the notifier's job).
+			markSent(t, st, "status_change")
+
+			// statusd restarts in the middle of the outage: nothing is
+			// told again.
+			r = newRig(t, st, clock, cfgText)
+			r.interval()
+			if got := outbox(t, st); len(got) != 3 {
+				t.Fatalf("after a restart during the outage: %v", got)
+			}
+			tg.up.Store(true)
+			r.interval()
+			want = []string{
+				"pending alice instant check:health/api:instant/1/1",
+				"pending alice resolved check:health/api:resolved/1",
+				"pending ops instant check:health/api:instant/1/1",
+				"pending ops resolved check:health/api:resolved/1",
+				"pending ops status_change service:API:2",
+				"sent ops status_change service:API:1",
+			}
+			if got := outbox(t, st); !slices.Equal(got, want) {
+				t.Fatalf("outbox after recovery:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+			}
+
+			// The messages say what happened.
+			rows, _ := st.Outbox(ctx, store.OutboxPending)
+			var instant, resolved, change message.Message
+			for _, row := range rows {
+				var m message.Message
+				if err := json.Unmarshal([]byte(row.Payload), &m); err != nil {
+					t.Fatal(err)
+				}
+				switch {
+				case row.Receiver == "ops" && row.Kind == "instant":
+					instant = m
+				case row.Receiver == "ops" && row.Kind == "resolved":
+					resolved = m
+				case row.Kind == "status_change":
+					change = m
+				}
+			}
+			if c := instant.Checks; instant.Version != 1 || instant.Site.Name != "ACME" || len(c) != 1 || c[0].ID != "health/api" ||
+				c[0].Level != status.Problem || c[0].Previous != status.Fine || !strings.Contains(c[0].Message, "HTTP 503") ||
+				c[0].Link != "https://status.acme.example/checks#health/api" {
+				t.Errorf("instant message: %+v", instant)
+			}
+			if c := resolved.Checks; len(c) != 1 || c[0].Level != status.Fine || c[0].Previous != status.Problem {
+				t.Errorf("resolved message: %+v", resolved)
+			}
+			if s := change.Service; s == nil || s.Name != "API" || s.From != status.PartialOutage || s.To != status.Operational || s.Cause != "checks" {
+				t.Errorf("status change message: %+v", change)
+			}
+
+			// One change to partial outage and back.
+			history, err := st.ServiceHistory(ctx, "API", 10)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(history) != 2 || history[1].New != int(status.PartialOutage) || history[0].New != int(status.Operational) ||
+				history[0].Cause != "checks" {
+				t.Errorf("history: %+v", history)
+			}
+			// One automatic incident, opened and resolved.
+			incs, _, err := st.Incidents(ctx, store.IncidentQuery{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(incs) != 1 || !incs[0].Automatic || !incs[0].Closed || incs[0].Title != "API: partial outage" ||
+				len(incs[0].Updates) != 2 || incs[0].Updates[0].State != store.Resolved || incs[0].Updates[1].State != store.Investigating ||
+				!strings.Contains(incs[0].Updates[1].Message, "health/api is at problem: HTTP 503") || len(incs[0].Services) != 1 {
+				t.Errorf("incidents: %+v", incs)
+			}
+			if svc, _ := st.Services(ctx); len(svc) != 2 || svc[0].Name != "API" || svc[0].Status != 0 || svc[0].Group.String != "Website" {
+				t.Errorf("services: %+v", svc)
+			}
+		})
+	}
+}
+
+// markSent marks the pending rows of a kind as sent, as the notifier would.
+func markSent(t *testing.T, st *store.Store, kind string) {
+	t.Helper()
+	rows, err := st.Outbox(context.Background(), store.OutboxPending)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Update(context.Background(), func(tx *store.Tx) error {
+		for _, r := range rows {
+			if r.Kind == kind {
+				if err := tx.MarkSent(r.ID, time.Now()); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// An undelivered change that is undone is never told: A→B→A collapses.
+func TestStatusChangesCollapse(t *testing.T) {
+	st := openStore(t, "sqlite:"+filepath.Join(t.TempDir(), "statusd.db"))
+	tg := newTarget(t)
+	clock := clockwork.NewFakeClockAt(time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC))
+	r := newRig(t, st, clock, fmt.Sprintf(outageConfig, tg.URL))
+	r.interval()
+	tg.up.Store(false)
+	r.interval()
+	r.interval()
+	tg.up.Store(true)
+	r.interval()
+	for _, row := range outbox(t, st) {
+		if strings.Contains(row, "status_change") {
+			t.Errorf("an undone, undelivered change was kept: %s", row)
+		}
+	}
+	if h, _ := st.ServiceHistory(context.Background(), "API", 10); len(h) != 2 {
+		t.Errorf("history: %+v", h)
+	}
+}

@@ -1,0 +1,51 @@
+package evaluator
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/statusd/statusd/internal/status"
+	"github.com/statusd/statusd/internal/store"
+)
+
+// SetManual sets an operator's status on a service (manual != nil), which
+// wins over its checks until cleared, or clears it (manual == nil): the
+// service then takes the status its checks give. The change is recorded
+// with cause "manual" and told to the service's receivers. It returns the
+// service's status before and after.
+func (e *Evaluator) SetManual(ctx context.Context, name string, manual *status.ServiceStatus, reason string) (from, to status.ServiceStatus, err error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	now := e.clock.Now()
+	s := e.plan.services[name]
+	if s == nil {
+		// A service the config does not define (an admin's): no checks,
+		// no receivers.
+		s = &serviceEntry{name: name, onProblem: status.PartialOutage}
+	}
+	err = e.update(ctx, func(tx *store.Tx) error {
+		row, err := tx.Service(name)
+		if err != nil {
+			return err
+		}
+		from = status.ServiceStatus(row.Status)
+		if manual == nil && reason == "" {
+			reason = "manual status cleared"
+		}
+		if err := tx.SetManualStatus(row, manual, reason, now); err != nil {
+			return err
+		}
+		saved := s.manual
+		s.manual = manual
+		to = s.computed(e.levels)
+		s.manual = saved
+		_, err = e.serviceChange(s, to, row.Maintenance, store.CauseManual, now)(tx)
+		return err
+	})
+	if err != nil {
+		return 0, 0, fmt.Errorf("service %s: %w", name, err)
+	}
+	s.manual, s.status = manual, to
+	e.changed()
+	return from, to, nil
+}

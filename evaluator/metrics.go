@@ -1,0 +1,91 @@
+package evaluator
+
+import (
+	"bufio"
+	"io"
+	"strconv"
+	"strings"
+	"sync/atomic"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// metrics are the evaluator's own metrics.
+type metrics struct {
+	results       prometheus.Counter
+	dropped       prometheus.Counter
+	writeFailures prometheus.Counter
+	backlog       prometheus.GaugeFunc
+	pending       prometheus.GaugeFunc
+	pendingWrites atomic.Int64
+	// plan is read by WriteMetrics without the evaluator's lock.
+	plan atomic.Pointer[plan]
+}
+
+func newMetrics(e *Evaluator) *metrics {
+	m := &metrics{
+		results: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "statusd_evaluator_results_total",
+			Help: "Check results the evaluator has evaluated.",
+		}),
+		dropped: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "statusd_evaluator_dropped_results_total",
+			Help: "Check results dropped because the evaluator's backlog was full.",
+		}),
+		writeFailures: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "statusd_evaluator_write_failures_total",
+			Help: "Failed attempts to write the evaluator's decisions to the database (they are retried).",
+		}),
+	}
+	m.backlog = prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "statusd_evaluator_backlog",
+		Help: "Check results waiting to be evaluated.",
+	}, func() float64 { return float64(e.backlog()) })
+	m.pending = prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "statusd_evaluator_pending_writes",
+		Help: "Decisions waiting to be written to the database after a failed write.",
+	}, func() float64 { return float64(m.pendingWrites.Load()) })
+	return m
+}
+
+func (m *metrics) collectors() []prometheus.Collector {
+	return []prometheus.Collector{m.results, m.dropped, m.writeFailures, m.backlog, m.pending}
+}
+
+func (m *metrics) setPlan(p *plan) { m.plan.Store(p) }
+
+// WriteMetrics writes statusd_check_evaluated_level, one series per check
+// evaluated since statusd started, in the text format; like the check
+// families it can number tens of thousands of series, so it is written
+// directly.
+func (e *Evaluator) WriteMetrics(w io.Writer) error {
+	p := e.metrics.plan.Load()
+	bw, ok := w.(*bufio.Writer)
+	if !ok {
+		bw = bufio.NewWriter(w)
+	}
+	bw.WriteString("# HELP statusd_check_evaluated_level Evaluated (debounced) level of the check, which notifications and services follow: 0 fine, 1 warning, 2 problem.\n")
+	bw.WriteString("# TYPE statusd_check_evaluated_level gauge\n")
+	if p != nil {
+		line := make([]byte, 0, 128)
+		for _, c := range p.order {
+			l := c.level.Load()
+			if l < 0 {
+				continue // not evaluated yet
+			}
+			line = append(line[:0], `statusd_check_evaluated_level{check="`...)
+			line = append(line, escape(c.id.Check)...)
+			line = append(line, `",resource="`...)
+			line = append(line, escape(c.id.Resource)...)
+			line = append(line, `"} `...)
+			line = strconv.AppendInt(line, int64(l), 10)
+			line = append(line, '\n')
+			bw.Write(line)
+		}
+	}
+	return bw.Flush()
+}
+
+var escaper = strings.NewReplacer(`\`, `\\`, `"`, `\"`, "\n", `\n`)
+
+func escape(s string) string { return escaper.Replace(s) }

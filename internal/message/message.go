@@ -1,0 +1,105 @@
+// Package message is the shape of a notification: what the evaluator
+// writes into the outbox and every integration of the notifier reads (a
+// webhook receives it as is). It is versioned: fields are only added
+// within a version.
+package message
+
+import (
+	"time"
+
+	"github.com/statusd/statusd/internal/status"
+)
+
+// Version is the version of Message this statusd writes.
+const Version = 1
+
+// Kind is what a notification is about.
+type Kind string
+
+// The kinds of notification (the outbox's kind column).
+const (
+	// Instant tells that checks left fine, escalated or are still bad.
+	Instant Kind = "instant"
+	// Resolved tells that checks are fine again.
+	Resolved Kind = "resolved"
+	// Digest lists a receiver's checks at problem and warning, and the
+	// open incidents.
+	Digest Kind = "digest"
+	// StatusChange tells that a service's status changed.
+	StatusChange Kind = "status_change"
+	// Test checks that a receiver works.
+	Test Kind = "test"
+)
+
+// Message is one notification to one receiver.
+type Message struct {
+	Version  int       `json:"version"`
+	Kind     Kind      `json:"kind"`
+	Receiver string    `json:"receiver"`
+	Site     Site      `json:"site"`
+	Time     time.Time `json:"time"`
+	// Checks are the checks the message is about: one for an instant or
+	// resolved notification (more when grouped), every bad one of the
+	// receiver's for a digest, worst first.
+	Checks []Check `json:"checks,omitempty"`
+	// Service is the change of a status_change message.
+	Service *ServiceChange `json:"service,omitempty"`
+	// Incidents are the open incidents, in a digest.
+	Incidents []Incident `json:"incidents,omitempty"`
+}
+
+// Site is the watched site.
+type Site struct {
+	Name string `json:"name"`
+	URL  string `json:"url,omitempty"`
+}
+
+// Check is the state of a check a message reports.
+type Check struct {
+	// ID is resource/check.
+	ID          string `json:"id"`
+	Description string `json:"description,omitempty"`
+	// Level is the evaluated level; Previous the one before the change
+	// that caused the message.
+	Level    status.Level `json:"level"`
+	Previous status.Level `json:"previous"`
+	// Since is when the check entered Level.
+	Since   time.Time `json:"since"`
+	Message string    `json:"message"`
+	Value   *float64  `json:"value,omitempty"`
+	// Repeat is set when the message repeats an earlier one.
+	Repeat bool `json:"repeat,omitempty"`
+	// Link points at the check (its link option, or statusd's page).
+	Link string `json:"link,omitempty"`
+}
+
+// ServiceChange is a service's change of status.
+type ServiceChange struct {
+	Name  string               `json:"name"`
+	Group string               `json:"group,omitempty"`
+	From  status.ServiceStatus `json:"from"`
+	To    status.ServiceStatus `json:"to"`
+	// At is when the first change of a collapsed series happened.
+	At    time.Time `json:"at"`
+	Cause string    `json:"cause"`
+	Link  string    `json:"link,omitempty"`
+}
+
+// Incident is an open incident, in a digest.
+type Incident struct {
+	ID       int64     `json:"id"`
+	Title    string    `json:"title"`
+	State    string    `json:"state"`
+	Occurred time.Time `json:"occurred"`
+	Services []string  `json:"services,omitempty"`
+	Link     string    `json:"link,omitempty"`
+}
+
+// Worst is the worst level among the message's checks.
+func (m *Message) Worst() status.Level {
+	w := status.Fine
+	for _, c := range m.Checks {
+		w = status.Worst(w, c.Level)
+	}
+	return w
+}

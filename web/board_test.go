@@ -1,0 +1,193 @@
+package web
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"github.com/statusd/statusd/internal/board"
+	"github.com/statusd/statusd/internal/status"
+	"github.com/statusd/statusd/internal/store"
+)
+
+// boardFixture serves the read API over a real store and board cache.
+type boardFixture struct {
+	srv   *httptest.Server
+	st    *store.Store
+	cache *board.Cache
+	reg   *prometheus.Registry
+}
+
+func newBoardFixture(t *testing.T) *boardFixture {
+	t.Helper()
+	ctx := context.Background()
+	st, err := store.Open(ctx, "sqlite:"+filepath.Join(t.TempDir(), "statusd.db"), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	if _, err := st.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	reg := prometheus.NewRegistry()
+	cache := board.New(board.Options{Store: st, Registerer: reg})
+	h, err := Handler(Options{Logger: slog.New(slog.DiscardHandler), Board: cache, History: st, Gatherer: reg})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	return &boardFixture{srv: srv, st: st, cache: cache, reg: reg}
+}
+
+func (f *boardFixture) get(t *testing.T, path string) (int, string) {
+	t.Helper()
+	resp, err := http.Get(f.srv.URL + path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var b strings.Builder
+	buf := make([]byte, 4096)
+	for {
+		n, err := resp.Body.Read(buf)
+		b.Write(buf[:n])
+		if err != nil {
+			break
+		}
+	}
+	if ct := resp.Header.Get("Content-Type"); ct != "application/json" {
+		t.Errorf("%s: Content-Type %q", path, ct)
+	}
+	return resp.StatusCode, b.String()
+}
+
+func TestReadAPI(t *testing.T) {
+	f := newBoardFixture(t)
+	ctx := context.Background()
+	now := time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
+
+	// No services: no worst status, no banner.
+	if err := f.cache.Refresh(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if code, body := f.get(t, "/api/v1/summary"); code != 200 || !strings.Contains(body, `"worst_status":null,"banner":null`) {
+		t.Errorf("empty summary: %d %s", code, body)
+	}
+	if v, err := testutil.GatherAndCount(f.reg, "statusd_page_worst_status"); err != nil || v != 1 {
+		t.Errorf("worst status series: %d %v", v, err)
+	}
+
+	err := f.st.SyncConfig(ctx, []store.GroupSpec{{Name: "Website", Priority: 10, Collapse: "when_operational"}},
+		[]store.ServiceSpec{
+			{Name: "API", Group: "Website", Priority: 5, OnProblem: status.MajorOutage, Checks: []status.CheckID{{Resource: "health", Check: "api"}}},
+			{Name: "Docs"},
+		}, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = f.st.Update(ctx, func(tx *store.Tx) error {
+		api, err := tx.Service("API")
+		if err != nil {
+			return err
+		}
+		if _, err := tx.SetServiceStatus(api, status.PartialOutage, false, store.CauseChecks, "", now.Add(time.Minute)); err != nil {
+			return err
+		}
+		id, err := tx.OpenIncident("API: partial outage", []int64{api.ID}, store.Investigating, "<script>alert(1)</script> see https://x.example", true, now.Add(time.Minute))
+		if err != nil {
+			return err
+		}
+		if err := tx.AddIncidentUpdate(id, store.Identified, "the database", now.Add(2*time.Minute)); err != nil {
+			return err
+		}
+		_, err = tx.OpenIncident("Old", nil, store.Resolved, "done", false, now.Add(-48*time.Hour))
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.cache.Refresh(ctx); err != nil {
+		t.Fatal(err)
+	}
+
+	cases := []struct {
+		path string
+		code int
+		want []string
+	}{
+		{"/api/v1/summary", 200, []string{`"worst_status":"partial_outage"`, `"banner":"Some systems are experiencing partial outages"`,
+			`"groups":[{"name":"Website","priority":10,"collapse":"when_operational","collapsed":false,"worst_status":"partial_outage","services":["API"]}]`,
+			`{"name":"API","group":"Website"`, `"status":"partial_outage"`, `"checks":["health/api"]`, `{"name":"Docs","group":null`,
+			`"title":"API: partial outage"`, `"state":"identified"`}},
+		{"/api/v1/services", 200, []string{`[{"name":"API"`, `"since":"2026-11-23T10:01:00Z"`}},
+		{"/api/v1/services/API", 200, []string{`"name":"API"`}},
+		{"/api/v1/services/Nope", 404, []string{`"error":"service Nope not found"`}},
+		{"/api/v1/services/API/history", 200, []string{`[{"at":"2026-11-23T10:01:00Z","from":"operational","to":"partial_outage","maintenance":false,"cause":"checks"}]`}},
+		{"/api/v1/services/API/history?limit=0", 400, []string{"limit must be a whole number from 1 to 10000"}},
+		{"/api/v1/incidents", 200, []string{`"total":2`, `"page":1,"per_page":20`}},
+		{"/api/v1/incidents?state=open", 200, []string{`"total":1`, `"title":"API: partial outage"`}},
+		{"/api/v1/incidents?state=closed", 200, []string{`"total":1`, `"title":"Old"`, `"closed":true`}},
+		{"/api/v1/incidents?state=shut", 400, []string{"state must be open or closed"}},
+		{"/api/v1/incidents?page=2&per_page=1", 200, []string{`"title":"Old"`, `"page":2,"per_page":1,"total":2`}},
+		{"/api/v1/incidents?page=9", 200, []string{`"incidents":[]`}},
+		{"/api/v1/incidents/1", 200, []string{`"updates":[{"id":2,"state":"identified","message":"the database"`, `\u003cscript\u003e`}},
+		{"/api/v1/incidents/99", 404, []string{"incident 99 not found"}},
+		{"/api/v1/incidents/x", 400, []string{"incident id must be a positive number"}},
+		{"/api/v1/groups", 200, []string{`"name":"Website"`}},
+		{"/api/v1/maintenances", 200, []string{`[]`}},
+	}
+	for _, c := range cases {
+		code, body := f.get(t, c.path)
+		if code != c.code {
+			t.Errorf("%s = %d %s, want %d", c.path, code, body, c.code)
+			continue
+		}
+		for _, w := range c.want {
+			if !strings.Contains(body, w) {
+				t.Errorf("%s lacks %s:\n%s", c.path, w, body)
+			}
+		}
+	}
+	want := `
+# HELP statusd_incidents_open Incidents not resolved.
+# TYPE statusd_incidents_open gauge
+statusd_incidents_open 1
+# HELP statusd_page_worst_status Worst status of all services (the status page's banner and favicon), -1 when there are no services.
+# TYPE statusd_page_worst_status gauge
+statusd_page_worst_status 2
+# HELP statusd_service_status Status of the service: 0 operational, 1 degraded, 2 partial outage, 3 major outage.
+# TYPE statusd_service_status gauge
+statusd_service_status{group="",service="Docs"} 0
+statusd_service_status{group="Website",service="API"} 2
+`
+	if err := testutil.GatherAndCompare(f.reg, strings.NewReader(want), "statusd_incidents_open", "statusd_page_worst_status", "statusd_service_status"); err != nil {
+		t.Error(err)
+	}
+}
+
+// A change written elsewhere (the command line, another statusd) shows
+// once the store's board version moves.
+func TestBoardFollowsTheStore(t *testing.T) {
+	f := newBoardFixture(t)
+	ctx := context.Background()
+	if err := f.cache.Refresh(ctx); err != nil {
+		t.Fatal(err)
+	}
+	v := f.cache.Board().Version
+	if err := f.st.SyncConfig(ctx, nil, []store.ServiceSpec{{Name: "API"}}, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	nv, err := f.st.BoardVersion(ctx)
+	if err != nil || nv <= v {
+		t.Fatalf("board version %d after %d (%v): a write must bump it", nv, v, err)
+	}
+}
