@@ -66,6 +66,7 @@ type Evaluator struct {
 
 	qmu     sync.Mutex
 	queue   []observed
+	spare   []observed
 	wake    chan struct{}
 	metrics *metrics
 	// replanned is told when Apply changed the digest schedule.
@@ -168,7 +169,6 @@ func (e *Evaluator) Run(ctx context.Context) {
 	defer func() { <-digestsDone }()
 	tick := e.clock.NewTicker(e.opts.RefreshInterval)
 	defer tick.Stop()
-	var batch []observed
 	for {
 		select {
 		case <-ctx.Done():
@@ -181,15 +181,7 @@ func (e *Evaluator) Run(ctx context.Context) {
 		case <-tick.Chan():
 			e.Refresh(ctx)
 		case <-e.wake:
-			e.qmu.Lock()
-			batch, e.queue = e.queue, batch[:0]
-			e.qmu.Unlock()
-			e.mu.Lock()
-			for _, o := range batch {
-				e.process(ctx, o.id, o.res)
-			}
-			e.mu.Unlock()
-			clear(batch)
+			e.drain(ctx)
 		}
 	}
 }
@@ -244,15 +236,21 @@ func (e *Evaluator) Flush(ctx context.Context) {
 
 // drain evaluates the queued results now; Run does it as they come.
 func (e *Evaluator) drain(ctx context.Context) {
+	// Two buffers swap: the queue fills one while the other is evaluated,
+	// so that the steady state allocates nothing.
 	e.qmu.Lock()
 	batch := e.queue
-	e.queue = nil
+	e.queue, e.spare = e.spare[:0], nil
 	e.qmu.Unlock()
 	e.mu.Lock()
-	defer e.mu.Unlock()
 	for _, o := range batch {
 		e.process(ctx, o.id, o.res)
 	}
+	e.mu.Unlock()
+	clear(batch)
+	e.qmu.Lock()
+	e.spare = batch[:0]
+	e.qmu.Unlock()
 }
 
 // load reads the persisted state, retrying while the store fails; false

@@ -293,3 +293,92 @@ func TestStatusChangesCollapse(t *testing.T) {
 		t.Errorf("history: %+v", h)
 	}
 }
+
+// A maintenance window mutes the checks of its services: the outage is
+// recorded as suppressed, the service is flagged, and when the window
+// ends with the check still bad it is notified then.
+func TestMaintenanceMutes(t *testing.T) {
+	st := openStore(t, "sqlite:"+filepath.Join(t.TempDir(), "statusd.db"))
+	tg := newTarget(t)
+	clock := clockwork.NewFakeClockAt(time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC))
+	r := newRig(t, st, clock, fmt.Sprintf(outageConfig, tg.URL))
+	ctx := context.Background()
+	r.interval()
+	start := clock.Now()
+	end := start.Add(3 * time.Minute)
+	err := st.Update(ctx, func(tx *store.Tx) error {
+		api, err := tx.Service("API")
+		if err != nil {
+			return err
+		}
+		_, err = tx.AddMaintenance("Database upgrade", "", start, &end, []int64{api.ID}, start)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.eval.Refresh(ctx)
+	tg.up.Store(false)
+	r.interval()
+	r.interval()
+	r.interval()
+	want := []string{
+		"suppressed alice instant check:health/api:instant/1/-1",
+		"suppressed ops instant check:health/api:instant/1/-1",
+		"suppressed ops status_change service:API:2",
+	}
+	if got := outbox(t, st); !slices.Equal(got, want) {
+		t.Fatalf("during maintenance:\n%s", strings.Join(got, "\n"))
+	}
+	// The window ends with the check still bad: told now.
+	clock.Advance(end.Sub(clock.Now()))
+	r.eval.Refresh(ctx)
+	r.interval()
+	got := outbox(t, st)
+	for _, w := range []string{"pending alice instant check:health/api:instant/1/1", "pending ops instant check:health/api:instant/1/1"} {
+		if !slices.Contains(got, w) {
+			t.Errorf("after the window: %s missing from\n%s", w, strings.Join(got, "\n"))
+		}
+	}
+	history, _ := st.ServiceHistory(ctx, "API", 10)
+	var causes []string
+	for _, h := range history {
+		causes = append(causes, fmt.Sprintf("%s:%v", h.Cause, h.Maintenance))
+	}
+	// Newest first: the window ended, the checks failed, the window began.
+	if !slices.Equal(causes, []string{"maintenance:false", "checks:true", "maintenance:true"}) {
+		t.Errorf("history causes: %v", causes)
+	}
+}
+
+// BenchmarkEvaluate is one result in the steady state, from the exporter
+// handing it over to the end of its evaluation.
+func BenchmarkEvaluate(b *testing.B) {
+	st, err := store.Open(context.Background(), "sqlite:"+filepath.Join(b.TempDir(), "statusd.db"), store.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer st.Close()
+	if _, err := st.Migrate(context.Background()); err != nil {
+		b.Fatal(err)
+	}
+	cfg, err := config.Parse([]byte(fmt.Sprintf(outageConfig, "http://127.0.0.1:1/")), "", config.OSEnv())
+	if err != nil {
+		b.Fatal(err)
+	}
+	e := New(Options{Store: st})
+	e.Apply(cfg)
+	if err := e.Load(context.Background()); err != nil {
+		b.Fatal(err)
+	}
+	id := status.CheckID{Resource: "health", Check: "api"}
+	res := status.Result{Level: status.Fine, Success: true, Message: "HTTP 200 in 2ms", CheckedAt: time.Now()}
+	ctx := context.Background()
+	e.Observe(id, res)
+	e.drain(ctx)
+	b.ReportAllocs()
+	for b.Loop() {
+		e.Observe(id, res)
+		e.drain(ctx)
+	}
+}

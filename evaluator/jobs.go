@@ -185,6 +185,17 @@ func (e *Evaluator) serviceChange(s *serviceEntry, to status.ServiceStatus, main
 func (p *plan) notifyChange(tx *store.Tx, receiver string, s *serviceEntry, ch *store.StatusChange, now time.Time) error {
 	from, to := status.ServiceStatus(ch.Old), status.ServiceStatus(ch.New)
 	topic := "service:" + s.name
+	change := &message.ServiceChange{Name: s.name, Group: s.group, From: from, To: to, At: ch.At, Cause: ch.Cause, Link: s.link}
+	if ch.Maintenance {
+		// A maintenance window mutes the service: recorded, never sent.
+		row, err := p.outboxRow(receiver, message.StatusChange, fmt.Sprintf("%s:%d", topic, ch.ID), topic, now, change)
+		if err != nil {
+			return err
+		}
+		row.State = store.OutboxSuppressed
+		_, err = tx.Enqueue(row, now)
+		return err
+	}
 	pending, err := tx.PendingOutbox(receiver, string(message.StatusChange), topic)
 	if err != nil {
 		return err
@@ -206,9 +217,7 @@ func (p *plan) notifyChange(tx *store.Tx, receiver string, s *serviceEntry, ch *
 	if p.ignores(receiver, from, to) {
 		return nil
 	}
-	row, err := p.outboxRow(receiver, message.StatusChange, fmt.Sprintf("%s:%d", topic, ch.ID), topic, now, &message.ServiceChange{
-		Name: s.name, Group: s.group, From: from, To: to, At: ch.At, Cause: ch.Cause, Link: s.link,
-	})
+	row, err := p.outboxRow(receiver, message.StatusChange, fmt.Sprintf("%s:%d", topic, ch.ID), topic, now, change)
 	if err != nil {
 		return err
 	}

@@ -36,6 +36,7 @@ func main() {
 		window   = flag.Duration("window", 60*time.Second, "steady measuring window")
 		scrapes  = flag.Int("scrapes", 10, "timed /metrics requests after the window")
 		dsn      = flag.String("storage.dsn", "", "statusd database (default: SQLite in a temp dir)")
+		services = flag.Int("services", 0, "group the checks into this many services and notify a receiver about each check (0: no services, no notify rules)")
 	)
 	flag.Parse()
 	if *warmup == 0 {
@@ -47,7 +48,7 @@ func main() {
 	must(err)
 	defer os.RemoveAll(dir)
 	cfg := filepath.Join(dir, "statusd.yml")
-	must(writeConfig(cfg, target, *checks, *interval))
+	must(writeConfig(cfg, target, *checks, *interval, *services))
 	if *dsn == "" {
 		*dsn = "sqlite:" + filepath.Join(dir, "statusd.db")
 	}
@@ -60,7 +61,7 @@ func main() {
 	metricsURL := "http://" + addr + "/metrics"
 	waitUp(metricsURL)
 
-	fmt.Printf("checks=%d interval=%s warmup=%s window=%s cores=%d\n", *checks, *interval, *warmup, *window, numCPU())
+	fmt.Printf("checks=%d interval=%s services=%d warmup=%s window=%s cores=%d\n", *checks, *interval, *services, *warmup, *window, numCPU())
 	peak := newPeakRSS(pid)
 	time.Sleep(*warmup)
 	// The CPU window excludes the two scrapes that count the runs; a
@@ -133,11 +134,28 @@ func freeAddr() string {
 	return l.Addr().String()
 }
 
-func writeConfig(path, target string, n int, interval time.Duration) error {
+func writeConfig(path, target string, n int, interval time.Duration, services int) error {
 	var b strings.Builder
 	fmt.Fprintf(&b, "defaults: {interval: %s, timeout: 5s}\nscheduler: {max_concurrency: 512}\nresources:\n  load:\n", interval)
+	notify := ""
+	if services > 0 {
+		notify = ", notify: {receivers: [ops], mode: instant}"
+	}
 	for i := range n {
-		fmt.Fprintf(&b, "    - {name: c%05d, kind: http, url: \"%s/c/%d\"}\n", i, target, i)
+		fmt.Fprintf(&b, "    - {name: c%05d, kind: http, url: \"%s/c/%d\"%s}\n", i, target, i, notify)
+	}
+	if services > 0 {
+		b.WriteString("receivers:\n  ops: {webhook: {url: \"http://127.0.0.1:1/hook\"}}\nservices:\n")
+		for s := range services {
+			fmt.Fprintf(&b, "  - {name: s%03d, auto_incident: true, notify: {receivers: [ops]}, checks: [", s)
+			for i := s; i < n; i += services {
+				if i > s {
+					b.WriteString(", ")
+				}
+				fmt.Fprintf(&b, "load/c%05d", i)
+			}
+			b.WriteString("]}\n")
+		}
 	}
 	return os.WriteFile(path, []byte(b.String()), 0o600)
 }

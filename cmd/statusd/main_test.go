@@ -46,7 +46,7 @@ func TestCLI(t *testing.T) {
 		{"version", []string{"version"}, 0, "statusd, version", ""},
 		{"unknown command", []string{"frobnicate"}, 2, "", "statusd: unexpected frobnicate"},
 		{"bad output", []string{"check", "-o", "xml"}, 2, "", "enum value must be one of text,json,yaml"},
-		{"config check ok", []string{"config", "check", cfg}, 0, "valid (1 resources, 1 checks)", ""},
+		{"config check ok", []string{"config", "check", cfg}, 0, "valid (1 resources, 1 checks, 0 services, 0 receivers)", ""},
 		{"config check flag", []string{"--config.file", cfg, "config", "check"}, 0, "valid", ""},
 		{"config check bad", []string{"config", "check", bad}, 1, "", bad + ":3: resources.health[0].kind: unknown kind \"htp\""},
 		{"check up", []string{"--config.file", cfg, "--storage.dsn", db, "check", "health", "-e"}, 0, "health/web", ""},

@@ -399,7 +399,7 @@ func TestCheckConfig(t *testing.T) {
 	good := filepath.Join(dir, "good.yml")
 	_ = os.WriteFile(good, []byte("resources:\n  health:\n    - {name: ping, kind: ping}\n    - {name: job, kind: heartbeat}\n"), 0o600)
 	var out, errOut bytes.Buffer
-	if code := CheckConfig(good, &out, &errOut); code != 0 || !strings.Contains(out.String(), "good.yml: valid (1 resources, 2 checks)") ||
+	if code := CheckConfig(good, &out, &errOut); code != 0 || !strings.Contains(out.String(), "good.yml: valid (1 resources, 2 checks, 0 services, 0 receivers)") ||
 		!strings.Contains(out.String(), "warning: heartbeat check health/job has no token") {
 		t.Errorf("good config: %d %s %s", code, out.String(), errOut.String())
 	}
@@ -412,6 +412,30 @@ func TestCheckConfig(t *testing.T) {
 	if code != 1 || len(lines) != 3 || !strings.HasPrefix(lines[0], bad+":2: site.nmae: unknown field") ||
 		!strings.HasPrefix(lines[1], bad+":5: resources.health[0].address") || !strings.HasPrefix(lines[2], bad+":6: resources.health[1].timeout") {
 		t.Errorf("bad config: exit %d\n%s", code, errOut.String())
+	}
+
+	// Every wrong reference, with its line.
+	refs := filepath.Join(dir, "refs.yml")
+	_ = os.WriteFile(refs, []byte(`resources:
+  health:
+    - {name: api, kind: ping, notify: {receivers: [opps]}}
+services:
+  - name: API
+    group: Web
+    checks: [health/apii]
+receivers:
+  ops: {webhook: {url: "https://hooks.example/"}}
+`), 0o600)
+	errOut.Reset()
+	code = CheckConfig(refs, &out, &errOut)
+	for _, want := range []string{
+		refs + `:3: resources.health[0].notify.receivers[0]: unknown receiver "opps" (known: ops)`,
+		refs + `:6: services[0].group: unknown group "Web" (none is defined)`,
+		refs + `:7: services[0].checks[0]: unknown check health/apii`,
+	} {
+		if code != 1 || !strings.Contains(errOut.String(), want) {
+			t.Errorf("wrong references: exit %d, want %q in\n%s", code, want, errOut.String())
+		}
 	}
 }
 

@@ -29,6 +29,6 @@ func CheckConfig(file string, stdout, stderr io.Writer) int {
 			fmt.Fprintf(stdout, "%s: warning: heartbeat check %s has no token: anyone who reaches statusd can report to it\n", file, c.ID(r))
 		}
 	})
-	fmt.Fprintf(stdout, "%s: valid (%d resources, %d checks)\n", file, len(cfg.Resources), checks)
+	fmt.Fprintf(stdout, "%s: valid (%d resources, %d checks, %d services, %d receivers)\n", file, len(cfg.Resources), checks, len(cfg.Services), len(cfg.Receivers))
 	return 0
 }

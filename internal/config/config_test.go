@@ -75,6 +75,8 @@ func TestExampleConfigIsValid(t *testing.T) {
 			return os.ReadFile("testdata/client-key.pem")
 		case strings.HasSuffix(name, ".pem"):
 			return os.ReadFile("testdata/client.pem")
+		case strings.HasSuffix(name, "_webhook"):
+			return []byte("https://hooks.slack.com/services/T0/B0/secret\n"), nil
 		case strings.HasPrefix(name, "/run/secrets/"):
 			return []byte("secret\n"), nil
 		}
