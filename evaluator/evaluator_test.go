@@ -23,15 +23,6 @@ import (
 	"github.com/statusd/statusd/internal/testsvc"
 )
 
-// backends are the databases every integration test runs on.
-var backends = []struct {
-	name string
-	dsn  func(t *testing.T) string
-}{
-	{"sqlite", func(t *testing.T) string { return "sqlite:" + filepath.Join(t.TempDir(), "statusd.db") }},
-	{"postgres", func(t *testing.T) string { return testsvc.Postgres(t) }},
-}
-
 func openStore(t *testing.T, dsn string) *store.Store {
 	t.Helper()
 	s, err := store.Open(context.Background(), dsn, store.Options{})
@@ -145,110 +136,108 @@ func outbox(t *testing.T, st *store.Store) []string {
 }
 
 func TestOutage(t *testing.T) {
-	for _, b := range backends {
-		t.Run(b.name, func(t *testing.T) {
-			st := openStore(t, b.dsn(t))
-			tg := newTarget(t)
-			clock := clockwork.NewFakeClockAt(time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC))
-			cfgText := fmt.Sprintf(outageConfig, tg.URL)
-			r := newRig(t, st, clock, cfgText)
-			ctx := context.Background()
+	testsvc.EachDatabase(t, func(t *testing.T, dsn string) {
+		st := openStore(t, dsn)
+		tg := newTarget(t)
+		clock := clockwork.NewFakeClockAt(time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC))
+		cfgText := fmt.Sprintf(outageConfig, tg.URL)
+		r := newRig(t, st, clock, cfgText)
+		ctx := context.Background()
 
-			r.interval()
-			if got := outbox(t, st); len(got) != 0 {
-				t.Fatalf("all fine, yet %v", got)
-			}
-			tg.up.Store(false)
-			r.interval() // the first failure is not enough (failure_threshold 2)
-			if got := outbox(t, st); len(got) != 0 {
-				t.Fatalf("after one failure: %v", got)
-			}
-			r.interval() // the second raises the level: told, service in outage, incident
-			want := []string{
-				"pending alice instant check:health/api:instant/1/1",
-				"pending ops instant check:health/api:instant/1/1",
-				"pending ops status_change service:API:1",
-			}
-			if got := outbox(t, st); !slices.Equal(got, want) {
-				t.Fatalf("outbox after the outage began:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
-			}
-			// The status change is delivered (the notifier's job).
-			markSent(t, st, "status_change")
+		r.interval()
+		if got := outbox(t, st); len(got) != 0 {
+			t.Fatalf("all fine, yet %v", got)
+		}
+		tg.up.Store(false)
+		r.interval() // the first failure is not enough (failure_threshold 2)
+		if got := outbox(t, st); len(got) != 0 {
+			t.Fatalf("after one failure: %v", got)
+		}
+		r.interval() // the second raises the level: told, service in outage, incident
+		want := []string{
+			"pending alice instant check:health/api:instant/1/1",
+			"pending ops instant check:health/api:instant/1/1",
+			"pending ops status_change service:API:1",
+		}
+		if got := outbox(t, st); !slices.Equal(got, want) {
+			t.Fatalf("outbox after the outage began:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+		}
+		// The status change is delivered (the notifier's job).
+		markSent(t, st, "status_change")
 
-			// statusd restarts in the middle of the outage: nothing is
-			// told again.
-			r = newRig(t, st, clock, cfgText)
-			r.interval()
-			if got := outbox(t, st); len(got) != 3 {
-				t.Fatalf("after a restart during the outage: %v", got)
-			}
-			tg.up.Store(true)
-			r.interval()
-			want = []string{
-				"pending alice instant check:health/api:instant/1/1",
-				"pending alice resolved check:health/api:resolved/1",
-				"pending ops instant check:health/api:instant/1/1",
-				"pending ops resolved check:health/api:resolved/1",
-				"pending ops status_change service:API:2",
-				"sent ops status_change service:API:1",
-			}
-			if got := outbox(t, st); !slices.Equal(got, want) {
-				t.Fatalf("outbox after recovery:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
-			}
+		// statusd restarts in the middle of the outage: nothing is
+		// told again.
+		r = newRig(t, st, clock, cfgText)
+		r.interval()
+		if got := outbox(t, st); len(got) != 3 {
+			t.Fatalf("after a restart during the outage: %v", got)
+		}
+		tg.up.Store(true)
+		r.interval()
+		want = []string{
+			"pending alice instant check:health/api:instant/1/1",
+			"pending alice resolved check:health/api:resolved/1",
+			"pending ops instant check:health/api:instant/1/1",
+			"pending ops resolved check:health/api:resolved/1",
+			"pending ops status_change service:API:2",
+			"sent ops status_change service:API:1",
+		}
+		if got := outbox(t, st); !slices.Equal(got, want) {
+			t.Fatalf("outbox after recovery:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+		}
 
-			// The messages say what happened.
-			rows, _ := st.Outbox(ctx, store.OutboxPending)
-			var instant, resolved, change message.Message
-			for _, row := range rows {
-				var m message.Message
-				if err := json.Unmarshal([]byte(row.Payload), &m); err != nil {
-					t.Fatal(err)
-				}
-				switch {
-				case row.Receiver == "ops" && row.Kind == "instant":
-					instant = m
-				case row.Receiver == "ops" && row.Kind == "resolved":
-					resolved = m
-				case row.Kind == "status_change":
-					change = m
-				}
-			}
-			if c := instant.Checks; instant.Version != 1 || instant.Site.Name != "ACME" || len(c) != 1 || c[0].ID != "health/api" ||
-				c[0].Level != status.Problem || c[0].Previous != status.Fine || !strings.Contains(c[0].Message, "HTTP 503") ||
-				c[0].Link != "https://status.acme.example/checks#health/api" {
-				t.Errorf("instant message: %+v", instant)
-			}
-			if c := resolved.Checks; len(c) != 1 || c[0].Level != status.Fine || c[0].Previous != status.Problem {
-				t.Errorf("resolved message: %+v", resolved)
-			}
-			if s := change.Service; s == nil || s.Name != "API" || s.From != status.PartialOutage || s.To != status.Operational || s.Cause != "checks" {
-				t.Errorf("status change message: %+v", change)
-			}
-
-			// One change to partial outage and back.
-			history, err := st.ServiceHistory(ctx, "API", 10)
-			if err != nil {
+		// The messages say what happened.
+		rows, _ := st.Outbox(ctx, store.OutboxPending)
+		var instant, resolved, change message.Message
+		for _, row := range rows {
+			var m message.Message
+			if err := json.Unmarshal([]byte(row.Payload), &m); err != nil {
 				t.Fatal(err)
 			}
-			if len(history) != 2 || history[1].New != int(status.PartialOutage) || history[0].New != int(status.Operational) ||
-				history[0].Cause != "checks" {
-				t.Errorf("history: %+v", history)
+			switch {
+			case row.Receiver == "ops" && row.Kind == "instant":
+				instant = m
+			case row.Receiver == "ops" && row.Kind == "resolved":
+				resolved = m
+			case row.Kind == "status_change":
+				change = m
 			}
-			// One automatic incident, opened and resolved.
-			incs, _, err := st.Incidents(ctx, store.IncidentQuery{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			if len(incs) != 1 || !incs[0].Automatic || !incs[0].Closed || incs[0].Title != "API: partial outage" ||
-				len(incs[0].Updates) != 2 || incs[0].Updates[0].State != store.Resolved || incs[0].Updates[1].State != store.Investigating ||
-				!strings.Contains(incs[0].Updates[1].Message, "health/api is at problem: HTTP 503") || len(incs[0].Services) != 1 {
-				t.Errorf("incidents: %+v", incs)
-			}
-			if svc, _ := st.Services(ctx); len(svc) != 2 || svc[0].Name != "API" || svc[0].Status != 0 || svc[0].Group.String != "Website" {
-				t.Errorf("services: %+v", svc)
-			}
-		})
-	}
+		}
+		if c := instant.Checks; instant.Version != 1 || instant.Site.Name != "ACME" || len(c) != 1 || c[0].ID != "health/api" ||
+			c[0].Level != status.Problem || c[0].Previous != status.Fine || !strings.Contains(c[0].Message, "HTTP 503") ||
+			c[0].Link != "https://status.acme.example/checks#health/api" {
+			t.Errorf("instant message: %+v", instant)
+		}
+		if c := resolved.Checks; len(c) != 1 || c[0].Level != status.Fine || c[0].Previous != status.Problem {
+			t.Errorf("resolved message: %+v", resolved)
+		}
+		if s := change.Service; s == nil || s.Name != "API" || s.From != status.PartialOutage || s.To != status.Operational || s.Cause != "checks" {
+			t.Errorf("status change message: %+v", change)
+		}
+
+		// One change to partial outage and back.
+		history, err := st.ServiceHistory(ctx, "API", 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(history) != 2 || history[1].New != int(status.PartialOutage) || history[0].New != int(status.Operational) ||
+			history[0].Cause != "checks" {
+			t.Errorf("history: %+v", history)
+		}
+		// One automatic incident, opened and resolved.
+		incs, _, err := st.Incidents(ctx, store.IncidentQuery{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(incs) != 1 || !incs[0].Automatic || !incs[0].Closed || incs[0].Title != "API: partial outage" ||
+			len(incs[0].Updates) != 2 || incs[0].Updates[0].State != store.Resolved || incs[0].Updates[1].State != store.Investigating ||
+			!strings.Contains(incs[0].Updates[1].Message, "health/api is at problem: HTTP 503") || len(incs[0].Services) != 1 {
+			t.Errorf("incidents: %+v", incs)
+		}
+		if svc, _ := st.Services(ctx); len(svc) != 2 || svc[0].Name != "API" || svc[0].Status != 0 || svc[0].Group.String != "Website" {
+			t.Errorf("services: %+v", svc)
+		}
+	})
 }
 
 // markSent marks the pending rows of a kind as sent, as the notifier would.

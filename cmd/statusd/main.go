@@ -79,6 +79,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 	instantDry := notifyInstant.Flag("dry-run", "Print what would be notified, per receiver; change nothing.").Bool()
 	notifyDigest := notifyCmd.Command("digest", "Write every receiver's digest: its checks at problem, then at warning, and the open incidents.")
 	digestDry := notifyDigest.Flag("dry-run", "Print the digests; change nothing.").Bool()
+	notifyTest := notifyCmd.Command("test", "Send a test message through each integration of a receiver, now.")
+	testReceiver := notifyTest.Arg("receiver", "Receiver name, as in the config.").Required().String()
 
 	migrate := a.Command("migrate", "Apply the database schema migrations and exit.")
 	versionCmd := a.Command("version", "Print the version.")
@@ -136,6 +138,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return app.NotifyOnce(ctx, "instant", app.OneShotOptions{ConfigFile: *configFile, StorageDSN: *storageDSN, DryRun: *instantDry, Logger: logger}, stdout, stderr)
 	case notifyDigest.FullCommand():
 		return app.NotifyOnce(ctx, "digest", app.OneShotOptions{ConfigFile: *configFile, StorageDSN: *storageDSN, DryRun: *digestDry, Logger: logger}, stdout, stderr)
+	case notifyTest.FullCommand():
+		return app.NotifyTest(ctx, *testReceiver, app.OneShotOptions{ConfigFile: *configFile, Logger: logger}, stdout, stderr)
 	case migrate.FullCommand():
 		return runMigrate(ctx, *storageDSN, stdout, stderr)
 	case versionCmd.FullCommand():

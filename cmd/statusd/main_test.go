@@ -52,8 +52,8 @@ func TestCLI(t *testing.T) {
 		{"check up", []string{"--config.file", cfg, "--storage.dsn", db, "check", "health", "-e"}, 0, "health/web", ""},
 		{"check unknown", []string{"--config.file", cfg, "check", "stats"}, 2, "", "resource stats not found"},
 		{"check bad config", []string{"--config.file", bad, "check"}, 2, "", "unknown kind"},
-		{"migrate", []string{"--storage.dsn", db, "migrate"}, 0, "applied 0001_schema\napplied 0002_evaluator", ""},
-		{"migrate again", []string{"--storage.dsn", db, "migrate"}, 0, "is at schema version 2", ""},
+		{"migrate", []string{"--storage.dsn", db, "migrate"}, 0, "applied 0001_schema\napplied 0002_evaluator\napplied 0003_notifier", ""},
+		{"migrate again", []string{"--storage.dsn", db, "migrate"}, 0, "is at schema version 3", ""},
 		{"migrate unreachable", []string{"--storage.dsn", "postgres://u:pw@127.0.0.1:1/x?sslmode=disable", "migrate"}, 1, "", "u:xxxxx@127.0.0.1:1"},
 	}
 	for _, c := range cases {

@@ -28,6 +28,8 @@ import (
 	"github.com/statusd/statusd/internal/board"
 	"github.com/statusd/statusd/internal/config"
 	"github.com/statusd/statusd/internal/store"
+	"github.com/statusd/statusd/notifier"
+	"github.com/statusd/statusd/notifier/integrations"
 	"github.com/statusd/statusd/web"
 )
 
@@ -57,6 +59,7 @@ type App struct {
 	recorder  *store.Recorder
 	exporter  *exporter.Exporter
 	evaluator *evaluator.Evaluator
+	notifier  *notifier.Dispatcher
 	board     *board.Cache
 	server    *http.Server
 	listeners []net.Listener
@@ -154,6 +157,16 @@ func New(ctx context.Context, opts Options) (*App, error) {
 		return nil, err
 	}
 	a.evaluator.Apply(cfg)
+	a.notifier = notifier.New(notifier.Options{
+		Store:      st,
+		Logger:     logger.With("component", "notifier"),
+		Ready:      a.ready,
+		Registerer: a.registry,
+	})
+	if err := a.applyReceivers(cfg); err != nil {
+		st.Close()
+		return nil, err
+	}
 	// A database that answers at once (a local SQLite file, a PostgreSQL
 	// that is up) is ready before the first check runs, so that restored
 	// results and heartbeats answer from the first second.
@@ -194,6 +207,16 @@ func New(ctx context.Context, opts Options) (*App, error) {
 		a.listeners = append(a.listeners, l)
 	}
 	return a, nil
+}
+
+// applyReceivers builds the receivers' integrations for the notifier.
+func (a *App) applyReceivers(cfg *config.Config) error {
+	receivers, err := integrations.Build(cfg, a.store)
+	if err != nil {
+		return err
+	}
+	a.notifier.SetReceivers(receivers, integrations.Policy(cfg))
+	return nil
 }
 
 // writeCheckMetrics writes the per-check families: the exporter's and the
@@ -410,6 +433,13 @@ func (a *App) Run(ctx context.Context) error {
 		defer close(boardDone)
 		a.board.Run(storeCtx, a.ready)
 	}()
+	notifyCtx, stopNotify := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopNotify()
+	notifyDone := make(chan struct{})
+	go func() {
+		defer close(notifyDone)
+		a.notifier.Run(notifyCtx)
+	}()
 
 	serveErr := make(chan error, 1)
 	go func() {
@@ -437,6 +467,8 @@ func (a *App) Run(ctx context.Context) error {
 	<-exporterDone
 	stopEval()
 	<-evalDone
+	stopNotify()
+	<-notifyDone
 	stopStore()
 	<-storeErr
 	<-boardDone
@@ -458,6 +490,10 @@ func (a *App) Reload() error {
 	a.reloadMu.Lock()
 	defer a.reloadMu.Unlock()
 	cfg, err := LoadConfig(a.opts.ConfigFile, a.logger)
+	var receivers []notifier.Receiver
+	if err == nil {
+		receivers, err = integrations.Build(cfg, a.store)
+	}
 	if err == nil {
 		err = a.exporter.Apply(cfg)
 	}
@@ -467,6 +503,7 @@ func (a *App) Reload() error {
 		return err
 	}
 	a.config = cfg
+	a.notifier.SetReceivers(receivers, integrations.Policy(cfg))
 	a.evaluator.Apply(cfg)
 	if err := a.evaluator.Sync(context.Background()); err != nil {
 		a.logger.Warn("Cannot write the config's services to the store; they are written at the next reload or restart", "err", err)

@@ -42,13 +42,23 @@ func start(t *testing.T, configText, dsn string) *daemon {
 
 func startWith(t *testing.T, file, dsn string) *daemon {
 	t.Helper()
+	return startLogged(t, file, dsn, nil)
+}
+
+// startLogged runs a daemon whose log goes to logs (nowhere when nil).
+func startLogged(t *testing.T, file, dsn string, logs io.Writer) *daemon {
+	t.Helper()
+	logger := discard
+	if logs != nil {
+		logger = slog.New(slog.NewTextHandler(logs, nil))
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	a, err := New(ctx, Options{
 		ConfigFile:      file,
 		StorageDSN:      dsn,
 		ListenAddresses: []string{"127.0.0.1:0"},
 		EnableLifecycle: true,
-		Logger:          discard,
+		Logger:          logger,
 	})
 	if err != nil {
 		cancel()

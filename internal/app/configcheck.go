@@ -7,6 +7,7 @@ import (
 
 	"github.com/statusd/statusd/exporter"
 	"github.com/statusd/statusd/internal/config"
+	"github.com/statusd/statusd/notifier/integrations"
 )
 
 // CheckConfig validates a config file as statusd would load it, checks
@@ -19,6 +20,10 @@ func CheckConfig(file string, stdout, stderr io.Writer) int {
 	}
 	e := exporter.New(exporter.Options{Logger: slog.New(slog.DiscardHandler)})
 	if err := e.Apply(cfg); err != nil {
+		fmt.Fprintf(stderr, "%s: %v\n", file, err)
+		return 1
+	}
+	if _, err := integrations.Build(cfg, nil); err != nil {
 		fmt.Fprintf(stderr, "%s: %v\n", file, err)
 		return 1
 	}

@@ -10,17 +10,23 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 
+	"github.com/statusd/statusd/internal/message"
 	"github.com/statusd/statusd/internal/status"
 	"github.com/statusd/statusd/internal/store"
 	"github.com/statusd/statusd/internal/testsvc"
 )
 
 // outageDaemonConfig watches a target with an instant check behind a
-// service that opens incidents.
+// service that opens incidents; its receivers are webhooks under hooks.
 func outageDaemonConfig(url string) string {
+	return outageConfigWithHooks(url, "https://hooks.example")
+}
+
+func outageConfigWithHooks(url, hooks string) string {
 	return `
 site: {name: ACME, url: "https://status.acme.example"}
 defaults: {failure_threshold: 2, success_threshold: 1}
@@ -37,8 +43,9 @@ groups:
 services:
   - {name: API, group: Website, checks: [health/api], auto_incident: true, notify: {receivers: [ops]}}
 receivers:
-  ops: {webhook: {url: "https://hooks.example/ops"}}
-  alice: {webhook: {url: "https://hooks.example/alice"}}
+  ops: {webhook: {url: "` + hooks + `/ops"}}
+  alice: {webhook: {url: "` + hooks + `/alice"}}
+notifier: {group_wait: 1m, retry_min: 1m}
 `
 }
 
@@ -180,9 +187,29 @@ func assertOneOutage(t *testing.T, dsn string) {
 // statusd service set and clear, and statusd notify --dry-run.
 func TestServiceAndNotifyCommands(t *testing.T) {
 	srv, up := switchable(t)
+	var mu sync.Mutex
+	var received []string
+	hooks := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var m message.Message
+		if err := json.NewDecoder(r.Body).Decode(&m); err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		received = append(received, r.URL.Path+" "+string(m.Kind))
+	}))
+	t.Cleanup(hooks.Close)
+	got := func() []string {
+		mu.Lock()
+		defer mu.Unlock()
+		out := slices.Clone(received)
+		slices.Sort(out)
+		return out
+	}
 	dir := t.TempDir()
 	file := filepath.Join(dir, "statusd.yml")
-	if err := os.WriteFile(file, []byte(outageDaemonConfig(srv.URL)), 0o600); err != nil {
+	if err := os.WriteFile(file, []byte(outageConfigWithHooks(srv.URL, hooks.URL)), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	opts := OneShotOptions{ConfigFile: file, StorageDSN: "sqlite:" + filepath.Join(dir, "statusd.db"), Logger: discard}
@@ -216,9 +243,16 @@ func TestServiceAndNotifyCommands(t *testing.T) {
 		!strings.Contains(out, "health/api") {
 		t.Errorf("dry run: %d %q", code, out)
 	}
+	// The first run delivered the status change the manual status made.
+	if r := got(); !slices.Equal(r, []string{"/ops status_change"}) {
+		t.Errorf("delivered after the first run: %v", r)
+	}
 	code, out, _ = run(func(o, e *strings.Builder) int { return NotifyOnce(ctx, "instant", opts, o, e) })
-	if code != 0 || !strings.Contains(out, "2 notifications written to the outbox") {
+	if code != 0 || !strings.Contains(out, "2 notifications written to the outbox") || !strings.Contains(out, "Delivered 2 notifications; 0 wait") {
 		t.Errorf("second failure: %d %q", code, out)
+	}
+	if r := got(); !slices.Equal(r, []string{"/alice instant", "/ops instant", "/ops status_change"}) {
+		t.Errorf("delivered after the second run: %v", r)
 	}
 	code, out, _ = run(func(o, e *strings.Builder) int { return NotifyOnce(ctx, "instant", opts, o, e) })
 	if code != 0 || !strings.Contains(out, "Nothing to notify") {
@@ -258,8 +292,8 @@ func TestServiceAndNotifyCommands(t *testing.T) {
 			changes = append(changes, m.Service.From+"→"+m.Service.To)
 		}
 	}
-	// Undelivered changes merge: operational → major → partial is one.
-	if len(changes) != 1 || changes[0] != "operational→partial_outage" {
-		t.Errorf("status change notifications: %v", changes)
+	// The change the clear made waits for the next delivery.
+	if len(changes) != 1 || changes[0] != "major_outage→partial_outage" {
+		t.Errorf("pending status change notifications: %v", changes)
 	}
 }

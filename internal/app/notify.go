@@ -18,6 +18,8 @@ import (
 	"github.com/statusd/statusd/internal/message"
 	"github.com/statusd/statusd/internal/status"
 	"github.com/statusd/statusd/internal/store"
+	"github.com/statusd/statusd/notifier"
+	"github.com/statusd/statusd/notifier/integrations"
 )
 
 // OneShotOptions are the flags of the commands that work on the store
@@ -30,11 +32,13 @@ type OneShotOptions struct {
 	Logger *slog.Logger
 }
 
-// oneShot is the config, the store and an evaluator loaded from it.
+// oneShot is the config, the store, an evaluator loaded from it and a
+// dispatcher for its receivers.
 type oneShot struct {
-	cfg   *config.Config
-	store *store.Store
-	eval  *evaluator.Evaluator
+	cfg        *config.Config
+	store      *store.Store
+	eval       *evaluator.Evaluator
+	dispatcher *notifier.Dispatcher
 }
 
 // openOneShot loads the config and the store; the store is migrated,
@@ -70,7 +74,37 @@ func openOneShot(ctx context.Context, opts OneShotOptions) (*oneShot, error) {
 		st.Close()
 		return nil, err
 	}
-	return &oneShot{cfg: cfg, store: st, eval: e}, nil
+	receivers, err := integrations.Build(cfg, st)
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	d := notifier.New(notifier.Options{Store: st, Logger: opts.Logger})
+	d.SetReceivers(receivers, integrations.Policy(cfg))
+	return &oneShot{cfg: cfg, store: st, eval: e, dispatcher: d}, nil
+}
+
+// deliver sends what waits in the outbox now, group wait or not, and
+// says how it went.
+func (o *oneShot) deliver(ctx context.Context, stdout io.Writer) int {
+	total := 0
+	for range 100 { // at most 100 rounds of 200 per receiver
+		n, err := o.dispatcher.Round(ctx, true)
+		if err != nil {
+			fmt.Fprintf(stdout, "Delivery stopped: %v\n", err)
+			return 1
+		}
+		total += n
+		if n == 0 {
+			break
+		}
+	}
+	pending, _, err := o.store.OutboxStats(ctx)
+	if err != nil {
+		pending = -1
+	}
+	fmt.Fprintf(stdout, "Delivered %d notifications; %d wait (retried by the daemon, or by the next run).\n", total, pending)
+	return 0
 }
 
 // NotifyOnce is `statusd notify instant|digest`: one round of
@@ -126,14 +160,53 @@ func NotifyOnce(ctx context.Context, kind string, opts OneShotOptions, stdout, s
 	}
 	if len(rows) == 0 {
 		fmt.Fprintln(stdout, "Nothing to notify.")
+	} else {
+		fmt.Fprintf(stdout, "%d notifications %s:\n", len(rows), verb)
+		if err := printRows(stdout, rows); err != nil {
+			fmt.Fprintf(stderr, "statusd notify: %v\n", err)
+			return 1
+		}
+	}
+	if opts.DryRun {
 		return 0
 	}
-	fmt.Fprintf(stdout, "%d notifications %s:\n", len(rows), verb)
-	if err := printRows(stdout, rows); err != nil {
-		fmt.Fprintf(stderr, "statusd notify: %v\n", err)
-		return 1
+	// What waits in the outbox goes now, this round's and any other's.
+	return o.deliver(ctx, stdout)
+}
+
+// NotifyTest is `statusd notify test RECEIVER`: a test message through
+// each of the receiver's integrations at once, each one's outcome
+// printed; it exits 1 when one fails.
+func NotifyTest(ctx context.Context, receiver string, opts OneShotOptions, stdout, stderr io.Writer) int {
+	cfg, err := LoadConfig(opts.ConfigFile, opts.Logger)
+	if err != nil {
+		fmt.Fprintf(stderr, "statusd notify test: %v\n", err)
+		return ExitUsage
 	}
-	return 0
+	receivers, err := integrations.Build(cfg, nil)
+	if err != nil {
+		fmt.Fprintf(stderr, "statusd notify test: %v\n", err)
+		return ExitUsage
+	}
+	i := slices.IndexFunc(receivers, func(r notifier.Receiver) bool { return r.Name == receiver })
+	if i < 0 {
+		fmt.Fprintf(stderr, "statusd notify test: no receiver %q in %s\n", receiver, opts.ConfigFile)
+		return ExitUsage
+	}
+	m := &message.Message{
+		Version: message.Version, Kind: message.Test, Receiver: receiver, Site: message.Site{Name: cfg.Site.Name, URL: cfg.Site.URL}, Time: time.Now().UTC(),
+		Checks: []message.Check{{ID: "statusd/test", Level: status.Fine, Message: "This is a test notification from statusd: this receiver works."}},
+	}
+	code := 0
+	for _, in := range receivers[i].Integrations {
+		if _, err := in.Notifier.Notify(ctx, m); err != nil {
+			fmt.Fprintf(stdout, "%s: %s: failed: %v\n", receiver, in.Name, err)
+			code = 1
+			continue
+		}
+		fmt.Fprintf(stdout, "%s: %s: sent\n", receiver, in.Name)
+	}
+	return code
 }
 
 // printRows prints outbox rows by receiver, a line per check or change.

@@ -35,8 +35,6 @@ type Board struct {
 	Incidents []store.Incident
 	// Maintenances are the windows that have not ended, soonest first.
 	Maintenances []store.Maintenance
-	// PendingNotifications counts the outbox rows waiting to be sent.
-	PendingNotifications int
 
 	byName map[string]*Service
 }
@@ -274,11 +272,7 @@ func build(ctx context.Context, st *store.Store, now time.Time) (*Board, error) 
 	if err != nil {
 		return nil, err
 	}
-	pending, err := st.PendingNotifications(ctx)
-	if err != nil {
-		return nil, err
-	}
-	b := &Board{Version: version, Built: now, Maintenances: windows, PendingNotifications: pending, byName: map[string]*Service{}}
+	b := &Board{Version: version, Built: now, Maintenances: windows, byName: map[string]*Service{}}
 	for _, r := range rows {
 		s := &Service{
 			Name: r.Name, Group: r.Group.String, Description: r.Description, Link: r.Link, Priority: r.Priority,

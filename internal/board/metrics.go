@@ -11,8 +11,6 @@ var (
 		"Worst status of all services (the status page's banner and favicon), -1 when there are no services.", nil, nil)
 	incidentsOpenDesc = prometheus.NewDesc("statusd_incidents_open",
 		"Incidents not resolved.", nil, nil)
-	pendingDesc = prometheus.NewDesc("statusd_notifications_pending",
-		"Notifications written to the outbox and not yet sent.", nil, nil)
 )
 
 // collector exports the board as const metrics built at scrape time from
@@ -20,7 +18,7 @@ var (
 type collector struct{ c *Cache }
 
 func (collector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{serviceStatusDesc, serviceMaintenanceDesc, worstDesc, incidentsOpenDesc, pendingDesc} {
+	for _, d := range []*prometheus.Desc{serviceStatusDesc, serviceMaintenanceDesc, worstDesc, incidentsOpenDesc} {
 		ch <- d
 	}
 }
@@ -41,5 +39,4 @@ func (col collector) Collect(ch chan<- prometheus.Metric) {
 	}
 	ch <- prometheus.MustNewConstMetric(worstDesc, prometheus.GaugeValue, worst)
 	ch <- prometheus.MustNewConstMetric(incidentsOpenDesc, prometheus.GaugeValue, float64(b.OpenIncidents()))
-	ch <- prometheus.MustNewConstMetric(pendingDesc, prometheus.GaugeValue, float64(b.PendingNotifications))
 }

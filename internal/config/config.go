@@ -28,6 +28,7 @@ type Config struct {
 	Receivers Receivers `yaml:"receivers"`
 	SMTP      SMTP      `yaml:"smtp"`
 	Digest    Digest    `yaml:"digest"`
+	Notifier  Notifier  `yaml:"notifier"`
 
 	// File is where the config was read from; "" for the built-in default.
 	File string `yaml:"-"`

@@ -156,10 +156,29 @@ type SMTP struct {
 	PasswordFile string `yaml:"password_file"`
 	// From defaults to status@ the domain of site.url.
 	From string `yaml:"from"`
+	// TLSConfig is the server's TLS: ca_file for a private CA,
+	// server_name, insecure_skip_verify, min_version.
+	TLSConfig promconfig.TLSConfig `yaml:"tls_config"`
 	// TextTemplateFile and HTMLTemplateFile replace the built-in mail
 	// templates; the text one starts with a "SUBJECT:" line.
 	TextTemplateFile string `yaml:"text_template_file"`
 	HTMLTemplateFile string `yaml:"html_template_file"`
+}
+
+// Notifier tunes the delivery of notifications.
+type Notifier struct {
+	// GroupWait is how long a receiver's first notification waits for
+	// others to join it, so that one outage failing many checks is one
+	// message (default 10s; 0s sends at once).
+	GroupWait *model.Duration `yaml:"group_wait"`
+	// RetryMin and RetryMax bound the exponential backoff between
+	// attempts (defaults 1s and 5m); a rate-limited answer's Retry-After
+	// wins.
+	RetryMin model.Duration `yaml:"retry_min"`
+	RetryMax model.Duration `yaml:"retry_max"`
+	// GiveUpAfter is how long a notification is retried before it is
+	// marked failed (default 24h).
+	GiveUpAfter model.Duration `yaml:"give_up_after"`
 }
 
 // Digest schedules digests.
@@ -191,6 +210,7 @@ const (
 	DefaultFailureThreshold = 2
 	DefaultSuccessThreshold = 1
 	DefaultSMTPPort         = 587
+	DefaultGroupWait        = model.Duration(10 * time.Second)
 )
 
 func (c *Config) applyNotifyDefaults() {
@@ -211,6 +231,13 @@ func (c *Config) applyNotifyDefaults() {
 		}
 	}
 	setString(&c.Digest.Timezone, c.Site.Timezone)
+	if c.Notifier.GroupWait == nil {
+		d := DefaultGroupWait
+		c.Notifier.GroupWait = &d
+	}
+	setDuration(&c.Notifier.RetryMin, model.Duration(time.Second))
+	setDuration(&c.Notifier.RetryMax, model.Duration(5*time.Minute))
+	setDuration(&c.Notifier.GiveUpAfter, model.Duration(24*time.Hour))
 	for _, r := range c.Receivers {
 		if r.Slack != nil {
 			setString(&r.Slack.APIURL, "https://slack.com/api/")
@@ -421,12 +448,19 @@ func (c *Config) validateReceivers(p *problems) {
 	} else if mailers {
 		p.add("smtp.from", "required when site.url is not set (the default is status@ its domain)")
 	}
+	validateTLS(p, "smtp.tls_config", &c.SMTP.TLSConfig)
 	for _, f := range []struct{ field, file string }{{"smtp.text_template_file", s.TextTemplateFile}, {"smtp.html_template_file", s.HTMLTemplateFile}} {
 		if f.file != "" {
 			if _, err := p.readFile(f.file); err != nil {
 				p.add(f.field, "cannot read %s: %v", f.file, pathErr(err))
 			}
 		}
+	}
+	if c.Notifier.RetryMin > c.Notifier.RetryMax {
+		p.add("notifier.retry_min", "must not exceed retry_max (%s)", c.Notifier.RetryMax)
+	}
+	if *c.Notifier.GroupWait < 0 {
+		p.add("notifier.group_wait", "must not be negative")
 	}
 	if c.Digest.Schedule != "" {
 		sched, err := cron.ParseStandard(c.Digest.Schedule)

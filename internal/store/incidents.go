@@ -333,7 +333,7 @@ func (s *Store) PendingNotifications(ctx context.Context) (int, error) {
 // Outbox reads outbox rows in a state, oldest first.
 func (s *Store) Outbox(ctx context.Context, state string) ([]OutboxRow, error) {
 	var rows []OutboxRow
-	if err := s.db.SelectContext(ctx, &rows, s.db.Rebind(`SELECT id, receiver, kind, dedup_key, topic, payload, state, created_at
+	if err := s.db.SelectContext(ctx, &rows, s.db.Rebind(`SELECT id, receiver, kind, dedup_key, topic, payload, state, created_at, last_error
 		FROM notification_outbox WHERE state = ? ORDER BY id`), state); err != nil {
 		return nil, fmt.Errorf("read the outbox: %w", err)
 	}

@@ -195,6 +195,8 @@ type OutboxRow struct {
 	Payload   string    `db:"payload"`
 	State     string    `db:"state"`
 	CreatedAt time.Time `db:"created_at"`
+	// LastError is why the last attempt to deliver it failed.
+	LastError string `db:"last_error"`
 }
 
 // Outbox states.
@@ -229,7 +231,7 @@ func (t *Tx) Enqueue(r OutboxRow, now time.Time) (bool, error) {
 func (t *Tx) PendingOutbox(receiver, kind, topic string) (*OutboxRow, error) {
 	var r OutboxRow
 	err := t.get(&r, `SELECT id, receiver, kind, dedup_key, topic, payload, state, created_at FROM notification_outbox
-		WHERE receiver = ? AND kind = ? AND topic = ? AND state = 'pending' AND attempts = 0
+		WHERE receiver = ? AND kind = ? AND topic = ? AND state = 'pending' AND attempts = 0 AND claimed_until IS NULL
 		ORDER BY id DESC LIMIT 1`+t.forUpdate(), receiver, kind, topic)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):

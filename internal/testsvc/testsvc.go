@@ -10,6 +10,7 @@ import (
 	"database/sql"
 	"encoding/hex"
 	"net/url"
+	"path/filepath"
 	"os"
 	"testing"
 	"time"
@@ -76,4 +77,11 @@ func randomHex(n int) string {
 	b := make([]byte, n)
 	_, _ = rand.Read(b)
 	return hex.EncodeToString(b)
+}
+
+// EachDatabase runs f as a subtest on each database statusd stores in: a
+// fresh SQLite file and a fresh PostgreSQL schema.
+func EachDatabase(t *testing.T, f func(t *testing.T, dsn string)) {
+	t.Run("sqlite", func(t *testing.T) { f(t, "sqlite:"+filepath.Join(t.TempDir(), "statusd.db")) })
+	t.Run("postgres", func(t *testing.T) { f(t, Postgres(t)) })
 }

@@ -1,0 +1,376 @@
+package notifier
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"slices"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/jonboulle/clockwork"
+	"github.com/jpillora/backoff"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/statusd/statusd/internal/message"
+	"github.com/statusd/statusd/internal/store"
+)
+
+// Options configure a Dispatcher.
+type Options struct {
+	Store  *store.Store
+	Logger *slog.Logger
+	Clock  clockwork.Clock
+	// Ready is closed once the store is connected and migrated; nil
+	// means ready.
+	Ready <-chan struct{}
+	// Registerer receives the dispatcher's metrics; nil registers none.
+	Registerer prometheus.Registerer
+	// PollInterval is how often the outbox is read when nobody says there
+	// is something new (default 1s).
+	PollInterval time.Duration
+	// Lease is how long claimed rows are this dispatcher's (default 1m):
+	// after a crash another takes them then, so that a crash between a
+	// send and its record repeats at worst that message.
+	Lease time.Duration
+	// Concurrency bounds the receivers delivered to at once (default 8).
+	Concurrency int
+	// Owner names this dispatcher in claims (default host:pid).
+	Owner string
+}
+
+// Policy is how deliveries are paced; a config reload changes it.
+type Policy struct {
+	// GroupWait holds a receiver's first notification for others to join.
+	GroupWait time.Duration
+	// RetryMin and RetryMax bound the exponential backoff, with jitter.
+	RetryMin, RetryMax time.Duration
+	// GiveUpAfter is how long a notification is retried before it fails.
+	GiveUpAfter time.Duration
+}
+
+// perReceiver bounds the rows claimed and grouped for one receiver at once.
+const perReceiver = 200
+
+// Dispatcher delivers the outbox.
+type Dispatcher struct {
+	opts   Options
+	logger *slog.Logger
+	clock  clockwork.Clock
+	wake   chan struct{}
+
+	mu        sync.Mutex
+	receivers map[string]Receiver
+	policy    Policy
+
+	sent, failed *prometheus.CounterVec
+	pending      prometheus.Gauge
+	oldest       prometheus.Gauge
+	rounds       atomic.Int64
+}
+
+// New returns a dispatcher with no receivers; SetReceivers gives it some.
+func New(opts Options) *Dispatcher {
+	if opts.Clock == nil {
+		opts.Clock = clockwork.NewRealClock()
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.PollInterval == 0 {
+		opts.PollInterval = time.Second
+	}
+	if opts.Lease == 0 {
+		opts.Lease = time.Minute
+	}
+	if opts.Concurrency == 0 {
+		opts.Concurrency = 8
+	}
+	if opts.Owner == "" {
+		host, _ := os.Hostname()
+		opts.Owner = host + ":" + strconv.Itoa(os.Getpid())
+	}
+	d := &Dispatcher{
+		opts:      opts,
+		logger:    opts.Logger,
+		clock:     opts.Clock,
+		wake:      make(chan struct{}, 1),
+		receivers: map[string]Receiver{},
+		policy:    Policy{GroupWait: 10 * time.Second, RetryMin: time.Second, RetryMax: 5 * time.Minute, GiveUpAfter: 24 * time.Hour},
+		sent: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "statusd_notifications_sent_total",
+			Help: "Notifications delivered, by receiver and kind (a grouped message counts each notification in it).",
+		}, []string{"receiver", "kind"}),
+		failed: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "statusd_notifications_failed_total",
+			Help: "Notifications given up on, by receiver and kind: rejected, or still failing after give_up_after.",
+		}, []string{"receiver", "kind"}),
+		pending: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "statusd_notifications_pending",
+			Help: "Notifications written to the outbox and not yet sent.",
+		}),
+		oldest: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "statusd_notifications_oldest_pending_age_seconds",
+			Help: "Age of the oldest notification not yet sent, 0 when none waits.",
+		}),
+	}
+	if opts.Registerer != nil {
+		opts.Registerer.MustRegister(d.sent, d.failed, d.pending, d.oldest)
+	}
+	return d
+}
+
+// SetReceivers replaces the receivers and the pacing, e.g. after a reload.
+// Rows for a receiver that no longer exists fail.
+func (d *Dispatcher) SetReceivers(receivers []Receiver, p Policy) {
+	m := make(map[string]Receiver, len(receivers))
+	for _, r := range receivers {
+		m[r.Name] = r
+		for _, kind := range []message.Kind{message.Instant, message.Resolved, message.Digest, message.StatusChange} {
+			d.sent.WithLabelValues(r.Name, string(kind))
+			d.failed.WithLabelValues(r.Name, string(kind))
+		}
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.receivers, d.policy = m, p
+}
+
+// Wake asks for a round now, e.g. after decisions were written; it never
+// blocks.
+func (d *Dispatcher) Wake() {
+	select {
+	case d.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Run delivers until ctx ends: a round when woken, and every poll
+// interval (rows whose group wait or retry comes due).
+func (d *Dispatcher) Run(ctx context.Context) {
+	if d.opts.Ready != nil {
+		select {
+		case <-d.opts.Ready:
+		case <-ctx.Done():
+			return
+		}
+	}
+	tick := d.clock.NewTicker(d.opts.PollInterval)
+	defer tick.Stop()
+	for {
+		if _, err := d.Round(ctx, false); err != nil && ctx.Err() == nil {
+			d.logger.Debug("Cannot deliver notifications", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-d.wake:
+		case <-tick.Chan():
+		}
+	}
+}
+
+// Round claims what is due and delivers it; flush ignores the group
+// wait (the command line delivers at once). It returns how many
+// notifications were delivered.
+func (d *Dispatcher) Round(ctx context.Context, flush bool) (int, error) {
+	d.rounds.Add(1)
+	d.mu.Lock()
+	policy, receivers := d.policy, d.receivers
+	d.mu.Unlock()
+	now := d.clock.Now()
+	wait := policy.GroupWait
+	if flush {
+		wait = 0
+	}
+	claims, err := d.opts.Store.Claim(ctx, store.ClaimOptions{Now: now, Owner: d.opts.Owner, Lease: d.opts.Lease, GroupWait: wait, PerReceiver: perReceiver})
+	if err != nil {
+		return 0, err
+	}
+	var delivered atomic.Int64
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, d.opts.Concurrency)
+	for name, rows := range claims {
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			n := d.deliver(ctx, name, receivers[name], rows, policy)
+			delivered.Add(int64(n))
+		})
+	}
+	wg.Wait()
+	if n, oldest, err := d.opts.Store.OutboxStats(ctx); err == nil {
+		d.pending.Set(float64(n))
+		age := 0.0
+		if n > 0 {
+			age = max(d.clock.Since(oldest).Seconds(), 0)
+		}
+		d.oldest.Set(age)
+	}
+	return int(delivered.Load()), nil
+}
+
+// deliver sends a receiver's claimed rows in order, grouped, and records
+// each outcome; at the first failure it stops and gives the rest back, so
+// that nothing overtakes it.
+func (d *Dispatcher) deliver(ctx context.Context, name string, r Receiver, rows []store.Claimed, policy Policy) int {
+	now := d.clock.Now()
+	if len(r.Integrations) == 0 {
+		ids := idsOf(rows)
+		d.settle(ctx, store.Settlement{IDs: ids, State: store.OutboxFailed, Attempted: true, Error: "no receiver " + name + " in the config"}, rows, now)
+		return 0
+	}
+	delivered := 0
+	groups := group(rows)
+	for i, g := range groups {
+		st := d.attempt(ctx, r, g, policy)
+		d.settle(ctx, st, g.rows, d.clock.Now())
+		if st.State != store.OutboxSent {
+			var rest []store.Claimed
+			for _, later := range groups[i+1:] {
+				rest = append(rest, later.rows...)
+			}
+			d.settle(ctx, store.Settlement{IDs: idsOf(rest), State: store.OutboxPending}, nil, now)
+			return delivered
+		}
+		delivered += len(g.rows)
+	}
+	return delivered
+}
+
+// attempt sends one message through the receiver's integrations that have
+// not had it yet.
+func (d *Dispatcher) attempt(ctx context.Context, r Receiver, g batch, policy Policy) store.Settlement {
+	st := store.Settlement{IDs: idsOf(g.rows), Attempted: true, Delivered: g.delivered}
+	var errs []error
+	retryable := true
+	var after time.Duration
+	for _, in := range r.Integrations {
+		if slices.Contains(st.Delivered, in.Name) {
+			continue
+		}
+		retry, err := in.Notifier.Notify(ctx, g.msg)
+		if err == nil {
+			st.Delivered = append(st.Delivered, in.Name)
+			continue
+		}
+		errs = append(errs, fmt.Errorf("%s: %w", in.Name, err))
+		retryable = retryable && retry
+		var ra *RetryAfter
+		if errors.As(err, &ra) {
+			after = max(after, ra.After)
+		}
+	}
+	if len(errs) == 0 {
+		st.State = store.OutboxSent
+		return st
+	}
+	err := errors.Join(errs...)
+	st.Error = err.Error()
+	attempts := 0
+	for _, row := range g.rows {
+		attempts = max(attempts, row.Attempts)
+	}
+	giveUp := d.clock.Now().After(g.rows[0].CreatedAt.Add(policy.GiveUpAfter))
+	switch {
+	case !retryable:
+		st.State = store.OutboxFailed
+		d.logger.Warn("A notification was rejected; giving up", "receiver", r.Name, "kind", g.msg.Kind, "err", err)
+	case giveUp:
+		st.State = store.OutboxFailed
+		st.Error = "gave up after " + policy.GiveUpAfter.String() + ": " + st.Error
+		d.logger.Warn("A notification kept failing; giving up", "receiver", r.Name, "kind", g.msg.Kind, "attempts", attempts+1, "err", err)
+	default:
+		st.State = store.OutboxPending
+		b := &backoff.Backoff{Min: policy.RetryMin, Max: policy.RetryMax, Factor: 2, Jitter: true}
+		wait := max(b.ForAttempt(float64(attempts)), after)
+		st.NextAttempt = d.clock.Now().Add(wait)
+		d.logger.Info("A notification failed; retrying", "receiver", r.Name, "kind", g.msg.Kind, "attempt", attempts+1, "in", wait.Round(time.Millisecond), "err", err)
+	}
+	return st
+}
+
+// settle records an outcome; the counters follow what the database says.
+func (d *Dispatcher) settle(ctx context.Context, st store.Settlement, rows []store.Claimed, now time.Time) {
+	if len(st.IDs) == 0 {
+		return
+	}
+	// The record outlives a cancelled round: a message sent must be
+	// marked sent.
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	if err := d.opts.Store.Settle(sctx, st, now); err != nil {
+		d.logger.Warn("Cannot record the delivery of notifications; their claim runs out and they are sent again", "err", err)
+		return
+	}
+	var counter *prometheus.CounterVec
+	switch st.State {
+	case store.OutboxSent:
+		counter = d.sent
+	case store.OutboxFailed:
+		counter = d.failed
+	default:
+		return
+	}
+	for _, r := range rows {
+		counter.WithLabelValues(r.Receiver, r.Kind).Inc()
+	}
+}
+
+func idsOf(rows []store.Claimed) []int64 {
+	ids := make([]int64, len(rows))
+	for i, r := range rows {
+		ids[i] = r.ID
+	}
+	return ids
+}
+
+// batch is one message made of one or more rows.
+type batch struct {
+	rows      []store.Claimed
+	msg       *message.Message
+	delivered []string
+}
+
+// group turns a receiver's rows into messages. Its instant and resolved
+// rows become one message naming every check in them, in order (flood
+// control: one outage failing twenty checks is one message, and a
+// recovery stays after its problem); digests and status changes go alone,
+// in order, after it. Rows are grouped only with rows delivered to the
+// same integrations already (by an attempt that half failed).
+func group(rows []store.Claimed) []batch {
+	var out []batch
+	grouped := map[string]int{} // delivered set → index in out
+	for _, r := range rows {
+		var m message.Message
+		if err := json.Unmarshal([]byte(r.Payload), &m); err != nil {
+			m = message.Message{Version: message.Version, Kind: message.Kind(r.Kind), Receiver: r.Receiver}
+		}
+		if !groupableMsg(&m) {
+			out = append(out, batch{rows: []store.Claimed{r}, msg: &m, delivered: r.Delivered()})
+			continue
+		}
+		if i, ok := grouped[r.DeliveredTo]; ok {
+			g := &out[i]
+			g.rows = append(g.rows, r)
+			g.msg.Checks = append(g.msg.Checks, m.Checks...)
+			if m.Kind == message.Instant {
+				g.msg.Kind = message.Instant // a group with a problem in it is about problems
+			}
+			g.msg.Time = m.Time
+			continue
+		}
+		grouped[r.DeliveredTo] = len(out)
+		out = append(out, batch{rows: []store.Claimed{r}, msg: &m, delivered: r.Delivered()})
+	}
+	return out
+}
+
+func groupableMsg(m *message.Message) bool {
+	return m.Kind == message.Instant || m.Kind == message.Resolved
+}

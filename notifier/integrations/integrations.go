@@ -1,0 +1,114 @@
+// Package integrations builds the notifier's receivers from the config:
+// each receiver's Slack, e-mail and webhook integrations.
+package integrations
+
+import (
+	"fmt"
+	"os"
+	"slices"
+	"time"
+
+	promconfig "github.com/prometheus/common/config"
+
+	"github.com/statusd/statusd/internal/config"
+	"github.com/statusd/statusd/notifier"
+	"github.com/statusd/statusd/notifier/email"
+	"github.com/statusd/statusd/notifier/slack"
+	"github.com/statusd/statusd/notifier/webhook"
+)
+
+// Build returns every receiver of a config with its integrations, by
+// name; threads keeps Slack bots' threads (nil: no thread replies).
+func Build(cfg *config.Config, threads slack.Threads) ([]notifier.Receiver, error) {
+	var text, html string
+	for _, f := range []struct {
+		file string
+		into *string
+	}{{cfg.SMTP.TextTemplateFile, &text}, {cfg.SMTP.HTMLTemplateFile, &html}} {
+		if f.file == "" {
+			continue
+		}
+		b, err := os.ReadFile(f.file)
+		if err != nil {
+			return nil, fmt.Errorf("smtp: %w", err)
+		}
+		*f.into = string(b)
+	}
+	smtpTLS, err := promconfig.NewTLSConfig(&cfg.SMTP.TLSConfig)
+	if err != nil {
+		return nil, fmt.Errorf("smtp: tls_config: %w", err)
+	}
+	if smtpTLS.ServerName == "" {
+		smtpTLS.ServerName = cfg.SMTP.Host
+	}
+	// One mail server, its connections shared by every e-mail receiver.
+	var mailServer *email.Server
+	names := make([]string, 0, len(cfg.Receivers))
+	for name := range cfg.Receivers {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	var out []notifier.Receiver
+	for _, name := range names {
+		rc := cfg.Receivers[name]
+		r := notifier.Receiver{Name: name}
+		if s := rc.Slack; s != nil {
+			client, err := promconfig.NewClientFromConfig(s.HTTPConfig, "slack")
+			if err != nil {
+				return nil, fmt.Errorf("receiver %s: slack: %w", name, err)
+			}
+			client.Timeout = 30 * time.Second
+			r.Integrations = append(r.Integrations, notifier.Integration{Name: "slack", Notifier: slack.New(slack.Config{
+				Receiver: name, WebhookURL: string(s.WebhookURL), Token: string(s.Token), Channel: s.Channel,
+				APIURL: s.APIURL, Client: client, Threads: threads,
+			})})
+		}
+		if e := rc.Email; e != nil {
+			ec := email.Config{
+				To: e.To, From: cfg.SMTP.From, Host: cfg.SMTP.Host, Port: cfg.SMTP.Port, TLS: cfg.SMTP.TLS,
+				Username: cfg.SMTP.Username, Password: string(cfg.SMTP.Password), TextTemplate: text, HTMLTemplate: html, TLSConfig: smtpTLS,
+			}
+			if mailServer == nil {
+				if mailServer, err = email.NewServer(ec); err != nil {
+					return nil, fmt.Errorf("smtp: %w", err)
+				}
+			}
+			ec.Server = mailServer
+			n, err := email.New(ec)
+			if err != nil {
+				return nil, fmt.Errorf("receiver %s: email: %w", name, err)
+			}
+			r.Integrations = append(r.Integrations, notifier.Integration{Name: "email", Notifier: n})
+		}
+		if w := rc.Webhook; w != nil {
+			client, err := promconfig.NewClientFromConfig(w.HTTPConfig, "webhook")
+			if err != nil {
+				return nil, fmt.Errorf("receiver %s: webhook: %w", name, err)
+			}
+			client.Timeout = 30 * time.Second
+			headers := map[string]string{}
+			for k, v := range w.Headers {
+				headers[k] = string(v)
+			}
+			n, err := webhook.New(webhook.Config{URL: string(w.URL), HMACSecret: string(w.HMACSecret), BodyTemplate: w.BodyTemplate,
+				ContentType: w.ContentType, Headers: headers, Client: client})
+			if err != nil {
+				return nil, fmt.Errorf("receiver %s: webhook: %w", name, err)
+			}
+			r.Integrations = append(r.Integrations, notifier.Integration{Name: "webhook", Notifier: n})
+		}
+		out = append(out, r)
+	}
+	return out, nil
+}
+
+// Policy is the config's pacing of deliveries.
+func Policy(cfg *config.Config) notifier.Policy {
+	n := cfg.Notifier
+	return notifier.Policy{
+		GroupWait:   time.Duration(*n.GroupWait),
+		RetryMin:    time.Duration(n.RetryMin),
+		RetryMax:    time.Duration(n.RetryMax),
+		GiveUpAfter: time.Duration(n.GiveUpAfter),
+	}
+}
