@@ -57,6 +57,10 @@ type Policy struct {
 // perReceiver bounds the rows claimed and grouped for one receiver at once.
 const perReceiver = 200
 
+// statsInterval is how often the outbox is counted when nothing was
+// claimed: counting reads every pending row's index entry.
+const statsInterval = 10 * time.Second
+
 // Dispatcher delivers the outbox.
 type Dispatcher struct {
 	opts   Options
@@ -70,8 +74,11 @@ type Dispatcher struct {
 
 	sent, failed *prometheus.CounterVec
 	pending      prometheus.Gauge
-	oldest       prometheus.Gauge
-	rounds       atomic.Int64
+	// oldest is when the oldest pending notification was written, in
+	// Unix nanoseconds (0: none); its age is computed when scraped.
+	oldest  atomic.Int64
+	statsAt time.Time // guarded by mu
+	rounds  atomic.Int64
 }
 
 // New returns a dispatcher with no receivers; SetReceivers gives it some.
@@ -114,13 +121,19 @@ func New(opts Options) *Dispatcher {
 			Name: "statusd_notifications_pending",
 			Help: "Notifications written to the outbox and not yet sent.",
 		}),
-		oldest: prometheus.NewGauge(prometheus.GaugeOpts{
-			Name: "statusd_notifications_oldest_pending_age_seconds",
-			Help: "Age of the oldest notification not yet sent, 0 when none waits.",
-		}),
 	}
+	age := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "statusd_notifications_oldest_pending_age_seconds",
+		Help: "Age of the oldest notification not yet sent, 0 when none waits.",
+	}, func() float64 {
+		at := d.oldest.Load()
+		if at == 0 {
+			return 0
+		}
+		return max(d.clock.Since(time.Unix(0, at)).Seconds(), 0)
+	})
 	if opts.Registerer != nil {
-		opts.Registerer.MustRegister(d.sent, d.failed, d.pending, d.oldest)
+		opts.Registerer.MustRegister(d.sent, d.failed, d.pending, age)
 	}
 	return d
 }
@@ -163,8 +176,14 @@ func (d *Dispatcher) Run(ctx context.Context) {
 	tick := d.clock.NewTicker(d.opts.PollInterval)
 	defer tick.Stop()
 	for {
-		if _, err := d.Round(ctx, false); err != nil && ctx.Err() == nil {
+		_, full, err := d.round(ctx, false)
+		if err != nil && ctx.Err() == nil {
 			d.logger.Debug("Cannot deliver notifications", "err", err)
+		}
+		if full && ctx.Err() == nil {
+			// A receiver had more than a round takes: go on at once (an
+			// outbox of 100,000 drains in minutes, not hours).
+			continue
 		}
 		select {
 		case <-ctx.Done():
@@ -179,6 +198,13 @@ func (d *Dispatcher) Run(ctx context.Context) {
 // wait (the command line delivers at once). It returns how many
 // notifications were delivered.
 func (d *Dispatcher) Round(ctx context.Context, flush bool) (int, error) {
+	n, _, err := d.round(ctx, flush)
+	return n, err
+}
+
+// round is Round, and tells whether a receiver had as many rows due as
+// one round takes, all delivered: more may be due.
+func (d *Dispatcher) round(ctx context.Context, flush bool) (int, bool, error) {
 	d.rounds.Add(1)
 	d.mu.Lock()
 	policy, receivers := d.policy, d.receivers
@@ -190,9 +216,10 @@ func (d *Dispatcher) Round(ctx context.Context, flush bool) (int, error) {
 	}
 	claims, err := d.opts.Store.Claim(ctx, store.ClaimOptions{Now: now, Owner: d.opts.Owner, Lease: d.opts.Lease, GroupWait: wait, PerReceiver: perReceiver})
 	if err != nil {
-		return 0, err
+		return 0, false, err
 	}
 	var delivered atomic.Int64
+	var full atomic.Bool
 	var wg sync.WaitGroup
 	sem := make(chan struct{}, d.opts.Concurrency)
 	for name, rows := range claims {
@@ -201,18 +228,40 @@ func (d *Dispatcher) Round(ctx context.Context, flush bool) (int, error) {
 			defer func() { <-sem }()
 			n := d.deliver(ctx, name, receivers[name], rows, policy)
 			delivered.Add(int64(n))
+			if len(rows) == perReceiver && n == len(rows) {
+				full.Store(true)
+			}
 		})
 	}
 	wg.Wait()
-	if n, oldest, err := d.opts.Store.OutboxStats(ctx); err == nil {
-		d.pending.Set(float64(n))
-		age := 0.0
-		if n > 0 {
-			age = max(d.clock.Since(oldest).Seconds(), 0)
-		}
-		d.oldest.Set(age)
+	d.refreshStats(ctx, len(claims) > 0 || flush)
+	return int(delivered.Load()), full.Load(), nil
+}
+
+// refreshStats counts the outbox for the pending gauges: after a round
+// that changed it, and every statsInterval (rows the evaluator wrote).
+func (d *Dispatcher) refreshStats(ctx context.Context, changed bool) {
+	now := d.clock.Now()
+	d.mu.Lock()
+	due := changed || now.Sub(d.statsAt) >= statsInterval
+	if due {
+		d.statsAt = now
 	}
-	return int(delivered.Load()), nil
+	d.mu.Unlock()
+	if !due {
+		return
+	}
+	n, oldest, err := d.opts.Store.OutboxStats(ctx)
+	if err != nil {
+		d.logger.Debug("Cannot count the outbox", "err", err)
+		return
+	}
+	if oldest.IsZero() {
+		d.oldest.Store(0)
+	} else {
+		d.oldest.Store(oldest.UnixNano())
+	}
+	d.pending.Set(float64(n))
 }
 
 // deliver sends a receiver's claimed rows in order, grouped, and records

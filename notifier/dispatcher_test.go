@@ -312,3 +312,43 @@ func TestSlackBotThreads(t *testing.T) {
 		t.Errorf("last error %q, log:\n%s", errs, logs.String())
 	}
 }
+
+// An outbox longer than a round drains round after round, without waiting
+// for the poll interval; the gauges tell how much waits and for how long.
+func TestDrainsALongOutbox(t *testing.T) {
+	r := newRig(t, "sqlite:"+filepath.Join(t.TempDir(), "statusd.db"), fast)
+	var msgs []message.Message
+	for i := range 450 {
+		msgs = append(msgs, checkMessage("ops", fmt.Sprintf("load/c%03d", i), status.Problem))
+	}
+	enqueue(t, r.st, t0, msgs...)
+	r.slack.Script(notifytest.Reply{Code: 500, Body: "oops"})
+	if n := r.round(t); n != 0 {
+		t.Fatalf("delivered %d while Slack fails", n)
+	}
+	r.clock.Advance(45 * time.Second)
+	if p, age := sum(t, r.reg, "statusd_notifications_pending"), sum(t, r.reg, "statusd_notifications_oldest_pending_age_seconds"); p != 450 || age != 45 {
+		t.Errorf("pending %v, oldest age %vs; want 450 and 45s", p, age)
+	}
+
+	// The fake clock stands still: no poll tick comes, only the rounds
+	// that follow a full one.
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { r.d.Run(ctx); close(done) }()
+	defer func() { cancel(); <-done }()
+	deadline := time.Now().Add(10 * time.Second)
+	// (The gauges are set after the round's deliveries are counted.)
+	for sum(t, r.reg, "statusd_notifications_sent_total") < 450 || sum(t, r.reg, "statusd_notifications_pending") != 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("%v of 450 delivered; %d posts", sum(t, r.reg, "statusd_notifications_sent_total"), len(r.slack.Delivered()))
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if n := len(r.slack.Delivered()); n != 3 {
+		t.Errorf("%d messages to Slack, want 3 (200, 200 and 50 checks)", n)
+	}
+	if age := sum(t, r.reg, "statusd_notifications_oldest_pending_age_seconds"); age != 0 {
+		t.Errorf("after the drain: oldest age %vs", age)
+	}
+}

@@ -6,12 +6,22 @@
 // over runs counted by statusd_check_runs_total), peak RSS, and how long
 // /metrics takes to answer.
 //
+// With -outbox N it measures two windows of the same run: one, then N
+// pending notifications written into the outbox for a webhook receiver
+// (as the evaluator would, while statusd runs), then the second. The
+// receiver is down (-hook down: every attempt is refused, so the rows
+// stay) or up (-hook up: the dispatcher drains them during the second
+// window, and the time the drain took is reported).
+//
 //	go build -o bin/statusd ./cmd/statusd
 //	go run ./bench/checkload -statusd bin/statusd -checks 2000 -interval 10s -window 60s
+//	go run ./bench/checkload -statusd bin/statusd -checks 2000 -outbox 100000 -hook down
 package main
 
 import (
 	"bufio"
+	"context"
+	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
@@ -24,7 +34,12 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
+
+	"github.com/statusd/statusd/internal/message"
+	"github.com/statusd/statusd/internal/status"
+	"github.com/statusd/statusd/internal/store"
 )
 
 func main() {
@@ -37,6 +52,8 @@ func main() {
 		scrapes  = flag.Int("scrapes", 10, "timed /metrics requests after the window")
 		dsn      = flag.String("storage.dsn", "", "statusd database (default: SQLite in a temp dir)")
 		services = flag.Int("services", 0, "group the checks into this many services and notify a receiver about each check (0: no services, no notify rules)")
+		outbox   = flag.Int("outbox", 0, "pending notifications to write into the outbox between two measuring windows")
+		hook     = flag.String("hook", "down", "the outbox's webhook receiver: down (refuses every attempt) or up (answers 204)")
 	)
 	flag.Parse()
 	if *warmup == 0 {
@@ -48,7 +65,12 @@ func main() {
 	must(err)
 	defer os.RemoveAll(dir)
 	cfg := filepath.Join(dir, "statusd.yml")
-	must(writeConfig(cfg, target, *checks, *interval, *services))
+	hookURL := "http://127.0.0.1:1/hook"
+	hooked := &hookStats{}
+	if *hook == "up" {
+		hookURL = startHook(hooked)
+	}
+	must(writeConfig(cfg, target, *checks, *interval, *services, hookURL))
 	if *dsn == "" {
 		*dsn = "sqlite:" + filepath.Join(dir, "statusd.db")
 	}
@@ -61,32 +83,33 @@ func main() {
 	metricsURL := "http://" + addr + "/metrics"
 	waitUp(metricsURL)
 
-	fmt.Printf("checks=%d interval=%s services=%d warmup=%s window=%s cores=%d\n", *checks, *interval, *services, *warmup, *window, numCPU())
-	peak := newPeakRSS(pid)
+	fmt.Printf("checks=%d interval=%s services=%d outbox=%d hook=%s warmup=%s window=%s cores=%d\n", *checks, *interval, *services, *outbox, *hook, *warmup, *window, numCPU())
 	time.Sleep(*warmup)
-	// The CPU window excludes the two scrapes that count the runs; a
-	// scrape's own cost is measured below.
-	s0 := sample(pid, metricsURL)
-	u0, k0 := cpuSplit(pid)
-	s0.cpu = u0 + k0
-	start := time.Now()
-	time.Sleep(*window)
-	u1, k1 := cpuSplit(pid)
-	cpuEnd := u1 + k1
-	elapsed := time.Since(start)
-	s1 := sample(pid, metricsURL)
-	s1.cpu = cpuEnd
-	peak.stop()
-
-	runs := s1.runs - s0.runs
-	expected := float64(*checks) * elapsed.Seconds() / interval.Seconds()
-	cpu := s1.cpu - s0.cpu
-	late := (s1.delayCount - s1.delayLE1) - (s0.delayCount - s0.delayLE1)
-	fmt.Printf("runs=%.0f expected=%.0f ratio=%.4f late_over_1s=%.0f failures=%.0f\n", runs, expected, runs/expected, late, s1.failures-s0.failures)
-	fmt.Printf("cpu=%.2fs cpu_per_run=%.3fms (user %.3fms, system %.3fms) cpu_share=%.1f%%\n", cpu.Seconds(), cpu.Seconds()*1000/runs,
-		(u1-u0).Seconds()*1000/runs, (k1-k0).Seconds()*1000/runs, 100*cpu.Seconds()/elapsed.Seconds())
-	fmt.Printf("rss_end=%.1fMiB rss_peak=%.1fMiB rss_per_check=%.1fKiB (go: heap_inuse=%.1fMiB stack_inuse=%.1fMiB sys=%.1fMiB goroutines=%.0f)\n",
-		mib(s1.rss), mib(peak.max()), float64(s1.rss)/1024/float64(*checks), s1.heapInuse/(1<<20), s1.stackInuse/(1<<20), s1.goSys/(1<<20), s1.goroutines)
+	m := meter{pid: pid, url: metricsURL, checks: *checks, interval: *interval}
+	if *outbox > 0 {
+		fmt.Println("-- before: an empty outbox")
+		m.measure(*window)
+		t := time.Now()
+		must(fillOutbox(*dsn, *outbox))
+		filled := time.Now()
+		fmt.Printf("-- %d pending notifications written in %s\n", *outbox, filled.Sub(t).Round(time.Millisecond))
+		if *hook == "down" {
+			// The rows stay: measure the steady state, after statusd's
+			// next writes have checkpointed them into the database file
+			// (SQLite), a one-off cost of writing them. (With the hook up
+			// the window takes the drain in.)
+			time.Sleep(*interval)
+		}
+		fmt.Println("-- after:")
+		s := m.measure(*window)
+		fmt.Printf("outbox: pending=%.0f oldest_age=%.0fs notifications_sent=%.0f posts_received=%d failed=%.0f\n",
+			s.pending, s.oldest, s.sent, hooked.posts.Load(), s.failed)
+		if *hook == "up" && s.sent >= float64(*outbox) {
+			fmt.Printf("outbox: drained in %s after it was written\n", time.Unix(0, hooked.last.Load()).Sub(filled).Round(time.Millisecond))
+		}
+	} else {
+		m.measure(*window)
+	}
 
 	var took []time.Duration
 	var size int
@@ -100,6 +123,41 @@ func main() {
 	scrapeCPU := (cpuTime(pid) - c0) / time.Duration(*scrapes)
 	sort.Slice(took, func(i, j int) bool { return took[i] < took[j] })
 	fmt.Printf("metrics_bytes=%d metrics_p50=%s metrics_max=%s metrics_cpu=%s\n", size, took[len(took)/2].Round(time.Millisecond), took[len(took)-1].Round(time.Millisecond), scrapeCPU.Round(time.Millisecond))
+}
+
+// meter measures statusd over windows.
+type meter struct {
+	pid      int
+	url      string
+	checks   int
+	interval time.Duration
+}
+
+// measure prints a window's runs, scheduling, CPU and RSS, and returns
+// the sample at its end.
+func (m meter) measure(window time.Duration) snapshot {
+	peak := newPeakRSS(m.pid)
+	// The CPU window excludes the two scrapes that count the runs; a
+	// scrape's own cost is measured apart.
+	s0 := sample(m.pid, m.url)
+	u0, k0 := cpuSplit(m.pid)
+	start := time.Now()
+	time.Sleep(window)
+	u1, k1 := cpuSplit(m.pid)
+	elapsed := time.Since(start)
+	s1 := sample(m.pid, m.url)
+	peak.stop()
+
+	runs := s1.runs - s0.runs
+	expected := float64(m.checks) * elapsed.Seconds() / m.interval.Seconds()
+	cpu := (u1 + k1) - (u0 + k0)
+	late := (s1.delayCount - s1.delayLE1) - (s0.delayCount - s0.delayLE1)
+	fmt.Printf("runs=%.0f expected=%.0f ratio=%.4f late_over_1s=%.0f failures=%.0f\n", runs, expected, runs/expected, late, s1.failures-s0.failures)
+	fmt.Printf("cpu=%.2fs cpu_per_run=%.3fms (user %.3fms, system %.3fms) cpu_share=%.1f%%\n", cpu.Seconds(), cpu.Seconds()*1000/runs,
+		(u1-u0).Seconds()*1000/runs, (k1-k0).Seconds()*1000/runs, 100*cpu.Seconds()/elapsed.Seconds())
+	fmt.Printf("rss_end=%.1fMiB rss_peak=%.1fMiB rss_per_check=%.1fKiB (go: heap_inuse=%.1fMiB stack_inuse=%.1fMiB sys=%.1fMiB goroutines=%.0f)\n",
+		mib(s1.rss), mib(peak.max()), float64(s1.rss)/1024/float64(m.checks), s1.heapInuse/(1<<20), s1.stackInuse/(1<<20), s1.goSys/(1<<20), s1.goroutines)
+	return s1
 }
 
 func must(err error) {
@@ -134,7 +192,62 @@ func freeAddr() string {
 	return l.Addr().String()
 }
 
-func writeConfig(path, target string, n int, interval time.Duration, services int) error {
+// hookStats are what the webhook receiver got: how many posts, the last
+// when (Unix nanoseconds).
+type hookStats struct{ posts, last atomic.Int64 }
+
+// startHook serves the webhook receiver, counting what it receives.
+func startHook(h *hookStats) string {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	must(err)
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		h.posts.Add(1)
+		h.last.Store(time.Now().UnixNano())
+		w.WriteHeader(http.StatusNoContent)
+	}), ReadHeaderTimeout: 5 * time.Second}
+	go func() { _ = srv.Serve(l) }()
+	return "http://" + l.Addr().String() + "/hook"
+}
+
+// fillOutbox migrates the database and writes n pending notifications for
+// the receiver ops, as the evaluator would.
+func fillOutbox(dsn string, n int) error {
+	ctx := context.Background()
+	st, err := store.Open(ctx, dsn, store.Options{})
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	if _, err := st.Migrate(ctx); err != nil {
+		return err
+	}
+	now := time.Now()
+	for start := 0; start < n; start += 10000 {
+		err := st.Update(ctx, func(tx *store.Tx) error {
+			for i := start; i < min(start+10000, n); i++ {
+				id := fmt.Sprintf("load/c%05d", i)
+				m := message.Message{Version: message.Version, Kind: message.Instant, Receiver: "ops", Time: now,
+					Checks: []message.Check{{ID: id, Level: status.Problem, Since: now, Message: "HTTP 503"}}}
+				b, err := json.Marshal(m)
+				if err != nil {
+					return err
+				}
+				row := store.OutboxRow{Receiver: "ops", Kind: string(message.Instant), DedupKey: fmt.Sprintf("fill/%d", i), Topic: "check:" + id, Payload: string(b)}
+				if _, err := tx.Enqueue(row, now); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func writeConfig(path, target string, n int, interval time.Duration, services int, hookURL string) error {
 	var b strings.Builder
 	fmt.Fprintf(&b, "defaults: {interval: %s, timeout: 5s}\nscheduler: {max_concurrency: 512}\nresources:\n  load:\n", interval)
 	notify := ""
@@ -144,8 +257,9 @@ func writeConfig(path, target string, n int, interval time.Duration, services in
 	for i := range n {
 		fmt.Fprintf(&b, "    - {name: c%05d, kind: http, url: \"%s/c/%d\"%s}\n", i, target, i, notify)
 	}
+	fmt.Fprintf(&b, "receivers:\n  ops: {webhook: {url: %q}}\n", hookURL)
 	if services > 0 {
-		b.WriteString("receivers:\n  ops: {webhook: {url: \"http://127.0.0.1:1/hook\"}}\nservices:\n")
+		b.WriteString("services:\n")
 		for s := range services {
 			fmt.Fprintf(&b, "  - {name: s%03d, auto_incident: true, notify: {receivers: [ops]}, checks: [", s)
 			for i := s; i < n; i += services {
@@ -182,10 +296,11 @@ func get(url string) int {
 }
 
 type snapshot struct {
-	cpu                  time.Duration
 	rss                  int64
 	runs, failures       float64
 	delayCount, delayLE1 float64
+	// The notifier's figures.
+	pending, oldest, sent, failed float64
 	// Go runtime figures, for explaining RSS.
 	goroutines, heapInuse, stackInuse, goSys float64
 }
@@ -212,6 +327,14 @@ func sample(pid int, url string) snapshot {
 			s.delayCount = value
 		case name == `statusd_scheduler_delay_seconds_bucket{le="1"}` || name == `statusd_scheduler_delay_seconds_bucket{le="1.0"}`:
 			s.delayLE1 = value
+		case name == "statusd_notifications_pending":
+			s.pending = value
+		case name == "statusd_notifications_oldest_pending_age_seconds":
+			s.oldest = value
+		case strings.HasPrefix(name, "statusd_notifications_sent_total{"):
+			s.sent += value
+		case strings.HasPrefix(name, "statusd_notifications_failed_total{"):
+			s.failed += value
 		case name == "go_goroutines":
 			s.goroutines = value
 		case name == "go_memstats_heap_inuse_bytes":

@@ -524,6 +524,7 @@ func retention(c *config.Config) store.Retention {
 		Hour:            time.Duration(r.Hour),
 		Day:             time.Duration(r.Day),
 		Heartbeats:      time.Duration(r.Heartbeats),
+		Notifications:   time.Duration(r.Notifications),
 	}
 }
 

@@ -94,6 +94,9 @@ type Retention struct {
 	// Heartbeats is how long heartbeat reports are kept (the latest one per
 	// check is always kept).
 	Heartbeats model.Duration `yaml:"heartbeats"`
+	// Notifications is how long sent and failed notifications are kept
+	// (pending ones are kept until they are settled).
+	Notifications model.Duration `yaml:"notifications"`
 }
 
 // Resources are the named groups of checks, in file order.

@@ -50,6 +50,7 @@ func (c *Config) applyDefaults() {
 	setDuration(&r.Hour, 90*day)
 	setDuration(&r.Day, 730*day)
 	setDuration(&r.Heartbeats, 30*day)
+	setDuration(&r.Notifications, 30*day)
 
 	c.Each(func(_ string, ch *Check) {
 		ch.applyDefaults(c.Defaults)

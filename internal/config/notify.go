@@ -13,6 +13,7 @@ import (
 	"github.com/prometheus/common/model"
 	"github.com/robfig/cron/v3"
 
+	"github.com/statusd/statusd/internal/message"
 	"github.com/statusd/statusd/internal/status"
 )
 
@@ -380,7 +381,8 @@ func (c *Config) validateReceivers(p *problems) {
 		if s := r.Slack; s != nil {
 			spath := joinPath(path, "slack")
 			switch {
-			case s.WebhookURL == "" && s.Token == "":
+			case s.WebhookURL == "" && s.Token == "" && s.WebhookURLFile == "" && s.TokenFile == "":
+				// (A file that cannot be read is reported where it is named.)
 				p.add(spath, "needs webhook_url (an incoming webhook) or token and channel (a bot)")
 			case s.WebhookURL != "" && s.Token != "":
 				p.add(joinPath(spath, "token"), "cannot be used together with webhook_url")
@@ -407,9 +409,10 @@ func (c *Config) validateReceivers(p *problems) {
 		}
 		if w := r.Webhook; w != nil {
 			wpath := joinPath(path, "webhook")
-			if w.URL == "" {
+			switch {
+			case w.URL == "" && w.URLFile == "":
 				p.add(joinPath(wpath, "url"), "required (or url_file)")
-			} else {
+			case w.URL != "":
 				requireHTTPURL(p, joinPath(wpath, "url"), string(w.URL), true)
 			}
 			if w.BodyTemplate != "" && w.BodyTemplateFile != "" {
@@ -424,7 +427,7 @@ func (c *Config) validateReceivers(p *problems) {
 				}
 			}
 			if w.BodyTemplate != "" {
-				if _, err := template.New("body").Parse(w.BodyTemplate); err != nil {
+				if _, err := template.New("body").Funcs(message.TemplateFuncs()).Parse(w.BodyTemplate); err != nil {
 					p.add(joinPath(wpath, "body_template"), "%v", err)
 				}
 			}

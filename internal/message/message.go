@@ -5,6 +5,9 @@
 package message
 
 import (
+	"encoding/json"
+	"fmt"
+	"strings"
 	"time"
 
 	"github.com/statusd/statusd/internal/status"
@@ -93,6 +96,50 @@ type Incident struct {
 	Occurred time.Time `json:"occurred"`
 	Services []string  `json:"services,omitempty"`
 	Link     string    `json:"link,omitempty"`
+}
+
+// TemplateFuncs are what an operator's template of a message may call
+// besides Go's built-ins: json (a value as JSON, for a JSON body), label
+// (a service status as people read it) and subject (the message in one
+// line, Summary).
+func TemplateFuncs() map[string]any {
+	return map[string]any{
+		"json": func(v any) (string, error) {
+			b, err := json.Marshal(v)
+			return string(b), err
+		},
+		"label":   func(s status.ServiceStatus) string { return strings.ToLower(s.Label()) },
+		"subject": (*Message).Summary,
+	}
+}
+
+// Summary is the message in one line, without the site's name: an
+// e-mail's subject, a webhook template's subject.
+func (m *Message) Summary() string {
+	switch {
+	case m.Service != nil:
+		return fmt.Sprintf("%s: %s → %s", m.Service.Name, strings.ToLower(m.Service.From.Label()), strings.ToLower(m.Service.To.Label()))
+	case m.Kind == Digest:
+		var problems, warnings int
+		for _, c := range m.Checks {
+			switch c.Level {
+			case status.Problem:
+				problems++
+			case status.Warning:
+				warnings++
+			}
+		}
+		return fmt.Sprintf("digest: %d at problem, %d at warning, %d open incidents", problems, warnings, len(m.Incidents))
+	case m.Kind == Test:
+		return "test notification for " + m.Receiver
+	case len(m.Checks) == 1:
+		c := m.Checks[0]
+		if c.Level == status.Fine {
+			return c.ID + " is fine again"
+		}
+		return fmt.Sprintf("%s is at %s", c.ID, c.Level)
+	}
+	return fmt.Sprintf("%d checks: worst %s", len(m.Checks), m.Worst())
 }
 
 // Worst is the worst level among the message's checks.

@@ -4,7 +4,8 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"path/filepath"
+	"maps"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -19,13 +20,6 @@ import (
 
 // TestContract runs the same assertions against every backend.
 func TestContract(t *testing.T) {
-	backends := []struct {
-		name string
-		dsn  func(t *testing.T) string
-	}{
-		{"sqlite", func(t *testing.T) string { return "sqlite:" + filepath.Join(t.TempDir(), "statusd.db") }},
-		{"postgres", func(t *testing.T) string { return testsvc.Postgres(t) }},
-	}
 	tests := []struct {
 		name string
 		fn   func(t *testing.T, s *Store)
@@ -41,13 +35,13 @@ func TestContract(t *testing.T) {
 		{"RecorderKeepsChangesAndSamples", testRecorderSamples},
 		{"RecorderBatchesRollups", testRecorderBatchesRollups},
 		{"ConcurrentWriters", testConcurrentWriters},
+		{"Outbox", testOutbox},
 	}
-	for _, b := range backends {
-		t.Run(b.name, func(t *testing.T) {
+	for _, db := range testsvc.Databases() {
+		t.Run(db.Name, func(t *testing.T) {
 			for _, tc := range tests {
 				t.Run(tc.name, func(t *testing.T) {
-					s := openStore(t, b.dsn(t))
-					tc.fn(t, s)
+					tc.fn(t, openStore(t, db.DSN(t)))
 				})
 			}
 		})
@@ -282,9 +276,26 @@ func testPrune(t *testing.T, s *Store) {
 		t.Fatal(err)
 	}
 	now := t0.Add(10 * time.Hour)
+	// Old notifications go once settled; a pending one stays, however old.
+	err = s.Update(ctx, func(tx *Tx) error {
+		for i, state := range []string{OutboxSent, OutboxFailed, OutboxPending, OutboxSent} {
+			at := t0
+			if i == 3 {
+				at = now.Add(-time.Minute)
+			}
+			if _, err := tx.Enqueue(OutboxRow{Receiver: "ops", Kind: "instant", DedupKey: fmt.Sprint(i), State: state, Payload: "{}"}, at); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
 	n, err := s.Prune(ctx, Retention{
 		Results: 5*time.Hour + time.Minute, ResultsPerCheck: 3,
 		Minute: 2*time.Hour + time.Minute, Hour: 1000 * time.Hour, Day: 1000 * time.Hour, Heartbeats: time.Minute,
+		Notifications: time.Hour,
 	}, now)
 	if err != nil {
 		t.Fatal(err)
@@ -305,7 +316,12 @@ func testPrune(t *testing.T, s *Store) {
 	if hbs != 1 || !last[apiID].ReceivedAt.Equal(t0.Add(9*time.Hour)) {
 		t.Errorf("heartbeats left: %d, last %v", hbs, last[apiID])
 	}
-	if want := int64(14 + 8 + 9); n != want {
+	var left []string
+	_ = s.db.SelectContext(ctx, &left, "SELECT dedup_key FROM notification_outbox ORDER BY id")
+	if strings.Join(left, ",") != "2,3" {
+		t.Errorf("notifications left: %v, want the pending one and the recent one", left)
+	}
+	if want := int64(14 + 8 + 9 + 2); n != want {
 		t.Errorf("pruned %d rows, want %d", n, want)
 	}
 }
@@ -495,5 +511,78 @@ func testRecorderBatchesRollups(t *testing.T, s *Store) {
 	hours, _ := s.Rollups(ctx, apiID, Hour, t0, t0.Add(time.Hour))
 	if len(minutes) != 3 || len(hours) != 1 || hours[0].Runs != 3 {
 		t.Errorf("after 5 minutes: %d minutes, hours %+v", len(minutes), hours)
+	}
+}
+
+// The outbox: counted, claimed head first per receiver, never past a row
+// that waits for its retry, released and settled.
+func testOutbox(t *testing.T, s *Store) {
+	ctx := context.Background()
+	enqueue := func(receiver, key, state string, at time.Time) {
+		t.Helper()
+		err := s.Update(ctx, func(tx *Tx) error {
+			_, err := tx.Enqueue(OutboxRow{Receiver: receiver, Kind: "instant", DedupKey: key, State: state, Payload: "{}"}, at)
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n, oldest, err := s.OutboxStats(ctx); err != nil || n != 0 || !oldest.IsZero() {
+		t.Fatalf("empty outbox: %d, %v, %v", n, oldest, err)
+	}
+	enqueue("c", "c1", OutboxSent, t0.Add(-time.Hour))
+	enqueue("a", "a1", OutboxPending, t0)
+	enqueue("a", "a2", OutboxPending, t0.Add(time.Second))
+	enqueue("b", "b1", OutboxPending, t0.Add(5*time.Second))
+	enqueue("a", "a3", OutboxPending, t0.Add(2*time.Second))
+	n, oldest, err := s.OutboxStats(ctx)
+	if err != nil || n != 4 || !oldest.Equal(t0) {
+		t.Fatalf("stats: %d pending, oldest %v (%v)", n, oldest, err)
+	}
+	keys := func(m map[string][]Claimed) string {
+		var out []string
+		for _, r := range slices.Sorted(maps.Keys(m)) {
+			for _, c := range m[r] {
+				out = append(out, c.DedupKey)
+			}
+		}
+		return strings.Join(out, ",")
+	}
+	claim := func(at time.Time, wait time.Duration) map[string][]Claimed {
+		t.Helper()
+		c, err := s.Claim(ctx, ClaimOptions{Now: at, Owner: "test", Lease: time.Minute, GroupWait: wait, PerReceiver: 2})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	// b's row is not 10 s old yet: it waits for others to join it.
+	c := claim(t0.Add(10*time.Second), 10*time.Second)
+	if got := keys(c); got != "a1,a2" {
+		t.Fatalf("first claim: %s", got)
+	}
+	if got := keys(claim(t0.Add(11*time.Second), 0)); got != "b1" {
+		t.Fatalf("claimed rows were claimed again, or b's was not: %s", got)
+	}
+	// a1 is sent; a2 failed and waits a minute; a3 must wait behind it.
+	if err := s.Settle(ctx, Settlement{IDs: []int64{c["a"][0].ID}, State: OutboxSent, Attempted: true}, t0.Add(12*time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Settle(ctx, Settlement{IDs: []int64{c["a"][1].ID}, State: OutboxPending, Attempted: true, Error: "HTTP 500",
+		NextAttempt: t0.Add(72 * time.Second)}, t0.Add(12*time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	if got := keys(claim(t0.Add(20*time.Second), 0)); got != "" {
+		t.Fatalf("claimed past a row waiting for its retry, or a leased one: %s", got)
+	}
+	n, oldest, _ = s.OutboxStats(ctx)
+	if n != 3 || !oldest.Equal(t0.Add(time.Second)) {
+		t.Errorf("after one sent: %d pending, oldest %v", n, oldest)
+	}
+	// The lease ends, the retry is due: a2 then a3, in order, and b1.
+	c = claim(t0.Add(2*time.Minute), 0)
+	if got := keys(c); got != "a2,a3,b1" || c["a"][0].Attempts != 1 {
+		t.Errorf("after the retry came due: %s, attempts %d", got, c["a"][0].Attempts)
 	}
 }

@@ -38,6 +38,7 @@ type Retention struct {
 	Hour            time.Duration
 	Day             time.Duration
 	Heartbeats      time.Duration // the latest report of a check is always kept
+	Notifications   time.Duration // sent and failed ones; pending ones stay
 }
 
 // Prune deletes history older than the retention and returns how many rows
@@ -59,6 +60,7 @@ func (s *Store) Prune(ctx context.Context, r Retention, now time.Time) (int64, e
 		{"DELETE FROM check_rollups WHERE resolution = 'day' AND bucket < ?", []any{now.Add(-r.Day)}},
 		{`DELETE FROM heartbeats WHERE received_at < ?
 			AND id NOT IN (SELECT MAX(id) FROM heartbeats GROUP BY check_id)`, []any{now.Add(-r.Heartbeats)}},
+		{"DELETE FROM notification_outbox WHERE state <> 'pending' AND created_at < ?", []any{now.Add(-r.Notifications)}},
 	}
 	if r.ResultsPerCheck > 0 {
 		var checks []int64

@@ -10,8 +10,8 @@ import (
 	"database/sql"
 	"encoding/hex"
 	"net/url"
-	"path/filepath"
 	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -79,9 +79,25 @@ func randomHex(n int) string {
 	return hex.EncodeToString(b)
 }
 
+// Database is a kind of database statusd stores in, and a way to make a
+// fresh, empty one for a test.
+type Database struct {
+	Name string
+	DSN  func(t *testing.T) string
+}
+
+// Databases lists the databases statusd stores in: SQLite and PostgreSQL.
+func Databases() []Database {
+	return []Database{
+		{"sqlite", func(t *testing.T) string { return "sqlite:" + filepath.Join(t.TempDir(), "statusd.db") }},
+		{"postgres", func(t *testing.T) string { return Postgres(t) }},
+	}
+}
+
 // EachDatabase runs f as a subtest on each database statusd stores in: a
 // fresh SQLite file and a fresh PostgreSQL schema.
 func EachDatabase(t *testing.T, f func(t *testing.T, dsn string)) {
-	t.Run("sqlite", func(t *testing.T) { f(t, "sqlite:"+filepath.Join(t.TempDir(), "statusd.db")) })
-	t.Run("postgres", func(t *testing.T) { f(t, Postgres(t)) })
+	for _, db := range Databases() {
+		t.Run(db.Name, func(t *testing.T) { f(t, db.DSN(t)) })
+	}
 }

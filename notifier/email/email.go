@@ -64,14 +64,15 @@ type Notifier struct {
 	html   *htmltemplate.Template
 }
 
-// funcs are the templates' helpers.
-var funcs = map[string]any{
-	"subject":  Subject,
-	"label":    func(s status.ServiceStatus) string { return strings.ToLower(s.Label()) },
-	"num":      func(v *float64) string { return strconv.FormatFloat(*v, 'g', -1, 64) },
-	"problems": func(cs []message.Check) []message.Check { return withLevel(cs, status.Problem) },
-	"warnings": func(cs []message.Check) []message.Check { return withLevel(cs, status.Warning) },
-	"fine":     func(cs []message.Check) []message.Check { return withLevel(cs, status.Fine) },
+// funcs are the templates' helpers: message.TemplateFuncs and num,
+// problems, warnings, fine.
+func funcs() map[string]any {
+	f := message.TemplateFuncs()
+	f["num"] = func(v *float64) string { return strconv.FormatFloat(*v, 'g', -1, 64) }
+	f["problems"] = func(cs []message.Check) []message.Check { return withLevel(cs, status.Problem) }
+	f["warnings"] = func(cs []message.Check) []message.Check { return withLevel(cs, status.Warning) }
+	f["fine"] = func(cs []message.Check) []message.Check { return withLevel(cs, status.Fine) }
+	return f
 }
 
 func withLevel(cs []message.Check, l status.Level) []message.Check {
@@ -94,11 +95,11 @@ func New(cfg Config) (*Notifier, error) {
 	if cfg.HTMLTemplate != "" {
 		html = cfg.HTMLTemplate
 	}
-	t, err := texttemplate.New("text").Funcs(funcs).Parse(text)
+	t, err := texttemplate.New("text").Funcs(funcs()).Parse(text)
 	if err != nil {
 		return nil, fmt.Errorf("text template: %w", err)
 	}
-	h, err := htmltemplate.New("html").Funcs(funcs).Parse(html)
+	h, err := htmltemplate.New("html").Funcs(funcs()).Parse(html)
 	if err != nil {
 		return nil, fmt.Errorf("html template: %w", err)
 	}
@@ -109,26 +110,6 @@ func New(cfg Config) (*Notifier, error) {
 		}
 	}
 	return &Notifier{cfg: cfg, server: server, text: t, html: h}, nil
-}
-
-// Subject is a message's subject line (without the site's name).
-func Subject(m *message.Message) string {
-	switch {
-	case m.Service != nil:
-		return fmt.Sprintf("%s: %s → %s", m.Service.Name, strings.ToLower(m.Service.From.Label()), strings.ToLower(m.Service.To.Label()))
-	case m.Kind == message.Digest:
-		problems, warnings := len(withLevel(m.Checks, status.Problem)), len(withLevel(m.Checks, status.Warning))
-		return fmt.Sprintf("digest: %d at problem, %d at warning, %d open incidents", problems, warnings, len(m.Incidents))
-	case m.Kind == message.Test:
-		return "test notification"
-	case len(m.Checks) == 1:
-		c := m.Checks[0]
-		if c.Level == status.Fine {
-			return c.ID + " is fine again"
-		}
-		return fmt.Sprintf("%s is at %s", c.ID, c.Level)
-	}
-	return fmt.Sprintf("%d checks: worst %s", len(m.Checks), m.Worst())
 }
 
 // Render returns a message's subject, text and HTML parts.

@@ -3,9 +3,12 @@
 package integrations
 
 import (
+	"errors"
 	"fmt"
+	"net/http"
 	"os"
 	"slices"
+	"strings"
 	"time"
 
 	promconfig "github.com/prometheus/common/config"
@@ -53,11 +56,10 @@ func Build(cfg *config.Config, threads slack.Threads) ([]notifier.Receiver, erro
 		rc := cfg.Receivers[name]
 		r := notifier.Receiver{Name: name}
 		if s := rc.Slack; s != nil {
-			client, err := promconfig.NewClientFromConfig(s.HTTPConfig, "slack")
+			client, err := httpClient(s.HTTPConfig, "slack")
 			if err != nil {
 				return nil, fmt.Errorf("receiver %s: slack: %w", name, err)
 			}
-			client.Timeout = 30 * time.Second
 			r.Integrations = append(r.Integrations, notifier.Integration{Name: "slack", Notifier: slack.New(slack.Config{
 				Receiver: name, WebhookURL: string(s.WebhookURL), Token: string(s.Token), Channel: s.Channel,
 				APIURL: s.APIURL, Client: client, Threads: threads,
@@ -81,11 +83,10 @@ func Build(cfg *config.Config, threads slack.Threads) ([]notifier.Receiver, erro
 			r.Integrations = append(r.Integrations, notifier.Integration{Name: "email", Notifier: n})
 		}
 		if w := rc.Webhook; w != nil {
-			client, err := promconfig.NewClientFromConfig(w.HTTPConfig, "webhook")
+			client, err := httpClient(w.HTTPConfig, "webhook")
 			if err != nil {
 				return nil, fmt.Errorf("receiver %s: webhook: %w", name, err)
 			}
-			client.Timeout = 30 * time.Second
 			headers := map[string]string{}
 			for k, v := range w.Headers {
 				headers[k] = string(v)
@@ -100,6 +101,34 @@ func Build(cfg *config.Config, threads slack.Threads) ([]notifier.Receiver, erro
 		out = append(out, r)
 	}
 	return out, nil
+}
+
+// httpClient is an HTTP integration's client from its http_config. It
+// follows a redirect only within the receiver's scheme and host: a
+// notification carries the receiver's credentials (authorization, custom
+// headers, a secret in the URL's path) and its content, which another
+// host must not get. A redirect elsewhere is answered as it came, a 3xx
+// the integration reports as a refusal.
+func httpClient(cfg promconfig.HTTPClientConfig, name string) (*http.Client, error) {
+	client, err := promconfig.NewClientFromConfig(cfg, name)
+	if err != nil {
+		return nil, err
+	}
+	client.Timeout = 30 * time.Second
+	follow := client.CheckRedirect
+	client.CheckRedirect = func(req *http.Request, via []*http.Request) error {
+		if first := via[0].URL; req.URL.Scheme != first.Scheme || !strings.EqualFold(req.URL.Host, first.Host) {
+			return http.ErrUseLastResponse
+		}
+		if follow != nil {
+			return follow(req, via)
+		}
+		if len(via) >= 10 {
+			return errors.New("stopped after 10 redirects")
+		}
+		return nil
+	}
+	return client, nil
 }
 
 // Policy is the config's pacing of deliveries.

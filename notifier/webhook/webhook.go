@@ -20,7 +20,6 @@ import (
 	"time"
 
 	"github.com/statusd/statusd/internal/message"
-	"github.com/statusd/statusd/internal/status"
 	"github.com/statusd/statusd/notifier"
 )
 
@@ -46,48 +45,17 @@ type Notifier struct {
 	tmpl *template.Template
 }
 
-// Funcs are what a body template may call besides Go's built-ins:
-// json (a value as JSON, for embedding in a JSON body), label (a status
-// as people read it) and subject (a one-line summary).
-var Funcs = template.FuncMap{
-	"json": func(v any) (string, error) {
-		b, err := json.Marshal(v)
-		return string(b), err
-	},
-	"label":   func(s status.ServiceStatus) string { return strings.ToLower(s.Label()) },
-	"subject": Summary,
-}
-
 // New parses the body template, when there is one.
 func New(cfg Config) (*Notifier, error) {
 	n := &Notifier{cfg: cfg}
 	if cfg.BodyTemplate != "" {
-		t, err := template.New("body").Funcs(Funcs).Parse(cfg.BodyTemplate)
+		t, err := template.New("body").Funcs(message.TemplateFuncs()).Parse(cfg.BodyTemplate)
 		if err != nil {
 			return nil, fmt.Errorf("body template: %w", err)
 		}
 		n.tmpl = t
 	}
 	return n, nil
-}
-
-// Summary is a one-line summary of a message, for templates.
-func Summary(m *message.Message) string {
-	switch {
-	case m.Service != nil:
-		return fmt.Sprintf("%s: %s → %s", m.Service.Name, strings.ToLower(m.Service.From.Label()), strings.ToLower(m.Service.To.Label()))
-	case m.Kind == message.Digest:
-		return fmt.Sprintf("%s digest: %d checks not fine, %d open incidents", m.Site.Name, len(m.Checks), len(m.Incidents))
-	case m.Kind == message.Test:
-		return "statusd test notification for " + m.Receiver
-	case len(m.Checks) == 1:
-		c := m.Checks[0]
-		if c.Level == status.Fine {
-			return c.ID + " is fine again"
-		}
-		return fmt.Sprintf("%s is at %s: %s", c.ID, c.Level, c.Message)
-	}
-	return fmt.Sprintf("%d checks, the worst at %s", len(m.Checks), m.Worst())
 }
 
 // Body renders the request body of a message.

@@ -70,6 +70,19 @@ func TestTemplateBody(t *testing.T) {
 	if body := string(hook.Requests()[0].Body); body != `{"type": "message", "text": "API: operational → partial outage"}` {
 		t.Errorf("body: %s", body)
 	}
+	// The README's Discord body, with a name that needs escaping.
+	discord, err := webhook.New(webhook.Config{URL: hook.URL, Client: http.DefaultClient,
+		BodyTemplate: `{"username": "statusd", "content": {{ json (printf "**%s** %s" .Site.Name (subject .)) }}}`})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := *change
+	m.Site.Name = `ACME "prod"`
+	body, err := discord.Body(&m)
+	var got struct{ Content string }
+	if err != nil || json.Unmarshal(body, &got) != nil || got.Content != `**ACME "prod"** API: operational → partial outage` {
+		t.Errorf("discord body %s (%v)", body, err)
+	}
 }
 
 // 503 with Retry-After may pass after it; 400 will not; the URL, which
