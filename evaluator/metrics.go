@@ -8,6 +8,8 @@ import (
 	"sync/atomic"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/statusd/statusd/internal/status"
 )
 
 // metrics are the evaluator's own metrics.
@@ -89,3 +91,19 @@ func (e *Evaluator) WriteMetrics(w io.Writer) error {
 var escaper = strings.NewReplacer(`\`, `\\`, `"`, `\"`, "\n", `\n`)
 
 func escape(s string) string { return escaper.Replace(s) }
+
+// Monitor is what the evaluator holds of a check, for the checks
+// dashboard: its evaluated level (evaluated is false before the first
+// evaluation) and the receivers told about it.
+func (e *Evaluator) Monitor(id status.CheckID) (level status.Level, evaluated bool, receivers []string) {
+	p := e.metrics.plan.Load()
+	if p == nil {
+		return status.Fine, false, nil
+	}
+	c, ok := p.checks[id]
+	if !ok {
+		return status.Fine, false, nil
+	}
+	l := c.level.Load()
+	return status.Level(max(l, 0)), l >= 0, c.receivers
+}

@@ -1,5 +1,5 @@
 // Package web serves statusd over HTTP: /metrics, the lifecycle endpoints,
-// the JSON API and the landing page.
+// the JSON API and the status page (package web/page).
 package web
 
 import (
@@ -17,6 +17,7 @@ import (
 	"github.com/statusd/statusd/exporter"
 	"github.com/statusd/statusd/internal/status"
 	"github.com/statusd/statusd/internal/store"
+	"github.com/statusd/statusd/web/page"
 )
 
 // Checks is what the API needs of the exporter.
@@ -44,6 +45,8 @@ type Options struct {
 	// they are built from the request.
 	ExternalURL *url.URL
 	Version     string
+	// Pages is the status page; nil serves a landing page at / instead.
+	Pages *page.Pages
 }
 
 // Handler returns statusd's HTTP handler.
@@ -65,6 +68,10 @@ func Handler(opts Options) (http.Handler, error) {
 		h.boardRoutes(r)
 	}
 
+	if opts.Pages != nil {
+		opts.Pages.Routes(r)
+		return r, nil
+	}
 	landing, err := web.NewLandingPage(web.LandingConfig{
 		Name:        "statusd",
 		Description: "Checks, monitors, notifications and a status page, Prometheus-native.",

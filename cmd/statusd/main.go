@@ -82,6 +82,37 @@ func run(args []string, stdout, stderr io.Writer) int {
 	notifyTest := notifyCmd.Command("test", "Send a test message through each integration of a receiver, now.")
 	testReceiver := notifyTest.Arg("receiver", "Receiver name, as in the config.").Required().String()
 
+	states := []string{"investigating", "identified", "monitoring", "resolved"}
+	incidentCmd := a.Command("incident", "Post incidents on the status page.")
+	incidentOpen := incidentCmd.Command("open", "Open an incident.")
+	var inc app.IncidentOptions
+	incidentOpen.Flag("title", "What visitors read, e.g. \"Payments are slow\".").Required().StringVar(&inc.Title)
+	incidentOpen.Flag("service", "A service the incident affects (repeatable).").StringsVar(&inc.Services)
+	openState := incidentOpen.Flag("state", "State of the first update.").Default("investigating").Enum(states...)
+	openMsg := incidentOpen.Flag("message", "The first update's text.").String()
+	incidentUpdate := incidentCmd.Command("update", "Add an update to an incident.")
+	updateID := incidentUpdate.Arg("id", "Incident id (statusd incident list).").Required().Int64()
+	updateState := incidentUpdate.Flag("state", "The incident's new state.").Required().Enum(states...)
+	updateMsg := incidentUpdate.Flag("message", "What changed.").Required().String()
+	incidentResolve := incidentCmd.Command("resolve", "Resolve an incident.")
+	resolveID := incidentResolve.Arg("id", "Incident id.").Required().Int64()
+	resolveMsg := incidentResolve.Flag("message", "The last update's text.").String()
+	incidentList := incidentCmd.Command("list", "List incidents, newest first.")
+	listState := incidentList.Flag("state", "open or closed (default: both).").Enum("open", "closed")
+	listLimit := incidentList.Flag("limit", "At most this many.").Default("20").Int()
+
+	maintCmd := a.Command("maintenance", "Announce maintenance windows on the status page.")
+	maintAdd := maintCmd.Command("add", "Schedule a maintenance window; its services are in maintenance while it lasts, and notifications about them are held.")
+	var maint app.MaintenanceOptions
+	maintAdd.Flag("title", "What visitors read.").Required().StringVar(&maint.Title)
+	maintAdd.Flag("start", "Start: now, +DURATION, RFC 3339 or \"2026-12-05 22:00\" in the site's time zone.").Required().StringVar(&maint.Start)
+	maintAdd.Flag("end", "End (same forms); without one the window lasts until cancelled.").StringVar(&maint.End)
+	maintAdd.Flag("service", "A service in maintenance (repeatable).").StringsVar(&maint.Services)
+	maintAdd.Flag("description", "Details for visitors.").StringVar(&maint.Description)
+	maintList := maintCmd.Command("list", "List the windows ahead or in progress.")
+	maintCancel := maintCmd.Command("cancel", "Remove a maintenance window.")
+	cancelID := maintCancel.Arg("id", "Window id (statusd maintenance list).").Required().Int64()
+
 	migrate := a.Command("migrate", "Apply the database schema migrations and exit.")
 	versionCmd := a.Command("version", "Print the version.")
 
@@ -140,6 +171,24 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return app.NotifyOnce(ctx, "digest", app.OneShotOptions{ConfigFile: *configFile, StorageDSN: *storageDSN, DryRun: *digestDry, Logger: logger}, stdout, stderr)
 	case notifyTest.FullCommand():
 		return app.NotifyTest(ctx, *testReceiver, app.OneShotOptions{ConfigFile: *configFile, Logger: logger}, stdout, stderr)
+	case incidentOpen.FullCommand(), incidentUpdate.FullCommand(), incidentResolve.FullCommand(), incidentList.FullCommand():
+		inc.OneShotOptions = app.OneShotOptions{ConfigFile: *configFile, StorageDSN: *storageDSN, Logger: logger}
+		var id int64
+		action := cmd[len("incident "):]
+		switch cmd {
+		case incidentOpen.FullCommand():
+			inc.State, inc.Message = *openState, *openMsg
+		case incidentUpdate.FullCommand():
+			id, inc.State, inc.Message = *updateID, *updateState, *updateMsg
+		case incidentResolve.FullCommand():
+			id, inc.Message = *resolveID, *resolveMsg
+		case incidentList.FullCommand():
+			inc.State, inc.Limit = *listState, *listLimit
+		}
+		return app.IncidentCommand(ctx, action, id, inc, stdout, stderr)
+	case maintAdd.FullCommand(), maintList.FullCommand(), maintCancel.FullCommand():
+		maint.OneShotOptions = app.OneShotOptions{ConfigFile: *configFile, StorageDSN: *storageDSN, Logger: logger}
+		return app.MaintenanceCommand(ctx, cmd[len("maintenance "):], *cancelID, maint, stdout, stderr)
 	case migrate.FullCommand():
 		return runMigrate(ctx, *storageDSN, stdout, stderr)
 	case versionCmd.FullCommand():

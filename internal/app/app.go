@@ -31,6 +31,7 @@ import (
 	"github.com/statusd/statusd/notifier"
 	"github.com/statusd/statusd/notifier/integrations"
 	"github.com/statusd/statusd/web"
+	"github.com/statusd/statusd/web/page"
 )
 
 // Options are the daemon's flags.
@@ -61,6 +62,7 @@ type App struct {
 	evaluator *evaluator.Evaluator
 	notifier  *notifier.Dispatcher
 	board     *board.Cache
+	pages     *page.Pages
 	server    *http.Server
 	listeners []net.Listener
 	registry  *prometheus.Registry
@@ -167,6 +169,22 @@ func New(ctx context.Context, opts Options) (*App, error) {
 		st.Close()
 		return nil, err
 	}
+	theme, err := loadTheme(cfg, nil)
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	a.pages = page.New(page.Options{
+		Logger:        logger.With("component", "page"),
+		Store:         st,
+		Boards:        a.board,
+		Checks:        a.checkInfos,
+		Kind:          a.checkKind,
+		ExternalURL:   external,
+		Version:       version.Version,
+		ChecksGuarded: webConfigAuthenticates(opts.WebConfigFile),
+	})
+	a.pages.Use(theme)
 	// A database that answers at once (a local SQLite file, a PostgreSQL
 	// that is up) is ready before the first check runs, so that restored
 	// results and heartbeats answer from the first second.
@@ -191,6 +209,7 @@ func New(ctx context.Context, opts Options) (*App, error) {
 		Reload:       reload,
 		ExternalURL:  external,
 		Version:      version.Version,
+		Pages:        a.pages,
 	})
 	if err != nil {
 		st.Close()
@@ -433,6 +452,11 @@ func (a *App) Run(ctx context.Context) error {
 		defer close(boardDone)
 		a.board.Run(storeCtx, a.ready)
 	}()
+	pagesDone := make(chan struct{})
+	go func() {
+		defer close(pagesDone)
+		a.pages.Run(storeCtx)
+	}()
 	notifyCtx, stopNotify := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopNotify()
 	notifyDone := make(chan struct{})
@@ -472,6 +496,7 @@ func (a *App) Run(ctx context.Context) error {
 	stopStore()
 	<-storeErr
 	<-boardDone
+	<-pagesDone
 	stopRecorder()
 	<-recorderDone
 	return err
@@ -494,6 +519,10 @@ func (a *App) Reload() error {
 	if err == nil {
 		receivers, err = integrations.Build(cfg, a.store)
 	}
+	var theme *page.Theme
+	if err == nil {
+		theme, err = loadTheme(cfg, nil)
+	}
 	if err == nil {
 		err = a.exporter.Apply(cfg)
 	}
@@ -504,6 +533,7 @@ func (a *App) Reload() error {
 	}
 	a.config = cfg
 	a.notifier.SetReceivers(receivers, integrations.Policy(cfg))
+	a.pages.Use(theme)
 	a.evaluator.Apply(cfg)
 	if err := a.evaluator.Sync(context.Background()); err != nil {
 		a.logger.Warn("Cannot write the config's services to the store; they are written at the next reload or restart", "err", err)

@@ -8,6 +8,7 @@ import (
 	"github.com/statusd/statusd/exporter"
 	"github.com/statusd/statusd/internal/config"
 	"github.com/statusd/statusd/notifier/integrations"
+	"github.com/statusd/statusd/web/page"
 )
 
 // CheckConfig validates a config file as statusd would load it, checks
@@ -25,6 +26,10 @@ func CheckConfig(file string, stdout, stderr io.Writer) int {
 	}
 	if _, err := integrations.Build(cfg, nil); err != nil {
 		fmt.Fprintf(stderr, "%s: %v\n", file, err)
+		return 1
+	}
+	if _, err := page.Load(pageSettings(cfg), nil); err != nil {
+		fmt.Fprintln(stderr, err)
 		return 1
 	}
 	checks := 0

@@ -60,8 +60,10 @@ type Service struct {
 	Manual       bool
 	ManualReason string
 	// Since is when the status last changed.
-	Since  time.Time
-	Checks []status.CheckID
+	Since time.Time
+	// Created is when the service was first stored.
+	Created time.Time
+	Checks  []status.CheckID
 	// History is the latest changes, newest first.
 	History []store.StatusChange
 }
@@ -277,7 +279,7 @@ func build(ctx context.Context, st *store.Store, now time.Time) (*Board, error) 
 		s := &Service{
 			Name: r.Name, Group: r.Group.String, Description: r.Description, Link: r.Link, Priority: r.Priority,
 			Status: status.ServiceStatus(r.Status), Maintenance: r.Maintenance, Manual: r.ManualStatus.Valid, ManualReason: r.ManualReason,
-			Checks: checks[r.ID], History: history[r.Name],
+			Checks: checks[r.ID], History: history[r.Name], Created: r.CreatedAt.UTC(),
 		}
 		if r.StatusChangedAt.Valid {
 			s.Since = r.StatusChangedAt.Time.UTC()

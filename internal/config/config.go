@@ -29,6 +29,8 @@ type Config struct {
 	SMTP      SMTP      `yaml:"smtp"`
 	Digest    Digest    `yaml:"digest"`
 	Notifier  Notifier  `yaml:"notifier"`
+	// Page is the public status page.
+	Page Page `yaml:"page"`
 
 	// File is where the config was read from; "" for the built-in default.
 	File string `yaml:"-"`

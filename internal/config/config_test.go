@@ -150,6 +150,12 @@ func TestErrors(t *testing.T) {
 		{"dns type", "resources:\n  health:\n    - {name: a, kind: dns, query: x, type: SRVX}\n", []string{`resources.health[0].type: unsupported record type "SRVX"`}},
 		{"command empty", "resources:\n  health:\n    - {name: a, kind: command, command: []}\n", []string{`resources.health[0].command: required`}},
 		{"heartbeat order", "resources:\n  health:\n    - {name: a, kind: heartbeat, warning_after: 2h, problem_after: 1h}\n", []string{`resources.health[0].warning_after: must not exceed problem_after (1h)`}},
+		{"page unknown key", "page:\n  incident_day: 3\n", []string{`statusd.yml:2: page.incident_day: unknown field (did you mean "incident_days"?)`}},
+		{"page incident days", "page: {incident_days: -1}\n", []string{`statusd.yml:1: page.incident_days: must be from 0 (none by date) to 3650, got -1`}},
+		{"page auto refresh", "page: {auto_refresh: 100ms}\n", []string{`statusd.yml:1: page.auto_refresh: must be 0s (off) or at least 1s, got 100ms`}},
+		{"page favicon missing", "page:\n  favicons: {major_outage: red.ico}\n", []string{`statusd.yml:2: page.favicons.major_outage: cannot read red.ico: file does not exist`}},
+		{"page favicon type", "page:\n  favicons: {default: icon.bmp}\n", []string{`statusd.yml:2: page.favicons.default: icon.bmp: use an .ico, .png, .svg or .gif file`}},
+		{"page templates dir", "page: {templates_dir: /nonexistent/templates}\n", []string{`statusd.yml:1: page.templates_dir: cannot read /nonexistent/templates: no such file or directory`}},
 		{"timezone", "site: {timezone: Mars/Olympus}\n", []string{`statusd.yml:1: site.timezone: unknown time zone "Mars/Olympus"`}},
 		{"env unset", "site: {name: '${NOPE}'}\n", []string{`statusd.yml:1: site.name: environment variable NOPE is not set`}},
 		{"secret file missing", "resources:\n  health:\n    - {name: a, kind: heartbeat, token_file: tok}\n", []string{`statusd.yml:3: resources.health[0].token_file: cannot read tok: file does not exist`}},
@@ -518,5 +524,23 @@ digest: {schedule: "every monday"}
 	}
 	if len(errs) != len(want) {
 		t.Errorf("%d errors, want %d:\n%v", len(errs), len(want), errs)
+	}
+}
+
+func TestPageDefaults(t *testing.T) {
+	c, err := Parse([]byte("site: {name: ACME}\n"), "statusd.yml", Env{LookupEnv: func(string) (string, bool) { return "", false }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := c.Page
+	if p.Title != "ACME" || *p.IncidentDays != 7 || !*p.OpenIncidentsAlways || p.AutoRefresh != 0 || p.PublicChecks || p.TemplatesDir != "" {
+		t.Errorf("defaults: %+v", p)
+	}
+	c, err = Parse([]byte("page: {incident_days: 0, open_incidents_always: false, title: Status}\n"), "conf/statusd.yml", Env{LookupEnv: func(string) (string, bool) { return "", false }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if *c.Page.IncidentDays != 0 || *c.Page.OpenIncidentsAlways || c.Page.Title != "Status" {
+		t.Errorf("explicit zero values lost: %+v", c.Page)
 	}
 }

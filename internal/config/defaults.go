@@ -57,6 +57,7 @@ func (c *Config) applyDefaults() {
 		ch.applyNotifyDefaults(c.Defaults)
 	})
 	c.applyNotifyDefaults()
+	c.applyPageDefaults()
 }
 
 func (ch *Check) applyDefaults(d Defaults) {

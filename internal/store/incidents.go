@@ -135,6 +135,8 @@ type IncidentQuery struct {
 	Since time.Time
 	// OrOpen keeps open incidents whatever Since says.
 	OrOpen bool
+	// Before keeps incidents that occurred before it (zero: all).
+	Before time.Time
 	// Limit and Offset page the result (Limit 0: no limit).
 	Limit, Offset int
 }
@@ -157,6 +159,10 @@ func (s *Store) Incidents(ctx context.Context, q IncidentQuery) ([]Incident, int
 			where = append(where, "occurred_at >= ?")
 		}
 		args = append(args, q.Since.UTC())
+	}
+	if !q.Before.IsZero() {
+		where = append(where, "occurred_at < ?")
+		args = append(args, q.Before.UTC())
 	}
 	cond := ""
 	if len(where) > 0 {

@@ -343,7 +343,7 @@ func (r *Recorder) flush(ctx context.Context, final bool) (bool, error) {
 			r.minutes[minute] = checks
 		}
 		if m := checks[id]; m != nil {
-			m.merge(minutes[i])
+			m.Merge(minutes[i])
 		} else {
 			m := minutes[i]
 			checks[id] = &m

@@ -96,7 +96,7 @@ func addRollups(ctx context.Context, tx *sqlx.Tx, minutes []Rollup) error {
 				sums[k] = r
 				order = append(order, k)
 			}
-			r.merge(m)
+			r.Merge(m)
 		}
 	}
 	stmt, err := tx.PreparexContext(ctx, tx.Rebind(`INSERT INTO check_rollups
@@ -122,8 +122,9 @@ func addRollups(ctx context.Context, tx *sqlx.Tx, minutes []Rollup) error {
 	return nil
 }
 
-// merge adds another partial rollup.
-func (r *Rollup) merge(o Rollup) {
+// Merge adds another rollup's counts (of the same bucket, or to sum
+// several checks).
+func (r *Rollup) Merge(o Rollup) {
 	r.Runs += o.Runs
 	r.Failures += o.Failures
 	r.Warnings += o.Warnings

@@ -138,11 +138,12 @@ type ServiceRow struct {
 	AutoIncident    bool           `db:"auto_incident"`
 	Source          string         `db:"source"`
 	StatusChangedAt sql.NullTime   `db:"status_changed_at"`
+	CreatedAt       time.Time      `db:"created_at"`
 	UpdatedAt       time.Time      `db:"updated_at"`
 }
 
 const selectServices = `SELECT s.id, s.name, s.description, s.href, s.group_id, g.name AS group_name, s.priority, s.status,
-	s.manual_status, s.manual_reason, s.maintenance, s.on_problem, s.auto_incident, s.source, s.status_changed_at, s.updated_at
+	s.manual_status, s.manual_reason, s.maintenance, s.on_problem, s.auto_incident, s.source, s.status_changed_at, s.created_at, s.updated_at
 	FROM services s LEFT JOIN service_groups g ON g.id = s.group_id`
 
 // Manual returns the status an operator set, if any.

@@ -1,0 +1,99 @@
+package app
+
+import (
+	"fmt"
+	"os"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/statusd/statusd/internal/config"
+	"github.com/statusd/statusd/internal/status"
+	"github.com/statusd/statusd/web/page"
+)
+
+// pageSettings are the config's status page settings.
+func pageSettings(cfg *config.Config) page.Settings {
+	p := cfg.Page
+	return page.Settings{
+		Title:               p.Title,
+		SiteName:            cfg.Site.Name,
+		SiteURL:             cfg.Site.URL,
+		Location:            cfg.Site.Location(),
+		IncidentDays:        *p.IncidentDays,
+		OpenIncidentsAlways: *p.OpenIncidentsAlways,
+		AutoRefresh:         time.Duration(p.AutoRefresh),
+		Favicons: map[string]string{
+			"default": p.Favicons.Default, "operational": p.Favicons.Operational, "degraded": p.Favicons.Degraded,
+			"partial_outage": p.Favicons.PartialOutage, "major_outage": p.Favicons.MajorOutage,
+		},
+		TemplatesDir: p.TemplatesDir,
+		PublicChecks: p.PublicChecks,
+	}
+}
+
+// loadTheme loads the config's page theme; a broken template override is
+// an error naming its file and line.
+func loadTheme(cfg *config.Config, now func() time.Time) (*page.Theme, error) {
+	t, err := page.Load(pageSettings(cfg), now)
+	if err != nil {
+		return nil, fmt.Errorf("page templates:\n%w", err)
+	}
+	return t, nil
+}
+
+// checkInfos lists every check for the checks dashboard.
+func (a *App) checkInfos() []page.CheckInfo {
+	a.reloadMu.Lock()
+	cfg := a.config
+	a.reloadMu.Unlock()
+	described := map[status.CheckID]string{}
+	cfg.Each(func(r string, c *config.Check) { described[c.ID(r)] = c.Description })
+	var out []page.CheckInfo
+	for _, res := range a.exporter.Resources() {
+		for _, c := range res.Checks {
+			info := page.CheckInfo{ID: c.ID, Kind: c.Kind, Description: described[c.ID]}
+			if r, ok := c.Latest(); ok {
+				info.Result = &r
+			}
+			level, evaluated, receivers := a.evaluator.Monitor(c.ID)
+			if evaluated {
+				info.Evaluated = &level
+			}
+			info.Receivers = receivers
+			out = append(out, info)
+		}
+	}
+	return out
+}
+
+// checkKind is a check's kind, "" when it is not configured.
+func (a *App) checkKind(id status.CheckID) string {
+	if c, ok := a.exporter.Check(id); ok {
+		return c.Kind
+	}
+	return ""
+}
+
+// webConfigAuthenticates tells whether a web config file (exporter-toolkit
+// format) makes every request authenticate, with basic auth users or
+// client certificates it requires.
+func webConfigAuthenticates(file string) bool {
+	if file == "" {
+		return false
+	}
+	b, err := os.ReadFile(file)
+	if err != nil {
+		return false
+	}
+	var wc struct {
+		BasicAuthUsers map[string]string `yaml:"basic_auth_users"`
+		TLS            struct {
+			ClientAuth string `yaml:"client_auth_type"`
+		} `yaml:"tls_server_config"`
+	}
+	if yaml.Unmarshal(b, &wc) != nil {
+		return false
+	}
+	return len(wc.BasicAuthUsers) > 0 || wc.TLS.ClientAuth == "RequireAndVerifyClientCert"
+}

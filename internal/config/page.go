@@ -1,0 +1,117 @@
+package config
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/prometheus/common/model"
+)
+
+// Page configures the public status page.
+type Page struct {
+	// Title is the page's title (default: site.name).
+	Title string `yaml:"title"`
+	// IncidentDays is how many days of incidents the page shows: from UTC
+	// midnight of today − (days−1); 1 is today, 0 none by date (default 7).
+	IncidentDays *int `yaml:"incident_days"`
+	// OpenIncidentsAlways also shows every open incident, however old
+	// (default true).
+	OpenIncidentsAlways *bool `yaml:"open_incidents_always"`
+	// AutoRefresh makes browsers reload the page this often (0s: never,
+	// the default).
+	AutoRefresh model.Duration `yaml:"auto_refresh"`
+	// Favicons replace the built-in icons, per worst status.
+	Favicons Favicons `yaml:"favicons"`
+	// TemplatesDir holds templates that redefine blocks of the built-in
+	// ones (relative to the config file).
+	TemplatesDir string `yaml:"templates_dir"`
+	// PublicChecks shows the checks dashboard (/checks) to everyone.
+	PublicChecks bool `yaml:"public_checks"`
+}
+
+// Favicons are icon files (.ico, .png, .svg or .gif, relative to the
+// config file) for each worst status; Default is shown when there are no
+// services.
+type Favicons struct {
+	Default       string `yaml:"default"`
+	Operational   string `yaml:"operational"`
+	Degraded      string `yaml:"degraded"`
+	PartialOutage string `yaml:"partial_outage"`
+	MajorOutage   string `yaml:"major_outage"`
+}
+
+// DefaultIncidentDays is how many days of incidents the page shows.
+const DefaultIncidentDays = 7
+
+func (c *Config) applyPageDefaults() {
+	p := &c.Page
+	setString(&p.Title, c.Site.Name)
+	if p.IncidentDays == nil {
+		d := DefaultIncidentDays
+		p.IncidentDays = &d
+	}
+	if p.OpenIncidentsAlways == nil {
+		t := true
+		p.OpenIncidentsAlways = &t
+	}
+}
+
+// faviconTypes are the icon formats browsers take, by extension.
+var faviconTypes = map[string]bool{".ico": true, ".png": true, ".svg": true, ".gif": true}
+
+func (c *Config) validatePage(p *problems) {
+	pg := &c.Page
+	if d := *pg.IncidentDays; d < 0 || d > 3650 {
+		p.add("page.incident_days", "must be from 0 (none by date) to 3650, got %d", d)
+	}
+	if pg.AutoRefresh < 0 || (pg.AutoRefresh > 0 && pg.AutoRefresh < model.Duration(time.Second)) {
+		p.add("page.auto_refresh", "must be 0s (off) or at least 1s, got %s", pg.AutoRefresh)
+	}
+	dir := c.dir()
+	for _, f := range []struct {
+		name string
+		path *string
+	}{
+		{"default", &pg.Favicons.Default}, {"operational", &pg.Favicons.Operational}, {"degraded", &pg.Favicons.Degraded},
+		{"partial_outage", &pg.Favicons.PartialOutage}, {"major_outage", &pg.Favicons.MajorOutage},
+	} {
+		if *f.path == "" {
+			continue
+		}
+		field := "page.favicons." + f.name
+		*f.path = anchor(dir, *f.path)
+		if !faviconTypes[strings.ToLower(filepath.Ext(*f.path))] {
+			p.add(field, "%s: use an .ico, .png, .svg or .gif file", *f.path)
+			continue
+		}
+		if _, err := p.readFile(*f.path); err != nil {
+			p.add(field, "cannot read %s: %v", *f.path, pathErr(err))
+		}
+	}
+	if pg.TemplatesDir != "" {
+		pg.TemplatesDir = anchor(dir, pg.TemplatesDir)
+		if fi, err := os.Stat(pg.TemplatesDir); err != nil {
+			p.add("page.templates_dir", "cannot read %s: %v", pg.TemplatesDir, pathErr(err))
+		} else if !fi.IsDir() {
+			p.add("page.templates_dir", "%s is not a folder", pg.TemplatesDir)
+		}
+	}
+}
+
+// dir is the folder relative paths of the config are read from.
+func (c *Config) dir() string {
+	if c.File == "" {
+		return "."
+	}
+	return filepath.Dir(c.File)
+}
+
+// anchor makes a path relative to the config's folder absolute.
+func anchor(dir, name string) string {
+	if filepath.IsAbs(name) {
+		return name
+	}
+	return filepath.Join(dir, name)
+}

@@ -1,0 +1,135 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+
+	"github.com/statusd/statusd/internal/status"
+)
+
+// ServiceChangesSince reads every service's changes at or after from,
+// oldest first, by service name: with the current status, they give the
+// status at any time since from.
+func (s *Store) ServiceChangesSince(ctx context.Context, from time.Time) (map[string][]StatusChange, error) {
+	var rows []StatusChange
+	err := s.db.SelectContext(ctx, &rows, s.db.Rebind(`SELECT c.id, s.name AS service, c.changed_at, c.old_status, c.new_status, c.maintenance, c.cause, c.reason
+		FROM service_status_changes c JOIN services s ON s.id = c.service_id
+		WHERE c.changed_at >= ? ORDER BY c.changed_at, c.id`), from.UTC())
+	if err != nil {
+		return nil, fmt.Errorf("read service changes: %w", err)
+	}
+	m := map[string][]StatusChange{}
+	for _, r := range rows {
+		r.At = r.At.UTC()
+		m[r.Service] = append(m[r.Service], r)
+	}
+	return m, nil
+}
+
+// RollupsOf reads the rollups of one resolution of several checks with
+// buckets at or after from, oldest first, by check.
+func (s *Store) RollupsOf(ctx context.Context, ids []status.CheckID, res Resolution, from time.Time) (map[status.CheckID][]Rollup, error) {
+	out := map[status.CheckID][]Rollup{}
+	if len(ids) == 0 {
+		return out, nil
+	}
+	// Checks are few next to their rollups: read their ids, then the
+	// rollups through the (resolution, bucket) index.
+	byID := map[int64]status.CheckID{}
+	var checks []struct {
+		ID       int64  `db:"id"`
+		Resource string `db:"resource"`
+		Name     string `db:"name"`
+	}
+	if err := s.db.SelectContext(ctx, &checks, "SELECT id, resource, name FROM checks"); err != nil {
+		return nil, fmt.Errorf("read checks: %w", err)
+	}
+	want := map[status.CheckID]bool{}
+	for _, id := range ids {
+		want[id] = true
+	}
+	var keys []int64
+	for _, c := range checks {
+		id := status.CheckID{Resource: c.Resource, Check: c.Name}
+		if want[id] {
+			byID[c.ID] = id
+			keys = append(keys, c.ID)
+		}
+	}
+	if len(keys) == 0 {
+		return out, nil
+	}
+	q, args, err := sqlx.In(`SELECT check_id, resolution, bucket, runs, failures, warnings, problems, worst_level, duration_seconds
+		FROM check_rollups WHERE resolution = ? AND bucket >= ? AND check_id IN (?) ORDER BY bucket`, string(res), from.UTC(), keys)
+	if err != nil {
+		return nil, err
+	}
+	var rs []Rollup
+	if err := s.db.SelectContext(ctx, &rs, s.db.Rebind(q), args...); err != nil {
+		return nil, fmt.Errorf("read %s rollups: %w", res, err)
+	}
+	for _, r := range rs {
+		r.Bucket = r.Bucket.UTC()
+		id := byID[r.CheckID]
+		out[id] = append(out[id], r)
+	}
+	return out, nil
+}
+
+// IncidentMonths lists the months (their first day, UTC) in which
+// incidents occurred, newest first.
+func (s *Store) IncidentMonths(ctx context.Context) ([]time.Time, error) {
+	// Incidents number thousands at most: reading their times is simpler
+	// than two dialects' date functions, and the page caches the answer.
+	var times []time.Time
+	if err := s.db.SelectContext(ctx, &times, "SELECT occurred_at FROM incidents ORDER BY occurred_at DESC"); err != nil {
+		return nil, fmt.Errorf("read incident months: %w", err)
+	}
+	var months []time.Time
+	for _, t := range times {
+		t = t.UTC()
+		m := time.Date(t.Year(), t.Month(), 1, 0, 0, 0, 0, time.UTC)
+		if len(months) == 0 || !months[len(months)-1].Equal(m) {
+			months = append(months, m)
+		}
+	}
+	return months, nil
+}
+
+// ErrNoMaintenance is a maintenance id the store does not know.
+var ErrNoMaintenance = errors.New("no such maintenance")
+
+// CancelMaintenance removes a maintenance window.
+func (t *Tx) CancelMaintenance(id int64) error {
+	res, err := t.exec("DELETE FROM maintenances WHERE id = ?", id)
+	if err != nil {
+		return fmt.Errorf("cancel maintenance %d: %w", id, err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return fmt.Errorf("maintenance %d: %w", id, ErrNoMaintenance)
+	}
+	return t.BumpBoard()
+}
+
+// ServiceIDs reads the ids of services by name; an unknown name is an
+// error naming it.
+func (t *Tx) ServiceIDs(names []string) ([]int64, error) {
+	ids := make([]int64, 0, len(names))
+	for _, n := range names {
+		var id int64
+		err := t.get(&id, "SELECT id FROM services WHERE name = ?", n)
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil, fmt.Errorf("service %q: %w", n, ErrNoService)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("read service %q: %w", n, err)
+		}
+		ids = append(ids, id)
+	}
+	return ids, nil
+}

@@ -1,0 +1,339 @@
+package page
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gorilla/feeds"
+	"github.com/gorilla/mux"
+
+	"github.com/statusd/statusd/internal/store"
+)
+
+// Cache policies: pages are revalidated on every visit (their ETag makes
+// that cheap), versioned assets are kept.
+const (
+	revalidate = "no-cache"
+	immutable  = "public, max-age=31536000, immutable"
+)
+
+// Routes registers the pages on a router.
+func (p *Pages) Routes(r *mux.Router) {
+	read := []string{http.MethodGet, http.MethodHead}
+	r.HandleFunc("/", p.index).Methods(read...)
+	r.HandleFunc("/incidents/{id}", p.incident).Methods(read...)
+	r.HandleFunc("/history", p.history).Methods(read...)
+	r.HandleFunc("/history/{yyyy:[0-9]{4}}/{mm:[0-9]{2}}", p.month).Methods(read...)
+	r.HandleFunc("/feed.atom", p.feed).Methods(read...)
+	r.HandleFunc("/badge/{service}.svg", p.badge).Methods(read...)
+	r.HandleFunc("/favicon.ico", p.faviconICO).Methods(read...)
+	r.HandleFunc("/favicon/{state}", p.static).Methods(read...)
+	r.HandleFunc("/static/{file}", p.static).Methods(read...)
+	r.HandleFunc("/checks", p.checks).Methods(read...)
+}
+
+// snap is the current snapshot; it exists once a theme is in use.
+func (p *Pages) snap(w http.ResponseWriter) (*snapshot, bool) {
+	s := p.current.Load()
+	if s == nil {
+		http.Error(w, "the status page is starting", http.StatusServiceUnavailable)
+		return nil, false
+	}
+	return s, true
+}
+
+func (p *Pages) index(w http.ResponseWriter, r *http.Request) {
+	if s, ok := p.snap(w); ok {
+		s.index.serve(w, r, http.StatusOK, revalidate)
+	}
+}
+
+// errorPage answers an HTML error page.
+func (p *Pages) errorPage(w http.ResponseWriter, r *http.Request, s *snapshot, root string, code int, title, msg string) {
+	d := p.data(s, root, p.opts.Clock.Now())
+	d.Error = &ErrorView{Title: title, Message: msg}
+	a, err := p.html(s, "error", d)
+	if err != nil {
+		http.Error(w, msg, code)
+		return
+	}
+	a.serve(w, r, code, "no-store")
+}
+
+func (p *Pages) unavailable(w http.ResponseWriter, r *http.Request, s *snapshot, root string, err error) {
+	p.opts.Logger.Debug("A page could not be read from the database", "path", r.URL.Path, "err", err)
+	p.errorPage(w, r, s, root, http.StatusServiceUnavailable, "Not available right now",
+		"This page needs the database, which does not answer. The status page itself is current; try again in a moment.")
+}
+
+func (p *Pages) incident(w http.ResponseWriter, r *http.Request) {
+	s, ok := p.snap(w)
+	if !ok {
+		return
+	}
+	raw := mux.Vars(r)["id"]
+	id, err := strconv.ParseInt(raw, 10, 64)
+	if err != nil || id < 1 {
+		p.errorPage(w, r, s, "../", http.StatusNotFound, "No such incident", "There is no incident "+raw+".")
+		return
+	}
+	a, err := s.lazyAsset("incident/"+raw, func() (*asset, error) {
+		inc, ok := s.board.Incident(id)
+		if !ok {
+			var err error
+			if inc, err = p.opts.Store.Incident(r.Context(), id); err != nil {
+				return nil, err
+			}
+		}
+		d := p.data(s, "../", p.opts.Clock.Now())
+		v := incidentView(inc, "../")
+		d.Incident = &v
+		return p.html(s, "incident", d)
+	})
+	switch {
+	case errors.Is(err, store.ErrNoIncident):
+		p.errorPage(w, r, s, "../", http.StatusNotFound, "No such incident", "There is no incident "+raw+".")
+	case err != nil:
+		p.unavailable(w, r, s, "../", err)
+	default:
+		a.serve(w, r, http.StatusOK, revalidate)
+	}
+}
+
+// months are the months with incidents, newest first, read once per
+// snapshot.
+func (p *Pages) months(ctx context.Context, s *snapshot) ([]time.Time, error) {
+	s.monthsMu.Lock()
+	defer s.monthsMu.Unlock()
+	if s.months != nil {
+		return s.months, nil
+	}
+	ms, err := p.opts.Store.IncidentMonths(ctx)
+	if err != nil {
+		return nil, err
+	}
+	s.months = append([]time.Time{}, ms...)
+	return s.months, nil
+}
+
+// history sends visitors to the month of the latest incident.
+func (p *Pages) history(w http.ResponseWriter, r *http.Request) {
+	s, ok := p.snap(w)
+	if !ok {
+		return
+	}
+	ms, err := p.months(r.Context(), s)
+	if err != nil {
+		p.unavailable(w, r, s, "", err)
+		return
+	}
+	if len(ms) == 0 {
+		a, err := s.lazyAsset("history/empty", func() (*asset, error) {
+			d := p.data(s, "", p.opts.Clock.Now())
+			d.Archive = &Archive{Label: "the archive"}
+			return p.html(s, "archive", d)
+		})
+		if err != nil {
+			p.unavailable(w, r, s, "", err)
+			return
+		}
+		a.serve(w, r, http.StatusOK, revalidate)
+		return
+	}
+	// Relative, so that it works behind a proxy under any path
+	// (http.Redirect would make it absolute).
+	w.Header().Set("Cache-Control", "no-cache")
+	w.Header().Set("Location", "history/"+ms[0].Format("2006/01"))
+	w.WriteHeader(http.StatusFound)
+}
+
+// Archive is a month of incidents.
+type Archive struct {
+	Label string
+	Days  []IncidentDay
+	// Newer and Older are the nearest months with incidents, when any.
+	Newer, Older *MonthLink
+}
+
+// MonthLink links to an archive month.
+type MonthLink struct {
+	Path, Label string
+}
+
+func monthLink(m time.Time) *MonthLink {
+	return &MonthLink{Path: m.Format("2006/01"), Label: m.Format("January 2006")}
+}
+
+// month lists a month's incidents; an empty or future month is not found
+// (django-statusboard's MonthArchiveView).
+func (p *Pages) month(w http.ResponseWriter, r *http.Request) {
+	s, ok := p.snap(w)
+	if !ok {
+		return
+	}
+	const root = "../../"
+	vars := mux.Vars(r)
+	year, _ := strconv.Atoi(vars["yyyy"])
+	mon, _ := strconv.Atoi(vars["mm"])
+	notFound := func() {
+		p.errorPage(w, r, s, root, http.StatusNotFound, "No incidents found",
+			fmt.Sprintf("There are no incidents in %s/%s.", vars["yyyy"], vars["mm"]))
+	}
+	if mon < 1 || mon > 12 {
+		notFound()
+		return
+	}
+	start := time.Date(year, time.Month(mon), 1, 0, 0, 0, 0, time.UTC)
+	ms, err := p.months(r.Context(), s)
+	if err != nil {
+		p.unavailable(w, r, s, root, err)
+		return
+	}
+	now := p.opts.Clock.Now().UTC()
+	i := slices.IndexFunc(ms, func(m time.Time) bool { return m.Equal(start) })
+	if i < 0 || start.After(now) {
+		notFound()
+		return
+	}
+	a, err := s.lazyAsset("history/"+start.Format("2006/01"), func() (*asset, error) {
+		incs, _, err := p.opts.Store.Incidents(r.Context(), store.IncidentQuery{Since: start, Before: start.AddDate(0, 1, 0)})
+		if err != nil {
+			return nil, err
+		}
+		arch := &Archive{Label: start.Format("January 2006"), Days: byDay(incs, root, s.r.settings.Location)}
+		if i > 0 && !ms[i-1].After(now) {
+			arch.Newer = monthLink(ms[i-1])
+		}
+		if i+1 < len(ms) {
+			arch.Older = monthLink(ms[i+1])
+		}
+		d := p.data(s, root, p.opts.Clock.Now())
+		d.Archive = arch
+		return p.html(s, "archive", d)
+	})
+	if err != nil {
+		p.unavailable(w, r, s, root, err)
+		return
+	}
+	a.serve(w, r, http.StatusOK, revalidate)
+}
+
+// feedItems is how many incidents the feed holds.
+const feedItems = 50
+
+// feed serves an Atom feed of the latest incidents.
+func (p *Pages) feed(w http.ResponseWriter, r *http.Request) {
+	s, ok := p.snap(w)
+	if !ok {
+		return
+	}
+	base := p.baseURL(r)
+	a, err := s.lazyAsset("feed|"+base, func() (*asset, error) {
+		st := s.r.settings
+		f := &feeds.Feed{
+			Title:       st.Title + ": incidents",
+			Link:        &feeds.Link{Href: base},
+			Id:          base,
+			Description: "Incidents of " + st.Title,
+			Updated:     s.board.Built,
+		}
+		incs := s.board.Incidents
+		if len(incs) > feedItems {
+			incs = incs[:feedItems]
+		}
+		for i := range incs {
+			inc := &incs[i]
+			link := base + "incidents/" + strconv.FormatInt(inc.ID, 10)
+			var content []byte
+			for _, u := range inc.Updates {
+				content = fmt.Appendf(content, "<p><strong>%s</strong> (%s): %s</p>", stateLabel(u.State),
+					u.CreatedAt.UTC().Format(time.RFC1123), Urlize(u.Message))
+			}
+			updated := inc.Occurred
+			if len(inc.Updates) > 0 {
+				updated = inc.Updates[0].CreatedAt
+			}
+			f.Items = append(f.Items, &feeds.Item{
+				Title:   fmt.Sprintf("%s [%s]", inc.Title, stateLabel(inc.State())),
+				Link:    &feeds.Link{Href: link},
+				Id:      link,
+				Created: inc.Occurred,
+				Updated: updated,
+				Content: string(content),
+			})
+			if updated.After(f.Updated) {
+				f.Updated = updated
+			}
+		}
+		atom, err := f.ToAtom()
+		if err != nil {
+			return nil, err
+		}
+		return newAsset([]byte(atom), "application/atom+xml; charset=utf-8"), nil
+	})
+	if err != nil {
+		http.Error(w, "cannot write the feed", http.StatusInternalServerError)
+		return
+	}
+	a.serve(w, r, http.StatusOK, revalidate)
+}
+
+// baseURL is the page root as visitors reach it, with a trailing slash.
+func (p *Pages) baseURL(r *http.Request) string {
+	if u := p.opts.ExternalURL; u != nil {
+		s := u.String()
+		if s[len(s)-1] != '/' {
+			s += "/"
+		}
+		return s
+	}
+	scheme := "http"
+	if r.TLS != nil {
+		scheme = "https"
+	}
+	return scheme + "://" + r.Host + "/"
+}
+
+func (p *Pages) badge(w http.ResponseWriter, r *http.Request) {
+	s, ok := p.snap(w)
+	if !ok {
+		return
+	}
+	name := mux.Vars(r)["service"]
+	a, ok := s.badges[name]
+	if !ok {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		http.Error(w, "no service named "+strconv.Quote(name), http.StatusNotFound)
+		return
+	}
+	a.serve(w, r, http.StatusOK, revalidate)
+}
+
+// faviconICO serves the icon of the worst status at the address browsers
+// ask for on their own.
+func (p *Pages) faviconICO(w http.ResponseWriter, r *http.Request) {
+	if s, ok := p.snap(w); ok {
+		s.r.favicons[s.favicon].ico.serve(w, r, http.StatusOK, revalidate)
+	}
+}
+
+// static serves the versioned assets: the stylesheet, the script and the
+// icon of each state (the page links the worst status's).
+func (p *Pages) static(w http.ResponseWriter, r *http.Request) {
+	s, ok := p.snap(w)
+	if !ok {
+		return
+	}
+	a, ok := s.r.static[strings.TrimPrefix(r.URL.Path, "/")]
+	if !ok {
+		http.NotFound(w, r)
+		return
+	}
+	a.serve(w, r, http.StatusOK, immutable)
+}

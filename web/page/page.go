@@ -1,0 +1,461 @@
+// Package page serves the public status page: the index with services,
+// uptime bars and incidents, incident pages, the monthly archive, an Atom
+// feed, status badges, favicons that follow the worst status, and the
+// checks dashboard. Pages are rendered from the board snapshot when it
+// changes (and every 30 s for relative times), kept in memory with their
+// gzip form and ETag, and served from there: no request reads the
+// database, but for archive months past the snapshot, which are read once
+// per snapshot.
+package page
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/jonboulle/clockwork"
+
+	"github.com/statusd/statusd/internal/board"
+	"github.com/statusd/statusd/internal/status"
+	"github.com/statusd/statusd/internal/store"
+)
+
+// Store is what pages read from the database, off the request path.
+type Store interface {
+	ServiceChangesSince(ctx context.Context, from time.Time) (map[string][]store.StatusChange, error)
+	RollupsOf(ctx context.Context, ids []status.CheckID, res store.Resolution, from time.Time) (map[status.CheckID][]store.Rollup, error)
+	IncidentMonths(ctx context.Context) ([]time.Time, error)
+	Incidents(ctx context.Context, q store.IncidentQuery) ([]store.Incident, int, error)
+	Incident(ctx context.Context, id int64) (*store.Incident, error)
+}
+
+// Boards gives the current board and tells when it changes.
+type Boards interface {
+	Board() *board.Board
+	Subscribe(func(*board.Board))
+}
+
+// CheckInfo is one check as the checks dashboard shows it.
+type CheckInfo struct {
+	ID          status.CheckID
+	Kind        string
+	Description string
+	// Result is the latest result; nil before the first run.
+	Result *status.Result
+	// Evaluated is the debounced level; nil before the first evaluation.
+	Evaluated *status.Level
+	// Receivers are who is told about the check.
+	Receivers []string
+}
+
+// Options configure the pages.
+type Options struct {
+	Logger *slog.Logger
+	Store  Store
+	Boards Boards
+	// Checks lists every check for the dashboard, in config order.
+	Checks func() []CheckInfo
+	// Kind tells a check's kind ("" when unknown), for response-time
+	// sparklines of http checks.
+	Kind  func(status.CheckID) string
+	Clock clockwork.Clock
+	// ExternalURL is how visitors reach statusd, for the feed's absolute
+	// links; nil builds them from the request.
+	ExternalURL *url.URL
+	Version     string
+	// ChecksGuarded is set when something in front of every route (basic
+	// auth from --web.config.file) already authenticates visitors, so the
+	// checks dashboard may be served.
+	ChecksGuarded bool
+}
+
+// Settings are the config's page settings.
+type Settings struct {
+	Title, SiteName, SiteURL string
+	Location                 *time.Location
+	IncidentDays             int
+	OpenIncidentsAlways      bool
+	AutoRefresh              time.Duration
+	// Favicons are icon files by state (see FaviconStates).
+	Favicons     map[string]string
+	TemplatesDir string
+	PublicChecks bool
+}
+
+// Pages renders and serves the status page.
+type Pages struct {
+	opts     Options
+	renderer atomic.Pointer[renderer]
+	current  atomic.Pointer[snapshot]
+	uptime   *uptimeData // the loop's
+	dirty    chan struct{}
+	mu       sync.Mutex // serialises builds
+}
+
+// renderer is one config's templates, icons and settings.
+type renderer struct {
+	settings  Settings
+	templates templates
+	favicons  map[string]*icon
+	assets    Assets
+	static    map[string]*asset // versioned assets by path under the root: static/…, favicon/…
+}
+
+// New returns pages with no theme; Use gives them one.
+func New(opts Options) *Pages {
+	if opts.Clock == nil {
+		opts.Clock = clockwork.NewRealClock()
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	return &Pages{opts: opts, dirty: make(chan struct{}, 1)}
+}
+
+// Theme is a config's page settings loaded: its templates and icons.
+type Theme struct{ r *renderer }
+
+// Load loads page settings: a broken template override or an unreadable
+// favicon is an error naming the file. now is the clock relative times
+// are told by (nil: the wall clock).
+func Load(s Settings, now func() time.Time) (*Theme, error) {
+	if now == nil {
+		now = time.Now
+	}
+	r, err := newRenderer(s, now)
+	if err != nil {
+		return nil, err
+	}
+	return &Theme{r}, nil
+}
+
+// Use renders the pages with a theme from now on.
+func (p *Pages) Use(t *Theme) {
+	p.renderer.Store(t.r)
+	p.rebuild(context.Background(), false)
+}
+
+func newRenderer(s Settings, now func() time.Time) (*renderer, error) {
+	if s.Location == nil {
+		s.Location = time.UTC
+	}
+	if s.Title == "" {
+		s.Title = s.SiteName
+	}
+	ts, err := loadTemplates(s.TemplatesDir, funcs(now, s.Location))
+	if err != nil {
+		return nil, err
+	}
+	icons, err := loadFavicons(s.Favicons)
+	if err != nil {
+		return nil, err
+	}
+	r := &renderer{settings: s, templates: ts, favicons: icons, static: map[string]*asset{}}
+	for _, f := range []struct {
+		file, ctype string
+		path        *string
+	}{{"style.css", "text/css; charset=utf-8", &r.assets.CSS}, {"page.js", "text/javascript; charset=utf-8", &r.assets.JS}} {
+		b, err := fs.ReadFile(assets, "assets/static/"+f.file)
+		if err != nil {
+			return nil, err
+		}
+		a := newAsset(b, f.ctype)
+		// The version in the path lets browsers keep it for a year.
+		*f.path = "static/" + f.file + "?v=" + a.etag[1:9]
+		r.static["static/"+f.file] = a
+	}
+	for state, ic := range icons {
+		r.static["favicon/"+state] = ic.page
+	}
+	return r, nil
+}
+
+// Invalidate asks for the pages to be rendered again soon.
+func (p *Pages) Invalidate() {
+	select {
+	case p.dirty <- struct{}{}:
+	default:
+	}
+}
+
+// Timing of the loop.
+const (
+	// tickEvery is how often the loop looks at the clock and the board.
+	tickEvery = 5 * time.Second
+	// renderEvery re-renders unchanged pages, for relative times and
+	// the index's incident window, which move with the clock.
+	renderEvery = 30 * time.Second
+	// uptimeEvery re-reads the uptime bars' data (rollups are written
+	// every 5 minutes); uptimeMinGap bounds re-reads when the board
+	// changes often.
+	uptimeEvery  = 5 * time.Minute
+	uptimeMinGap = 5 * time.Second
+)
+
+// Run renders the pages when the board changes and as the clock moves,
+// until ctx ends.
+func (p *Pages) Run(ctx context.Context) {
+	p.opts.Boards.Subscribe(func(*board.Board) { p.Invalidate() })
+	p.rebuild(ctx, true)
+	tick := p.opts.Clock.NewTicker(tickEvery)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-p.dirty:
+			p.rebuild(ctx, true)
+		case <-tick.Chan():
+			if p.due(p.opts.Clock.Now()) {
+				p.rebuild(ctx, true)
+			}
+		}
+	}
+}
+
+// due tells whether the pages should be rendered again: the board moved,
+// relative times are old, or the uptime data is due.
+func (p *Pages) due(now time.Time) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	s, up := p.current.Load(), p.uptime
+	return s == nil || s.board.Version != p.opts.Boards.Board().Version || now.Sub(s.built) >= renderEvery || p.uptimeDue(up, s.board, now)
+}
+
+// uptimeDue tells whether the uptime data should be read again.
+func (p *Pages) uptimeDue(up *uptimeData, b *board.Board, now time.Time) bool {
+	return up == nil || now.Sub(up.read) >= uptimeEvery || (up.version != b.Version && now.Sub(up.read) >= uptimeMinGap)
+}
+
+// Refresh renders the pages now from the current board, with the uptime
+// data read again.
+func (p *Pages) Refresh(ctx context.Context) {
+	p.mu.Lock()
+	p.uptime = nil
+	p.mu.Unlock()
+	p.rebuild(ctx, true)
+}
+
+// rebuild renders the pages from the current board; withUptime re-reads
+// the uptime data when it is due.
+func (p *Pages) rebuild(ctx context.Context, withUptime bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	r := p.renderer.Load()
+	if r == nil {
+		return
+	}
+	b := p.opts.Boards.Board()
+	now := p.opts.Clock.Now()
+	if withUptime && p.opts.Store != nil {
+		if p.uptimeDue(p.uptime, b, now) {
+			rctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+			fresh, err := readUptime(rctx, p.opts.Store, b, now)
+			cancel()
+			if err != nil {
+				p.opts.Logger.Debug("Cannot read the uptime history; the bars wait for the database", "err", err)
+			} else {
+				p.uptime = fresh
+			}
+		}
+	}
+	s, err := p.build(r, b, p.uptime, now)
+	if err != nil {
+		p.opts.Logger.Error("Cannot render the status page", "err", err)
+		return
+	}
+	p.current.Store(s)
+}
+
+// readUptime reads what the uptime bars and sparklines need.
+func readUptime(ctx context.Context, st Store, b *board.Board, now time.Time) (*uptimeData, error) {
+	first := IndexWindow(now, UptimeDays)
+	var ids []status.CheckID
+	for _, s := range b.Services {
+		ids = append(ids, s.Checks...)
+	}
+	changes, err := st.ServiceChangesSince(ctx, first)
+	if err != nil {
+		return nil, err
+	}
+	days, err := st.RollupsOf(ctx, ids, store.Day, first)
+	if err != nil {
+		return nil, err
+	}
+	hours, err := st.RollupsOf(ctx, ids, store.Hour, now.Add(-24*time.Hour).Truncate(time.Hour))
+	if err != nil {
+		return nil, err
+	}
+	return &uptimeData{version: b.Version, read: now, changes: changes, days: days, hours: hours}, nil
+}
+
+// snapshot is the pages of one board, rendered.
+type snapshot struct {
+	r       *renderer
+	board   *board.Board
+	built   time.Time
+	index   *asset
+	favicon string // the favicon state
+	badges  map[string]*asset
+
+	mu   sync.Mutex
+	lazy map[string]*asset // pages rendered on first request
+
+	monthsMu sync.Mutex
+	months   []time.Time // months with incidents, once read
+}
+
+// maxLazy bounds the pages a snapshot keeps (archive months, feeds by
+// host): past it they are rendered per request.
+const maxLazy = 256
+
+func (p *Pages) build(r *renderer, b *board.Board, up *uptimeData, now time.Time) (*snapshot, error) {
+	s := &snapshot{r: r, board: b, built: now, badges: map[string]*asset{}, lazy: map[string]*asset{}}
+	s.favicon = "default"
+	if w, ok := b.Worst(); ok {
+		s.favicon = w.String()
+	}
+	d := p.data(s, "", now)
+	d.Index = r.buildIndex(b, up, p.opts.Kind, now)
+	body, err := r.templates.execute("index", d)
+	if err != nil {
+		return nil, err
+	}
+	s.index = newAsset(body, "text/html; charset=utf-8")
+	for _, sv := range b.Services {
+		s.badges[sv.Name] = newAsset(Badge(sv.Name, sv.Status, sv.Maintenance), "image/svg+xml")
+	}
+	return s, nil
+}
+
+// data is what every page of a snapshot shares; root leads back to the
+// page root from the page's path.
+func (p *Pages) data(s *snapshot, root string, now time.Time) *Data {
+	st := s.r.settings
+	d := &Data{
+		Site:        SiteInfo{Name: st.SiteName, Title: st.Title, URL: st.SiteURL},
+		Root:        root,
+		AutoRefresh: int(st.AutoRefresh / time.Second),
+		Assets:      s.r.assets,
+		Version:     p.opts.Version,
+		Now:         now,
+	}
+	d.Favicon = root + "favicon/" + s.favicon + "?v=" + s.r.favicons[s.favicon].page.etag[1:9]
+	if w, ok := s.board.Worst(); ok {
+		d.Worst = statusView(w)
+	}
+	return d
+}
+
+// asset is a rendered response, with its gzip form and ETag.
+type asset struct {
+	body, gz []byte
+	etag     string
+	ctype    string
+}
+
+func newAsset(body []byte, ctype string) *asset {
+	a := &asset{body: body, ctype: ctype, etag: etag(body)}
+	// Text compresses; images (but SVG) are compressed already.
+	if len(body) > 512 && (!strings.HasPrefix(ctype, "image/") || ctype == "image/svg+xml") {
+		var b bytes.Buffer
+		zw, _ := gzip.NewWriterLevel(&b, gzip.BestCompression)
+		zw.Write(body)
+		zw.Close()
+		a.gz = b.Bytes()
+	}
+	return a
+}
+
+func etag(b []byte) string {
+	sum := sha256.Sum256(b)
+	return `"` + hex.EncodeToString(sum[:12]) + `"`
+}
+
+// serve writes an asset: 304 when the client has it, gzip when the client
+// takes it.
+func (a *asset) serve(w http.ResponseWriter, r *http.Request, code int, cacheControl string) {
+	h := w.Header()
+	h.Set("Content-Type", a.ctype)
+	h.Set("Cache-Control", cacheControl)
+	h.Set("ETag", a.etag)
+	h.Set("X-Content-Type-Options", "nosniff")
+	if a.gz != nil {
+		h.Set("Vary", "Accept-Encoding")
+	}
+	if code == http.StatusOK && etagMatch(r.Header.Get("If-None-Match"), a.etag) {
+		w.WriteHeader(http.StatusNotModified)
+		return
+	}
+	body := a.body
+	if a.gz != nil && acceptsGzip(r) {
+		h.Set("Content-Encoding", "gzip")
+		body = a.gz
+	}
+	h.Set("Content-Length", fmt.Sprint(len(body)))
+	w.WriteHeader(code)
+	if r.Method != http.MethodHead {
+		w.Write(body)
+	}
+}
+
+func etagMatch(header, tag string) bool {
+	for _, t := range strings.Split(header, ",") {
+		t = strings.TrimPrefix(strings.TrimSpace(t), "W/")
+		if t == tag || t == "*" {
+			return true
+		}
+	}
+	return false
+}
+
+func acceptsGzip(r *http.Request) bool {
+	for _, part := range strings.Split(r.Header.Get("Accept-Encoding"), ",") {
+		enc, q, _ := strings.Cut(strings.TrimSpace(part), ";")
+		if strings.EqualFold(strings.TrimSpace(enc), "gzip") && strings.ReplaceAll(q, " ", "") != "q=0" {
+			return true
+		}
+	}
+	return false
+}
+
+// html renders a page of a snapshot as an asset.
+func (p *Pages) html(s *snapshot, page string, d *Data) (*asset, error) {
+	body, err := s.r.templates.execute(page, d)
+	if err != nil {
+		return nil, err
+	}
+	return newAsset(body, "text/html; charset=utf-8"), nil
+}
+
+// lazyAsset returns a snapshot's page by key, rendering it with fn the
+// first time.
+func (s *snapshot) lazyAsset(key string, fn func() (*asset, error)) (*asset, error) {
+	s.mu.Lock()
+	a, ok := s.lazy[key]
+	s.mu.Unlock()
+	if ok {
+		return a, nil
+	}
+	a, err := fn()
+	if err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	if len(s.lazy) < maxLazy {
+		s.lazy[key] = a
+	}
+	s.mu.Unlock()
+	return a, nil
+}

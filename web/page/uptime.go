@@ -1,0 +1,224 @@
+package page
+
+import (
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/statusd/statusd/internal/status"
+	"github.com/statusd/statusd/internal/store"
+)
+
+// UptimeDays is how many days the uptime bar of a service shows.
+const UptimeDays = 90
+
+// Day is one day of a service's uptime bar.
+type Day struct {
+	Date time.Time // UTC midnight
+	// NoData is set for days before the service existed.
+	NoData bool
+	// Worst is the worst status the service had that day.
+	Worst status.ServiceStatus
+	// Maintenance is set when the service was in maintenance that day.
+	Maintenance bool
+	// Uptime is the share of the day the service was up, from 0 to 1: the
+	// share of its checks' runs not at problem, or, for a service without
+	// check runs that day, the share of the time it was not in an outage.
+	Uptime float64
+}
+
+// ServiceDays computes a service's uptime bar: days UTC days ending with
+// today (the day of now), oldest first. changes are the service's status
+// changes since the first day's midnight, oldest first; current is its
+// status now; created is when it was first stored; rollups are its
+// checks' day rollups, summed by UTC day (Unix seconds of the bucket).
+func ServiceDays(now time.Time, days int, current status.ServiceStatus, created time.Time, changes []store.StatusChange, rollups map[int64]store.Rollup) []Day {
+	now = now.UTC()
+	today := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, time.UTC)
+	first := today.AddDate(0, 0, -(days - 1))
+	// The status at the first midnight: what the first change left, or
+	// the current status when nothing changed since.
+	at := current
+	maint := false
+	if len(changes) > 0 {
+		at = status.ServiceStatus(changes[0].Old)
+	}
+	out := make([]Day, days)
+	next := 0
+	for i := range out {
+		start := first.AddDate(0, 0, i)
+		end := start.AddDate(0, 0, 1)
+		if end.After(now) {
+			end = now
+		}
+		d := Day{Date: start, Worst: at, Maintenance: maint}
+		from := start
+		if created.After(from) {
+			from = created
+		}
+		var up, span time.Duration
+		for ; next < len(changes) && changes[next].At.Before(end); next++ {
+			c := changes[next]
+			if c.At.After(from) {
+				span += c.At.Sub(from)
+				if at < status.PartialOutage {
+					up += c.At.Sub(from)
+				}
+				from = c.At
+			}
+			at, maint = status.ServiceStatus(c.New), c.Maintenance
+			d.Worst = max(d.Worst, at)
+			d.Maintenance = d.Maintenance || maint
+		}
+		if end.After(from) {
+			span += end.Sub(from)
+			if at < status.PartialOutage {
+				up += end.Sub(from)
+			}
+		}
+		switch r, ok := rollups[start.Unix()]; {
+		case !created.Before(end):
+			d.NoData = true
+		case ok && r.Runs > 0:
+			d.Uptime = r.Uptime()
+		case span > 0:
+			d.Uptime = float64(up) / float64(span)
+		default:
+			d.Uptime = 1
+		}
+		out[i] = d
+	}
+	return out
+}
+
+// SumDays adds the day rollups of a service's checks by day.
+func SumDays(perCheck [][]store.Rollup) map[int64]store.Rollup {
+	out := map[int64]store.Rollup{}
+	for _, rs := range perCheck {
+		for _, r := range rs {
+			k := r.Bucket.Unix()
+			sum := out[k]
+			sum.Bucket = r.Bucket
+			sum.Merge(r)
+			out[k] = sum
+		}
+	}
+	return out
+}
+
+// UptimeBar is a service's uptime bar as the template draws it.
+type UptimeBar struct {
+	Width int
+	Days  []BarDay
+	// Label sums it up: "99.95 % uptime over 90 days".
+	Label string
+	// Span names the first day: "90 days ago".
+	Span string
+}
+
+// BarDay is one bar of an UptimeBar.
+type BarDay struct {
+	X     int
+	Class string // s0…s3 by worst status, m for maintenance, nd without data
+	Title string // the tooltip: date, uptime and worst status
+}
+
+// Bar geometry: 4 units wide, 2 apart.
+const barStep = 6
+
+// uptimeBar draws days.
+func uptimeBar(days []Day) *UptimeBar {
+	b := &UptimeBar{Width: len(days)*barStep - 2, Days: make([]BarDay, len(days)), Span: fmt.Sprintf("%d days ago", len(days))}
+	var sum float64
+	var n int
+	for i, d := range days {
+		bd := BarDay{X: i * barStep}
+		date := d.Date.Format("2 Jan 2006")
+		switch {
+		case d.NoData:
+			bd.Class, bd.Title = "nd", date+": no data"
+		default:
+			sum += d.Uptime
+			n++
+			bd.Class = "s" + strconv.Itoa(int(d.Worst))
+			label := strings.ToLower(d.Worst.Label())
+			if d.Maintenance && d.Worst == status.Operational {
+				bd.Class, label = "m", "maintenance"
+			}
+			bd.Title = date + ": " + percent(d.Uptime) + " uptime, " + label
+		}
+		b.Days[i] = bd
+	}
+	if n == 0 {
+		b.Label = "no uptime data yet"
+	} else {
+		days := "days"
+		if n == 1 {
+			days = "day"
+		}
+		b.Label = fmt.Sprintf("%s uptime over %d %s", percent(sum/float64(n)), n, days)
+	}
+	return b
+}
+
+// percent writes a share as an uptime, rounded down to a hundredth of a
+// percent so that it never shows more than there was: 100%, 99.99%, 50%.
+func percent(f float64) string {
+	if f >= 1 {
+		return "100%"
+	}
+	s := strconv.FormatFloat(math.Floor(f*10000+1e-9)/100, 'f', 2, 64)
+	return strings.TrimRight(strings.TrimRight(s, "0"), ".") + "%"
+}
+
+// Sparkline is a response-time line over the last hours.
+type Sparkline struct {
+	Points string
+	Label  string
+}
+
+// sparkline draws the average response time of an http check per hour
+// from its hour rollups; nil without two hours of data.
+func sparkline(hours []store.Rollup) *Sparkline {
+	var pts []float64
+	var sum, peak float64
+	var runs int
+	for _, r := range hours {
+		if r.Runs == 0 {
+			continue
+		}
+		avg := r.DurationSeconds / float64(r.Runs)
+		pts = append(pts, avg)
+		sum += r.DurationSeconds
+		runs += r.Runs
+		peak = max(peak, avg)
+	}
+	if len(pts) < 2 || peak <= 0 {
+		return nil
+	}
+	var b strings.Builder
+	step := 240.0 / float64(len(pts)-1)
+	for i, p := range pts {
+		if i > 0 {
+			b.WriteByte(' ')
+		}
+		x := float64(i) * step
+		y := 23 - 22*p/peak
+		b.WriteString(strconv.FormatFloat(x, 'f', 1, 64))
+		b.WriteByte(',')
+		b.WriteString(strconv.FormatFloat(y, 'f', 1, 64))
+	}
+	return &Sparkline{
+		Points: b.String(),
+		Label:  fmt.Sprintf("Response time over the last %d hours: %s on average, %s at the slowest hour", len(pts), millis(sum/float64(runs)), millis(peak)),
+	}
+}
+
+func millis(s float64) string {
+	if s < 1 {
+		return strconv.FormatFloat(s*1000, 'f', 0, 64) + " ms"
+	}
+	return strconv.FormatFloat(s, 'f', 2, 64) + " s"
+}

@@ -1,0 +1,269 @@
+package page
+
+import (
+	"slices"
+	"time"
+
+	"github.com/statusd/statusd/internal/board"
+	"github.com/statusd/statusd/internal/status"
+	"github.com/statusd/statusd/internal/store"
+)
+
+// Data is what every page template gets. Template overrides use these
+// names (documented in the README).
+type Data struct {
+	Site SiteInfo
+	// Root leads from the page back to the status page's root ("",
+	// "../", …): every link is relative, so statusd works behind a proxy
+	// under any path.
+	Root string
+	// Favicon is the icon link, following the worst status.
+	Favicon string
+	// Worst is the worst status of all services; nil when there are none.
+	Worst *StatusView
+	// AutoRefresh is page.auto_refresh in seconds (0: off).
+	AutoRefresh int
+	Assets      Assets
+	Version     string
+	Now         time.Time
+
+	// One of these is set, by page.
+	Index    *Index
+	Incident *IncidentView
+	Archive  *Archive
+	Checks   *ChecksView
+	Error    *ErrorView
+}
+
+// SiteInfo names the site.
+type SiteInfo struct {
+	Name, Title, URL string
+}
+
+// Assets are the embedded stylesheet and script, by versioned path.
+type Assets struct {
+	CSS, JS string
+}
+
+// StatusView is a service status as pages show it.
+type StatusView struct {
+	Code    int    // 0 operational … 3 major outage
+	Key     string // operational, degraded, partial_outage, major_outage
+	Label   string // Operational, Degraded performance, …
+	Summary string // the banner text
+}
+
+func statusView(s status.ServiceStatus) *StatusView {
+	return &StatusView{Code: int(s), Key: s.String(), Label: s.Label(), Summary: s.Summary()}
+}
+
+// Index is the status page.
+type Index struct {
+	Maintenances []MaintenanceView
+	Groups       []GroupView
+	// Ungrouped are the services of no group ("Other services").
+	Ungrouped []ServiceView
+	// Days are the incidents shown, newest first, by day.
+	Days         []IncidentDay
+	IncidentDays int
+}
+
+// MaintenanceView is a maintenance notice.
+type MaintenanceView struct {
+	ID          int64
+	Title       string
+	Description string
+	Starts      time.Time
+	Ends        *time.Time
+	Active      bool
+	Services    []string
+}
+
+// GroupView is a group of services.
+type GroupView struct {
+	Name      string
+	Collapsed bool
+	// Worst is the worst status of its services; nil when it has none.
+	Worst    *StatusView
+	Services []ServiceView
+}
+
+// ServiceView is a service row.
+type ServiceView struct {
+	Name, Description, Link string
+	Status                  *StatusView
+	Maintenance             bool
+	Manual                  bool
+	ManualReason            string
+	Since                   time.Time
+	Uptime                  *UptimeBar
+	Sparkline               *Sparkline
+}
+
+// IncidentDay is the incidents of one day.
+type IncidentDay struct {
+	Date      time.Time
+	Label     string
+	Incidents []IncidentView
+}
+
+// IncidentView is an incident with its updates, newest first.
+type IncidentView struct {
+	ID         int64
+	Root       string
+	Title      string
+	State      string
+	StateLabel string
+	Closed     bool
+	Occurred   time.Time
+	Services   []string
+	Updates    []UpdateView
+	// Month is the archive month of the incident ("2026/11"), and
+	// MonthLabel names it ("November 2026").
+	Month, MonthLabel string
+}
+
+// UpdateView is one update of an incident.
+type UpdateView struct {
+	State, StateLabel, Message string
+	At                         time.Time
+}
+
+// ErrorView is an error page.
+type ErrorView struct {
+	Title, Message string
+}
+
+// stateLabels are the incident states as people read them.
+var stateLabels = map[string]string{
+	store.Investigating: "Investigating",
+	store.Identified:    "Identified",
+	store.Monitoring:    "Monitoring",
+	store.Resolved:      "Resolved",
+}
+
+func stateLabel(s string) string {
+	if l, ok := stateLabels[s]; ok {
+		return l
+	}
+	return s
+}
+
+func incidentView(inc *store.Incident, root string) IncidentView {
+	v := IncidentView{
+		ID: inc.ID, Root: root, Title: inc.Title, State: inc.State(), StateLabel: stateLabel(inc.State()),
+		Closed: inc.Closed, Occurred: inc.Occurred, Services: inc.Services,
+		Month: inc.Occurred.UTC().Format("2006/01"), MonthLabel: inc.Occurred.UTC().Format("January 2006"),
+	}
+	for _, u := range inc.Updates {
+		v.Updates = append(v.Updates, UpdateView{State: u.State, StateLabel: stateLabel(u.State), Message: u.Message, At: u.CreatedAt})
+	}
+	return v
+}
+
+// byDay groups incidents (newest first) under their day in loc.
+func byDay(incs []store.Incident, root string, loc *time.Location) []IncidentDay {
+	var days []IncidentDay
+	for i := range incs {
+		t := incs[i].Occurred.In(loc)
+		d := time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, loc)
+		if len(days) == 0 || !days[len(days)-1].Date.Equal(d) {
+			days = append(days, IncidentDay{Date: d, Label: d.Format("Monday 2 January 2006")})
+		}
+		last := &days[len(days)-1]
+		last.Incidents = append(last.Incidents, incidentView(&incs[i], root))
+	}
+	return days
+}
+
+// IndexWindow is the first moment of the index's incident window: UTC
+// midnight of today − (days−1) (django-statusboard's rule: days 1 is
+// today, days 0 is tomorrow's midnight, which keeps only future-dated
+// incidents).
+func IndexWindow(now time.Time, days int) time.Time {
+	now = now.UTC()
+	t := now.AddDate(0, 0, -(days - 1))
+	return time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, time.UTC)
+}
+
+// IndexIncidents selects the incidents the index shows, newest first:
+// those that occurred in the window, and every open one when openAlways.
+func IndexIncidents(incs []store.Incident, now time.Time, days int, openAlways bool) []store.Incident {
+	since := IndexWindow(now, days)
+	var out []store.Incident
+	for _, inc := range incs {
+		if !inc.Occurred.Before(since) || (openAlways && !inc.Closed) {
+			out = append(out, inc)
+		}
+	}
+	slices.SortStableFunc(out, func(a, b store.Incident) int {
+		if c := b.Occurred.Compare(a.Occurred); c != 0 {
+			return c
+		}
+		return int(b.ID - a.ID)
+	})
+	return out
+}
+
+// uptimeData is what the store holds of services' pasts, for the bars.
+type uptimeData struct {
+	version int64 // the board version it was read at
+	read    time.Time
+	changes map[string][]store.StatusChange
+	days    map[status.CheckID][]store.Rollup
+	hours   map[status.CheckID][]store.Rollup
+}
+
+// buildIndex builds the index of a board.
+func (r *renderer) buildIndex(b *board.Board, up *uptimeData, kinds func(status.CheckID) string, now time.Time) *Index {
+	idx := &Index{IncidentDays: r.settings.IncidentDays}
+	for _, m := range b.Maintenances {
+		idx.Maintenances = append(idx.Maintenances, MaintenanceView{
+			ID: m.ID, Title: m.Title, Description: m.Description, Starts: m.StartsAt, Ends: m.End(), Active: m.Active(now), Services: m.Services,
+		})
+	}
+	services := map[string]ServiceView{}
+	for _, s := range b.Services {
+		services[s.Name] = serviceView(s, up, kinds, now)
+	}
+	for _, g := range b.Groups {
+		if len(g.Services) == 0 {
+			continue // an empty group says nothing to visitors
+		}
+		gv := GroupView{Name: g.Name}
+		worst := status.Operational
+		for _, s := range g.Services {
+			gv.Services = append(gv.Services, services[s.Name])
+			worst = max(worst, s.Status)
+		}
+		gv.Worst = statusView(worst)
+		gv.Collapsed = g.Collapse == "always" || (g.Collapse == "when_operational" && worst == status.Operational)
+		idx.Groups = append(idx.Groups, gv)
+	}
+	for _, s := range b.Ungrouped {
+		idx.Ungrouped = append(idx.Ungrouped, services[s.Name])
+	}
+	incs := IndexIncidents(b.Incidents, now, r.settings.IncidentDays, r.settings.OpenIncidentsAlways)
+	idx.Days = byDay(incs, "", r.settings.Location)
+	return idx
+}
+
+func serviceView(s *board.Service, up *uptimeData, kinds func(status.CheckID) string, now time.Time) ServiceView {
+	v := ServiceView{
+		Name: s.Name, Description: s.Description, Link: s.Link, Status: statusView(s.Status),
+		Maintenance: s.Maintenance, Manual: s.Manual, ManualReason: s.ManualReason, Since: s.Since,
+	}
+	if up == nil {
+		return v
+	}
+	var perCheck [][]store.Rollup
+	for _, id := range s.Checks {
+		perCheck = append(perCheck, up.days[id])
+		if v.Sparkline == nil && kinds != nil && kinds(id) == "http" {
+			v.Sparkline = sparkline(up.hours[id])
+		}
+	}
+	created := s.Created
+	v.Uptime = uptimeBar(ServiceDays(now, UptimeDays, s.Status, created, up.changes[s.Name], SumDays(perCheck)))
+	return v
+}

@@ -1,0 +1,140 @@
+package page
+
+import (
+	"html/template"
+	"testing"
+	"time"
+
+	"github.com/statusd/statusd/internal/status"
+	"github.com/statusd/statusd/internal/store"
+)
+
+// The index window at its edges, as django-statusboard's tests set it up:
+// incident a now and closed, incident b 30 days ago and open.
+func TestIndexIncidents(t *testing.T) {
+	now := time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
+	incs := []store.Incident{
+		{ID: 1, Occurred: now, Closed: true},
+		{ID: 2, Occurred: now.AddDate(0, 0, -30), Closed: false},
+	}
+	for _, tc := range []struct {
+		days       int
+		openAlways bool
+		want       int
+	}{
+		{32, false, 2}, {31, false, 2}, {30, false, 1}, {29, false, 1}, {1, false, 1}, {0, false, 0},
+		{7, true, 2}, {31, true, 2}, {0, true, 1},
+	} {
+		if got := len(IndexIncidents(incs, now, tc.days, tc.openAlways)); got != tc.want {
+			t.Errorf("days %d, open %v: %d incidents, want %d", tc.days, tc.openAlways, got, tc.want)
+		}
+	}
+	// UTC midnight is the edge: days=1 keeps 00:00:00 today, not 23:59:59
+	// yesterday; days=0 keeps a future-dated incident only.
+	midnight := time.Date(2026, 11, 23, 0, 0, 0, 0, time.UTC)
+	edge := []store.Incident{
+		{ID: 3, Occurred: midnight, Closed: true},
+		{ID: 4, Occurred: midnight.Add(-time.Second), Closed: true},
+		{ID: 5, Occurred: midnight.Add(48 * time.Hour), Closed: true},
+	}
+	if got := IndexIncidents(edge, now, 1, true); len(got) != 2 || got[0].ID != 5 || got[1].ID != 3 {
+		t.Errorf("days 1: %+v", got)
+	}
+	if got := IndexIncidents(edge, now, 0, true); len(got) != 1 || got[0].ID != 5 {
+		t.Errorf("days 0: %+v", got)
+	}
+	// The window is UTC's midnight whatever the time zone of now.
+	rome := time.FixedZone("CET", 3600)
+	if w := IndexWindow(time.Date(2026, 11, 23, 0, 30, 0, 0, rome), 1); !w.Equal(time.Date(2026, 11, 22, 0, 0, 0, 0, time.UTC)) {
+		t.Errorf("window from 00:30 CET: %s", w)
+	}
+}
+
+func TestServiceDays(t *testing.T) {
+	now := time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
+	today := time.Date(2026, 11, 23, 0, 0, 0, 0, time.UTC)
+	created := today.AddDate(0, 0, -2).Add(12 * time.Hour) // noon, two days ago
+	changes := []store.StatusChange{
+		// Yesterday 06:00–12:00 in partial outage, then degraded until
+		// today 06:00.
+		{At: today.Add(-18 * time.Hour), Old: 0, New: 2},
+		{At: today.Add(-12 * time.Hour), Old: 2, New: 1},
+		{At: today.Add(6 * time.Hour), Old: 1, New: 0, Maintenance: true},
+	}
+	days := ServiceDays(now, 4, status.Operational, created, changes, nil)
+	if len(days) != 4 || !days[0].Date.Equal(today.AddDate(0, 0, -3)) || !days[3].Date.Equal(today) {
+		t.Fatalf("days: %+v", days)
+	}
+	if !days[0].NoData || days[1].NoData {
+		t.Errorf("no data before creation: %+v %+v", days[0], days[1])
+	}
+	if days[1].Worst != status.Operational || days[1].Uptime != 1 {
+		t.Errorf("the day of creation: %+v", days[1])
+	}
+	if days[2].Worst != status.PartialOutage || days[2].Uptime != 0.75 {
+		t.Errorf("yesterday: %+v, want partial outage and 75%% up", days[2])
+	}
+	if days[3].Worst != status.Degraded || days[3].Uptime != 1 || !days[3].Maintenance {
+		t.Errorf("today: %+v", days[3])
+	}
+
+	// Check runs, when a day has them, give its uptime.
+	rollups := SumDays([][]store.Rollup{
+		{{Bucket: today, Runs: 90, Problems: 9}},
+		{{Bucket: today, Runs: 10, Problems: 1}},
+	})
+	if d := ServiceDays(now, 1, status.Operational, created, nil, rollups); d[0].Uptime != 0.9 {
+		t.Errorf("uptime from runs: %v", d[0].Uptime)
+	}
+
+	bar := uptimeBar(days)
+	if bar.Days[0].Class != "nd" || bar.Days[2].Class != "s2" || bar.Days[3].Class != "s1" || bar.Label != "91.66% uptime over 3 days" {
+		t.Errorf("bar: %+v", bar)
+	}
+	if bar.Days[2].Title != "22 Nov 2026: 75% uptime, partial outage" {
+		t.Errorf("tooltip %q", bar.Days[2].Title)
+	}
+}
+
+func TestPercent(t *testing.T) {
+	for f, want := range map[float64]string{1: "100%", 0.99999: "99.99%", 0.995: "99.5%", 0.5: "50%", 0: "0%", 0.123456: "12.34%"} {
+		if got := percent(f); got != want {
+			t.Errorf("percent(%v) = %q, want %q", f, got, want)
+		}
+	}
+}
+
+func TestAgo(t *testing.T) {
+	now := time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
+	for d, want := range map[time.Duration]string{
+		10 * time.Second: "just now", 2 * time.Minute: "2 minutes ago", time.Minute: "1 minute ago", 3 * time.Hour: "3 hours ago",
+		50 * time.Hour: "2 days ago", 400 * 24 * time.Hour: "1 year ago", -2 * time.Hour: "in 2 hours",
+	} {
+		if got := Ago(now.Add(-d), now); got != want {
+			t.Errorf("Ago(-%s) = %q, want %q", d, got, want)
+		}
+	}
+}
+
+func TestUrlize(t *testing.T) {
+	for in, want := range map[string]template.HTML{
+		"see https://x.example/a?b=1&c=2.":  `see <a href="https://x.example/a?b=1&amp;c=2" rel="nofollow noopener">https://x.example/a?b=1&amp;c=2</a>.`,
+		"<b>bold</b>\nnext":                 "&lt;b&gt;bold&lt;/b&gt;<br>next",
+		`(http://a.example/"onmouseover=x)`: `(<a href="http://a.example/" rel="nofollow noopener">http://a.example/</a>&#34;onmouseover=x)`,
+		"javascript:alert(1)":               "javascript:alert(1)",
+	} {
+		if got := Urlize(in); got != want {
+			t.Errorf("Urlize(%q)\n got %s\nwant %s", in, got, want)
+		}
+	}
+}
+
+func TestSparkline(t *testing.T) {
+	if sparkline([]store.Rollup{{Runs: 1, DurationSeconds: 0.1}}) != nil {
+		t.Error("a line from one point")
+	}
+	s := sparkline([]store.Rollup{{Runs: 2, DurationSeconds: 0.2}, {Runs: 1, DurationSeconds: 0.3}})
+	if s == nil || s.Points != "0.0,15.7 240.0,1.0" || s.Label != "Response time over the last 2 hours: 167 ms on average, 300 ms at the slowest hour" {
+		t.Errorf("sparkline: %+v", s)
+	}
+}
