@@ -30,7 +30,7 @@ groups:
 services:
   - {name: API, group: Website, checks: [health/api], auto_incident: true, description: "The public API"}
   - {name: Docs}
-`, "")
+`, "sqlite:"+filepath.Join(t.TempDir(), "statusd.db"))
 	browser := testsvc.Chromium(t)
 	artifacts := testsvc.Artifacts(t)
 
