@@ -268,10 +268,11 @@ func keyOf(kind message.Kind, episode, sent int) string {
 	return k
 }
 
-// ServiceStatus is a service's status from its checks' evaluated levels:
-// the worst of them mapped (warning → degraded, problem → onProblem); a
-// service without checks is operational. A manual status, when set, wins.
-func ServiceStatus(levels []status.Level, onProblem status.ServiceStatus, manual *status.ServiceStatus) status.ServiceStatus {
+// ServiceStatus is a service's status from its checks' evaluated levels
+// and the alerts that hold it: the worst of the levels mapped (warning →
+// degraded, problem → onProblem) and of the alerts' statuses; a service
+// without either is operational. A manual status, when set, wins.
+func ServiceStatus(levels []status.Level, onProblem status.ServiceStatus, manual *status.ServiceStatus, alert status.ServiceStatus) status.ServiceStatus {
 	if manual != nil {
 		return *manual
 	}
@@ -281,9 +282,9 @@ func ServiceStatus(levels []status.Level, onProblem status.ServiceStatus, manual
 	}
 	switch worst {
 	case status.Warning:
-		return status.Degraded
+		return max(status.Degraded, alert)
 	case status.Problem:
-		return onProblem
+		return max(onProblem, alert)
 	}
-	return status.Operational
+	return alert
 }

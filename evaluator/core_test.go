@@ -232,19 +232,27 @@ func TestServiceStatus(t *testing.T) {
 		levels    []status.Level
 		onProblem status.ServiceStatus
 		manual    *status.ServiceStatus
+		alert     status.ServiceStatus
 		want      status.ServiceStatus
 	}{
-		{nil, status.PartialOutage, nil, status.Operational},
-		{[]status.Level{F, F}, status.PartialOutage, nil, status.Operational},
-		{[]status.Level{F, W}, status.PartialOutage, nil, status.Degraded},
-		{[]status.Level{W, P}, status.PartialOutage, nil, status.PartialOutage},
-		{[]status.Level{P}, status.MajorOutage, nil, status.MajorOutage},
-		{[]status.Level{P}, status.PartialOutage, &major, status.MajorOutage},
-		{nil, status.PartialOutage, &major, status.MajorOutage},
+		{nil, status.PartialOutage, nil, 0, status.Operational},
+		{[]status.Level{F, F}, status.PartialOutage, nil, 0, status.Operational},
+		{[]status.Level{F, W}, status.PartialOutage, nil, 0, status.Degraded},
+		{[]status.Level{W, P}, status.PartialOutage, nil, 0, status.PartialOutage},
+		{[]status.Level{P}, status.MajorOutage, nil, 0, status.MajorOutage},
+		{[]status.Level{P}, status.PartialOutage, &major, 0, status.MajorOutage},
+		{nil, status.PartialOutage, &major, 0, status.MajorOutage},
+		// An alert holds a service at its status, or worse from checks.
+		{nil, status.PartialOutage, nil, status.MajorOutage, status.MajorOutage},
+		{[]status.Level{F}, status.PartialOutage, nil, status.Degraded, status.Degraded},
+		{[]status.Level{P}, status.PartialOutage, nil, status.Degraded, status.PartialOutage},
+		{[]status.Level{W}, status.PartialOutage, nil, status.PartialOutage, status.PartialOutage},
+		// The operator's word wins over an alert too.
+		{nil, status.PartialOutage, &major, status.Degraded, status.MajorOutage},
 	}
 	for _, c := range cases {
-		if got := ServiceStatus(c.levels, c.onProblem, c.manual); got != c.want {
-			t.Errorf("ServiceStatus(%v, %s, %v) = %s, want %s", c.levels, c.onProblem, c.manual, got, c.want)
+		if got := ServiceStatus(c.levels, c.onProblem, c.manual, c.alert); got != c.want {
+			t.Errorf("ServiceStatus(%v, %s, %v, %s) = %s, want %s", c.levels, c.onProblem, c.manual, c.alert, got, c.want)
 		}
 	}
 }

@@ -367,6 +367,11 @@ func (e *Evaluator) refresh(ctx context.Context) {
 		e.logger.Debug("Cannot read maintenance windows", "err", err)
 		return
 	}
+	alerts, err := e.store.AlertStatuses(ctx)
+	if err != nil {
+		e.logger.Debug("Cannot read alerts", "err", err)
+		return
+	}
 	inMaintenance := map[string]bool{}
 	for _, m := range windows {
 		if m.Active(now) {
@@ -381,12 +386,16 @@ func (e *Evaluator) refresh(ctx context.Context) {
 			continue
 		}
 		s.status, s.manual, s.maintenance, s.known = status.ServiceStatus(r.Status), r.Manual(), r.Maintenance, true
+		s.alert = alerts[r.Name]
 		want := s.computed(e.levels)
 		switch {
 		case want != s.status:
 			cause := store.CauseChecks
-			if s.manual != nil {
+			switch {
+			case s.manual != nil:
 				cause = store.CauseManual
+			case s.alert != status.Operational && want == s.alert:
+				cause = store.CauseAlert
 			}
 			e.write(ctx, e.serviceJob(s, want, inMaintenance[s.name], cause, now))
 		case inMaintenance[s.name] != s.maintenance:

@@ -53,8 +53,10 @@ type serviceEntry struct {
 	receivers    []string
 	// status and maintenance are what the store holds; manual is the
 	// operator's status, when set.
-	status      status.ServiceStatus
-	manual      *status.ServiceStatus
+	status status.ServiceStatus
+	manual *status.ServiceStatus
+	// alert is the worst status the service's firing alerts give it.
+	alert       status.ServiceStatus
 	maintenance bool
 	known       bool // read from the store at least once
 }
@@ -65,7 +67,7 @@ func (s *serviceEntry) computed(levels []status.Level) status.ServiceStatus {
 	for _, c := range s.checks {
 		levels = append(levels, c.state.Check.Level)
 	}
-	return ServiceStatus(levels, s.onProblem, s.manual)
+	return ServiceStatus(levels, s.onProblem, s.manual, s.alert)
 }
 
 // plan is a config as the evaluator uses it.

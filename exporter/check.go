@@ -26,6 +26,7 @@ type Check struct {
 	prober           probe.Prober
 	token            string // heartbeat token, "" when none
 	labels           string // its metric labels, rendered
+	infoLabels       string // its labels with its kind, for statusd_check_info
 	state            *checkState
 }
 
@@ -66,15 +67,16 @@ func newCheck(id status.CheckID, c *config.Check, env probe.Env, prev *Check) (*
 		return nil, err
 	}
 	ch := &Check{
-		ID:       id,
-		Kind:     c.Kind,
-		Interval: time.Duration(c.Interval),
-		Timeout:  time.Duration(c.Timeout),
-		warning:  c.Warning,
-		problem:  c.Problem,
-		prober:   p,
-		labels:   labelSet(id),
-		state:    &checkState{},
+		ID:         id,
+		Kind:       c.Kind,
+		Interval:   time.Duration(c.Interval),
+		Timeout:    time.Duration(c.Timeout),
+		warning:    c.Warning,
+		problem:    c.Problem,
+		prober:     p,
+		labels:     labelSet(id),
+		infoLabels: `{check="` + escapeLabel(id.Check) + `",kind="` + escapeLabel(c.Kind) + `",resource="` + escapeLabel(id.Resource) + `"}`,
+		state:      &checkState{},
 	}
 	if c.Heartbeat != nil {
 		ch.token = string(c.Heartbeat.Token)

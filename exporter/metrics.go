@@ -85,6 +85,14 @@ func (e *Exporter) WriteMetrics(w io.Writer) error {
 	if !ok {
 		bw = bufio.NewWriterSize(w, 64<<10)
 	}
+	// Every configured check, run or not, with its kind: alerting rules
+	// join it to pick a kind (heartbeat, tls).
+	bw.WriteString("# HELP statusd_check_info A configured check, with its kind; always 1.\n# TYPE statusd_check_info gauge\n")
+	for _, res := range e.Resources() {
+		for _, c := range res.Checks {
+			bw.WriteString("statusd_check_info" + c.infoLabels + " 1\n")
+		}
+	}
 	line := make([]byte, 0, 256)
 	for _, f := range checkFamilies() {
 		bw.WriteString("# HELP " + f.name + " " + f.help + "\n# TYPE " + f.name + " " + f.typ + "\n")

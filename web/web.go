@@ -17,6 +17,7 @@ import (
 	"github.com/statusd/statusd/exporter"
 	"github.com/statusd/statusd/internal/status"
 	"github.com/statusd/statusd/internal/store"
+	"github.com/statusd/statusd/web/auth"
 	"github.com/statusd/statusd/web/page"
 )
 
@@ -47,6 +48,10 @@ type Options struct {
 	Version     string
 	// Pages is the status page; nil serves a landing page at / instead.
 	Pages *page.Pages
+	// Auth checks the bearer tokens of the write routes; with Alerts it
+	// enables Alertmanager's intake.
+	Auth   *auth.Authenticator
+	Alerts Alerts
 }
 
 // Handler returns statusd's HTTP handler.
@@ -66,6 +71,9 @@ func Handler(opts Options) (http.Handler, error) {
 	h.checkRoutes(r)
 	if opts.Board != nil {
 		h.boardRoutes(r)
+	}
+	if opts.Auth != nil && opts.Alerts != nil {
+		r.Handle("/api/v1/alertmanager", opts.Auth.Require(store.ScopeWrite, http.HandlerFunc(h.alertmanager))).Methods(http.MethodPost)
 	}
 
 	if opts.Pages != nil {

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"regexp"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -382,8 +383,10 @@ func TestMetricsEndpoint(t *testing.T) {
 		t.Fatal(err)
 	}
 	body, _ := io.ReadAll(zr)
+	// A check that never ran has its info and no result series yet.
 	if !strings.Contains(string(body), `statusd_check_success{check="ping",resource="health"} 1`) ||
-		strings.Contains(string(body), `check="api"`) { // never ran: no series yet
+		strings.Contains(string(body), `statusd_check_success{check="api"`) ||
+		!regexp.MustCompile(`statusd_check_info\{check="api",kind="\w+",resource="health"\} 1`).MatchString(string(body)) {
 		t.Errorf("body:\n%s", body)
 	}
 	code, _, plain := f.do(t, "GET", "/metrics", http.Header{"Accept-Encoding": {"identity"}})

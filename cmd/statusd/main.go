@@ -113,6 +113,14 @@ func run(args []string, stdout, stderr io.Writer) int {
 	maintCancel := maintCmd.Command("cancel", "Remove a maintenance window.")
 	cancelID := maintCancel.Arg("id", "Window id (statusd maintenance list).").Required().Int64()
 
+	tokenCmd := a.Command("token", "API tokens for the write routes (Alertmanager's intake) and the checks dashboard.")
+	tokenAdd := tokenCmd.Command("add", "Create a token and print it once; only its hash is stored.")
+	tokenAddName := tokenAdd.Arg("name", "Who or what uses it, e.g. alertmanager.").Required().String()
+	tokenScope := tokenAdd.Flag("scope", "read (the checks dashboard) or write (also the write routes).").Default("write").Enum("read", "write")
+	tokenList := tokenCmd.Command("list", "List the tokens, with when each was last used.")
+	tokenRevoke := tokenCmd.Command("revoke", "Revoke a token.")
+	tokenRevokeName := tokenRevoke.Arg("name", "Token name.").Required().String()
+
 	migrate := a.Command("migrate", "Apply the database schema migrations and exit.")
 	versionCmd := a.Command("version", "Print the version.")
 
@@ -189,6 +197,12 @@ func run(args []string, stdout, stderr io.Writer) int {
 	case maintAdd.FullCommand(), maintList.FullCommand(), maintCancel.FullCommand():
 		maint.OneShotOptions = app.OneShotOptions{ConfigFile: *configFile, StorageDSN: *storageDSN, Logger: logger}
 		return app.MaintenanceCommand(ctx, cmd[len("maintenance "):], *cancelID, maint, stdout, stderr)
+	case tokenAdd.FullCommand():
+		return app.TokenCommand(ctx, "add", *tokenAddName, *tokenScope, *storageDSN, stdout, stderr)
+	case tokenList.FullCommand():
+		return app.TokenCommand(ctx, "list", "", "", *storageDSN, stdout, stderr)
+	case tokenRevoke.FullCommand():
+		return app.TokenCommand(ctx, "revoke", *tokenRevokeName, "", *storageDSN, stdout, stderr)
 	case migrate.FullCommand():
 		return runMigrate(ctx, *storageDSN, stdout, stderr)
 	case versionCmd.FullCommand():

@@ -31,6 +31,7 @@ import (
 	"github.com/statusd/statusd/notifier"
 	"github.com/statusd/statusd/notifier/integrations"
 	"github.com/statusd/statusd/web"
+	"github.com/statusd/statusd/web/auth"
 	"github.com/statusd/statusd/web/page"
 )
 
@@ -63,6 +64,7 @@ type App struct {
 	notifier  *notifier.Dispatcher
 	board     *board.Cache
 	pages     *page.Pages
+	auth      *auth.Authenticator
 	server    *http.Server
 	listeners []net.Listener
 	registry  *prometheus.Registry
@@ -174,6 +176,7 @@ func New(ctx context.Context, opts Options) (*App, error) {
 		st.Close()
 		return nil, err
 	}
+	a.auth = auth.New(auth.Options{Store: st, Logger: logger.With("component", "auth")})
 	a.pages = page.New(page.Options{
 		Logger:        logger.With("component", "page"),
 		Store:         st,
@@ -183,6 +186,10 @@ func New(ctx context.Context, opts Options) (*App, error) {
 		ExternalURL:   external,
 		Version:       version.Version,
 		ChecksGuarded: webConfigAuthenticates(opts.WebConfigFile),
+		Authorize: func(r *http.Request) bool {
+			_, ok := a.auth.Check(r, store.ScopeRead)
+			return ok
+		},
 	})
 	a.pages.Use(theme)
 	// A database that answers at once (a local SQLite file, a PostgreSQL
@@ -210,6 +217,8 @@ func New(ctx context.Context, opts Options) (*App, error) {
 		ExternalURL:  external,
 		Version:      version.Version,
 		Pages:        a.pages,
+		Auth:         a.auth,
+		Alerts:       a.evaluator,
 	})
 	if err != nil {
 		st.Close()
@@ -457,6 +466,15 @@ func (a *App) Run(ctx context.Context) error {
 		defer close(pagesDone)
 		a.pages.Run(storeCtx)
 	}()
+	authDone := make(chan struct{})
+	go func() {
+		defer close(authDone)
+		select {
+		case <-a.ready:
+			a.auth.Run(storeCtx)
+		case <-storeCtx.Done():
+		}
+	}()
 	notifyCtx, stopNotify := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopNotify()
 	notifyDone := make(chan struct{})
@@ -497,6 +515,7 @@ func (a *App) Run(ctx context.Context) error {
 	<-storeErr
 	<-boardDone
 	<-pagesDone
+	<-authDone
 	stopRecorder()
 	<-recorderDone
 	return err

@@ -35,6 +35,8 @@ type Board struct {
 	Incidents []store.Incident
 	// Maintenances are the windows that have not ended, soonest first.
 	Maintenances []store.Maintenance
+	// Downtime are the enabled downtime periods that have not ended.
+	Downtime []store.DowntimePeriod
 
 	byName map[string]*Service
 }
@@ -211,11 +213,26 @@ func (c *Cache) Run(ctx context.Context, ready <-chan struct{}) {
 	}
 }
 
-// windowCrossed tells whether a maintenance window started or ended
-// between the board's build and now.
+// windowCrossed tells whether a maintenance window or a downtime period
+// started or ended between the board's build and now.
 func (b *Board) windowCrossed(now time.Time) bool {
 	for _, m := range b.Maintenances {
 		if m.Active(b.Built) != m.Active(now) {
+			return true
+		}
+	}
+	for _, p := range b.Downtime {
+		if p.Active(b.Built) != p.Active(now) {
+			return true
+		}
+	}
+	return false
+}
+
+// DowntimeActive tells whether downtime mode is on at now.
+func (b *Board) DowntimeActive(now time.Time) bool {
+	for _, p := range b.Downtime {
+		if p.Active(now) {
 			return true
 		}
 	}
@@ -274,7 +291,11 @@ func build(ctx context.Context, st *store.Store, now time.Time) (*Board, error) 
 	if err != nil {
 		return nil, err
 	}
-	b := &Board{Version: version, Built: now, Maintenances: windows, byName: map[string]*Service{}}
+	downtime, err := st.DowntimePeriods(ctx, now)
+	if err != nil {
+		return nil, err
+	}
+	b := &Board{Version: version, Built: now, Maintenances: windows, Downtime: downtime, byName: map[string]*Service{}}
 	for _, r := range rows {
 		s := &Service{
 			Name: r.Name, Group: r.Group.String, Description: r.Description, Link: r.Link, Priority: r.Priority,

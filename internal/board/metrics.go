@@ -11,6 +11,8 @@ var (
 		"Worst status of all services (the status page's banner and favicon), -1 when there are no services.", nil, nil)
 	incidentsOpenDesc = prometheus.NewDesc("statusd_incidents_open",
 		"Incidents not resolved.", nil, nil)
+	downtimeDesc = prometheus.NewDesc("statusd_downtime_active",
+		"Whether downtime mode is on (1) or not (0).", nil, nil)
 )
 
 // collector exports the board as const metrics built at scrape time from
@@ -18,7 +20,7 @@ var (
 type collector struct{ c *Cache }
 
 func (collector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{serviceStatusDesc, serviceMaintenanceDesc, worstDesc, incidentsOpenDesc} {
+	for _, d := range []*prometheus.Desc{serviceStatusDesc, serviceMaintenanceDesc, worstDesc, incidentsOpenDesc, downtimeDesc} {
 		ch <- d
 	}
 }
@@ -39,4 +41,9 @@ func (col collector) Collect(ch chan<- prometheus.Metric) {
 	}
 	ch <- prometheus.MustNewConstMetric(worstDesc, prometheus.GaugeValue, worst)
 	ch <- prometheus.MustNewConstMetric(incidentsOpenDesc, prometheus.GaugeValue, float64(b.OpenIncidents()))
+	down := 0.0
+	if b.DowntimeActive(col.c.opts.Clock.Now()) {
+		down = 1
+	}
+	ch <- prometheus.MustNewConstMetric(downtimeDesc, prometheus.GaugeValue, down)
 }

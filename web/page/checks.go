@@ -92,10 +92,10 @@ func (p *Pages) checks(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	if !s.r.settings.PublicChecks && !p.opts.ChecksGuarded {
+	if !s.r.settings.PublicChecks && !p.opts.ChecksGuarded && (p.opts.Authorize == nil || !p.opts.Authorize(r)) {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="statusd"`)
 		p.errorPage(w, r, s, "", http.StatusUnauthorized, "The checks are not public",
-			"Set page.public_checks: true in the config to show them to everyone, or protect statusd with basic auth in --web.config.file.")
+			"Set page.public_checks: true in the config to show them to everyone, protect statusd with basic auth in --web.config.file, or send an API token (statusd token add).")
 		return
 	}
 	var checks []CheckInfo

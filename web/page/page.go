@@ -78,6 +78,9 @@ type Options struct {
 	// auth from --web.config.file) already authenticates visitors, so the
 	// checks dashboard may be served.
 	ChecksGuarded bool
+	// Authorize tells whether a request may see the checks dashboard
+	// anyway (it has an API token); nil: no.
+	Authorize func(*http.Request) bool
 }
 
 // Settings are the config's page settings.

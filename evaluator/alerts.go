@@ -1,0 +1,174 @@
+package evaluator
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/statusd/statusd/internal/status"
+	"github.com/statusd/statusd/internal/store"
+)
+
+// Alert is one alert from Alertmanager about a service.
+type Alert struct {
+	Service     string
+	Fingerprint string
+	Name        string
+	// Summary is what visitors read in the incident (the alert's summary
+	// annotation, or its name).
+	Summary string
+	// Status is what the alert holds the service at while it fires.
+	Status   status.ServiceStatus
+	Firing   bool
+	StartsAt time.Time
+}
+
+// AlertOutcome says what Alerts did with one service's alerts.
+type AlertOutcome struct {
+	Service  string
+	From, To status.ServiceStatus
+	// Unknown is set when no service has that name; nothing was changed.
+	Unknown bool
+}
+
+// Alerts applies Alertmanager's alerts, service by service, each in one
+// transaction: a firing alert holds its service at its status (or worse,
+// from the checks) and opens an incident, or updates the open one, the
+// first time it is seen; a resolved one lets the service go back, and the
+// incident is resolved when the service's last alert is. Alertmanager
+// repeats alerts: a repeat changes nothing.
+func (e *Evaluator) Alerts(ctx context.Context, alerts []Alert) ([]AlertOutcome, error) {
+	byService := map[string][]Alert{}
+	var order []string
+	for _, a := range alerts {
+		if _, ok := byService[a.Service]; !ok {
+			order = append(order, a.Service)
+		}
+		byService[a.Service] = append(byService[a.Service], a)
+	}
+	var out []AlertOutcome
+	for _, name := range order {
+		o, err := e.serviceAlerts(ctx, name, byService[name])
+		if errors.Is(err, store.ErrNoService) {
+			out = append(out, AlertOutcome{Service: name, Unknown: true})
+			continue
+		}
+		if err != nil {
+			return out, fmt.Errorf("service %s: %w", name, err)
+		}
+		out = append(out, o)
+	}
+	return out, nil
+}
+
+func (e *Evaluator) serviceAlerts(ctx context.Context, name string, alerts []Alert) (AlertOutcome, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	now := e.clock.Now()
+	s := e.plan.services[name]
+	if s == nil {
+		// A service the config does not define (an admin's): no checks,
+		// no receivers.
+		s = &serviceEntry{name: name, onProblem: status.PartialOutage}
+	}
+	o := AlertOutcome{Service: name}
+	var worst status.ServiceStatus
+	err := e.update(ctx, func(tx *store.Tx) error {
+		row, err := tx.Service(name)
+		if err != nil {
+			return err
+		}
+		o.From = status.ServiceStatus(row.Status)
+		var fired, resolved []Alert
+		for _, a := range alerts {
+			if a.Firing {
+				isNew, err := tx.SetServiceAlert(store.ServiceAlert{ServiceID: row.ID, Fingerprint: a.Fingerprint, Name: a.Name,
+					Status: int(a.Status), Summary: a.Summary, StartsAt: a.StartsAt}, now)
+				if err != nil {
+					return err
+				}
+				if isNew {
+					fired = append(fired, a)
+				}
+				continue
+			}
+			found, err := tx.ClearServiceAlert(row.ID, a.Fingerprint)
+			if err != nil {
+				return err
+			}
+			if found {
+				resolved = append(resolved, a)
+			}
+		}
+		if worst, err = tx.AlertStatus(row.ID); err != nil {
+			return err
+		}
+		saved := s.alert
+		s.alert = worst
+		o.To = s.computed(e.levels)
+		s.alert = saved
+		if _, err := e.serviceChange(s, o.To, row.Maintenance, store.CauseAlert, now)(tx); err != nil {
+			return err
+		}
+		return alertIncident(tx, row, fired, resolved, worst, now)
+	})
+	if err != nil {
+		return o, err
+	}
+	s.alert, s.status = worst, o.To
+	e.changed()
+	return o, nil
+}
+
+// alertIncident tells visitors about alerts: the first firing alert of a
+// service opens an incident (or updates the open one), later ones update
+// it, and the last one resolved resolves the incident statusd opened.
+func alertIncident(tx *store.Tx, sv store.ServiceRow, fired, resolved []Alert, worst status.ServiceStatus, now time.Time) error {
+	for _, a := range fired {
+		text := fmt.Sprintf("%s (alert %s).", a.Summary, a.Name)
+		open, err := tx.OpenIncidentOf(sv.ID, false)
+		if err != nil {
+			return err
+		}
+		if open == nil {
+			if _, err := tx.OpenIncident(fmt.Sprintf("%s: %s", sv.Name, a.Summary), []int64{sv.ID}, store.Investigating, text, true, now); err != nil {
+				return err
+			}
+			continue
+		}
+		state, err := tx.IncidentState(open.ID)
+		if err != nil {
+			return err
+		}
+		if err := tx.AddIncidentUpdate(open.ID, state, text, now); err != nil {
+			return err
+		}
+	}
+	if len(resolved) == 0 || worst != status.Operational {
+		return nil
+	}
+	names := make([]string, len(resolved))
+	for i, a := range resolved {
+		names[i] = a.Name
+	}
+	slices.Sort(names)
+	text := fmt.Sprintf("The alerts about %s resolved (%s).", sv.Name, joinNames(names))
+	open, err := tx.OpenIncidentOf(sv.ID, true)
+	if err != nil || open == nil {
+		return err
+	}
+	return tx.AddIncidentUpdate(open.ID, store.Resolved, text, now)
+}
+
+func joinNames(names []string) string {
+	out := ""
+	for i, n := range slices.Compact(names) {
+		if i > 0 {
+			out += ", "
+		}
+		out += n
+	}
+	return out
+}

@@ -1,0 +1,139 @@
+package app
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/statusd/statusd/internal/store"
+)
+
+// amPayload is an Alertmanager webhook body (version 4) with one alert.
+func amPayload(state, service string, labels map[string]string, summary string) []byte {
+	l := map[string]string{"alertname": "PaymentsDown", "statusd_service": service}
+	for k, v := range labels {
+		l[k] = v
+	}
+	b, _ := json.Marshal(map[string]any{
+		"version": "4", "groupKey": "{}:{}", "status": state, "receiver": "statusd",
+		"groupLabels": map[string]string{}, "commonLabels": l, "commonAnnotations": map[string]string{}, "externalURL": "http://am",
+		"alerts": []map[string]any{{
+			"status": state, "labels": l, "annotations": map[string]string{"summary": summary},
+			"startsAt": "2026-11-23T10:00:00Z", "endsAt": "0001-01-01T00:00:00Z", "generatorURL": "http://prom", "fingerprint": "f00d" + service,
+		}},
+	})
+	return b
+}
+
+func TestAlertmanagerIntake(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "statusd.yml")
+	if err := os.WriteFile(file, []byte(`
+resources:
+  health:
+    - {name: ping, kind: ping}
+services:
+  - {name: Payments}
+  - {name: API, checks: [health/ping]}
+`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	dsn := "sqlite:" + filepath.Join(dir, "statusd.db")
+	d := startWith(t, file, dsn)
+	var out, errOut strings.Builder
+	if code := TokenCommand(context.Background(), "add", "alertmanager", store.ScopeWrite, dsn, &out, &errOut); code != 0 {
+		t.Fatalf("token add: %s", errOut.String())
+	}
+	token := strings.SplitN(out.String(), "\n", 2)[0]
+	out.Reset()
+	if code := TokenCommand(context.Background(), "add", "viewer", store.ScopeRead, dsn, &out, &errOut); code != 0 {
+		t.Fatalf("token add: %s", errOut.String())
+	}
+	readToken := strings.SplitN(out.String(), "\n", 2)[0]
+
+	post := func(tok string, body []byte) (int, string) {
+		t.Helper()
+		req, _ := http.NewRequest(http.MethodPost, d.url+"/api/v1/alertmanager", bytes.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		if tok != "" {
+			req.Header.Set("Authorization", "Bearer "+tok)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	firing := amPayload("firing", "Payments", map[string]string{"severity": "critical"}, "Card payments fail")
+	if code, body := post("", firing); code != 401 || !strings.Contains(body, `"error"`) {
+		t.Errorf("no token: %d %s", code, body)
+	}
+	// The token takes effect once the daemon read it again.
+	eventually(t, "the token to be known", func() bool { code, _ := post(token, []byte(`{}`)); return code != 401 })
+	if code, body := post(readToken, firing); code != 403 {
+		t.Errorf("read token: %d %s", code, body)
+	}
+	if code, body := post(token, []byte(`{"version": "3", "alerts": []}`)); code != 400 || !strings.Contains(body, "version 4") {
+		t.Errorf("old version: %d %s", code, body)
+	}
+	if code, body := post(token, amPayload("firing", "Payments", map[string]string{"statusd_status": "broken"}, "x")); code != 400 || !strings.Contains(body, "statusd_status must be") {
+		t.Errorf("bad status label: %d %s", code, body)
+	}
+
+	code, body := post(token, firing)
+	if code != 200 || !strings.Contains(body, `"services":[{"service":"Payments","from":"operational","to":"major_outage"}]`) {
+		t.Fatalf("firing: %d %s", code, body)
+	}
+	// Alertmanager repeats a firing alert: nothing more happens.
+	if code, body := post(token, firing); code != 200 || !strings.Contains(body, `"from":"major_outage","to":"major_outage"`) {
+		t.Errorf("repeat: %d %s", code, body)
+	}
+	eventually(t, "the summary to show the outage", func() bool {
+		_, s := d.get(t, "/api/v1/summary")
+		return strings.Contains(s, `"worst_status":"major_outage"`) && strings.Contains(s, `"title":"Payments: Card payments fail"`)
+	})
+	eventually(t, "the page to show it", func() bool {
+		_, p := d.get(t, "/")
+		return strings.Contains(p, "Some systems are experiencing major outages") && strings.Contains(p, "Card payments fail (alert PaymentsDown).")
+	})
+	_, hist := d.get(t, "/api/v1/services/Payments/history")
+	if !strings.Contains(hist, `"to":"major_outage","maintenance":false,"cause":"alert"`) {
+		t.Errorf("history: %s", hist)
+	}
+	if code, body := post(token, amPayload("firing", "Nope", nil, "x")); code != 200 || !strings.Contains(body, `"unknown_services":["Nope"]`) || !strings.Contains(body, `"applied":0`) {
+		t.Errorf("unknown service: %d %s", code, body)
+	}
+	if code, body := post(token, []byte(`{"version":"4","alerts":[{"status":"firing","labels":{"alertname":"X"}}]}`)); code != 200 || !strings.Contains(body, `"ignored":1`) {
+		t.Errorf("alert without the label: %d %s", code, body)
+	}
+
+	code, body = post(token, amPayload("resolved", "Payments", map[string]string{"severity": "critical"}, "Card payments fail"))
+	if code != 200 || !strings.Contains(body, `"from":"major_outage","to":"operational"`) {
+		t.Fatalf("resolved: %d %s", code, body)
+	}
+	eventually(t, "the incident to be resolved", func() bool {
+		_, s := d.get(t, "/api/v1/incidents?state=closed")
+		return strings.Contains(s, "The alerts about Payments resolved (PaymentsDown).")
+	})
+	// The read token opens the checks dashboard.
+	req, _ := http.NewRequest(http.MethodGet, d.url+"/checks", nil)
+	if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode != 401 {
+		t.Errorf("checks without a token: %v %v", resp.StatusCode, err)
+	}
+	req.Header.Set("Authorization", "Bearer "+readToken)
+	if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode != 200 {
+		t.Errorf("checks with a read token: %v %v", resp.StatusCode, err)
+	}
+	out.Reset()
+	if code := TokenCommand(context.Background(), "list", "", "", dsn, &out, &errOut); code != 0 || !strings.Contains(out.String(), "alertmanager  write") || strings.Contains(out.String(), token) {
+		t.Errorf("list: %s %s", out.String(), errOut.String())
+	}
+}
