@@ -94,17 +94,21 @@ func main() {
 			hdr, st.rps, st.p50, st.p99, fs.rps, fs.p99, st.rps/fs.rps)
 	}
 
-	// RSS flat over a million requests.
+	// RSS flat over a million requests: measured after a warm-up, then
+	// after every 10 s of load.
+	wrk(base+"/", "gzip", 5*time.Second)
 	before := rss(cmd.Process.Pid)
 	start := time.Now()
 	var done float64
+	var samples []float64
 	for done < float64(*million) {
 		r := wrk(base+"/", "gzip", 10*time.Second)
 		done += r.requests
+		samples = append(samples, mib(rss(cmd.Process.Pid)))
 	}
 	after := rss(cmd.Process.Pid)
-	fmt.Printf("rss: %.1f MiB before, %.1f MiB after %.0f requests in %s (%+.1f%%)\n",
-		mib(before), mib(after), done, time.Since(start).Round(time.Second), 100*float64(after-before)/float64(before))
+	fmt.Printf("rss: %.1f MiB after warm-up, %.1f MiB after %.0f more requests in %s (%+.1f%%); every 10 s: %.1f MiB\n",
+		mib(before), mib(after), done, time.Since(start).Round(time.Second), 100*float64(after-before)/float64(before), samples)
 
 	// Weight: the page and every asset it loads, compressed as browsers
 	// get them.

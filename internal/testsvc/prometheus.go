@@ -1,0 +1,70 @@
+package testsvc
+
+import (
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"testing"
+	"time"
+)
+
+// Binary finds a program the tests run (Debian's packages), or skips the
+// test (fails it under CI).
+func Binary(t testing.TB, name, debianPackage string, alternatives ...string) string {
+	t.Helper()
+	var err error
+	for _, n := range append([]string{name}, alternatives...) {
+		var path string
+		if path, err = exec.LookPath(n); err == nil {
+			return path
+		}
+	}
+	Unavailable(t, name, err, "install Debian's "+debianPackage+" package")
+	return ""
+}
+
+// Prometheus runs a Prometheus server (Debian's prometheus) on a free
+// loopback port with a config (its YAML; rule files relative to it are
+// read from dir) and returns its URL.
+func Prometheus(t testing.TB, dir, config string) string {
+	t.Helper()
+	bin := Binary(t, "prometheus", "prometheus")
+	file := filepath.Join(dir, "prometheus.yml")
+	if err := os.WriteFile(file, []byte(config), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	addr := "127.0.0.1:" + strconv.Itoa(FreePort(t))
+	p := Start(t, "prometheus", bin, "--config.file="+file, "--storage.tsdb.path="+filepath.Join(dir, "tsdb"),
+		"--web.listen-address="+addr, "--log.level=warn")
+	url := "http://" + addr
+	p.WaitFor(t, 30*time.Second, func() bool { return httpOK(url + "/-/ready") })
+	return url
+}
+
+// Alertmanager runs an Alertmanager (Debian's prometheus-alertmanager) on
+// a free loopback port with a config and returns its URL.
+func Alertmanager(t testing.TB, dir, config string) string {
+	t.Helper()
+	bin := Binary(t, "alertmanager", "prometheus-alertmanager", "prometheus-alertmanager")
+	file := filepath.Join(dir, "alertmanager.yml")
+	if err := os.WriteFile(file, []byte(config), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	addr := "127.0.0.1:" + strconv.Itoa(FreePort(t))
+	p := Start(t, "alertmanager", bin, "--config.file="+file, "--storage.path="+filepath.Join(dir, "am"),
+		"--web.listen-address="+addr, "--cluster.listen-address=", "--log.level=warn")
+	url := "http://" + addr
+	p.WaitFor(t, 30*time.Second, func() bool { return httpOK(url + "/-/ready") })
+	return url
+}
+
+func httpOK(url string) bool {
+	resp, err := http.Get(url)
+	if err != nil {
+		return false
+	}
+	resp.Body.Close()
+	return resp.StatusCode == http.StatusOK
+}
