@@ -52,8 +52,13 @@ func TestCLI(t *testing.T) {
 		{"check up", []string{"--config.file", cfg, "--storage.dsn", db, "check", "health", "-e"}, 0, "health/web", ""},
 		{"check unknown", []string{"--config.file", cfg, "check", "stats"}, 2, "", "resource stats not found"},
 		{"check bad config", []string{"--config.file", bad, "check"}, 2, "", "unknown kind"},
-		{"migrate", []string{"--storage.dsn", db, "migrate"}, 0, "applied 0001_schema\napplied 0002_evaluator\napplied 0003_notifier", ""},
-		{"migrate again", []string{"--storage.dsn", db, "migrate"}, 0, "is at schema version 3", ""},
+		{"migrate", []string{"--storage.dsn", db, "migrate"}, 0, "applied 0001_schema\napplied 0002_evaluator\napplied 0003_notifier\napplied 0004_alerts_tokens", ""},
+		{"migrate again", []string{"--storage.dsn", db, "migrate"}, 0, "is at schema version 4", ""},
+		{"token add", []string{"--storage.dsn", db, "token", "add", "ci", "--scope", "read"}, 0, "sdt_", ""},
+		{"token bad scope", []string{"--storage.dsn", db, "token", "add", "x", "--scope", "admin"}, 2, "", "enum value must be one of read,write"},
+		{"token bad name", []string{"--storage.dsn", db, "token", "add", "a b"}, 1, "", `invalid token name "a b"`},
+		{"incident update without state", []string{"--storage.dsn", db, "incident", "update", "1", "--message", "x"}, 2, "", "required flag(s) '--state' not provided"},
+		{"incident bad state", []string{"--storage.dsn", db, "incident", "open", "--title", "x", "--state", "fixed"}, 2, "", "enum value must be one of investigating,identified,monitoring,resolved"},
 		{"migrate unreachable", []string{"--storage.dsn", "postgres://u:pw@127.0.0.1:1/x?sslmode=disable", "migrate"}, 1, "", "u:xxxxx@127.0.0.1:1"},
 	}
 	for _, c := range cases {

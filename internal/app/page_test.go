@@ -257,3 +257,18 @@ func TestParseTime(t *testing.T) {
 		}
 	}
 }
+
+// FuzzParseTime: no time the command line is given panics; an accepted
+// one is what it says.
+func FuzzParseTime(f *testing.F) {
+	for _, s := range []string{"now", "+2h", "+-1h", "2026-12-05 22:00", "2026-12-05T22:00:00Z", "2026-12-05", "", "+9999999999h"} {
+		f.Add(s)
+	}
+	now := time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
+	f.Fuzz(func(t *testing.T, s string) {
+		got, err := ParseTime(s, now, time.UTC)
+		if err == nil && got.IsZero() && s != "0001-01-01" {
+			t.Fatalf("ParseTime(%q) took it as the zero time", s)
+		}
+	})
+}
