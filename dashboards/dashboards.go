@@ -96,36 +96,28 @@ func variables(b *dashboard.DashboardBuilder, labels ...string) *dashboard.Dashb
 	return b
 }
 
+// mapping is one value of a value mapping: its text and colour.
+type mapping struct{ text, color string }
+
+// valueMappings names and colours values, in the order given.
+func valueMappings(values []string, to []mapping) []dashboard.ValueMapping {
+	opts := map[string]dashboard.ValueMappingResult{}
+	for i, v := range values {
+		opts[v] = dashboard.ValueMappingResult{Text: cog.ToPtr(to[i].text), Color: cog.ToPtr(to[i].color), Index: cog.ToPtr(int32(i))}
+	}
+	return []dashboard.ValueMapping{{ValueMap: &dashboard.ValueMap{Type: dashboard.MappingTypeValueToText, Options: opts}}}
+}
+
 // statusMappings name and colour the service statuses.
 func statusMappings() []dashboard.ValueMapping {
-	opt := func(text, color string, i int32) dashboard.ValueMappingResult {
-		return dashboard.ValueMappingResult{Text: cog.ToPtr(text), Color: cog.ToPtr(color), Index: cog.ToPtr(i)}
-	}
-	return []dashboard.ValueMapping{{ValueMap: &dashboard.ValueMap{
-		Type: dashboard.MappingTypeValueToText,
-		Options: map[string]dashboard.ValueMappingResult{
-			"-1": opt("No services", "text", 0),
-			"0":  opt("Operational", "green", 1),
-			"1":  opt("Degraded", "yellow", 2),
-			"2":  opt("Partial outage", "orange", 3),
-			"3":  opt("Major outage", "red", 4),
-		},
-	}}}
+	return valueMappings([]string{"-1", "0", "1", "2", "3"}, []mapping{
+		{"No services", "text"}, {"Operational", "green"}, {"Degraded", "yellow"}, {"Partial outage", "orange"}, {"Major outage", "red"},
+	})
 }
 
 // levelMappings name and colour the check levels.
 func levelMappings() []dashboard.ValueMapping {
-	opt := func(text, color string, i int32) dashboard.ValueMappingResult {
-		return dashboard.ValueMappingResult{Text: cog.ToPtr(text), Color: cog.ToPtr(color), Index: cog.ToPtr(i)}
-	}
-	return []dashboard.ValueMapping{{ValueMap: &dashboard.ValueMap{
-		Type: dashboard.MappingTypeValueToText,
-		Options: map[string]dashboard.ValueMappingResult{
-			"0": opt("fine", "green", 0),
-			"1": opt("warning", "yellow", 1),
-			"2": opt("problem", "red", 2),
-		},
-	}}}
+	return valueMappings([]string{"0", "1", "2"}, []mapping{{"fine", "green"}, {"warning", "yellow"}, {"problem", "red"}})
 }
 
 // thresholds colours a value green up to warn and red from bad (nil:
@@ -175,10 +167,7 @@ func Overview() *dashboard.DashboardBuilder {
 			`sum(statusd_check_evaluated_level{`+sel+`} == bool 2)`, "none").
 			Thresholds(thresholds(step(nil, "green"), step(cog.ToPtr(1.0), "red"))).Span(6)).
 		WithPanel(statPanel("Downtime", "Whether downtime mode is on.", `max(statusd_downtime_active{`+sel+`})`, "none").
-			Mappings([]dashboard.ValueMapping{{ValueMap: &dashboard.ValueMap{Type: dashboard.MappingTypeValueToText, Options: map[string]dashboard.ValueMappingResult{
-				"0": {Text: cog.ToPtr("Off"), Color: cog.ToPtr("green"), Index: cog.ToPtr(int32(0))},
-				"1": {Text: cog.ToPtr("On"), Color: cog.ToPtr("blue"), Index: cog.ToPtr(int32(1))},
-			}}}}).Span(6)).
+			Mappings(valueMappings([]string{"0", "1"}, []mapping{{"Off", "green"}, {"On", "blue"}})).Span(6)).
 		WithPanel(statetimeline.NewPanelBuilder().Title("Services").
 			Description("Each service's status over time, as the status page showed it.").
 			Datasource(datasource).Height(10).Span(24).

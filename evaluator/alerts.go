@@ -67,12 +67,7 @@ func (e *Evaluator) serviceAlerts(ctx context.Context, name string, alerts []Ale
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	now := e.clock.Now()
-	s := e.plan.services[name]
-	if s == nil {
-		// A service the config does not define (an admin's): no checks,
-		// no receivers.
-		s = &serviceEntry{name: name, onProblem: status.PartialOutage}
-	}
+	s := e.service(name)
 	o := AlertOutcome{Service: name}
 	var worst status.ServiceStatus
 	err := e.update(ctx, func(tx *store.Tx) error {

@@ -17,12 +17,7 @@ func (e *Evaluator) SetManual(ctx context.Context, name string, manual *status.S
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	now := e.clock.Now()
-	s := e.plan.services[name]
-	if s == nil {
-		// A service the config does not define (an admin's): no checks,
-		// no receivers.
-		s = &serviceEntry{name: name, onProblem: status.PartialOutage}
-	}
+	s := e.service(name)
 	err = e.update(ctx, func(tx *store.Tx) error {
 		row, err := tx.Service(name)
 		if err != nil {
@@ -48,4 +43,14 @@ func (e *Evaluator) SetManual(ctx context.Context, name string, manual *status.S
 	s.manual, s.status = manual, to
 	e.changed()
 	return from, to, nil
+}
+
+// service is a service as the evaluator follows it, or, for a service the
+// config does not define (an admin's), an entry with no checks and no
+// receivers.
+func (e *Evaluator) service(name string) *serviceEntry {
+	if s := e.plan.services[name]; s != nil {
+		return s
+	}
+	return &serviceEntry{name: name, onProblem: status.PartialOutage}
 }

@@ -272,3 +272,48 @@ func FuzzParseTime(f *testing.F) {
 		}
 	})
 }
+
+// A broken template override is a config error, naming the template's
+// file and line, for statusd config check and for statusd itself; a
+// reload with one keeps the running page.
+func TestBrokenTemplateOverride(t *testing.T) {
+	dir := t.TempDir()
+	tmpl := filepath.Join(dir, "templates")
+	if err := os.MkdirAll(tmpl, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(dir, "statusd.yml")
+	if err := os.WriteFile(file, []byte("page: {templates_dir: templates}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	override := func(text string) {
+		if err := os.WriteFile(filepath.Join(tmpl, "base.html"), []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	override(`{{define "footer"}}<p>ACME ops</p>{{end}}`)
+	var out, errOut strings.Builder
+	if code := CheckConfig(file, &out, &errOut); code != 0 {
+		t.Fatalf("good override: %s", errOut.String())
+	}
+	d := startWith(t, file, "sqlite:"+filepath.Join(dir, "statusd.db"))
+	if _, p := d.get(t, "/"); !strings.Contains(p, "<p>ACME ops</p>") {
+		t.Errorf("the override is not used:\n%s", p)
+	}
+
+	override("{{define \"footer\"}}\n<p>{{.Site.Nmae}}</p>{{end}}")
+	errOut.Reset()
+	want := filepath.Join(tmpl, "base.html") + `:2:10: executing "footer" at <.Site.Nmae>: can't evaluate field Nmae`
+	if code := CheckConfig(file, &out, &errOut); code != 1 || !strings.Contains(errOut.String(), want) {
+		t.Errorf("config check: %d %s", code, errOut.String())
+	}
+	if err := d.app.Reload(); err == nil || !strings.Contains(err.Error(), want) {
+		t.Errorf("reload: %v", err)
+	}
+	if _, p := d.get(t, "/"); !strings.Contains(p, "<p>ACME ops</p>") {
+		t.Error("a failed reload changed the page")
+	}
+	if _, err := New(context.Background(), Options{ConfigFile: file, StorageDSN: "sqlite:" + filepath.Join(dir, "other.db"), Logger: discard}); err == nil || !strings.Contains(err.Error(), want) {
+		t.Errorf("start: %v", err)
+	}
+}
