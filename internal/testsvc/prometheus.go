@@ -6,6 +6,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 )
@@ -35,12 +36,10 @@ func Prometheus(t testing.TB, dir, config string) string {
 	if err := os.WriteFile(file, []byte(config), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	addr := "127.0.0.1:" + strconv.Itoa(FreePort(t))
-	p := Start(t, "prometheus", bin, "--config.file="+file, "--storage.tsdb.path="+filepath.Join(dir, "tsdb"),
-		"--web.listen-address="+addr, "--log.level=warn")
-	url := "http://" + addr
-	p.WaitFor(t, 30*time.Second, func() bool { return httpOK(url + "/-/ready") })
-	return url
+	return startServer(t, "prometheus", func(addr string) []string {
+		return []string{bin, "--config.file=" + file, "--storage.tsdb.path=" + filepath.Join(dir, "tsdb"),
+			"--web.listen-address=" + addr, "--log.level=warn"}
+	})
 }
 
 // Alertmanager runs an Alertmanager (Debian's prometheus-alertmanager) on
@@ -52,12 +51,39 @@ func Alertmanager(t testing.TB, dir, config string) string {
 	if err := os.WriteFile(file, []byte(config), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	addr := "127.0.0.1:" + strconv.Itoa(FreePort(t))
-	p := Start(t, "alertmanager", bin, "--config.file="+file, "--storage.path="+filepath.Join(dir, "am"),
-		"--web.listen-address="+addr, "--cluster.listen-address=", "--log.level=warn")
-	url := "http://" + addr
-	p.WaitFor(t, 30*time.Second, func() bool { return httpOK(url + "/-/ready") })
-	return url
+	return startServer(t, "alertmanager", func(addr string) []string {
+		return []string{bin, "--config.file=" + file, "--storage.path=" + filepath.Join(dir, "am"),
+			"--web.listen-address=" + addr, "--cluster.listen-address=", "--log.level=warn"}
+	})
+}
+
+// startServer starts a server on a free loopback port and waits until it
+// is ready (GET /-/ready). The port was free when chosen and may be taken
+// before the server binds it: then it starts again on another.
+func startServer(t testing.TB, name string, argv func(addr string) []string) string {
+	t.Helper()
+	for attempt := 1; ; attempt++ {
+		addr := "127.0.0.1:" + strconv.Itoa(FreePort(t))
+		args := argv(addr)
+		p := Start(t, name, args[0], args[1:]...)
+		url := "http://" + addr
+		deadline := time.Now().Add(30 * time.Second)
+		for !httpOK(url + "/-/ready") {
+			if p.Exited() {
+				if strings.Contains(p.Output(), "address already in use") && attempt < 5 {
+					break
+				}
+				t.Fatalf("%s exited:\n%s", name, p.Output())
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%s not ready after 30s:\n%s", name, p.Output())
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		if !p.Exited() {
+			return url
+		}
+	}
 }
 
 func httpOK(url string) bool {
