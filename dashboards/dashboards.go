@@ -120,8 +120,8 @@ func levelMappings() []dashboard.ValueMapping {
 	return valueMappings([]string{"0", "1", "2"}, []mapping{{"fine", "green"}, {"warning", "yellow"}, {"problem", "red"}})
 }
 
-// thresholds colours a value green up to warn and red from bad (nil:
-// no step).
+// thresholds colours values by absolute steps (a step with a nil value is
+// the base colour).
 func thresholds(steps ...dashboard.Threshold) *dashboard.ThresholdsConfigBuilder {
 	return dashboard.NewThresholdsConfigBuilder().Mode(dashboard.ThresholdsModeAbsolute).Steps(steps)
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/statusd/statusd/internal/status"
@@ -149,21 +150,10 @@ func alertIncident(tx *store.Tx, sv store.ServiceRow, fired, resolved []Alert, w
 		names[i] = a.Name
 	}
 	slices.Sort(names)
-	text := fmt.Sprintf("The alerts about %s resolved (%s).", sv.Name, joinNames(names))
+	text := fmt.Sprintf("The alerts about %s resolved (%s).", sv.Name, strings.Join(slices.Compact(names), ", "))
 	open, err := tx.OpenIncidentOf(sv.ID, true)
 	if err != nil || open == nil {
 		return err
 	}
 	return tx.AddIncidentUpdate(open.ID, store.Resolved, text, now)
-}
-
-func joinNames(names []string) string {
-	out := ""
-	for i, n := range slices.Compact(names) {
-		if i > 0 {
-			out += ", "
-		}
-		out += n
-	}
-	return out
 }

@@ -145,14 +145,13 @@ func (h *handler) alertmanager(w http.ResponseWriter, r *http.Request) {
 		}
 		answer.Services = append(answer.Services, intakeOutcome{o.Service, o.From, o.To})
 	}
-	answer.Applied = len(alerts)
+	for _, a := range alerts {
+		if !slices.Contains(answer.Unknown, a.Service) {
+			answer.Applied++
+		}
+	}
 	if len(answer.Unknown) > 0 {
 		h.opts.Logger.Warn("Alerts name services statusd does not have", "services", answer.Unknown, "label", ServiceLabel)
-		for _, a := range alerts {
-			if slices.Contains(answer.Unknown, a.Service) {
-				answer.Applied--
-			}
-		}
 	}
 	writeJSON(w, http.StatusOK, answer)
 }

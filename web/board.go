@@ -250,13 +250,12 @@ func intParam(r *http.Request, name string, def, lo, hi int) (int, error) {
 
 func groupsJSON(b *board.Board) []groupJSON {
 	out := make([]groupJSON, 0, len(b.Groups))
-	for _, g := range b.Groups {
-		gj := groupJSON{Name: g.Name, Priority: g.Priority, Collapse: g.Collapse, Services: []string{}}
+	for i := range b.Groups {
+		g := &b.Groups[i]
+		gj := groupJSON{Name: g.Name, Priority: g.Priority, Collapse: g.Collapse, Collapsed: g.Collapsed(), WorstStatus: g.Worst(), Services: []string{}}
 		for _, s := range g.Services {
 			gj.Services = append(gj.Services, s.Name)
-			gj.WorstStatus = max(gj.WorstStatus, s.Status)
 		}
-		gj.Collapsed = g.Collapse == "always" || (g.Collapse == "when_operational" && gj.WorstStatus == status.Operational)
 		out = append(out, gj)
 	}
 	return out

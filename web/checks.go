@@ -12,6 +12,7 @@ import (
 	"github.com/statusd/statusd/exporter"
 	"github.com/statusd/statusd/internal/status"
 	"github.com/statusd/statusd/internal/store"
+	"github.com/statusd/statusd/web/page"
 )
 
 func (h *handler) checkRoutes(r *mux.Router) {
@@ -77,14 +78,7 @@ func (h *handler) checks(w http.ResponseWriter, r *http.Request) {
 
 // baseURL is where the API lives, for the OPTIONS URL maps.
 func (h *handler) baseURL(r *http.Request) string {
-	if u := h.opts.ExternalURL; u != nil {
-		return strings.TrimSuffix(u.String(), "/") + "/api/v1/checks"
-	}
-	scheme := "http"
-	if r.TLS != nil {
-		scheme = "https"
-	}
-	return scheme + "://" + r.Host + "/api/v1/checks"
+	return page.RootURL(h.opts.ExternalURL, r) + "api/v1/checks"
 }
 
 func urlMap(base string, res exporter.Resource) map[string]string {

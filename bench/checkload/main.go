@@ -25,7 +25,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"log"
 	"net"
 	"net/http"
 	"os"
@@ -37,6 +36,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/statusd/statusd/bench/internal/proc"
 	"github.com/statusd/statusd/internal/message"
 	"github.com/statusd/statusd/internal/status"
 	"github.com/statusd/statusd/internal/store"
@@ -62,7 +62,7 @@ func main() {
 
 	target := startTarget()
 	dir, err := os.MkdirTemp("", "checkload")
-	must(err)
+	proc.Must(err)
 	defer os.RemoveAll(dir)
 	cfg := filepath.Join(dir, "statusd.yml")
 	hookURL := "http://127.0.0.1:1/hook"
@@ -70,27 +70,27 @@ func main() {
 	if *hook == "up" {
 		hookURL = startHook(hooked)
 	}
-	must(writeConfig(cfg, target, *checks, *interval, *services, hookURL))
+	proc.Must(writeConfig(cfg, target, *checks, *interval, *services, hookURL))
 	if *dsn == "" {
 		*dsn = "sqlite:" + filepath.Join(dir, "statusd.db")
 	}
-	addr := freeAddr()
+	addr := proc.FreeAddr()
 	cmd := exec.Command(*binary, "--config.file", cfg, "--storage.dsn", *dsn, "--web.listen-address", addr, "--log.level", "warn")
 	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
-	must(cmd.Start())
+	proc.Must(cmd.Start())
 	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
 	pid := cmd.Process.Pid
 	metricsURL := "http://" + addr + "/metrics"
-	waitUp(metricsURL)
+	proc.WaitUp(metricsURL)
 
-	fmt.Printf("checks=%d interval=%s services=%d outbox=%d hook=%s warmup=%s window=%s cores=%d\n", *checks, *interval, *services, *outbox, *hook, *warmup, *window, numCPU())
+	fmt.Printf("checks=%d interval=%s services=%d outbox=%d hook=%s warmup=%s window=%s cores=%d\n", *checks, *interval, *services, *outbox, *hook, *warmup, *window, proc.NumCPU())
 	time.Sleep(*warmup)
 	m := meter{pid: pid, url: metricsURL, checks: *checks, interval: *interval}
 	if *outbox > 0 {
 		fmt.Println("-- before: an empty outbox")
 		m.measure(*window)
 		t := time.Now()
-		must(fillOutbox(*dsn, *outbox))
+		proc.Must(fillOutbox(*dsn, *outbox))
 		filled := time.Now()
 		fmt.Printf("-- %d pending notifications written in %s\n", *outbox, filled.Sub(t).Round(time.Millisecond))
 		if *hook == "down" {
@@ -156,40 +156,20 @@ func (m meter) measure(window time.Duration) snapshot {
 	fmt.Printf("cpu=%.2fs cpu_per_run=%.3fms (user %.3fms, system %.3fms) cpu_share=%.1f%%\n", cpu.Seconds(), cpu.Seconds()*1000/runs,
 		(u1-u0).Seconds()*1000/runs, (k1-k0).Seconds()*1000/runs, 100*cpu.Seconds()/elapsed.Seconds())
 	fmt.Printf("rss_end=%.1fMiB rss_peak=%.1fMiB rss_per_check=%.1fKiB (go: heap_inuse=%.1fMiB stack_inuse=%.1fMiB sys=%.1fMiB goroutines=%.0f)\n",
-		mib(s1.rss), mib(peak.max()), float64(s1.rss)/1024/float64(m.checks), s1.heapInuse/(1<<20), s1.stackInuse/(1<<20), s1.goSys/(1<<20), s1.goroutines)
+		proc.MiB(s1.rss), proc.MiB(peak.max()), float64(s1.rss)/1024/float64(m.checks), s1.heapInuse/(1<<20), s1.stackInuse/(1<<20), s1.goSys/(1<<20), s1.goroutines)
 	return s1
-}
-
-func must(err error) {
-	if err != nil {
-		log.Fatal(err)
-	}
-}
-
-func mib(b int64) float64 { return float64(b) / (1 << 20) }
-
-func numCPU() int {
-	b, _ := os.ReadFile("/proc/cpuinfo")
-	return strings.Count(string(b), "processor\t:")
 }
 
 // startTarget serves 200 OK on a loopback port, in this process so that
 // its CPU is not counted as statusd's.
 func startTarget() string {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
-	must(err)
+	proc.Must(err)
 	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		_, _ = io.WriteString(w, "ok")
 	}), ReadHeaderTimeout: 5 * time.Second}
 	go func() { _ = srv.Serve(l) }()
 	return "http://" + l.Addr().String()
-}
-
-func freeAddr() string {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	must(err)
-	defer l.Close()
-	return l.Addr().String()
 }
 
 // hookStats are what the webhook receiver got: how many posts, the last
@@ -199,7 +179,7 @@ type hookStats struct{ posts, last atomic.Int64 }
 // startHook serves the webhook receiver, counting what it receives.
 func startHook(h *hookStats) string {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
-	must(err)
+	proc.Must(err)
 	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		_, _ = io.Copy(io.Discard, r.Body)
 		h.posts.Add(1)
@@ -274,24 +254,12 @@ func writeConfig(path, target string, n int, interval time.Duration, services in
 	return os.WriteFile(path, []byte(b.String()), 0o600)
 }
 
-func waitUp(url string) {
-	deadline := time.Now().Add(30 * time.Second)
-	for time.Now().Before(deadline) {
-		if resp, err := http.Get(url); err == nil {
-			resp.Body.Close()
-			return
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	log.Fatal("statusd did not come up")
-}
-
 func get(url string) int {
 	resp, err := http.Get(url)
-	must(err)
+	proc.Must(err)
 	defer resp.Body.Close()
 	n, err := io.Copy(io.Discard, resp.Body)
-	must(err)
+	proc.Must(err)
 	return int(n)
 }
 
@@ -306,9 +274,9 @@ type snapshot struct {
 }
 
 func sample(pid int, url string) snapshot {
-	s := snapshot{rss: rss(pid)}
+	s := snapshot{rss: proc.RSS(pid)}
 	resp, err := http.Get(url)
-	must(err)
+	proc.Must(err)
 	defer resp.Body.Close()
 	sc := bufio.NewScanner(resp.Body)
 	sc.Buffer(make([]byte, 1<<20), 1<<20)
@@ -369,27 +337,13 @@ func cpuTime(pid int) time.Duration {
 // cpuSplit is the process's user and system CPU from /proc/PID/stat.
 func cpuSplit(pid int) (user, system time.Duration) {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	must(err)
+	proc.Must(err)
 	// Fields after the command name, which is in parentheses.
 	fields := strings.Fields(string(b[strings.LastIndexByte(string(b), ')')+2:]))
 	utime, _ := strconv.ParseInt(fields[11], 10, 64)
 	stime, _ := strconv.ParseInt(fields[12], 10, 64)
 	const ticks = 100 // sysconf(_SC_CLK_TCK) on Linux
 	return time.Duration(utime) * time.Second / ticks, time.Duration(stime) * time.Second / ticks
-}
-
-func rss(pid int) int64 {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		return 0
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if strings.HasPrefix(line, "VmRSS:") {
-			kb, _ := strconv.ParseInt(strings.Fields(line)[1], 10, 64)
-			return kb * 1024
-		}
-	}
-	return 0
 }
 
 type peakRSS struct {
@@ -404,7 +358,7 @@ func newPeakRSS(pid int) *peakRSS {
 		t := time.NewTicker(250 * time.Millisecond)
 		defer t.Stop()
 		for {
-			m = max(m, rss(pid))
+			m = max(m, proc.RSS(pid))
 			select {
 			case <-p.done:
 				p.peak <- m

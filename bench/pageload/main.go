@@ -18,7 +18,6 @@ import (
 	"io"
 	"log"
 	"math/rand/v2"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -31,6 +30,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 
+	"github.com/statusd/statusd/bench/internal/proc"
 	"github.com/statusd/statusd/internal/status"
 	"github.com/statusd/statusd/internal/store"
 )
@@ -50,38 +50,38 @@ func main() {
 	}
 
 	dir, err := os.MkdirTemp("", "pageload")
-	must(err)
+	proc.Must(err)
 	defer os.RemoveAll(dir)
 	dsn := "sqlite:" + filepath.Join(dir, "statusd.db")
 	cfg := filepath.Join(dir, "statusd.yml")
-	must(os.WriteFile(cfg, []byte(config()), 0o600))
-	must(seed(dsn))
+	proc.Must(os.WriteFile(cfg, []byte(config()), 0o600))
+	proc.Must(seed(dsn))
 
-	port := freePort()
-	base := "http://127.0.0.1:" + strconv.Itoa(port)
-	cmd := exec.Command(*bin, "--config.file="+cfg, "--storage.dsn="+dsn, "--web.listen-address=127.0.0.1:"+strconv.Itoa(port), "--log.level=warn")
+	listen := proc.FreeAddr()
+	base := "http://" + listen
+	cmd := exec.Command(*bin, "--config.file="+cfg, "--storage.dsn="+dsn, "--web.listen-address="+listen, "--log.level=warn")
 	cmd.Stderr = os.Stderr
-	must(cmd.Start())
+	proc.Must(cmd.Start())
 	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
-	waitFor(base + "/")
+	proc.WaitUp(base + "/")
 	// Let the evaluator write the checks' first results and the page follow.
 	time.Sleep(5 * time.Second)
 
 	page := fetch(base+"/", false)
-	fmt.Printf("services=50 groups=10 incidents=500 cores=%d page=%d bytes\n", numCPU(), len(page))
+	fmt.Printf("services=50 groups=10 incidents=500 cores=%d page=%d bytes\n", proc.NumCPU(), len(page))
 
 	// The same bytes as a static file, in another process.
 	static := filepath.Join(dir, "static")
-	must(os.MkdirAll(static, 0o755))
-	must(os.WriteFile(filepath.Join(static, "page.html"), page, 0o644))
-	sport := freePort()
+	proc.Must(os.MkdirAll(static, 0o755))
+	proc.Must(os.WriteFile(filepath.Join(static, "page.html"), page, 0o644))
+	saddr := proc.FreeAddr()
 	self, err := os.Executable()
-	must(err)
-	fs := exec.Command(self, "-serve-static", static, "-addr", "127.0.0.1:"+strconv.Itoa(sport))
-	must(fs.Start())
+	proc.Must(err)
+	fs := exec.Command(self, "-serve-static", static, "-addr", saddr)
+	proc.Must(fs.Start())
 	defer func() { _ = fs.Process.Kill(); _ = fs.Wait() }()
-	sbase := "http://127.0.0.1:" + strconv.Itoa(sport)
-	waitFor(sbase + "/page.html")
+	sbase := "http://" + saddr
+	proc.WaitUp(sbase + "/page.html")
 
 	for _, gz := range []bool{true, false} {
 		hdr := "identity"
@@ -97,18 +97,18 @@ func main() {
 	// RSS flat over a million requests: measured after a warm-up, then
 	// after every 10 s of load.
 	wrk(base+"/", "gzip", 5*time.Second)
-	before := rss(cmd.Process.Pid)
+	before := proc.RSS(cmd.Process.Pid)
 	start := time.Now()
 	var done float64
 	var samples []float64
 	for done < float64(*million) {
 		r := wrk(base+"/", "gzip", 10*time.Second)
 		done += r.requests
-		samples = append(samples, mib(rss(cmd.Process.Pid)))
+		samples = append(samples, proc.MiB(proc.RSS(cmd.Process.Pid)))
 	}
-	after := rss(cmd.Process.Pid)
+	after := proc.RSS(cmd.Process.Pid)
 	fmt.Printf("rss: %.1f MiB after warm-up, %.1f MiB after %.0f more requests in %s (%+.1f%%); every 10 s: %.1f MiB\n",
-		mib(before), mib(after), done, time.Since(start).Round(time.Second), 100*float64(after-before)/float64(before), samples)
+		proc.MiB(before), proc.MiB(after), done, time.Since(start).Round(time.Second), 100*float64(after-before)/float64(before), samples)
 
 	// Weight: the page and every asset it loads, compressed as browsers
 	// get them.
@@ -256,9 +256,9 @@ func firstPaint(bin, url string) {
 	for range 5 {
 		// A new tab each time, with an empty cache, as a first visit.
 		tab, closeTab := chromedp.NewContext(ctx)
-		must(chromedp.Do(tab, chromedp.Navigate(url), chromedp.WaitReady("body")))
+		proc.Must(chromedp.Do(tab, chromedp.Navigate(url), chromedp.WaitReady("body")))
 		fcp, err := chromedp.Run(tab, chromedp.Evaluate[float64](`performance.getEntriesByName("first-contentful-paint")[0].startTime`))
-		must(err)
+		proc.Must(err)
 		paints = append(paints, fcp)
 		closeTab()
 	}
@@ -272,64 +272,18 @@ func fetch(url string, gz bool) []byte {
 		req.Header.Set("Accept-Encoding", "gzip")
 	}
 	resp, err := http.DefaultTransport.RoundTrip(req)
-	must(err)
+	proc.Must(err)
 	defer resp.Body.Close()
 	b, err := io.ReadAll(resp.Body)
-	must(err)
+	proc.Must(err)
 	if resp.StatusCode != 200 {
 		log.Fatalf("%s: %d", url, resp.StatusCode)
 	}
 	if !gz && resp.Header.Get("Content-Encoding") == "gzip" {
 		zr, err := gzip.NewReader(bytes.NewReader(b))
-		must(err)
+		proc.Must(err)
 		b, err = io.ReadAll(zr)
-		must(err)
+		proc.Must(err)
 	}
 	return b
-}
-
-func waitFor(url string) {
-	deadline := time.Now().Add(30 * time.Second)
-	for time.Now().Before(deadline) {
-		if resp, err := http.Get(url); err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == 200 {
-				return
-			}
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	log.Fatalf("%s did not come up", url)
-}
-
-func freePort() int {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	must(err)
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
-
-func rss(pid int) int64 {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	must(err)
-	for _, line := range strings.Split(string(b), "\n") {
-		if strings.HasPrefix(line, "VmRSS:") {
-			kb, _ := strconv.ParseInt(strings.Fields(line)[1], 10, 64)
-			return kb * 1024
-		}
-	}
-	return 0
-}
-
-func mib(b int64) float64 { return float64(b) / (1 << 20) }
-
-func numCPU() int {
-	b, _ := os.ReadFile("/proc/cpuinfo")
-	return strings.Count(string(b), "processor\t:")
-}
-
-func must(err error) {
-	if err != nil {
-		log.Fatal(err)
-	}
 }

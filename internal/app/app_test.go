@@ -476,8 +476,12 @@ func TestWebConfigBasicAuth(t *testing.T) {
 	}
 	done := make(chan error, 1)
 	go func() { done <- a.Run(ctx) }()
-	url := "http://" + a.Addrs()[0].String() + "/metrics"
-	get := func(user, pass string) int {
+	base := "http://" + a.Addrs()[0].String()
+	get := func(user, pass string, path ...string) int {
+		url := base + "/metrics"
+		if len(path) > 0 {
+			url = base + path[0]
+		}
 		req, _ := http.NewRequest("GET", url, nil)
 		if user != "" {
 			req.SetBasicAuth(user, pass)
@@ -495,6 +499,10 @@ func TestWebConfigBasicAuth(t *testing.T) {
 	}
 	if code := get("admin", "wrong"); code != 401 {
 		t.Errorf("wrong password: %d", code)
+	}
+	// Basic auth in front of every route opens the checks dashboard.
+	if code := get("admin", "secret", "/checks"); code != 200 {
+		t.Errorf("checks dashboard behind basic auth: %d", code)
 	}
 	cancel()
 	if err := <-done; err != nil {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -32,25 +33,13 @@ var defaultMessages = map[string]string{
 	store.Resolved:      "This incident has been resolved.",
 }
 
-// openContent opens the store for commands that write page content: the
-// config's services are written first, so that incidents and
-// maintenance windows can name them before the daemon ever ran.
-func openContent(ctx context.Context, opts OneShotOptions) (*oneShot, error) {
-	o, err := openOneShot(ctx, opts)
-	if err != nil {
-		return nil, err
-	}
-	if err := o.eval.Sync(ctx); err != nil {
-		o.store.Close()
-		return nil, err
-	}
-	return o, nil
-}
-
-// contentCommand runs a command on the store opened for content; fn's
-// error is printed after the command's name, and exits 1.
+// contentCommand runs a command that writes page content on the store;
+// fn's error is printed after the command's name, and exits 1. Opening
+// writes the config's services (the evaluator's load does), so that
+// incidents and maintenance windows can name them before the daemon ever
+// ran.
 func contentCommand(ctx context.Context, name string, opts OneShotOptions, stderr io.Writer, fn func(o *oneShot) error) int {
-	o, err := openContent(ctx, opts)
+	o, err := openOneShot(ctx, opts)
 	if err == nil {
 		defer o.store.Close()
 		err = fn(o)
@@ -131,15 +120,26 @@ func serviceNames(o *oneShot) []string {
 }
 
 func printIncidents(w io.Writer, incs []store.Incident, loc *time.Location) {
-	if len(incs) == 0 {
-		fmt.Fprintln(w, "no incidents")
+	rows := make([][]string, len(incs))
+	for i, inc := range incs {
+		rows[i] = []string{strconv.FormatInt(inc.ID, 10), inc.State(), inc.Occurred.In(loc).Format(listTime), oneLine(inc.Title), strings.Join(inc.Services, ", ")}
+	}
+	printTable(w, "no incidents", []string{"ID", "STATE", "OCCURRED", "TITLE", "SERVICES"}, rows)
+}
+
+// listTime is how listings write times.
+const listTime = "2006-01-02 15:04 MST"
+
+// printTable writes an aligned table with a header, or empty when there
+// are no rows.
+func printTable(w io.Writer, empty string, header []string, rows [][]string) {
+	if len(rows) == 0 {
+		fmt.Fprintln(w, empty)
 		return
 	}
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tSTATE\tOCCURRED\tTITLE\tSERVICES")
-	for _, inc := range incs {
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\n", inc.ID, inc.State(), inc.Occurred.In(loc).Format("2006-01-02 15:04 MST"),
-			oneLine(inc.Title), strings.Join(inc.Services, ", "))
+	for _, row := range append([][]string{header}, rows...) {
+		fmt.Fprintln(tw, strings.Join(row, "\t"))
 	}
 	tw.Flush()
 }
@@ -169,21 +169,16 @@ func maintenanceCommand(ctx context.Context, o *oneShot, action string, id int64
 		if err != nil {
 			return err
 		}
-		if len(ms) == 0 {
-			fmt.Fprintln(stdout, "no maintenance windows ahead or in progress")
-			return nil
-		}
-		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "ID\tSTARTS\tENDS\tACTIVE\tTITLE\tSERVICES")
-		for _, m := range ms {
+		rows := make([][]string, len(ms))
+		for i, m := range ms {
 			ends := "until cancelled"
 			if e := m.End(); e != nil {
-				ends = e.In(loc).Format("2006-01-02 15:04 MST")
+				ends = e.In(loc).Format(listTime)
 			}
-			fmt.Fprintf(tw, "%d\t%s\t%s\t%v\t%s\t%s\n", m.ID, m.StartsAt.In(loc).Format("2006-01-02 15:04 MST"), ends,
-				m.Active(now), oneLine(m.Title), strings.Join(m.Services, ", "))
+			rows[i] = []string{strconv.FormatInt(m.ID, 10), m.StartsAt.In(loc).Format(listTime), ends,
+				strconv.FormatBool(m.Active(now)), oneLine(m.Title), strings.Join(m.Services, ", ")}
 		}
-		tw.Flush()
+		printTable(stdout, "no maintenance windows ahead or in progress", []string{"ID", "STARTS", "ENDS", "ACTIVE", "TITLE", "SERVICES"}, rows)
 		return nil
 	case "cancel":
 		err := o.store.Update(ctx, func(tx *store.Tx) error { return tx.CancelMaintenance(id) })
@@ -228,9 +223,9 @@ func maintenanceCommand(ctx context.Context, o *oneShot, action string, id int64
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "maintenance %d scheduled from %s", id, start.In(loc).Format("2006-01-02 15:04 MST"))
+	fmt.Fprintf(stdout, "maintenance %d scheduled from %s", id, start.In(loc).Format(listTime))
 	if end != nil {
-		fmt.Fprintf(stdout, " to %s", end.In(loc).Format("2006-01-02 15:04 MST"))
+		fmt.Fprintf(stdout, " to %s", end.In(loc).Format(listTime))
 	}
 	fmt.Fprintln(stdout)
 	return nil

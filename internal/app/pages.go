@@ -5,6 +5,7 @@ import (
 	"os"
 	"time"
 
+	toolkit "github.com/prometheus/exporter-toolkit/web"
 	"go.yaml.in/yaml/v3"
 
 	"github.com/statusd/statusd/internal/config"
@@ -86,14 +87,9 @@ func webConfigAuthenticates(file string) bool {
 	if err != nil {
 		return false
 	}
-	var wc struct {
-		BasicAuthUsers map[string]string `yaml:"basic_auth_users"`
-		TLS            struct {
-			ClientAuth string `yaml:"client_auth_type"`
-		} `yaml:"tls_server_config"`
-	}
+	var wc toolkit.Config
 	if yaml.Unmarshal(b, &wc) != nil {
 		return false
 	}
-	return len(wc.BasicAuthUsers) > 0 || wc.TLS.ClientAuth == "RequireAndVerifyClientCert"
+	return len(wc.Users) > 0 || wc.TLSConfig.ClientAuth == "RequireAndVerifyClientCert"
 }

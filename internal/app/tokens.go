@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"text/tabwriter"
 	"time"
 
 	"github.com/statusd/statusd/internal/store"
@@ -50,20 +49,15 @@ func tokenCommand(ctx context.Context, action, name, scope, dsn string, stdout i
 		if err != nil {
 			return err
 		}
-		if len(ts) == 0 {
-			fmt.Fprintln(stdout, "no tokens (statusd token add NAME creates one)")
-			return nil
-		}
-		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "NAME\tSCOPE\tCREATED\tLAST USED")
-		for _, t := range ts {
+		rows := make([][]string, len(ts))
+		for i, t := range ts {
 			last := "never"
 			if t.LastUsedAt.Valid {
 				last = t.LastUsedAt.Time.UTC().Format(time.RFC3339)
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", t.Name, t.Scope, t.CreatedAt.UTC().Format(time.RFC3339), last)
+			rows[i] = []string{t.Name, t.Scope, t.CreatedAt.UTC().Format(time.RFC3339), last}
 		}
-		tw.Flush()
+		printTable(stdout, "no tokens (statusd token add NAME creates one)", []string{"NAME", "SCOPE", "CREATED", "LAST USED"}, rows)
 	case "revoke":
 		err := st.RevokeToken(ctx, name, now)
 		if errors.Is(err, store.ErrNoToken) {

@@ -33,6 +33,9 @@ type Board struct {
 	// Incidents are the most recent incidents, newest first, and every
 	// open one.
 	Incidents []store.Incident
+	// MaxIncidentID is the largest incident id in the store when the board
+	// was built (0: none): no incident has a larger one until a rebuild.
+	MaxIncidentID int64
 	// Maintenances are the windows that have not ended, soonest first.
 	Maintenances []store.Maintenance
 	// Downtime are the enabled downtime periods that have not ended.
@@ -47,6 +50,23 @@ type Group struct {
 	Priority int
 	Collapse string
 	Services []*Service
+}
+
+// Worst is the worst status of the group's services, operational when it
+// has none.
+func (g *Group) Worst() status.ServiceStatus {
+	worst := status.Operational
+	for _, s := range g.Services {
+		worst = max(worst, s.Status)
+	}
+	return worst
+}
+
+// Collapsed tells whether the page folds the group: collapse always, or
+// when_operational while every service is (an empty group counts as
+// operational, as django-statusboard has it).
+func (g *Group) Collapsed() bool {
+	return g.Collapse == "always" || (g.Collapse == "when_operational" && g.Worst() == status.Operational)
 }
 
 // Service is a service on the board.
@@ -287,6 +307,10 @@ func build(ctx context.Context, st *store.Store, now time.Time) (*Board, error) 
 	if err != nil {
 		return nil, err
 	}
+	maxID, err := st.MaxIncidentID(ctx)
+	if err != nil {
+		return nil, err
+	}
 	windows, err := st.Maintenances(ctx, now)
 	if err != nil {
 		return nil, err
@@ -295,7 +319,7 @@ func build(ctx context.Context, st *store.Store, now time.Time) (*Board, error) 
 	if err != nil {
 		return nil, err
 	}
-	b := &Board{Version: version, Built: now, Maintenances: windows, Downtime: downtime, byName: map[string]*Service{}}
+	b := &Board{Version: version, Built: now, MaxIncidentID: maxID, Maintenances: windows, Downtime: downtime, byName: map[string]*Service{}}
 	for _, r := range rows {
 		s := &Service{
 			Name: r.Name, Group: r.Group.String, Description: r.Description, Link: r.Link, Priority: r.Priority,

@@ -83,11 +83,7 @@ func Parse(data []byte, file string, env Env) (*Config, error) {
 	}
 	decodeErrs := len(p.errs)
 	c.applyDefaults()
-	dir := "."
-	if file != "" {
-		dir = filepath.Dir(file)
-	}
-	resolveSecrets(reflect.ValueOf(c).Elem(), "", dir, env.ReadFile, p)
+	resolveSecrets(reflect.ValueOf(c).Elem(), "", c.dir(), env.ReadFile, p)
 	p.readFile = env.ReadFile
 	c.validate(p)
 	p.errs = dropUnderFailed(p.errs, decodeErrs)
@@ -179,9 +175,7 @@ func resolveSecrets(v reflect.Value, path, dir string, readFile func(string) ([]
 				p.add(fpath+"_file", "cannot be used together with %s", name)
 				continue
 			}
-			if !filepath.IsAbs(fileName) {
-				fileName = filepath.Join(dir, fileName)
-			}
+			fileName = anchor(dir, fileName)
 			b, err := readFile(fileName)
 			if err != nil {
 				p.add(fpath+"_file", "cannot read %s: %v", fileName, pathErr(err))
@@ -245,11 +239,8 @@ func resolvePromField(f reflect.Value, name, path, dir string, readFile func(str
 
 // checkFile makes a file path absolute and checks that it can be read.
 func checkFile(f reflect.Value, path, dir string, readFile func(string) ([]byte, error), p *problems) {
-	name := f.String()
-	if !filepath.IsAbs(name) {
-		name = filepath.Join(dir, name)
-		f.SetString(name)
-	}
+	name := anchor(dir, f.String())
+	f.SetString(name)
 	if _, err := readFile(name); err != nil {
 		p.add(path, "cannot read %s: %v", name, pathErr(err))
 	}
@@ -267,11 +258,8 @@ func pathErr(err error) error {
 // resolveCAFile makes a CA file path absolute and checks that it holds PEM
 // certificates, so that a bad file is a config error with its line.
 func resolveCAFile(f reflect.Value, path, dir string, readFile func(string) ([]byte, error), p *problems) {
-	name := f.String()
-	if !filepath.IsAbs(name) {
-		name = filepath.Join(dir, name)
-		f.SetString(name)
-	}
+	name := anchor(dir, f.String())
+	f.SetString(name)
 	b, err := readFile(name)
 	if err != nil {
 		p.add(path, "cannot read %s: %v", name, pathErr(err))
@@ -283,3 +271,19 @@ func resolveCAFile(f reflect.Value, path, dir string, readFile func(string) ([]b
 }
 
 func reflectValue(ptr any) reflect.Value { return reflect.ValueOf(ptr).Elem() }
+
+// dir is the folder relative paths of the config are read from.
+func (c *Config) dir() string {
+	if c.File == "" {
+		return "."
+	}
+	return filepath.Dir(c.File)
+}
+
+// anchor makes a path relative to the config's folder absolute.
+func anchor(dir, name string) string {
+	if filepath.IsAbs(name) {
+		return name
+	}
+	return filepath.Join(dir, name)
+}

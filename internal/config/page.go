@@ -99,19 +99,3 @@ func (c *Config) validatePage(p *problems) {
 		}
 	}
 }
-
-// dir is the folder relative paths of the config are read from.
-func (c *Config) dir() string {
-	if c.File == "" {
-		return "."
-	}
-	return filepath.Dir(c.File)
-}
-
-// anchor makes a path relative to the config's folder absolute.
-func anchor(dir, name string) string {
-	if filepath.IsAbs(name) {
-		return name
-	}
-	return filepath.Join(dir, name)
-}

@@ -101,6 +101,15 @@ func (s *Store) IncidentMonths(ctx context.Context) ([]time.Time, error) {
 	return months, nil
 }
 
+// MaxIncidentID is the largest incident id (0 when there is none).
+func (s *Store) MaxIncidentID(ctx context.Context) (int64, error) {
+	var id int64
+	if err := s.db.GetContext(ctx, &id, "SELECT COALESCE(MAX(id), 0) FROM incidents"); err != nil {
+		return 0, fmt.Errorf("read incidents: %w", err)
+	}
+	return id, nil
+}
+
 // ErrNoMaintenance is a maintenance id the store does not know.
 var ErrNoMaintenance = errors.New("no such maintenance")
 

@@ -104,11 +104,11 @@ func (p *Pages) checks(w http.ResponseWriter, r *http.Request) {
 	}
 	d := p.data(s, "", p.opts.Clock.Now())
 	d.Checks = checksView(checks)
-	a, err := p.html(s, "checks", d)
+	body, err := p.html(s, "checks", d)
 	if err != nil {
 		p.opts.Logger.Error("Cannot render the checks dashboard", "err", err)
 		http.Error(w, "cannot render the checks dashboard", http.StatusInternalServerError)
 		return
 	}
-	a.serve(w, r, http.StatusOK, "no-store")
+	plainAsset(body, htmlType).serve(w, r, http.StatusOK, "no-store")
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -58,12 +59,12 @@ func (p *Pages) index(w http.ResponseWriter, r *http.Request) {
 func (p *Pages) errorPage(w http.ResponseWriter, r *http.Request, s *snapshot, root string, code int, title, msg string) {
 	d := p.data(s, root, p.opts.Clock.Now())
 	d.Error = &ErrorView{Title: title, Message: msg}
-	a, err := p.html(s, "error", d)
+	body, err := p.html(s, "error", d)
 	if err != nil {
 		http.Error(w, msg, code)
 		return
 	}
-	a.serve(w, r, code, "no-store")
+	plainAsset(body, htmlType).serve(w, r, code, "no-store")
 }
 
 func (p *Pages) unavailable(w http.ResponseWriter, r *http.Request, s *snapshot, root string, err error) {
@@ -79,11 +80,13 @@ func (p *Pages) incident(w http.ResponseWriter, r *http.Request) {
 	}
 	raw := mux.Vars(r)["id"]
 	id, err := strconv.ParseInt(raw, 10, 64)
-	if err != nil || id < 1 {
+	// An id past the largest the board saw does not exist (yet): it is
+	// answered without asking the database.
+	if err != nil || id < 1 || id > s.board.MaxIncidentID {
 		p.errorPage(w, r, s, "../", http.StatusNotFound, "No such incident", "There is no incident "+raw+".")
 		return
 	}
-	a, err := s.lazyAsset("incident/"+raw, func() (*asset, error) {
+	a, err := s.lazyAsset("incident/"+strconv.FormatInt(id, 10), htmlType, func() ([]byte, error) {
 		inc, ok := s.board.Incident(id)
 		if !ok {
 			var err error
@@ -134,9 +137,9 @@ func (p *Pages) history(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if len(ms) == 0 {
-		a, err := s.lazyAsset("history/empty", func() (*asset, error) {
+		a, err := s.lazyAsset("history/empty", htmlType, func() ([]byte, error) {
 			d := p.data(s, "", p.opts.Clock.Now())
-			d.Archive = &Archive{Label: "the archive"}
+			d.Archive = &Archive{}
 			return p.html(s, "archive", d)
 		})
 		if err != nil {
@@ -155,6 +158,7 @@ func (p *Pages) history(w http.ResponseWriter, r *http.Request) {
 
 // Archive is a month of incidents.
 type Archive struct {
+	// Label names the month; "" for the empty archive.
 	Label string
 	Days  []IncidentDay
 	// Newer and Older are the nearest months with incidents, when any.
@@ -201,7 +205,7 @@ func (p *Pages) month(w http.ResponseWriter, r *http.Request) {
 		notFound()
 		return
 	}
-	a, err := s.lazyAsset("history/"+start.Format("2006/01"), func() (*asset, error) {
+	a, err := s.lazyAsset("history/"+start.Format("2006/01"), htmlType, func() ([]byte, error) {
 		incs, _, err := p.opts.Store.Incidents(r.Context(), store.IncidentQuery{Since: start, Before: start.AddDate(0, 1, 0)})
 		if err != nil {
 			return nil, err
@@ -233,8 +237,8 @@ func (p *Pages) feed(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	base := p.baseURL(r)
-	a, err := s.lazyAsset("feed|"+base, func() (*asset, error) {
+	base := RootURL(p.opts.ExternalURL, r)
+	a, err := s.lazyAsset("feed|"+base, "application/atom+xml; charset=utf-8", func() ([]byte, error) {
 		st := s.r.settings
 		f := &feeds.Feed{
 			Title:       st.Title + ": incidents",
@@ -272,10 +276,7 @@ func (p *Pages) feed(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 		atom, err := f.ToAtom()
-		if err != nil {
-			return nil, err
-		}
-		return newAsset([]byte(atom), "application/atom+xml; charset=utf-8"), nil
+		return []byte(atom), err
 	})
 	if err != nil {
 		http.Error(w, "cannot write the feed", http.StatusInternalServerError)
@@ -284,14 +285,11 @@ func (p *Pages) feed(w http.ResponseWriter, r *http.Request) {
 	a.serve(w, r, http.StatusOK, revalidate)
 }
 
-// baseURL is the page root as visitors reach it, with a trailing slash.
-func (p *Pages) baseURL(r *http.Request) string {
-	if u := p.opts.ExternalURL; u != nil {
-		s := u.String()
-		if s[len(s)-1] != '/' {
-			s += "/"
-		}
-		return s
+// RootURL is statusd's root as visitors reach it, with a trailing slash:
+// the external URL when set, else the request's scheme and host.
+func RootURL(external *url.URL, r *http.Request) string {
+	if external != nil {
+		return strings.TrimSuffix(external.String(), "/") + "/"
 	}
 	scheme := "http"
 	if r.TLS != nil {

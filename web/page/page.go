@@ -3,9 +3,9 @@
 // feed, status badges, favicons that follow the worst status, and the
 // checks dashboard. Pages are rendered from the board snapshot when it
 // changes (and every 30 s for relative times), kept in memory with their
-// gzip form and ETag, and served from there: no request reads the
-// database, but for archive months past the snapshot, which are read once
-// per snapshot.
+// gzip form and ETag, and served from there. Only what the snapshot does
+// not hold (the archive, incidents older than its 500 newest) is read
+// from the database, once per snapshot.
 package page
 
 import (
@@ -335,7 +335,7 @@ func (p *Pages) build(r *renderer, b *board.Board, up *uptimeData, now time.Time
 	if err != nil {
 		return nil, err
 	}
-	s.index = newAsset(body, "text/html; charset=utf-8")
+	s.index = newAsset(body, htmlType)
 	for _, sv := range b.Services {
 		s.badges[sv.Name] = newAsset(Badge(sv.Name, sv.Status, sv.Maintenance), "image/svg+xml")
 	}
@@ -361,20 +361,24 @@ func (p *Pages) data(s *snapshot, root string, now time.Time) *Data {
 	return d
 }
 
-// asset is a rendered response, with its gzip form and ETag, and the
-// header values it is served with, made once.
+// asset is a response with the header values it is served with, made
+// once. A kept asset (newAsset) also has its gzip form and ETag; a page
+// made for one request (plainAsset) has neither: compressing it at the
+// best level would cost more than sending it.
 type asset struct {
 	body, gz []byte
-	etag     string
-	ctype    string
-	// The header values, made once: the ETag, the type, and the length of
-	// body then of gz.
+	etag     string // "" for a page made for one request
+	// The header values: the ETag, the type, and the length of body then
+	// of gz.
 	etagH, ctypeH []string
 	length        [2][]string
 }
 
+// newAsset makes an asset that is kept and served many times.
 func newAsset(body []byte, ctype string) *asset {
-	a := &asset{body: body, ctype: ctype, etag: etag(body)}
+	a := plainAsset(body, ctype)
+	a.etag = etag(body)
+	a.etagH = []string{a.etag}
 	// Text compresses; images (but SVG) are compressed already.
 	if len(body) > 512 && (!strings.HasPrefix(ctype, "image/") || ctype == "image/svg+xml") {
 		var b bytes.Buffer
@@ -382,10 +386,14 @@ func newAsset(body []byte, ctype string) *asset {
 		zw.Write(body)
 		zw.Close()
 		a.gz = b.Bytes()
+		a.length[1] = []string{strconv.Itoa(len(a.gz))}
 	}
-	a.etagH, a.ctypeH = []string{a.etag}, []string{ctype}
-	a.length = [2][]string{{strconv.Itoa(len(a.body))}, {strconv.Itoa(len(a.gz))}}
 	return a
+}
+
+// plainAsset makes an asset served once: no ETag, no gzip.
+func plainAsset(body []byte, ctype string) *asset {
+	return &asset{body: body, ctypeH: []string{ctype}, length: [2][]string{{strconv.Itoa(len(body))}}}
 }
 
 func etag(b []byte) string {
@@ -400,12 +408,14 @@ func (a *asset) serve(w http.ResponseWriter, r *http.Request, code int, cacheCon
 	h := w.Header()
 	h["Content-Type"] = a.ctypeH
 	h["Cache-Control"] = []string{cacheControl}
-	h["Etag"] = a.etagH
 	h["X-Content-Type-Options"] = nosniff
 	if a.gz != nil {
 		h["Vary"] = varyEncoding
 	}
-	if code == http.StatusOK && etagMatch(r.Header.Get("If-None-Match"), a.etag) {
+	if a.etag != "" {
+		h["Etag"] = a.etagH
+	}
+	if code == http.StatusOK && a.etag != "" && etagMatch(r.Header.Get("If-None-Match"), a.etag) {
 		w.WriteHeader(http.StatusNotModified)
 		return
 	}
@@ -447,28 +457,31 @@ func acceptsGzip(r *http.Request) bool {
 	return false
 }
 
-// html renders a page of a snapshot as an asset.
-func (p *Pages) html(s *snapshot, page string, d *Data) (*asset, error) {
-	body, err := s.r.templates.execute(page, d)
-	if err != nil {
-		return nil, err
-	}
-	return newAsset(body, "text/html; charset=utf-8"), nil
+// html renders a page of a snapshot, for one request.
+func (p *Pages) html(s *snapshot, page string, d *Data) ([]byte, error) {
+	return s.r.templates.execute(page, d)
 }
 
-// lazyAsset returns a snapshot's page by key, rendering it with fn the
-// first time.
-func (s *snapshot) lazyAsset(key string, fn func() (*asset, error)) (*asset, error) {
+// lazyAsset returns a snapshot's response by key, made with fn the first
+// time and kept, up to maxLazy; past it (a visitor varying the Host of
+// the feed, say) each request makes its own, without the cost of
+// compressing it.
+func (s *snapshot) lazyAsset(key, ctype string, fn func() ([]byte, error)) (*asset, error) {
 	s.mu.Lock()
 	a, ok := s.lazy[key]
+	full := len(s.lazy) >= maxLazy
 	s.mu.Unlock()
 	if ok {
 		return a, nil
 	}
-	a, err := fn()
+	body, err := fn()
 	if err != nil {
 		return nil, err
 	}
+	if full {
+		return plainAsset(body, ctype), nil
+	}
+	a = newAsset(body, ctype)
 	s.mu.Lock()
 	if len(s.lazy) < maxLazy {
 		s.lazy[key] = a
@@ -476,3 +489,6 @@ func (s *snapshot) lazyAsset(key string, fn func() (*asset, error)) (*asset, err
 	s.mu.Unlock()
 	return a, nil
 }
+
+// htmlType is the content type of pages.
+const htmlType = "text/html; charset=utf-8"

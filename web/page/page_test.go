@@ -5,6 +5,7 @@ import (
 	"compress/gzip"
 	"context"
 	"encoding/xml"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -281,7 +282,7 @@ func TestNoServicesNoIncidents(t *testing.T) {
 		!strings.Contains(r.body, "No incidents in the last 7 days.") {
 		t.Errorf("empty page: %d\n%s", r.code, r.body)
 	}
-	if r := f.get("/history"); r.code != 200 || !strings.Contains(r.body, "No incidents found.") {
+	if r := f.get("/history"); r.code != 200 || !strings.Contains(r.body, "No incidents found.") || !strings.Contains(r.body, "<h1>Incident history</h1>") {
 		t.Errorf("empty history: %d %s", r.code, r.body)
 	}
 	if r := f.get("/history/2026/11"); r.code != 404 {
@@ -339,6 +340,27 @@ func TestCachingHeaders(t *testing.T) {
 	plain, _ := io.ReadAll(zr)
 	if string(plain) != r.body {
 		t.Error("the gzip body differs")
+	}
+	// A page made for one request (an error) is neither kept nor
+	// compressed.
+	if nf := f.get("/incidents/999", "Accept-Encoding", "gzip"); nf.code != 404 || nf.header.Get("ETag") != "" || nf.header.Get("Content-Encoding") != "" || nf.header.Get("Cache-Control") != "no-store" {
+		t.Errorf("404 page headers: %d %v", nf.code, nf.header)
+	}
+	// Feeds are kept per host, up to a bound; past it each is made for
+	// its request, still right.
+	for i := range 300 {
+		host := fmt.Sprintf("status%d.example", i)
+		req, _ := http.NewRequest(http.MethodGet, f.srv.URL+"/feed.atom", nil)
+		req.Host = host
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 || !strings.Contains(string(b), "http://"+host+"/incidents/") {
+			t.Fatalf("feed for %s: %d", host, resp.StatusCode)
+		}
 	}
 	css := f.get("/static/style.css")
 	if !strings.Contains(css.header.Get("Cache-Control"), "immutable") {

@@ -1,6 +1,7 @@
 package page
 
 import (
+	"cmp"
 	"slices"
 	"time"
 
@@ -200,7 +201,7 @@ func IndexIncidents(incs []store.Incident, now time.Time, days int, openAlways b
 		if c := b.Occurred.Compare(a.Occurred); c != 0 {
 			return c
 		}
-		return int(b.ID - a.ID)
+		return cmp.Compare(b.ID, a.ID)
 	})
 	return out
 }
@@ -226,18 +227,15 @@ func (r *renderer) buildIndex(b *board.Board, up *uptimeData, kinds func(status.
 	for _, s := range b.Services {
 		services[s.Name] = serviceView(s, up, kinds, now)
 	}
-	for _, g := range b.Groups {
+	for i := range b.Groups {
+		g := &b.Groups[i]
 		if len(g.Services) == 0 {
 			continue // an empty group says nothing to visitors
 		}
-		gv := GroupView{Name: g.Name}
-		worst := status.Operational
+		gv := GroupView{Name: g.Name, Worst: statusView(g.Worst()), Collapsed: g.Collapsed()}
 		for _, s := range g.Services {
 			gv.Services = append(gv.Services, services[s.Name])
-			worst = max(worst, s.Status)
 		}
-		gv.Worst = statusView(worst)
-		gv.Collapsed = g.Collapse == "always" || (g.Collapse == "when_operational" && worst == status.Operational)
 		idx.Groups = append(idx.Groups, gv)
 	}
 	for _, s := range b.Ungrouped {
@@ -263,7 +261,6 @@ func serviceView(s *board.Service, up *uptimeData, kinds func(status.CheckID) st
 			v.Sparkline = sparkline(up.hours[id])
 		}
 	}
-	created := s.Created
-	v.Uptime = uptimeBar(ServiceDays(now, UptimeDays, s.Status, created, up.changes[s.Name], SumDays(perCheck)))
+	v.Uptime = uptimeBar(ServiceDays(now, UptimeDays, s.Status, s.Created, up.changes[s.Name], SumDays(perCheck)))
 	return v
 }
