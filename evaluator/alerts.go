@@ -8,31 +8,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/statusd/statusd/internal/alert"
 	"github.com/statusd/statusd/internal/status"
 	"github.com/statusd/statusd/internal/store"
 )
-
-// Alert is one alert from Alertmanager about a service.
-type Alert struct {
-	Service     string
-	Fingerprint string
-	Name        string
-	// Summary is what visitors read in the incident (the alert's summary
-	// annotation, or its name).
-	Summary string
-	// Status is what the alert holds the service at while it fires.
-	Status   status.ServiceStatus
-	Firing   bool
-	StartsAt time.Time
-}
-
-// AlertOutcome says what Alerts did with one service's alerts.
-type AlertOutcome struct {
-	Service  string
-	From, To status.ServiceStatus
-	// Unknown is set when no service has that name; nothing was changed.
-	Unknown bool
-}
 
 // Alerts applies Alertmanager's alerts, service by service, each in one
 // transaction: a firing alert holds its service at its status (or worse,
@@ -40,8 +19,8 @@ type AlertOutcome struct {
 // first time it is seen; a resolved one lets the service go back, and the
 // incident is resolved when the service's last alert is. Alertmanager
 // repeats alerts: a repeat changes nothing.
-func (e *Evaluator) Alerts(ctx context.Context, alerts []Alert) ([]AlertOutcome, error) {
-	byService := map[string][]Alert{}
+func (e *Evaluator) Alerts(ctx context.Context, alerts []alert.Alert) ([]alert.Outcome, error) {
+	byService := map[string][]alert.Alert{}
 	var order []string
 	for _, a := range alerts {
 		if _, ok := byService[a.Service]; !ok {
@@ -49,11 +28,11 @@ func (e *Evaluator) Alerts(ctx context.Context, alerts []Alert) ([]AlertOutcome,
 		}
 		byService[a.Service] = append(byService[a.Service], a)
 	}
-	var out []AlertOutcome
+	var out []alert.Outcome
 	for _, name := range order {
 		o, err := e.serviceAlerts(ctx, name, byService[name])
 		if errors.Is(err, store.ErrNoService) {
-			out = append(out, AlertOutcome{Service: name, Unknown: true})
+			out = append(out, alert.Outcome{Service: name, Unknown: true})
 			continue
 		}
 		if err != nil {
@@ -64,12 +43,12 @@ func (e *Evaluator) Alerts(ctx context.Context, alerts []Alert) ([]AlertOutcome,
 	return out, nil
 }
 
-func (e *Evaluator) serviceAlerts(ctx context.Context, name string, alerts []Alert) (AlertOutcome, error) {
+func (e *Evaluator) serviceAlerts(ctx context.Context, name string, alerts []alert.Alert) (alert.Outcome, error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	now := e.clock.Now()
 	s := e.service(name)
-	o := AlertOutcome{Service: name}
+	o := alert.Outcome{Service: name}
 	var worst status.ServiceStatus
 	err := e.update(ctx, func(tx *store.Tx) error {
 		row, err := tx.Service(name)
@@ -77,7 +56,7 @@ func (e *Evaluator) serviceAlerts(ctx context.Context, name string, alerts []Ale
 			return err
 		}
 		o.From = status.ServiceStatus(row.Status)
-		var fired, resolved []Alert
+		var fired, resolved []alert.Alert
 		for _, a := range alerts {
 			if a.Firing {
 				isNew, err := tx.SetServiceAlert(store.ServiceAlert{ServiceID: row.ID, Fingerprint: a.Fingerprint, Name: a.Name,
@@ -121,7 +100,7 @@ func (e *Evaluator) serviceAlerts(ctx context.Context, name string, alerts []Ale
 // alertIncident tells visitors about alerts: the first firing alert of a
 // service opens an incident (or updates the open one), later ones update
 // it, and the last one resolved resolves the incident statusd opened.
-func alertIncident(tx *store.Tx, sv store.ServiceRow, fired, resolved []Alert, worst status.ServiceStatus, now time.Time) error {
+func alertIncident(tx *store.Tx, sv store.ServiceRow, fired, resolved []alert.Alert, worst status.ServiceStatus, now time.Time) error {
 	for _, a := range fired {
 		text := fmt.Sprintf("%s (alert %s).", a.Summary, a.Name)
 		open, err := tx.OpenIncidentOf(sv.ID, false)

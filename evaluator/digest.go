@@ -60,8 +60,7 @@ func (p *plan) digests(incidents []store.Incident, now time.Time) []message.Mess
 // Digest writes every receiver's digest for a slot of the schedule (or
 // now, from the command line) into the outbox and returns them. The slot
 // makes the dedup key: two statusd processes, or two runs in one minute,
-// write one digest per receiver. With the evaluator's DryRun nothing is
-// written.
+// write one digest per receiver.
 func (e *Evaluator) Digest(ctx context.Context, slot time.Time) ([]message.Message, error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()

@@ -4,7 +4,6 @@ import (
 	"context"
 	"log/slog"
 	"net/url"
-	"slices"
 	"sync"
 	"time"
 
@@ -39,12 +38,10 @@ type Options struct {
 	// MaxBacklog bounds the results waiting to be evaluated; past it the
 	// oldest are dropped and counted (default 100,000).
 	MaxBacklog int
-	// DryRun decides on the stored state and writes nothing: the
-	// notifications that would be written are in Written.
-	DryRun bool
-	// KeepWritten keeps the outbox rows written, for Written (one-shot
-	// use; a daemon would keep them forever).
-	KeepWritten bool
+	// Decided is called after each write of decisions that appended
+	// notifications to the outbox, with those rows, e.g. to wake the
+	// notifier; it must not block.
+	Decided func(rows []store.OutboxRow)
 }
 
 // Evaluator receives check results (Observe) and turns them into
@@ -71,8 +68,6 @@ type Evaluator struct {
 	metrics *metrics
 	// replanned is told when Apply changed the digest schedule.
 	replanned chan struct{}
-	// written are the outbox rows written, kept for one-shot use only.
-	written []store.OutboxRow
 }
 
 type observed struct {
@@ -313,10 +308,8 @@ func (e *Evaluator) Load(ctx context.Context) error {
 		}
 	}
 	e.loaded = true
-	if !e.opts.DryRun {
-		if err := e.syncConfig(ctx); err != nil {
-			return err
-		}
+	if err := e.syncConfig(ctx); err != nil {
+		return err
 	}
 	e.refresh(ctx)
 	return nil
@@ -477,35 +470,21 @@ func (e *Evaluator) run(ctx context.Context, j job) error {
 	return nil
 }
 
-// update runs writes: committed, or with DryRun rolled back, the outbox
-// rows they would have written kept.
+// update runs writes in one transaction and, once committed, tells
+// Decided about the notifications they appended.
 func (e *Evaluator) update(ctx context.Context, fn func(*store.Tx) error) error {
 	var rows []store.OutboxRow
-	collect := func(tx *store.Tx) error {
+	err := e.store.Update(ctx, func(tx *store.Tx) error {
 		if err := fn(tx); err != nil {
 			return err
 		}
 		rows = tx.Enqueued()
 		return nil
-	}
-	var err error
-	if e.opts.DryRun {
-		err = e.store.Preview(ctx, collect)
-	} else {
-		err = e.store.Update(ctx, collect)
-	}
-	if err == nil && (e.opts.KeepWritten || e.opts.DryRun) {
-		e.written = append(e.written, rows...)
+	})
+	if err == nil && len(rows) > 0 && e.opts.Decided != nil {
+		e.opts.Decided(rows)
 	}
 	return err
-}
-
-// Written returns the outbox rows written (or, with DryRun, that would
-// have been) since the evaluator started, with KeepWritten or DryRun.
-func (e *Evaluator) Written() []store.OutboxRow {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	return slices.Clone(e.written)
 }
 
 // flush stores every state that changed since it was last stored (the
@@ -526,7 +505,7 @@ func (e *Evaluator) flush(ctx context.Context) {
 			dirty = append(dirty, c)
 		}
 	}
-	if len(dirty) == 0 || e.opts.DryRun {
+	if len(dirty) == 0 {
 		return
 	}
 	err := e.store.Update(ctx, func(tx *store.Tx) error {

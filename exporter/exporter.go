@@ -297,24 +297,17 @@ func (e *Exporter) LastHeartbeat(id status.CheckID) (store.Heartbeat, bool) {
 	return hb, ok
 }
 
-// Errors of ReportHeartbeat.
-var (
-	ErrNotFound     = errors.New("not found")
-	ErrNotHeartbeat = errors.New("not a heartbeat check")
-	ErrUnauthorized = errors.New("wrong or missing token")
-)
-
 // ReportHeartbeat records a job's report to a heartbeat check and returns
 // the check's new result.
 func (e *Exporter) ReportHeartbeat(ctx context.Context, id status.CheckID, token string, hb store.Heartbeat) (status.Result, error) {
 	c, ok := e.Check(id)
 	switch {
 	case !ok:
-		return status.Result{}, fmt.Errorf("check %s %w", id, ErrNotFound)
+		return status.Result{}, fmt.Errorf("check %s %w", id, status.ErrNotFound)
 	case c.Kind != "heartbeat":
-		return status.Result{}, fmt.Errorf("%s: %w", id, ErrNotHeartbeat)
+		return status.Result{}, fmt.Errorf("%s: %w", id, status.ErrNotHeartbeat)
 	case c.token != "" && subtle.ConstantTimeCompare([]byte(token), []byte(c.token)) != 1:
-		return status.Result{}, fmt.Errorf("%s: %w", id, ErrUnauthorized)
+		return status.Result{}, fmt.Errorf("%s: %w", id, status.ErrUnauthorized)
 	}
 	if hb.ReceivedAt.IsZero() {
 		hb.ReceivedAt = e.clock.Now()

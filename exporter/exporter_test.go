@@ -424,10 +424,10 @@ func TestReportHeartbeat(t *testing.T) {
 		token string
 		err   error
 	}{
-		{status.CheckID{Resource: "health", Check: "nope"}, "", ErrNotFound},
-		{status.CheckID{Resource: "health", Check: "ping"}, "", ErrNotHeartbeat},
-		{backup, "", ErrUnauthorized},
-		{backup, "s3cre", ErrUnauthorized},
+		{status.CheckID{Resource: "health", Check: "nope"}, "", status.ErrNotFound},
+		{status.CheckID{Resource: "health", Check: "ping"}, "", status.ErrNotHeartbeat},
+		{backup, "", status.ErrUnauthorized},
+		{backup, "s3cre", status.ErrUnauthorized},
 	}
 	for _, c := range cases {
 		if _, err := e.ReportHeartbeat(ctx, c.id, c.token, store.Heartbeat{}); !errors.Is(err, c.err) {
@@ -455,23 +455,23 @@ func TestSelectAndReport(t *testing.T) {
 	if err := e.Apply(parseConfig(t, twoChecks)); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.Select("nope"); !errors.Is(err, ErrNotFound) || err.Error() != "resource nope not found" {
+	if _, err := e.Select("nope"); !errors.Is(err, status.ErrNotFound) || err.Error() != "resource nope not found" {
 		t.Errorf("unknown resource: %v", err)
 	}
-	if _, err := e.Select("health", "ping", "nope"); !errors.Is(err, ErrNotFound) || err.Error() != "check health/nope not found" {
+	if _, err := e.Select("health", "ping", "nope"); !errors.Is(err, status.ErrNotFound) || err.Error() != "check health/nope not found" {
 		t.Errorf("unknown check: %v", err)
 	}
 	sel, _ := e.Select("health", "ping")
-	report := e.Report(context.Background(), sel, false)
+	report := e.Results(context.Background(), sel, false)
 	if len(report) != 1 || report[0].Checks[0].Result.Message != "not checked yet" || report.Worst() != status.Problem {
 		t.Errorf("before any run: %+v", report)
 	}
-	report = e.Report(context.Background(), sel, true)
+	report = e.Results(context.Background(), sel, true)
 	if report.Worst() != status.Fine || report[0].Checks[0].Result.Details["pong"] != true {
 		t.Errorf("fresh: %+v", report)
 	}
 	all, _ := e.Select("")
-	b, _ := e.Report(context.Background(), all, false).MarshalJSON()
+	b, _ := e.Results(context.Background(), all, false).MarshalJSON()
 	if !strings.HasPrefix(string(b), `{"health":{"ping":{"level":"fine"`) || !strings.Contains(string(b), `"backup":{"level":"problem"`) || !strings.Contains(string(b), `},"stats":{"code":`) {
 		t.Errorf("report JSON keeps config order: %s", b)
 	}

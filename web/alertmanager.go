@@ -13,13 +13,13 @@ import (
 	"strings"
 	"time"
 
-	"github.com/statusd/statusd/evaluator"
+	"github.com/statusd/statusd/internal/alert"
 	"github.com/statusd/statusd/internal/status"
 )
 
 // Alerts applies Alertmanager's alerts to services (the evaluator).
 type Alerts interface {
-	Alerts(ctx context.Context, alerts []evaluator.Alert) ([]evaluator.AlertOutcome, error)
+	Alerts(ctx context.Context, alerts []alert.Alert) ([]alert.Outcome, error)
 }
 
 // Labels of an alert that statusd reads.
@@ -105,7 +105,7 @@ func (h *handler) alertmanager(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "unsupported webhook payload version "+strconv.Quote(msg.Version)+": statusd reads version 4 (Alertmanager 0.x)")
 		return
 	}
-	var alerts []evaluator.Alert
+	var alerts []alert.Alert
 	answer := intakeAnswer{Services: []intakeOutcome{}}
 	for i, a := range msg.Alerts {
 		service := strings.TrimSpace(a.Labels[ServiceLabel])
@@ -127,7 +127,7 @@ func (h *handler) alertmanager(w http.ResponseWriter, r *http.Request) {
 		if summary == "" {
 			summary = name
 		}
-		alerts = append(alerts, evaluator.Alert{
+		alerts = append(alerts, alert.Alert{
 			Service: service, Fingerprint: fingerprint(a), Name: name, Summary: summary,
 			Status: st, Firing: a.Status == "firing", StartsAt: a.StartsAt,
 		})

@@ -9,17 +9,17 @@ import (
 	"net/http/httptest"
 	"testing"
 
-	"github.com/statusd/statusd/evaluator"
+	"github.com/statusd/statusd/internal/alert"
 )
 
 // recordAlerts keeps what the intake decided, as the evaluator would get it.
-type recordAlerts struct{ got []evaluator.Alert }
+type recordAlerts struct{ got []alert.Alert }
 
-func (r *recordAlerts) Alerts(_ context.Context, alerts []evaluator.Alert) ([]evaluator.AlertOutcome, error) {
+func (r *recordAlerts) Alerts(_ context.Context, alerts []alert.Alert) ([]alert.Outcome, error) {
 	r.got = append(r.got, alerts...)
-	out := make([]evaluator.AlertOutcome, len(alerts))
+	out := make([]alert.Outcome, len(alerts))
 	for i, a := range alerts {
-		out[i] = evaluator.AlertOutcome{Service: a.Service, To: a.Status}
+		out[i] = alert.Outcome{Service: a.Service, To: a.Status}
 	}
 	return out, nil
 }

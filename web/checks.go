@@ -9,7 +9,6 @@ import (
 
 	"github.com/gorilla/mux"
 
-	"github.com/statusd/statusd/exporter"
 	"github.com/statusd/statusd/internal/status"
 	"github.com/statusd/statusd/internal/store"
 	"github.com/statusd/statusd/web/page"
@@ -42,29 +41,24 @@ func code(worst status.Level) int {
 	return http.StatusOK
 }
 
-// selection answers the checks a request names, or writes a 404.
-func (h *handler) selection(w http.ResponseWriter, r *http.Request) ([]exporter.Resource, bool) {
+// report answers the checks a request names, or writes a 404.
+func (h *handler) report(w http.ResponseWriter, r *http.Request, fresh bool) (status.Report, bool) {
 	vars := mux.Vars(r)
-	var checks []string
-	if c := vars["check"]; c != "" {
-		checks = []string{c}
-	}
-	sel, err := h.opts.Checks.Select(vars["resource"], checks...)
+	report, err := h.opts.Checks.Report(r.Context(), vars["resource"], vars["check"], fresh)
 	if err != nil {
 		writeError(w, http.StatusNotFound, err.Error())
 		return nil, false
 	}
-	return sel, true
+	return report, true
 }
 
 // checks serves GET /api/v1/checks[/{resource}[/{check}]]: {resource:
 // {check: result}}, {check: result} or the result alone.
 func (h *handler) checks(w http.ResponseWriter, r *http.Request) {
-	sel, ok := h.selection(w, r)
+	report, ok := h.report(w, r, fresh(r))
 	if !ok {
 		return
 	}
-	report := h.opts.Checks.Report(r.Context(), sel, fresh(r))
 	vars := mux.Vars(r)
 	switch {
 	case vars["check"] != "":
@@ -81,10 +75,10 @@ func (h *handler) baseURL(r *http.Request) string {
 	return page.RootURL(h.opts.ExternalURL, r) + "api/v1/checks"
 }
 
-func urlMap(base string, res exporter.Resource) map[string]string {
+func urlMap(base string, res status.ResourceReport) map[string]string {
 	m := make(map[string]string, len(res.Checks))
 	for _, c := range res.Checks {
-		m[c.ID.Check] = base + "/" + url.PathEscape(res.Name) + "/" + url.PathEscape(c.ID.Check)
+		m[c.Name] = base + "/" + url.PathEscape(res.Name) + "/" + url.PathEscape(c.Name)
 	}
 	return m
 }
@@ -92,7 +86,7 @@ func urlMap(base string, res exporter.Resource) map[string]string {
 // options answers OPTIONS with the URL map django-status gave:
 // {resource: {check: absolute URL}} on the root, {check: URL} on a resource.
 func (h *handler) options(w http.ResponseWriter, r *http.Request) {
-	sel, ok := h.selection(w, r)
+	sel, ok := h.report(w, r, false)
 	if !ok {
 		return
 	}
@@ -142,11 +136,11 @@ func (h *handler) heartbeat(w http.ResponseWriter, r *http.Request) {
 	}
 	res, err := h.opts.Checks.ReportHeartbeat(r.Context(), id, token, store.Heartbeat{Failed: failed, Source: source})
 	switch {
-	case errors.Is(err, exporter.ErrNotFound):
+	case errors.Is(err, status.ErrNotFound):
 		writeError(w, http.StatusNotFound, "check "+id.String()+" not found")
-	case errors.Is(err, exporter.ErrNotHeartbeat):
+	case errors.Is(err, status.ErrNotHeartbeat):
 		writeError(w, http.StatusBadRequest, id.String()+" is not a heartbeat check")
-	case errors.Is(err, exporter.ErrUnauthorized):
+	case errors.Is(err, status.ErrUnauthorized):
 		w.Header().Set("WWW-Authenticate", `Bearer realm="statusd heartbeats"`)
 		writeError(w, http.StatusUnauthorized, "wrong or missing token for "+id.String())
 	case err != nil:
@@ -163,11 +157,9 @@ func (h *handler) heartbeatID(w http.ResponseWriter, resource, check string) (st
 		return status.CheckID{Resource: resource, Check: check}, true
 	}
 	var found []status.CheckID
-	for _, res := range h.opts.Checks.Resources() {
-		for _, c := range res.Checks {
-			if c.ID.Check == check {
-				found = append(found, c.ID)
-			}
+	for _, id := range h.opts.Checks.IDs() {
+		if id.Check == check {
+			found = append(found, id)
 		}
 	}
 	switch len(found) {

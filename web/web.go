@@ -14,18 +14,24 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/exporter-toolkit/web"
 
-	"github.com/statusd/statusd/exporter"
 	"github.com/statusd/statusd/internal/status"
 	"github.com/statusd/statusd/internal/store"
 	"github.com/statusd/statusd/web/auth"
 	"github.com/statusd/statusd/web/page"
 )
 
-// Checks is what the API needs of the exporter.
+// Checks is what the API needs of the checks.
 type Checks interface {
-	Resources() []exporter.Resource
-	Select(resource string, checks ...string) ([]exporter.Resource, error)
-	Report(ctx context.Context, resources []exporter.Resource, fresh bool) status.Report
+	// Report returns the results of every check (resource ""), of a
+	// resource's checks (check "") or of one check, in config order: the
+	// latest, or new runs when fresh. An unknown name is an error wrapping
+	// status.ErrNotFound.
+	Report(ctx context.Context, resource, check string, fresh bool) (status.Report, error)
+	// IDs lists every configured check, in config order.
+	IDs() []status.CheckID
+	// ReportHeartbeat records a job's report to a heartbeat check and
+	// returns its new result; errors wrap status.ErrNotFound,
+	// ErrNotHeartbeat or ErrUnauthorized.
 	ReportHeartbeat(ctx context.Context, id status.CheckID, token string, hb store.Heartbeat) (status.Result, error)
 }
 
@@ -41,7 +47,7 @@ type Options struct {
 	// CheckMetrics writes the check metrics after the Gatherer's.
 	CheckMetrics func(io.Writer) error
 	// Reload reloads the config; nil disables POST /-/reload.
-	Reload func() error
+	Reload func(context.Context) error
 	// ExternalURL is how users reach statusd, for absolute URLs; when nil
 	// they are built from the request.
 	ExternalURL *url.URL
@@ -116,12 +122,13 @@ func (h *handler) ready(w http.ResponseWriter, _ *http.Request) {
 	_, _ = w.Write([]byte("Ready.\n"))
 }
 
-func (h *handler) reload(w http.ResponseWriter, _ *http.Request) {
+func (h *handler) reload(w http.ResponseWriter, r *http.Request) {
 	if h.opts.Reload == nil {
 		writeError(w, http.StatusForbidden, "the lifecycle API is disabled; start statusd with --web.enable-lifecycle")
 		return
 	}
-	if err := h.opts.Reload(); err != nil {
+	// A client that goes away does not cut a reload short.
+	if err := h.opts.Reload(context.WithoutCancel(r.Context())); err != nil {
 		writeError(w, http.StatusBadRequest, "config not reloaded: "+err.Error())
 		return
 	}

@@ -86,7 +86,7 @@ resources:
 		Version:      "test",
 	}
 	if withReload {
-		opts.Reload = func() error {
+		opts.Reload = func(context.Context) error {
 			f.reloads++
 			if f.reloads > 1 {
 				return errors.New("statusd.yml:3: site.name: bad")
@@ -366,7 +366,7 @@ func TestLifecycle(t *testing.T) {
 func TestMetricsEndpoint(t *testing.T) {
 	f := newFixture(t, false)
 	sel, _ := f.exporter.Select("health", "ping")
-	f.exporter.Report(context.Background(), sel, true)
+	f.exporter.Results(context.Background(), sel, true)
 
 	req, _ := http.NewRequest("GET", f.srv.URL+"/metrics", nil)
 	req.Header.Set("Accept-Encoding", "gzip")

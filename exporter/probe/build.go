@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/prometheus/common/version"
+
 	"github.com/statusd/statusd/internal/config"
 	"github.com/statusd/statusd/internal/status"
 )
@@ -33,4 +35,17 @@ func short(rev string) string {
 		return rev[:12]
 	}
 	return rev
+}
+
+// ThisBuild describes the running binary, from the version stamped in at
+// build time; debug tells whether debug logging is on.
+func ThisBuild(debug bool) BuildInfo {
+	return BuildInfo{
+		Version:   version.Version,
+		Revision:  version.GetRevision(),
+		Branch:    version.Branch,
+		BuildDate: version.BuildDate,
+		GoVersion: version.GoVersion,
+		Debug:     debug,
+	}
 }

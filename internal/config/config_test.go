@@ -544,3 +544,20 @@ func TestPageDefaults(t *testing.T) {
 		t.Errorf("explicit zero values lost: %+v", c.Page)
 	}
 }
+
+func TestLoadOrBuiltin(t *testing.T) {
+	t.Chdir(t.TempDir())
+	c, builtin, err := LoadOrBuiltin(DefaultFile, OSEnv())
+	if err != nil || !builtin || len(c.Resources) != 2 || c.File != "" {
+		t.Fatalf("default file missing: %v %v %v", c, builtin, err)
+	}
+	if _, builtin, err := LoadOrBuiltin("other.yml", OSEnv()); err == nil || builtin {
+		t.Error("a missing explicit config file was accepted")
+	}
+	if err := os.WriteFile(DefaultFile, []byte("resources: {health: [{name: a, kind: ping}]}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if c, builtin, err := LoadOrBuiltin(DefaultFile, OSEnv()); err != nil || builtin || c.File != DefaultFile {
+		t.Errorf("default file present: %v %v %v", c, builtin, err)
+	}
+}

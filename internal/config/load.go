@@ -5,6 +5,7 @@ import (
 	_ "embed"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -39,6 +40,17 @@ func Load(path string, env Env) (*Config, error) {
 		return nil, fmt.Errorf("read config: %w", err)
 	}
 	return Parse(data, path, env)
+}
+
+// LoadOrBuiltin reads a config file as Load does, except that the default
+// file (DefaultFile) missing gives the built-in config, with builtin set:
+// statusd runs with no setup at all. Any other file must exist.
+func LoadOrBuiltin(path string, env Env) (c *Config, builtin bool, err error) {
+	c, err = Load(path, env)
+	if err != nil && path == DefaultFile && errors.Is(err, fs.ErrNotExist) {
+		return Default(), true, nil
+	}
+	return c, false, err
 }
 
 // Default returns the built-in config used when no config file exists: it

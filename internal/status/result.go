@@ -2,6 +2,7 @@ package status
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -99,3 +100,14 @@ func (r *Result) UnmarshalJSON(b []byte) error {
 	}
 	return nil
 }
+
+// Errors of looking up and reporting to checks, shared by the exporter,
+// which returns them, and the API, which answers them.
+var (
+	// ErrNotFound: no check or resource of that name.
+	ErrNotFound = errors.New("not found")
+	// ErrNotHeartbeat: the check receives no reports.
+	ErrNotHeartbeat = errors.New("not a heartbeat check")
+	// ErrUnauthorized: a report without the check's token.
+	ErrUnauthorized = errors.New("wrong or missing token")
+)

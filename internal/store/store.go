@@ -43,6 +43,8 @@ type Store struct {
 	w *sqlx.DB
 	// where is the DSN with its password redacted, for messages.
 	where string
+	// dryRun rolls every write transaction back.
+	dryRun bool
 }
 
 // Options tune Open.
@@ -55,6 +57,11 @@ type Options struct {
 	// Lazy opens without connecting: the database may be away, and the
 	// first query connects. A SQLite file is still created.
 	Lazy bool
+	// DryRun rolls back every write transaction once it has run (Update
+	// returns nil when its function did): what would be written is
+	// decided on the stored state, and nothing is written. Open a
+	// migrated database this way (Migrate itself does not roll back).
+	DryRun bool
 }
 
 // ErrNotExist is returned by a read-only Open of a missing SQLite file.
@@ -81,6 +88,7 @@ func Open(ctx context.Context, dsn string, opts Options) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
+	s.dryRun = opts.DryRun
 	if opts.Lazy {
 		return s, nil
 	}
@@ -228,13 +236,14 @@ func (s *Store) Close() error {
 	return err
 }
 
-// inTx runs fn in a write transaction.
+// inTx runs fn in a write transaction: committed when fn returns nil,
+// rolled back otherwise (and always, on a dry-run store).
 func (s *Store) inTx(ctx context.Context, fn func(tx *sqlx.Tx) error) error {
 	tx, err := s.w.BeginTxx(ctx, nil)
 	if err != nil {
 		return err
 	}
-	if err := fn(tx); err != nil {
+	if err := fn(tx); err != nil || s.dryRun {
 		_ = tx.Rollback()
 		return err
 	}

@@ -34,24 +34,6 @@ func (s *Store) Update(ctx context.Context, fn func(*Tx) error) error {
 	})
 }
 
-// errPreview rolls a preview back.
-var errPreview = errors.New("preview")
-
-// Preview runs fn in a write transaction that is always rolled back: what
-// fn would write, decided on the stored state, without writing it.
-func (s *Store) Preview(ctx context.Context, fn func(*Tx) error) error {
-	err := s.Update(ctx, func(t *Tx) error {
-		if err := fn(t); err != nil {
-			return err
-		}
-		return errPreview
-	})
-	if errors.Is(err, errPreview) {
-		return nil
-	}
-	return err
-}
-
 // Enqueued are the outbox rows this transaction wrote.
 func (t *Tx) Enqueued() []OutboxRow { return t.enqueued }
 

@@ -94,3 +94,19 @@ func httpOK(url string) bool {
 	resp.Body.Close()
 	return resp.StatusCode == http.StatusOK
 }
+
+// PromtoolCheckMetrics runs `promtool check metrics` on a scrape and
+// fails the test on any complaint.
+func PromtoolCheckMetrics(t testing.TB, metrics string) {
+	t.Helper()
+	path, err := exec.LookPath("promtool")
+	if err != nil {
+		Unavailable(t, "promtool", err, "install Debian's prometheus package")
+	}
+	cmd := exec.Command(path, "check", "metrics")
+	cmd.Stdin = strings.NewReader(metrics)
+	out, err := cmd.CombinedOutput()
+	if err != nil || len(out) != 0 {
+		t.Errorf("promtool check metrics: %v\n%s", err, out)
+	}
+}

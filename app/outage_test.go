@@ -19,7 +19,7 @@ import (
 // and survives it going away again with nothing lost and one log line.
 func TestDatabaseAway(t *testing.T) {
 	pg := testsvc.NewPostgresServer(t) // not started yet
-	srv, _ := target(t)
+	srv, _ := testsvc.Target(t)
 	file := filepath.Join(t.TempDir(), "statusd.yml")
 	cfg := "storage: {results_interval: 0s}\nresources:\n  health:\n" +
 		"    - {name: api, kind: http, url: \"" + srv.URL + "\", interval: 1s, timeout: 500ms}\n" +

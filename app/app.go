@@ -1,6 +1,8 @@
-// Package app wires statusd's daemon: config, store, exporter and web
-// server. cmd/statusd only parses flags and calls it, so tests can run the
-// whole daemon in-process.
+// Package app wires statusd's daemon: config, store, exporter, evaluator,
+// notifier and web server, built by one constructor and run as an ordered
+// list of components. It is the top floor: cmd/statusd parses flags and
+// calls it, tests run the whole daemon in-process with it, and nothing
+// else imports it.
 package app
 
 import (
@@ -8,7 +10,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"log/slog"
 	"net"
 	"net/http"
@@ -79,13 +80,12 @@ type App struct {
 	storeUp prometheus.Gauge
 }
 
-// LoadConfig reads the config file, or returns the built-in config when the
-// default file is missing.
-func LoadConfig(file string, logger *slog.Logger) (*config.Config, error) {
-	c, err := config.Load(file, config.OSEnv())
-	if err != nil && file == config.DefaultFile && errors.Is(err, fs.ErrNotExist) {
+// loadConfig reads the config file, or returns the built-in config when
+// the default file is missing.
+func loadConfig(file string, logger *slog.Logger) (*config.Config, error) {
+	c, builtin, err := config.LoadOrBuiltin(file, config.OSEnv())
+	if builtin {
 		logger.Info("No config file; running the built-in config, which watches statusd itself", "file", file)
-		return config.Default(), nil
 	}
 	return c, err
 }
@@ -94,7 +94,7 @@ func LoadConfig(file string, logger *slog.Logger) (*config.Config, error) {
 // listeners. Nothing runs until Run.
 func New(ctx context.Context, opts Options) (*App, error) {
 	logger := opts.Logger
-	cfg, err := LoadConfig(opts.ConfigFile, logger)
+	cfg, err := loadConfig(opts.ConfigFile, logger)
 	if err != nil {
 		return nil, err
 	}
@@ -140,6 +140,12 @@ func New(ctx context.Context, opts Options) (*App, error) {
 		OnWrite:         func(err error) { a.storeUp.Set(boolGauge(err == nil)) },
 	})
 	a.board = board.New(board.Options{Store: st, Logger: logger.With("component", "board"), Registerer: a.registry})
+	a.notifier = notifier.New(notifier.Options{
+		Store:      st,
+		Logger:     logger.With("component", "notifier"),
+		Ready:      a.ready,
+		Registerer: a.registry,
+	})
 	a.evaluator = evaluator.New(evaluator.Options{
 		Logger:      logger.With("component", "evaluator"),
 		Store:       st,
@@ -147,13 +153,15 @@ func New(ctx context.Context, opts Options) (*App, error) {
 		ExternalURL: external,
 		Registerer:  a.registry,
 		OnChange:    a.board.Invalidate,
+		// What the evaluator decides goes out now, not at the next poll.
+		Decided: func([]store.OutboxRow) { a.notifier.Wake() },
 	})
 	a.exporter = exporter.New(exporter.Options{
 		Logger:     logger.With("component", "exporter"),
 		Observers:  []exporter.Observer{a.recorder, a.evaluator},
 		Heartbeats: a.recorder,
 		Store:      st,
-		Build:      BuildInfo(logger),
+		Build:      probe.ThisBuild(logger.Enabled(ctx, slog.LevelDebug)),
 		Registerer: a.registry,
 	})
 	if err := a.exporter.Apply(cfg); err != nil {
@@ -161,17 +169,11 @@ func New(ctx context.Context, opts Options) (*App, error) {
 		return nil, err
 	}
 	a.evaluator.Apply(cfg)
-	a.notifier = notifier.New(notifier.Options{
-		Store:      st,
-		Logger:     logger.With("component", "notifier"),
-		Ready:      a.ready,
-		Registerer: a.registry,
-	})
 	if err := a.applyReceivers(cfg); err != nil {
 		st.Close()
 		return nil, err
 	}
-	theme, err := loadTheme(cfg, nil)
+	theme, err := page.ThemeOf(cfg, nil)
 	if err != nil {
 		st.Close()
 		return nil, err
@@ -202,7 +204,7 @@ func New(ctx context.Context, opts Options) (*App, error) {
 	a.reloadOK.Set(1)
 	a.reloadSuccess.SetToCurrentTime()
 
-	var reload func() error
+	var reload func(context.Context) error
 	if opts.EnableLifecycle {
 		reload = a.Reload
 	}
@@ -426,99 +428,64 @@ func (a *App) Addrs() []net.Addr {
 }
 
 // Run serves until ctx ends, then shuts down: the web server stops taking
-// requests, running checks finish, and queued history is written.
+// requests, running checks end, the last results are evaluated, what waits
+// is notified, and queued history is written. A component that fails
+// (the web server cannot serve, the database cannot be migrated) shuts
+// the daemon down too, and Run returns its error.
 func (a *App) Run(ctx context.Context) error {
 	defer a.store.Close()
-	exporterCtx, stopExporter := context.WithCancel(ctx)
-	defer stopExporter()
-	exporterDone := make(chan struct{})
-	go func() {
-		defer close(exporterDone)
-		a.exporter.Run(exporterCtx)
-	}()
-	// The recorder outlives ctx: it stops after the last check has run.
-	recorderCtx, stopRecorder := context.WithCancel(context.WithoutCancel(ctx))
-	defer stopRecorder()
-	recorderDone := make(chan struct{})
-	go func() {
-		defer close(recorderDone)
-		a.recorder.Run(recorderCtx)
-	}()
-	storeCtx, stopStore := context.WithCancel(ctx)
-	defer stopStore()
-	storeErr := make(chan error, 1)
-	go func() { storeErr <- a.watchStore(storeCtx) }()
-	// The evaluator outlives the exporter: it evaluates the last results.
-	evalCtx, stopEval := context.WithCancel(context.WithoutCancel(ctx))
-	defer stopEval()
-	evalDone := make(chan struct{})
-	go func() {
-		defer close(evalDone)
-		a.evaluator.Run(evalCtx)
-	}()
-	boardDone := make(chan struct{})
-	go func() {
-		defer close(boardDone)
-		a.board.Run(storeCtx, a.ready)
-	}()
-	pagesDone := make(chan struct{})
-	go func() {
-		defer close(pagesDone)
-		a.pages.Run(storeCtx)
-	}()
-	authDone := make(chan struct{})
-	go func() {
-		defer close(authDone)
-		select {
-		case <-a.ready:
-			a.auth.Run(storeCtx)
-		case <-storeCtx.Done():
-		}
-	}()
-	notifyCtx, stopNotify := context.WithCancel(context.WithoutCancel(ctx))
-	defer stopNotify()
-	notifyDone := make(chan struct{})
-	go func() {
-		defer close(notifyDone)
-		a.notifier.Run(notifyCtx)
-	}()
+	return runComponents(ctx, a.logger, a.components())
+}
 
-	serveErr := make(chan error, 1)
+// components are the daemon's parts in the order they start; they stop in
+// the reverse order, each once the one after it has returned: the web
+// server first, then the checks, whose last results the evaluator still
+// evaluates, whose decisions the notifier still sends, and the recorder
+// last, which writes what all of them left.
+func (a *App) components() []component {
+	return []component{
+		{"recorder", func(ctx context.Context) error { a.recorder.Run(ctx); return nil }},
+		{"auth", func(ctx context.Context) error {
+			select {
+			case <-a.ready:
+				a.auth.Run(ctx)
+			case <-ctx.Done():
+			}
+			return nil
+		}},
+		{"pages", func(ctx context.Context) error { a.pages.Run(ctx); return nil }},
+		{"board", func(ctx context.Context) error { a.board.Run(ctx, a.ready); return nil }},
+		{"store", a.watchStore},
+		{"notifier", func(ctx context.Context) error { a.notifier.Run(ctx); return nil }},
+		{"evaluator", func(ctx context.Context) error { a.evaluator.Run(ctx); return nil }},
+		{"exporter", func(ctx context.Context) error { a.exporter.Run(ctx); return nil }},
+		{"web", a.serve},
+	}
+}
+
+// serve runs the web server until ctx ends, then lets the requests in
+// progress finish.
+func (a *App) serve(ctx context.Context) error {
+	served := make(chan error, 1)
 	go func() {
 		flags := &toolkit.FlagConfig{WebConfigFile: &a.opts.WebConfigFile, WebListenAddresses: &a.opts.ListenAddresses}
-		serveErr <- toolkit.ServeMultiple(a.listeners, a.server, flags, a.logger.With("component", "web"))
+		served <- toolkit.ServeMultiple(a.listeners, a.server, flags, a.logger.With("component", "web"))
 	}()
-
-	var err error
 	select {
+	case err := <-served:
+		return err // it could not serve: statusd stops
 	case <-ctx.Done():
-	case err = <-serveErr:
-		if errors.Is(err, http.ErrServerClosed) {
-			err = nil
-		}
-	case err = <-storeErr:
-		storeErr <- nil // for the wait below
 	}
 	a.logger.Info("Shutting down")
 	shutCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
-	if serr := a.server.Shutdown(shutCtx); serr != nil {
-		a.logger.Warn("Web server did not stop cleanly", "err", serr)
+	if err := a.server.Shutdown(shutCtx); err != nil {
+		a.logger.Warn("Web server did not stop cleanly", "err", err)
 	}
-	stopExporter()
-	<-exporterDone
-	stopEval()
-	<-evalDone
-	stopNotify()
-	<-notifyDone
-	stopStore()
-	<-storeErr
-	<-boardDone
-	<-pagesDone
-	<-authDone
-	stopRecorder()
-	<-recorderDone
-	return err
+	if err := <-served; !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
 }
 
 func (a *App) closeListeners() {
@@ -530,17 +497,17 @@ func (a *App) closeListeners() {
 // Reload reads the config again and applies it when it is valid; an
 // invalid config changes nothing. The outcome is in the
 // statusd_config_last_reload_* metrics.
-func (a *App) Reload() error {
+func (a *App) Reload(ctx context.Context) error {
 	a.reloadMu.Lock()
 	defer a.reloadMu.Unlock()
-	cfg, err := LoadConfig(a.opts.ConfigFile, a.logger)
+	cfg, err := loadConfig(a.opts.ConfigFile, a.logger)
 	var receivers []notifier.Receiver
 	if err == nil {
 		receivers, err = integrations.Build(cfg, a.store)
 	}
 	var theme *page.Theme
 	if err == nil {
-		theme, err = loadTheme(cfg, nil)
+		theme, err = page.ThemeOf(cfg, nil)
 	}
 	if err == nil {
 		err = a.exporter.Apply(cfg)
@@ -554,7 +521,7 @@ func (a *App) Reload() error {
 	a.notifier.SetReceivers(receivers, integrations.Policy(cfg))
 	a.pages.Use(theme)
 	a.evaluator.Apply(cfg)
-	if err := a.evaluator.Sync(context.Background()); err != nil {
+	if err := a.evaluator.Sync(ctx); err != nil {
 		a.logger.Warn("Cannot write the config's services to the store; they are written at the next reload or restart", "err", err)
 	}
 	a.recorder.SetRetention(retention(cfg), time.Duration(*cfg.Storage.ResultsInterval))
@@ -574,17 +541,5 @@ func retention(c *config.Config) store.Retention {
 		Day:             time.Duration(r.Day),
 		Heartbeats:      time.Duration(r.Heartbeats),
 		Notifications:   time.Duration(r.Notifications),
-	}
-}
-
-// BuildInfo describes this binary for the build check.
-func BuildInfo(logger *slog.Logger) probe.BuildInfo {
-	return probe.BuildInfo{
-		Version:   version.Version,
-		Revision:  version.GetRevision(),
-		Branch:    version.Branch,
-		BuildDate: version.BuildDate,
-		GoVersion: version.GoVersion,
-		Debug:     logger.Enabled(context.Background(), slog.LevelDebug),
 	}
 }

@@ -21,7 +21,7 @@ import (
 // receiver and kind; a digest is one Slack message and one e-mail per
 // receiver; nothing is counted failed.
 func TestNotificationsEndToEnd(t *testing.T) {
-	srv, up := switchable(t)
+	srv, up := testsvc.Target(t)
 	slack := notifytest.NewSlack(t)
 	smtp := notifytest.NewSMTP(t, "status", "hunter2")
 	dir := t.TempDir()
@@ -123,5 +123,5 @@ notifier: {group_wait: 3s, retry_min: 100ms, retry_max: 500ms}
 	if strings.Contains(logs.String(), "s3cretPath") || strings.Contains(logs.String(), "hunter2") {
 		t.Errorf("a secret in the log:\n%s", logs)
 	}
-	promtool(t, metrics)
+	testsvc.PromtoolCheckMetrics(t, metrics)
 }

@@ -1,7 +1,6 @@
 package app
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -23,8 +22,8 @@ import (
 
 // The repository's rules and dashboards, from this package's folder.
 const (
-	rulesFile     = "../../alerts/statusd.rules.yml"
-	dashboardsDir = "../../dashboards"
+	rulesFile     = "../alerts/statusd.rules.yml"
+	dashboardsDir = "../dashboards"
 )
 
 // prometheusDaemonConfig watches a target with several kinds of checks,
@@ -127,7 +126,7 @@ var grafanaVars = strings.NewReplacer(`"$job"`, `"statusd"`, `"$instance"`, `".*
 // output, every dashboard query evaluates without error and with data,
 // and every variable finds values.
 func TestRulesAndDashboardsInPrometheus(t *testing.T) {
-	target, _ := switchable(t)
+	target, _ := testsvc.Target(t)
 	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
 	t.Cleanup(hook.Close)
 	d := start(t, prometheusDaemonConfig(target.URL, hook.URL), "sqlite:"+filepath.Join(t.TempDir(), "statusd.db"))
@@ -252,11 +251,7 @@ func TestAlertsThroughAlertmanager(t *testing.T) {
 	t.Cleanup(hook.Close)
 	dsn := "sqlite:" + filepath.Join(t.TempDir(), "statusd.db")
 	d := start(t, prometheusDaemonConfig(app.URL, hook.URL), dsn)
-	var out, errOut strings.Builder
-	if TokenCommand(context.Background(), "add", "alertmanager", store.ScopeWrite, dsn, &out, &errOut) != 0 {
-		t.Fatal(errOut.String())
-	}
-	token := strings.SplitN(out.String(), "\n", 2)[0]
+	token := addToken(t, dsn, "alertmanager", store.ScopeWrite)
 
 	dir := t.TempDir()
 	am := testsvc.Alertmanager(t, dir, fmt.Sprintf(`

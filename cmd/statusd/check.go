@@ -1,96 +1,81 @@
-package app
+package main
 
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"math"
+	"os"
 	"strconv"
 	"strings"
 	"text/tabwriter"
-	"time"
 
+	"github.com/alecthomas/kingpin/v2"
 	"go.yaml.in/yaml/v3"
+	"golang.org/x/term"
 
 	"github.com/statusd/statusd/exporter"
 	"github.com/statusd/statusd/exporter/probe"
 	"github.com/statusd/statusd/internal/status"
-	"github.com/statusd/statusd/internal/store"
 )
 
-// Exit codes of statusd check, as django-status's `status health -e`.
-const (
-	ExitOK      = 0
-	ExitProblem = 1 // with --exit-code, a check is at problem
-	ExitUsage   = 2 // bad arguments or config
-)
-
-// CheckOptions are the flags of statusd check.
-type CheckOptions struct {
-	ConfigFile string
-	StorageDSN string
-	// Selection is [RESOURCE [CHECK...]]; empty runs everything.
-	Selection []string
-	// ExitCode makes a check at problem exit 1.
-	ExitCode bool
-	// Output is text, json or yaml.
-	Output string
-	// Color colours the text output's levels.
-	Color  bool
-	Logger *slog.Logger
+// checkFlags are the flags of statusd check.
+type checkFlags struct {
+	// selection is [RESOURCE [CHECK...]]; empty runs everything.
+	selection []string
+	// exitCode makes a check at problem exit 1.
+	exitCode bool
+	// output is text, json or yaml.
+	output string
 }
 
-// CheckOnce runs the selected checks once, prints their results and
-// returns the exit code. It needs no server; it reads statusd's database
-// (read-only, when it exists) only for heartbeat and storage checks.
-func CheckOnce(ctx context.Context, opts CheckOptions, stdout, stderr io.Writer) int {
-	cfg, err := LoadConfig(opts.ConfigFile, opts.Logger)
+func (c *cli) addCheck(a *kingpin.Application) {
+	var f checkFlags
+	cmd := c.command(a, "check", "Run checks once and print their results; no server needed.", func(ctx context.Context) error {
+		return c.check(ctx, f)
+	})
+	cmd.Arg("selection", "RESOURCE [CHECK...]; everything when empty.").StringsVar(&f.selection)
+	cmd.Flag("exit-code", "Exit 1 when a check is at problem.").Short('e').BoolVar(&f.exitCode)
+	cmd.Flag("output", "Output format: text, json or yaml.").Short('o').Default("text").EnumVar(&f.output, "text", "json", "yaml")
+}
+
+// check runs the selected checks once and prints their results. It needs
+// no server; it reads statusd's database (read-only, when it exists) only
+// for heartbeat and storage checks.
+func (c *cli) check(ctx context.Context, f checkFlags) error {
+	o, err := c.open(ctx, opening{config: true, readOnly: true})
 	if err != nil {
-		fmt.Fprintln(stderr, err)
-		return ExitUsage
+		return err
 	}
-	var pinger probe.Pinger
-	st, err := store.Open(ctx, opts.StorageDSN, store.Options{ReadOnly: true, ConnectTimeout: 5 * time.Second})
-	switch {
-	case err == nil:
-		defer st.Close()
-		pinger = st
-	case errors.Is(err, store.ErrNotExist):
-	default:
-		opts.Logger.Debug("statusd's database is not available; heartbeat and storage checks will say so", "err", err)
-	}
-	e := exporter.New(exporter.Options{Logger: opts.Logger, Store: pinger, Build: BuildInfo(opts.Logger)})
-	if err := e.Apply(cfg); err != nil {
-		fmt.Fprintln(stderr, err)
-		return ExitUsage
-	}
-	if st != nil {
-		if hb, err := st.LastHeartbeats(ctx); err == nil {
-			e.LoadHeartbeats(ctx, hb)
-		}
+	defer o.Close()
+	e, err := o.exporter(ctx)
+	if err != nil {
+		return err
 	}
 	var sel []exporter.Resource
-	if len(opts.Selection) > 0 {
-		sel, err = e.Select(opts.Selection[0], opts.Selection[1:]...)
+	if len(f.selection) > 0 {
+		sel, err = e.Select(f.selection[0], f.selection[1:]...)
 	} else {
 		sel, err = e.Select("")
 	}
 	if err != nil {
-		fmt.Fprintf(stderr, "statusd check: %v\n", err)
-		return ExitUsage
+		return usageError{err}
 	}
-	report := e.Report(ctx, sel, true)
-	if err := writeReport(stdout, report, opts.Output, opts.Color); err != nil {
-		fmt.Fprintf(stderr, "statusd check: %v\n", err)
-		return ExitUsage
+	report := e.Results(ctx, sel, true)
+	if err := writeReport(c.stdout, report, f.output, c.color()); err != nil {
+		return usageError{err}
 	}
-	if opts.ExitCode && report.Worst() == status.Problem {
-		return ExitProblem
+	if f.exitCode && report.Worst() == status.Problem {
+		return exitCode(exitFailed)
 	}
-	return ExitOK
+	return nil
+}
+
+// color tells whether the output is a terminal that takes colours.
+func (c *cli) color() bool {
+	f, ok := c.stdout.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd())) && os.Getenv("NO_COLOR") == ""
 }
 
 func writeReport(w io.Writer, report status.Report, format string, color bool) error {

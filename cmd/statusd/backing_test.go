@@ -1,7 +1,6 @@
-package app
+package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -48,12 +47,12 @@ resources:
 	if err := os.WriteFile(file, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	db := "sqlite:" + filepath.Join(t.TempDir(), "statusd.db")
 	checkOnce := func() (int, map[string]map[string]map[string]any) {
-		var out, errOut bytes.Buffer
-		code := CheckOnce(context.Background(), CheckOptions{ConfigFile: file, Selection: []string{"health"}, ExitCode: true, Output: "json", Logger: discard}, &out, &errOut)
+		code, out, errOut := runCLI(t, "--config.file", file, "--storage.dsn", db, "check", "health", "-e", "-o", "json")
 		var report map[string]map[string]map[string]any
-		if err := json.Unmarshal(out.Bytes(), &report); err != nil {
-			t.Fatalf("json output: %v\n%s\n%s", err, out.String(), errOut.String())
+		if err := json.Unmarshal([]byte(out), &report); err != nil {
+			t.Fatalf("json output: %v\n%s\n%s", err, out, errOut)
 		}
 		return code, report
 	}
@@ -64,7 +63,7 @@ resources:
 			t.Errorf("%s: %v %v", name, r["level"], r["message"])
 		}
 	}
-	if code != ExitOK || len(report["health"]) != 8 {
+	if code != exitOK || len(report["health"]) != 8 {
 		t.Fatalf("all up: exit %d, %d checks", code, len(report["health"]))
 	}
 	for _, name := range []string{"postgres", "mysql", "redis", "memcached"} {
@@ -77,7 +76,7 @@ resources:
 	}
 
 	// The daemon shows the same through the API and /metrics.
-	d := start(t, cfg, "sqlite:"+filepath.Join(t.TempDir(), "statusd.db"))
+	d := serve(t, file, db)
 	eventually(t, "first runs", func() bool {
 		code, _ := d.get(t, "/api/v1/checks/health")
 		return code == 200
@@ -91,12 +90,12 @@ resources:
 	if strings.Contains(metrics, "Pa55") || strings.Contains(metrics, "guest:guest") {
 		t.Error("/metrics shows a secret")
 	}
-	promtool(t, metrics)
+	testsvc.PromtoolCheckMetrics(t, metrics)
 
 	mc.Stop()
 	worker.Stop()
 	code, report = checkOnce()
-	if code != ExitProblem {
+	if code != exitFailed {
 		t.Errorf("memcached and the worker stopped: exit %d", code)
 	}
 	for name, r := range report["health"] {

@@ -1,15 +1,12 @@
 package app
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"io"
 	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -118,31 +115,6 @@ func eventuallyWithin(t *testing.T, within time.Duration, what string, cond func
 	}
 }
 
-func promtool(t *testing.T, metrics string) {
-	t.Helper()
-	path, err := exec.LookPath("promtool")
-	if err != nil {
-		testsvc.Unavailable(t, "promtool", err, "install Debian's prometheus package")
-	}
-	cmd := exec.Command(path, "check", "metrics")
-	cmd.Stdin = strings.NewReader(metrics)
-	out, err := cmd.CombinedOutput()
-	if err != nil || len(out) != 0 {
-		t.Errorf("promtool check metrics: %v\n%s", err, out)
-	}
-}
-
-func target(t *testing.T) (*httptest.Server, *bool) {
-	up := true
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !up {
-			w.WriteHeader(http.StatusServiceUnavailable)
-		}
-	}))
-	t.Cleanup(srv.Close)
-	return srv, &up
-}
-
 func daemonConfig(url string) string {
 	return `
 resources:
@@ -163,7 +135,7 @@ func TestDaemon(t *testing.T) {
 			if backend == "postgres" {
 				dsn = testsvc.Postgres(t)
 			}
-			srv, up := target(t)
+			srv, up := testsvc.Target(t)
 			d := start(t, daemonConfig(srv.URL), dsn)
 			if string(d.app.store.Dialect()) != backend {
 				t.Fatalf("store is %s", d.app.store.Dialect())
@@ -184,7 +156,7 @@ func TestDaemon(t *testing.T) {
 			if code != 200 {
 				t.Errorf("/metrics = %d", code)
 			}
-			promtool(t, metrics)
+			testsvc.PromtoolCheckMetrics(t, metrics)
 
 			// The heartbeat has never reported: 503 until it does.
 			if code, body := d.get(t, "/api/v1/checks/health"); code != 503 || !strings.Contains(body, "never reported") {
@@ -196,7 +168,7 @@ func TestDaemon(t *testing.T) {
 			if code, body := d.get(t, "/api/v1/checks/health"); code != 200 {
 				t.Errorf("health after the heartbeat: %d %s", code, body)
 			}
-			*up = false
+			up.Store(false)
 			eventually(t, "the api check to see the outage", func() bool {
 				code, _ := d.get(t, "/api/v1/checks/health")
 				return code == 503
@@ -218,7 +190,7 @@ func TestDaemon(t *testing.T) {
 
 func TestRestartKeepsHistory(t *testing.T) {
 	dsn := "sqlite:" + filepath.Join(t.TempDir(), "statusd.db")
-	srv, _ := target(t)
+	srv, _ := testsvc.Target(t)
 	d := start(t, daemonConfig(srv.URL), dsn)
 	if code, _ := d.do(t, "POST", "/api/v1/heartbeats/health/backup?token=s3cret"); code != 200 {
 		t.Fatal("heartbeat refused")
@@ -241,7 +213,7 @@ func TestRestartKeepsHistory(t *testing.T) {
 }
 
 func TestReload(t *testing.T) {
-	srv, _ := target(t)
+	srv, _ := testsvc.Target(t)
 	d := start(t, daemonConfig(srv.URL), "sqlite:"+filepath.Join(t.TempDir(), "statusd.db"))
 	eventually(t, "first run", func() bool { _, m := d.get(t, "/metrics"); return strings.Contains(m, `check="code"`) })
 
@@ -274,7 +246,7 @@ func TestReload(t *testing.T) {
 	if err := os.WriteFile(d.config, []byte(daemonConfig(srv.URL)), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if err := d.app.Reload(); err != nil {
+	if err := d.app.Reload(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	_, m = d.get(t, "/metrics")
@@ -350,110 +322,6 @@ func minimalConfig(dir string) string {
 	file := filepath.Join(dir, "statusd.yml")
 	_ = os.WriteFile(file, []byte("resources:\n  health:\n    - {name: ping, kind: ping}\n"), 0o600)
 	return file
-}
-
-func TestDefaultConfigWhenFileMissing(t *testing.T) {
-	t.Chdir(t.TempDir())
-	c, err := LoadConfig("statusd.yml", discard)
-	if err != nil || len(c.Resources) != 2 || c.File != "" {
-		t.Fatalf("default config: %v %v", c, err)
-	}
-	if _, err := LoadConfig("other.yml", discard); err == nil {
-		t.Error("a missing explicit config file was accepted")
-	}
-}
-
-func TestCheckOnce(t *testing.T) {
-	srv, up := target(t)
-	file := filepath.Join(t.TempDir(), "statusd.yml")
-	cfg := "resources:\n  health:\n    - {name: ping, kind: ping}\n    - {name: api, kind: http, url: \"" + srv.URL + "\", problem: \"value > 5\"}\n  stats:\n    - {name: code, kind: build}\n"
-	if err := os.WriteFile(file, []byte(cfg), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	run := func(opts CheckOptions) (int, string, string) {
-		var out, errOut bytes.Buffer
-		opts.ConfigFile, opts.Logger = file, discard
-		opts.StorageDSN = "sqlite:" + filepath.Join(t.TempDir(), "none.db")
-		code := CheckOnce(context.Background(), opts, &out, &errOut)
-		return code, out.String(), errOut.String()
-	}
-
-	code, out, _ := run(CheckOptions{Selection: []string{"health"}, ExitCode: true})
-	lines := strings.Split(strings.TrimSpace(out), "\n")
-	if code != ExitOK || len(lines) != 3 || !strings.HasPrefix(lines[0], "CHECK") || !strings.HasPrefix(lines[1], "health/ping") ||
-		!strings.Contains(lines[2], "health/api") || !strings.Contains(lines[2], "fine") {
-		t.Errorf("all up: exit %d\n%s", code, out)
-	}
-	*up = false
-	code, out, _ = run(CheckOptions{Selection: []string{"health"}, ExitCode: true})
-	if code != ExitProblem || !strings.Contains(out, "problem") || !strings.Contains(out, "HTTP 503") {
-		t.Errorf("api down with -e: exit %d\n%s", code, out)
-	}
-	if code, _, _ = run(CheckOptions{Selection: []string{"health"}}); code != ExitOK {
-		t.Errorf("api down without -e: exit %d", code)
-	}
-	code, out, _ = run(CheckOptions{Selection: []string{"health", "ping"}, ExitCode: true, Output: "json"})
-	var report map[string]map[string]any
-	if err := json.Unmarshal([]byte(out), &report); code != ExitOK || err != nil || report["health"]["ping"] == nil || len(report["health"]) != 1 {
-		t.Errorf("json: exit %d %v\n%s", code, err, out)
-	}
-	code, out, _ = run(CheckOptions{Selection: []string{"stats"}, Output: "yaml"})
-	if code != ExitOK || !strings.HasPrefix(out, "stats:\n  code:\n    level: fine\n") {
-		t.Errorf("yaml: exit %d\n%s", code, out)
-	}
-	code, out, _ = run(CheckOptions{Output: "text", Color: true})
-	if code != ExitOK || !strings.Contains(out, "\x1b[31mproblem\x1b[0m") || !strings.Contains(out, "stats/code") {
-		t.Errorf("colour text: exit %d %q", code, out)
-	}
-	code, _, errOut := run(CheckOptions{Selection: []string{"nope"}})
-	if code != ExitUsage || !strings.Contains(errOut, "resource nope not found") {
-		t.Errorf("unknown resource: exit %d %s", code, errOut)
-	}
-}
-
-func TestCheckConfig(t *testing.T) {
-	dir := t.TempDir()
-	good := filepath.Join(dir, "good.yml")
-	_ = os.WriteFile(good, []byte("resources:\n  health:\n    - {name: ping, kind: ping}\n    - {name: job, kind: heartbeat}\n"), 0o600)
-	var out, errOut bytes.Buffer
-	if code := CheckConfig(good, &out, &errOut); code != 0 || !strings.Contains(out.String(), "good.yml: valid (1 resources, 2 checks, 0 services, 0 receivers)") ||
-		!strings.Contains(out.String(), "warning: heartbeat check health/job has no token") {
-		t.Errorf("good config: %d %s %s", code, out.String(), errOut.String())
-	}
-	bad := filepath.Join(dir, "bad.yml")
-	_ = os.WriteFile(bad, []byte("site:\n  nmae: x\nresources:\n  health:\n    - {name: a, kind: tcp, address: nohost}\n    - {name: b, kind: ping, timeout: 1m}\n"), 0o600)
-	out.Reset()
-	errOut.Reset()
-	code := CheckConfig(bad, &out, &errOut)
-	lines := strings.Split(strings.TrimSpace(errOut.String()), "\n")
-	if code != 1 || len(lines) != 3 || !strings.HasPrefix(lines[0], bad+":2: site.nmae: unknown field") ||
-		!strings.HasPrefix(lines[1], bad+":5: resources.health[0].address") || !strings.HasPrefix(lines[2], bad+":6: resources.health[1].timeout") {
-		t.Errorf("bad config: exit %d\n%s", code, errOut.String())
-	}
-
-	// Every wrong reference, with its line.
-	refs := filepath.Join(dir, "refs.yml")
-	_ = os.WriteFile(refs, []byte(`resources:
-  health:
-    - {name: api, kind: ping, notify: {receivers: [opps]}}
-services:
-  - name: API
-    group: Web
-    checks: [health/apii]
-receivers:
-  ops: {webhook: {url: "https://hooks.example/"}}
-`), 0o600)
-	errOut.Reset()
-	code = CheckConfig(refs, &out, &errOut)
-	for _, want := range []string{
-		refs + `:3: resources.health[0].notify.receivers[0]: unknown receiver "opps" (known: ops)`,
-		refs + `:6: services[0].group: unknown group "Web" (none is defined)`,
-		refs + `:7: services[0].checks[0]: unknown check health/apii`,
-	} {
-		if code != 1 || !strings.Contains(errOut.String(), want) {
-			t.Errorf("wrong references: exit %d, want %q in\n%s", code, want, errOut.String())
-		}
-	}
 }
 
 func TestWebConfigBasicAuth(t *testing.T) {

@@ -2,19 +2,12 @@ package app
 
 import (
 	"context"
-	"encoding/json"
-	"fmt"
-	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"testing"
 
-	"github.com/statusd/statusd/internal/message"
 	"github.com/statusd/statusd/internal/status"
 	"github.com/statusd/statusd/internal/store"
 	"github.com/statusd/statusd/internal/testsvc"
@@ -47,19 +40,6 @@ receivers:
   alice: {webhook: {url: "` + hooks + `/alice"}}
 notifier: {group_wait: 1m, retry_min: 1m}
 `
-}
-
-// switchable is a target that answers 200 or 503.
-func switchable(t *testing.T) (*httptest.Server, *atomic.Bool) {
-	up := &atomic.Bool{}
-	up.Store(true)
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !up.Load() {
-			http.Error(w, "down", http.StatusServiceUnavailable)
-		}
-	}))
-	t.Cleanup(srv.Close)
-	return srv, up
 }
 
 // outboxKinds lists the outbox rows as "receiver kind", sorted.
@@ -100,7 +80,7 @@ func TestOutageEndToEnd(t *testing.T) {
 			if backend == "postgres" {
 				dsn = testsvc.Postgres(t)
 			}
-			srv, up := switchable(t)
+			srv, up := testsvc.Target(t)
 			file := filepath.Join(t.TempDir(), "statusd.yml")
 			if err := os.WriteFile(file, []byte(outageDaemonConfig(srv.URL)), 0o600); err != nil {
 				t.Fatal(err)
@@ -136,7 +116,7 @@ func TestOutageEndToEnd(t *testing.T) {
 // each notification once, and the service's changes and incident once.
 func TestTwoProcessesOnePostgres(t *testing.T) {
 	dsn := testsvc.Postgres(t)
-	srv, up := switchable(t)
+	srv, up := testsvc.Target(t)
 	file := filepath.Join(t.TempDir(), "statusd.yml")
 	if err := os.WriteFile(file, []byte(outageDaemonConfig(srv.URL)), 0o600); err != nil {
 		t.Fatal(err)
@@ -181,119 +161,5 @@ func assertOneOutage(t *testing.T, dsn string) {
 	incs, _, err := st.Incidents(context.Background(), store.IncidentQuery{})
 	if err != nil || len(incs) != 1 || !incs[0].Closed || !incs[0].Automatic || len(incs[0].Updates) != 2 {
 		t.Errorf("incidents: %+v %v", incs, err)
-	}
-}
-
-// statusd service set and clear, and statusd notify --dry-run.
-func TestServiceAndNotifyCommands(t *testing.T) {
-	srv, up := switchable(t)
-	var mu sync.Mutex
-	var received []string
-	hooks := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		var m message.Message
-		if err := json.NewDecoder(r.Body).Decode(&m); err != nil {
-			http.Error(w, err.Error(), http.StatusBadRequest)
-			return
-		}
-		mu.Lock()
-		defer mu.Unlock()
-		received = append(received, r.URL.Path+" "+string(m.Kind))
-	}))
-	t.Cleanup(hooks.Close)
-	got := func() []string {
-		mu.Lock()
-		defer mu.Unlock()
-		out := slices.Clone(received)
-		slices.Sort(out)
-		return out
-	}
-	dir := t.TempDir()
-	file := filepath.Join(dir, "statusd.yml")
-	if err := os.WriteFile(file, []byte(outageConfigWithHooks(srv.URL, hooks.URL)), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	opts := OneShotOptions{ConfigFile: file, StorageDSN: "sqlite:" + filepath.Join(dir, "statusd.db"), Logger: discard}
-	run := func(fn func(out, errOut *strings.Builder) int) (int, string, string) {
-		var out, errOut strings.Builder
-		code := fn(&out, &errOut)
-		return code, out.String(), errOut.String()
-	}
-	ctx := context.Background()
-	major := status.MajorOutage
-
-	code, out, errOut := run(func(o, e *strings.Builder) int { return ServiceCommand(ctx, "API", &major, "fire", opts, o, e) })
-	if code != 0 || !strings.Contains(out, "API: operational → major_outage (set by hand until cleared)") || !strings.Contains(out, "ops") {
-		t.Errorf("service set: %d %q %q", code, out, errOut)
-	}
-	code, _, errOut = run(func(o, e *strings.Builder) int { return ServiceCommand(ctx, "Nope", &major, "", opts, o, e) })
-	if code != 1 || !strings.Contains(errOut, `no service "Nope"`) {
-		t.Errorf("unknown service: %d %q", code, errOut)
-	}
-
-	// The check fails twice (failure_threshold 2): the second run of
-	// notify instant notifies; a dry run before that says what it would.
-	up.Store(false)
-	if code, out, _ = run(func(o, e *strings.Builder) int { return NotifyOnce(ctx, "instant", opts, o, e) }); code != 0 || !strings.Contains(out, "Nothing to notify") {
-		t.Errorf("first failure: %d %q", code, out)
-	}
-	dry := opts
-	dry.DryRun = true
-	code, out, _ = run(func(o, e *strings.Builder) int { return NotifyOnce(ctx, "instant", dry, o, e) })
-	if code != 0 || !strings.Contains(out, "2 notifications would be written (dry run: nothing was)") || !strings.Contains(out, "alice:") ||
-		!strings.Contains(out, "health/api") {
-		t.Errorf("dry run: %d %q", code, out)
-	}
-	// The first run delivered the status change the manual status made.
-	if r := got(); !slices.Equal(r, []string{"/ops status_change"}) {
-		t.Errorf("delivered after the first run: %v", r)
-	}
-	code, out, _ = run(func(o, e *strings.Builder) int { return NotifyOnce(ctx, "instant", opts, o, e) })
-	if code != 0 || !strings.Contains(out, "2 notifications written to the outbox") || !strings.Contains(out, "Delivered 2 notifications; 0 wait") {
-		t.Errorf("second failure: %d %q", code, out)
-	}
-	if r := got(); !slices.Equal(r, []string{"/alice instant", "/ops instant", "/ops status_change"}) {
-		t.Errorf("delivered after the second run: %v", r)
-	}
-	code, out, _ = run(func(o, e *strings.Builder) int { return NotifyOnce(ctx, "instant", opts, o, e) })
-	if code != 0 || !strings.Contains(out, "Nothing to notify") {
-		t.Errorf("third failure repeated a notification: %d %q", code, out)
-	}
-	code, out, _ = run(func(o, e *strings.Builder) int { return NotifyOnce(ctx, "digest", dry, o, e) })
-	if code != 0 || !strings.Contains(out, "digest") || !strings.Contains(out, "health/api") {
-		t.Errorf("digest dry run: %d %q", code, out)
-	}
-
-	// The manual status wins over the failing check until cleared.
-	code, out, _ = run(func(o, e *strings.Builder) int { return ServiceCommand(ctx, "API", nil, "", opts, o, e) })
-	if code != 0 || !strings.Contains(out, "API: major_outage → partial_outage (from its checks again)") {
-		t.Errorf("service clear: %d %q", code, out)
-	}
-	st, err := store.Open(ctx, opts.StorageDSN, store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	h, _ := st.ServiceHistory(ctx, "API", 10)
-	causes := make([]string, len(h))
-	for i, c := range h {
-		causes[i] = fmt.Sprintf("%s→%s:%s:%s", status.ServiceStatus(c.Old), status.ServiceStatus(c.New), c.Cause, c.Reason)
-	}
-	if len(h) != 2 || causes[1] != "operational→major_outage:manual:fire" || causes[0] != "major_outage→partial_outage:manual:manual status cleared" {
-		t.Errorf("history: %v", causes)
-	}
-	rows, _ := st.Outbox(ctx, store.OutboxPending)
-	var changes []string
-	for _, r := range rows {
-		if r.Kind == "status_change" {
-			var m struct {
-				Service struct{ From, To string }
-			}
-			_ = json.Unmarshal([]byte(r.Payload), &m)
-			changes = append(changes, m.Service.From+"→"+m.Service.To)
-		}
-	}
-	// The change the clear made waits for the next delivery.
-	if len(changes) != 1 || changes[0] != "major_outage→partial_outage" {
-		t.Errorf("pending status change notifications: %v", changes)
 	}
 }

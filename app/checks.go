@@ -1,9 +1,7 @@
 package app
 
 import (
-	"fmt"
 	"os"
-	"time"
 
 	toolkit "github.com/prometheus/exporter-toolkit/web"
 	"go.yaml.in/yaml/v3"
@@ -12,36 +10,6 @@ import (
 	"github.com/statusd/statusd/internal/status"
 	"github.com/statusd/statusd/web/page"
 )
-
-// pageSettings are the config's status page settings.
-func pageSettings(cfg *config.Config) page.Settings {
-	p := cfg.Page
-	return page.Settings{
-		Title:               p.Title,
-		SiteName:            cfg.Site.Name,
-		SiteURL:             cfg.Site.URL,
-		Location:            cfg.Site.Location(),
-		IncidentDays:        *p.IncidentDays,
-		OpenIncidentsAlways: *p.OpenIncidentsAlways,
-		AutoRefresh:         time.Duration(p.AutoRefresh),
-		Favicons: map[string]string{
-			"default": p.Favicons.Default, "operational": p.Favicons.Operational, "degraded": p.Favicons.Degraded,
-			"partial_outage": p.Favicons.PartialOutage, "major_outage": p.Favicons.MajorOutage,
-		},
-		TemplatesDir: p.TemplatesDir,
-		PublicChecks: p.PublicChecks,
-	}
-}
-
-// loadTheme loads the config's page theme; a broken template override is
-// an error naming its file and line.
-func loadTheme(cfg *config.Config, now func() time.Time) (*page.Theme, error) {
-	t, err := page.Load(pageSettings(cfg), now)
-	if err != nil {
-		return nil, fmt.Errorf("page templates:\n%w", err)
-	}
-	return t, nil
-}
 
 // checkInfos lists every check for the checks dashboard.
 func (a *App) checkInfos() []page.CheckInfo {

@@ -1,37 +1,42 @@
-package app
+package main
 
 import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"time"
+
+	"github.com/alecthomas/kingpin/v2"
 
 	"github.com/statusd/statusd/internal/store"
 )
 
-// TokenCommand runs `statusd token add|list|revoke`.
-func TokenCommand(ctx context.Context, action, name, scope, dsn string, stdout, stderr io.Writer) int {
-	err := tokenCommand(ctx, action, name, scope, dsn, stdout)
-	if err != nil {
-		fmt.Fprintf(stderr, "statusd token %s: %v\n", action, err)
-		return 1
+func (c *cli) addToken(a *kingpin.Application) {
+	group := a.Command("token", "API tokens for the write routes (Alertmanager's intake) and the checks dashboard.")
+	var name, scope string
+	run := func(action string) func(context.Context) error {
+		return func(ctx context.Context) error { return c.token(ctx, action, name, scope) }
 	}
-	return 0
+	add := c.command(group, "add", "Create a token and print it once; only its hash is stored.", run("add"))
+	add.Arg("name", "Who or what uses it, e.g. alertmanager.").Required().StringVar(&name)
+	add.Flag("scope", "read (the checks dashboard) or write (also the write routes).").Default(store.ScopeWrite).EnumVar(&scope, store.ScopeRead, store.ScopeWrite)
+	c.command(group, "list", "List the tokens, with when each was last used.", run("list"))
+	c.command(group, "revoke", "Revoke a token.", run("revoke")).
+		Arg("name", "Token name.").Required().StringVar(&name)
 }
 
-func tokenCommand(ctx context.Context, action, name, scope, dsn string, stdout io.Writer) error {
+// token runs `statusd token add|list|revoke`.
+func (c *cli) token(ctx context.Context, action, name, scope string) error {
+	stdout := c.stdout
 	if action != "list" && !store.ValidTokenName(name) {
 		return fmt.Errorf("invalid token name %q: use up to 64 letters, digits, '-', '_' and '.'", name)
 	}
-	st, err := store.Open(ctx, dsn, store.Options{})
+	o, err := c.open(ctx, opening{store: true})
 	if err != nil {
 		return err
 	}
-	defer st.Close()
-	if _, err := st.Migrate(ctx); err != nil {
-		return fmt.Errorf("%s: %w", st, err)
-	}
+	defer o.Close()
+	st := o.store
 	now := time.Now()
 	switch action {
 	case "add":

@@ -1,0 +1,137 @@
+package app
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/statusd/statusd/internal/testsvc"
+)
+
+// The status page in a real headless Chromium: it loads at desktop and
+// phone widths without a console error, and its favicon and banner
+// follow a check's target as it breaks and recovers.
+func TestStatusPageInChromium(t *testing.T) {
+	target, up := testsvc.Target(t)
+	d := start(t, `
+site: {name: ACME}
+defaults: {failure_threshold: 1}
+resources:
+  health:
+    - {name: api, kind: http, url: "`+target.URL+`", interval: 1s, timeout: 500ms}
+groups:
+  - {name: Website, collapse: when_operational}
+services:
+  - {name: API, group: Website, checks: [health/api], auto_incident: true, description: "The public API"}
+  - {name: Docs}
+`, "sqlite:"+filepath.Join(t.TempDir(), "statusd.db"))
+	browser := testsvc.Chromium(t)
+	artifacts := testsvc.Artifacts(t)
+
+	var mu sync.Mutex
+	var console []chromedp.ConsoleMessage
+	messages := chromedp.Console(browser)
+	go func() {
+		for m, err := range messages {
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			console = append(console, m)
+			mu.Unlock()
+		}
+	}()
+
+	// favicon reloads the page and reads its icon link and banner.
+	favicon := func() (icon, banner string) {
+		t.Helper()
+		ctx, cancel := context.WithTimeout(browser, 10*time.Second)
+		defer cancel()
+		if err := chromedp.Do(ctx, chromedp.Navigate(d.url+"/"), chromedp.WaitReady(chromedp.CSS("body"))); err != nil {
+			t.Fatal(err)
+		}
+		href, err := chromedp.Run(ctx, chromedp.AttributeValue(chromedp.CSS(`link[rel="icon"]`), "href"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		text, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(".banner")))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return href.Value, text
+	}
+	waitFor := func(state, banner string) {
+		t.Helper()
+		var icon, text string
+		eventually(t, "the page to show "+state, func() bool {
+			icon, text = favicon()
+			return strings.Contains(icon, "favicon/"+state+"?") && strings.Contains(text, banner)
+		})
+	}
+
+	waitFor("operational", "All systems are operational")
+	for _, v := range []struct {
+		name          string
+		width, height int64
+		mobile        bool
+	}{{"desktop", 1280, 900, false}, {"phone", 390, 844, true}} {
+		var opts []chromedp.EmulateViewportOption
+		if v.mobile {
+			opts = append(opts, chromedp.EmulateMobile, chromedp.EmulateTouch)
+		}
+		ctx, cancel := context.WithTimeout(browser, 10*time.Second)
+		png, err := chromedp.Run(ctx, func(ctx context.Context, tg *chromedp.Target) ([]byte, error) {
+			if err := chromedp.Do(ctx, chromedp.EmulateViewport(v.width, v.height, opts...), chromedp.Navigate(d.url+"/"),
+				chromedp.WaitVisible(chromedp.CSS(".banner"))); err != nil {
+				return nil, err
+			}
+			return chromedp.Run(ctx, chromedp.FullScreenshot(100))
+		})
+		cancel()
+		if err != nil {
+			t.Fatal(err)
+		}
+		file := filepath.Join(artifacts, "status-page-"+v.name+".png")
+		if err := os.WriteFile(file, png, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("screenshot: %s (%d bytes)", file, len(png))
+	}
+	// The phone layout has no horizontal scrolling.
+	ctx, cancel := context.WithTimeout(browser, 10*time.Second)
+	overflow, err := chromedp.Run(ctx, chromedp.Evaluate[bool]("document.documentElement.scrollWidth > window.innerWidth"))
+	cancel()
+	if err != nil || overflow {
+		t.Errorf("the page scrolls sideways on a phone (%v)", err)
+	}
+	ctx, cancel = context.WithTimeout(browser, 10*time.Second)
+	if err := chromedp.Do(ctx, chromedp.EmulateViewport(1280, 900)); err != nil {
+		t.Fatal(err)
+	}
+	cancel()
+
+	up.Store(false)
+	waitFor("partial_outage", "Some systems are experiencing partial outages")
+	ctx, cancel = context.WithTimeout(browser, 10*time.Second)
+	incident, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(".incidents")))
+	cancel()
+	if err != nil || !strings.Contains(incident, "API: partial outage") {
+		t.Errorf("no incident on the page: %q (%v)", incident, err)
+	}
+	up.Store(true)
+	waitFor("operational", "All systems are operational")
+
+	mu.Lock()
+	defer mu.Unlock()
+	for _, m := range console {
+		if m.Type == "error" || m.IsException() || m.Type == "warning" {
+			t.Errorf("console %s: %s (%s:%d)", m.Type, m.Text, m.URL, m.Line)
+		}
+	}
+}

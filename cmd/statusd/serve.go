@@ -1,0 +1,62 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/alecthomas/kingpin/v2"
+	"github.com/prometheus/common/version"
+	toolkit "github.com/prometheus/exporter-toolkit/web"
+	"github.com/prometheus/exporter-toolkit/web/kingpinflag"
+
+	"github.com/statusd/statusd/app"
+	"github.com/statusd/statusd/internal/config"
+)
+
+func (c *cli) addServe(a *kingpin.Application) {
+	var opts app.Options
+	var web *toolkit.FlagConfig
+	serve := c.command(a, "serve", "Run the daemon (default).", func(ctx context.Context) error {
+		if *web.WebSystemdSocket {
+			return usageError{errors.New("--web.systemd-socket is not supported; use --web.listen-address")}
+		}
+		opts.ConfigFile, opts.StorageDSN = c.configFile, c.storageDSN
+		opts.ListenAddresses, opts.WebConfigFile = *web.WebListenAddresses, *web.WebConfigFile
+		return c.serve(ctx, opts)
+	}).Default()
+	web = kingpinflag.AddFlags(serve, ":9799")
+	serve.Flag("web.external-url", "The URL under which statusd is reached, for absolute links.").StringVar(&opts.ExternalURL)
+	serve.Flag("web.enable-lifecycle", "Allow POST /-/reload.").BoolVar(&opts.EnableLifecycle)
+}
+
+// serve runs the daemon until ctx ends; SIGHUP reloads its config.
+func (c *cli) serve(ctx context.Context, opts app.Options) error {
+	opts.Logger = c.logger
+	c.logger.Info("Starting statusd", "version", version.Info(), "build_context", version.BuildContext())
+	a, err := app.New(ctx, opts)
+	if err != nil {
+		var cerr config.Errors
+		if errors.As(err, &cerr) {
+			c.logger.Error("Invalid config; not starting", "file", opts.ConfigFile)
+			return err
+		}
+		c.logger.Error("Cannot start", "err", err)
+		return exitCode(exitFailed)
+	}
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	go func() {
+		for range hup {
+			_ = a.Reload(ctx) // logged and reported in metrics
+		}
+	}()
+	if err := a.Run(ctx); err != nil {
+		c.logger.Error("Stopped with an error", "err", err)
+		return exitCode(exitFailed)
+	}
+	return nil
+}
