@@ -73,7 +73,7 @@ notifier: {group_wait: 3s, retry_min: 100ms, retry_max: 500ms}
 		t.Errorf("%d posts to Slack, want 2 refused and 2 delivered", n)
 	}
 	mail0 := smtp.Mails()[0]
-	if !strings.Contains(mail0.Data, "20 checks: worst problem") || !mail0.TLS || mail0.Auth != "status" {
+	if !strings.Contains(mail0.Data, "20 checks: 20 at problem") || !mail0.TLS || mail0.Auth != "status" {
 		t.Errorf("mail: TLS %v, auth %q\n%s", mail0.TLS, mail0.Auth, mail0.Data)
 	}
 
@@ -124,4 +124,49 @@ notifier: {group_wait: 3s, retry_min: 100ms, retry_max: 500ms}
 		t.Errorf("a secret in the log:\n%s", logs)
 	}
 	testsvc.PromtoolCheckMetrics(t, metrics)
+}
+
+// A Slack that answers 500 while a check fails and recovers: the problem
+// waits for its retries, the recovery joins it, and Slack is told once
+// that the check is fine again (green, with when it was down), never a
+// red "not fine" for a check that is fine.
+func TestRecoveryWhileSlackFails(t *testing.T) {
+	srv, up := testsvc.Target(t)
+	slack := notifytest.NewSlack(t)
+	dir := t.TempDir()
+	file := filepath.Join(dir, "statusd.yml")
+	if err := os.WriteFile(file, []byte(fmt.Sprintf(`
+defaults: {failure_threshold: 1}
+resources:
+  health:
+    - {name: api, kind: http, url: %q, interval: 1s, timeout: 500ms, notify: {receivers: [ops], mode: instant}}
+receivers:
+  ops: {slack: {webhook_url: %q}}
+notifier: {group_wait: 0s, retry_min: 1s, retry_max: 2s}
+`, srv.URL, slack.WebhookURL("s3cretPath"))), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	d := startWith(t, file, "sqlite:"+filepath.Join(dir, "statusd.db"))
+	eventually(t, "the check to run", func() bool { return evaluatedLevel(t, d) == "0" })
+
+	fail := notifytest.Reply{Code: 500, Body: "oops"}
+	slack.Answer(fail)
+	up.Store(false)
+	eventually(t, "Slack to refuse the problem three times", func() bool { return len(slack.Posts()) >= 3 })
+	up.Store(true)
+	eventually(t, "the recovery to be decided", func() bool {
+		rows, err := d.app.store.Outbox(context.Background(), "pending")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(rows) == 2 && rows[1].Kind == "resolved"
+	})
+	slack.Answer(notifytest.OK)
+	eventually(t, "Slack to be told", func() bool { return len(slack.Delivered()) == 1 })
+	post := slack.Delivered()[0]
+	atts := fmt.Sprint(post.Attachments)
+	if post.Text != ":large_green_circle: health/api is fine again" || strings.Contains(atts, ":red_circle:") ||
+		strings.Contains(atts, "#a30200") || !strings.Contains(atts, "down from ") {
+		t.Errorf("Slack was told %q %s", post.Text, atts)
+	}
 }

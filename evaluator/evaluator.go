@@ -390,9 +390,9 @@ func (e *Evaluator) refresh(ctx context.Context) {
 			case s.alert != status.Operational && want == s.alert:
 				cause = store.CauseAlert
 			}
-			e.write(ctx, e.serviceJob(s, want, inMaintenance[s.name], cause, now))
+			e.write(ctx, e.newServiceJob(s, want, inMaintenance[s.name], cause, now))
 		case inMaintenance[s.name] != s.maintenance:
-			e.write(ctx, e.serviceJob(s, want, inMaintenance[s.name], store.CauseMaintenance, now))
+			e.write(ctx, e.newServiceJob(s, want, inMaintenance[s.name], store.CauseMaintenance, now))
 		}
 	}
 }
@@ -415,18 +415,7 @@ func (e *Evaluator) process(ctx context.Context, id status.CheckID, res status.R
 	if len(events) == 0 {
 		return
 	}
-	e.write(ctx, e.checkJob(c, prev, events, rule.Muted, now))
-}
-
-// job is a write of decisions, re-runnable: it decides again on the
-// stored state inside its transaction, so that a retry or another statusd
-// process that got there first never doubles a notification.
-type job struct {
-	what string
-	run  func(*store.Tx) error
-	// after applies what was written to the evaluator's copy; it runs
-	// only once the transaction committed.
-	after func()
+	e.write(ctx, e.newCheckJob(c, prev, events, rule.Muted, now))
 }
 
 // write runs a job, or keeps it to retry when the store fails; jobs run
@@ -460,12 +449,11 @@ func (e *Evaluator) retry(ctx context.Context) {
 }
 
 func (e *Evaluator) run(ctx context.Context, j job) error {
-	err := e.update(ctx, j.run)
-	if err != nil {
+	if err := e.update(ctx, j.write); err != nil {
 		return err
 	}
-	if j.after != nil {
-		j.after()
+	if j.apply() {
+		e.changed()
 	}
 	return nil
 }

@@ -3,7 +3,6 @@ package evaluator
 import (
 	"encoding/json"
 	"fmt"
-	"slices"
 	"strings"
 	"time"
 
@@ -12,214 +11,241 @@ import (
 	"github.com/statusd/statusd/internal/store"
 )
 
-// checkJob writes what one result decided: the check's state, its
-// notifications (decided again on the stored receiver states) and the
-// changes of its services.
-func (e *Evaluator) checkJob(c *checkEntry, prev State, events []Event, muted bool, now time.Time) job {
-	level, from := c.state.Check.Level, prev.Check.Level
-	checkState := c.state
-	policy := c.rule.Notify
-	var notify []int // receivers with a decision
+// A job is what one evaluation decided, as data: the writes of one
+// transaction, re-runnable when the store fails. Running it writes the
+// decisions (checkWrite.write, serviceWrite.write); once the transaction
+// has committed, apply updates the evaluator's copy of the state. The
+// evaluator only ever appends to the outbox: what a message says, and
+// whether changes that cancel out are told at all, is the notifier's.
+type job struct {
+	what string
+	// plan and at are the config and the time the decisions were made
+	// with; a retry writes them as they were.
+	plan     *plan
+	at       time.Time
+	check    *checkWrite
+	services []*serviceWrite
+}
+
+// write runs a job's writes in tx.
+func (j *job) write(tx *store.Tx) error {
+	if j.check != nil {
+		if err := j.check.write(tx, j.plan, j.at); err != nil {
+			return err
+		}
+	}
+	for _, s := range j.services {
+		if err := s.write(tx, j.plan, j.at); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// apply updates the evaluator's copy once the job's transaction has
+// committed; it tells whether what the page shows changed.
+func (j *job) apply() (changed bool) {
+	if j.check != nil {
+		j.check.apply()
+	}
+	for _, s := range j.services {
+		changed = s.apply() || changed
+	}
+	return changed
+}
+
+// checkWrite is what a result of a check decided: its state, and the
+// receivers to tell.
+type checkWrite struct {
+	c     *checkEntry
+	state State
+	// notify are the receivers (indexes in c.receivers) with a decision:
+	// they are decided again on their stored state, which is the one
+	// that counts when several statusd processes share a database.
+	notify []int
+	from   status.Level
+	// since is when the check entered its previous level: a recovery's
+	// message says the check was down since then.
+	since  time.Time
+	muted  bool
+	policy Policy
+	item   message.Check
+	// decided are the receivers' states written, for apply.
+	decided []ReceiverState
+}
+
+// newCheckJob is the job of a result that changed a check's level or
+// made someone to be told.
+func (e *Evaluator) newCheckJob(c *checkEntry, prev State, events []Event, muted bool, now time.Time) job {
+	cw := &checkWrite{
+		c: c, state: c.state, from: prev.Check.Level, since: prev.Check.Since, muted: muted, policy: c.rule.Notify,
+		item: message.Check{
+			ID: c.id.String(), Description: c.description, Level: c.state.Check.Level,
+			Since: c.state.Check.Since, Message: c.last.Message, Value: c.last.Value, Link: c.link,
+		},
+	}
 	for _, ev := range events {
 		if ev.Kind == Notify {
-			notify = append(notify, ev.Receiver)
+			cw.notify = append(cw.notify, ev.Receiver)
 		}
 	}
-	item := message.Check{
-		ID:          c.id.String(),
-		Description: c.description,
-		Level:       level,
-		Since:       checkState.Check.Since,
-		Message:     c.last.Message,
-		Value:       c.last.Value,
-		Link:        c.link,
-	}
-	var services []func(*store.Tx) (func(), error)
-	if level != from {
+	j := job{what: "check " + c.id.String(), plan: e.plan, at: now, check: cw}
+	if cw.item.Level != cw.from {
 		for _, s := range c.services {
 			if to := s.computed(e.levels); to != s.status {
-				services = append(services, e.serviceChange(s, to, s.maintenance, store.CauseChecks, now))
+				j.services = append(j.services, e.newServiceWrite(s, to, s.maintenance, store.CauseChecks))
 			}
 		}
 	}
-	p := e.plan
-	decided := make([]ReceiverState, len(notify))
-	var afters []func()
-	return job{
-		what: "check " + c.id.String(),
-		run: func(tx *store.Tx) error {
-			afters = afters[:0]
-			// The receivers with a decision are decided again on their
-			// stored state below; the others are saved as they are.
-			others := &checkEntry{id: c.id, state: checkState, receivers: slices.Clone(c.receivers)}
-			for _, i := range notify {
-				others.receivers[i] = ""
-			}
-			if err := saveState(tx, others, now); err != nil {
-				return err
-			}
-			for n, i := range notify {
-				receiver := c.receivers[i]
-				stored, err := tx.ReceiverState(c.id, receiver)
-				if err != nil {
-					return err
-				}
-				rs, out := Decide(fromStored(stored), level, policy, muted, now)
-				if out.Action != Nothing {
-					m := item
-					m.Repeat = out.Repeat
-					if out.Kind == message.Resolved {
-						m.Previous = stored.Level
-					} else {
-						m.Previous = from
-					}
-					row, err := p.outboxRow(receiver, out.Kind, "check:"+c.id.String()+":"+out.Key, "check:"+c.id.String(), now, m)
-					if err != nil {
-						return err
-					}
-					if out.Action == Suppress {
-						row.State = store.OutboxSuppressed
-					}
-					if _, err := tx.Enqueue(row, now); err != nil {
-						return err
-					}
-				}
-				if err := tx.SaveReceiverState(c.id, receiver, toStored(rs)); err != nil {
-					return err
-				}
-				decided[n] = rs
-			}
-			for _, change := range services {
-				after, err := change(tx)
-				if err != nil {
-					return err
-				}
-				if after != nil {
-					afters = append(afters, after)
-				}
-			}
-			return nil
-		},
-		after: func() {
-			for n, i := range notify {
-				if i < len(c.state.Receivers) {
-					c.state.Receivers[i] = decided[n]
-				}
-			}
-			for _, f := range afters {
-				f()
-			}
-			c.dirty = false
-		},
-	}
+	return j
 }
 
-// serviceJob writes a service's new status or maintenance flag.
-func (e *Evaluator) serviceJob(s *serviceEntry, to status.ServiceStatus, maintenance bool, cause string, now time.Time) job {
-	change := e.serviceChange(s, to, maintenance, cause, now)
-	var after func()
-	return job{
-		what: "service " + s.name,
-		run: func(tx *store.Tx) error {
-			var err error
-			after, err = change(tx)
-			return err
-		},
-		after: func() {
-			if after != nil {
-				after()
-			}
-		},
+func (w *checkWrite) write(tx *store.Tx, p *plan, now time.Time) error {
+	c := w.c
+	// The receivers with a decision are saved below, once decided on
+	// their stored state; the others as the evaluator has them.
+	others := &checkEntry{id: c.id, state: w.state, receivers: append([]string(nil), c.receivers...)}
+	for _, i := range w.notify {
+		others.receivers[i] = ""
 	}
-}
-
-// serviceChange returns the writes of a service's change of status: the
-// status and its history row, the receivers' notifications (A→B→A
-// collapsed while undelivered) and the automatic incident. It returns
-// what to apply to the evaluator's copy once committed, nil when another
-// statusd had already made the change.
-func (e *Evaluator) serviceChange(s *serviceEntry, to status.ServiceStatus, maintenance bool, cause string, now time.Time) func(*store.Tx) (func(), error) {
-	p := e.plan
-	var failing []string
-	for _, c := range s.checks {
-		if l := c.state.Check.Level; l != status.Fine {
-			failing = append(failing, fmt.Sprintf("%s is at %s: %s", c.id, l, c.last.Message))
-		}
+	if err := saveState(tx, others, now); err != nil {
+		return err
 	}
-	return func(tx *store.Tx) (func(), error) {
-		row, err := tx.Service(s.name)
-		if err != nil {
-			return nil, err
-		}
-		reason := ""
-		if cause == store.CauseManual {
-			reason = row.ManualReason
-		}
-		ch, err := tx.SetServiceStatus(row, to, maintenance, cause, reason, now)
-		if err != nil || ch == nil {
-			return nil, err
-		}
-		from := status.ServiceStatus(ch.Old)
-		if from != to {
-			for _, r := range s.receivers {
-				if err := p.notifyChange(tx, r, s, ch, now); err != nil {
-					return nil, err
-				}
-			}
-			if s.autoIncident && cause == store.CauseChecks {
-				if err := autoIncident(tx, row, from, to, failing, now); err != nil {
-					return nil, err
-				}
-			}
-		}
-		return func() {
-			s.status, s.maintenance = to, maintenance
-			e.changed()
-		}, nil
-	}
-}
-
-// notifyChange tells a receiver about a service's change, collapsing it
-// into an undelivered notification of the same service: A→B then B→C is
-// one A→C message, and A→B→A is none.
-func (p *plan) notifyChange(tx *store.Tx, receiver string, s *serviceEntry, ch *store.StatusChange, now time.Time) error {
-	from, to := status.ServiceStatus(ch.Old), status.ServiceStatus(ch.New)
-	topic := "service:" + s.name
-	change := &message.ServiceChange{Name: s.name, Group: s.group, From: from, To: to, At: ch.At, Cause: ch.Cause, Link: s.link}
-	if ch.Maintenance {
-		// A maintenance window mutes the service: recorded, never sent.
-		row, err := p.outboxRow(receiver, message.StatusChange, fmt.Sprintf("%s:%d", topic, ch.ID), topic, now, change)
+	w.decided = w.decided[:0]
+	topic := "check:" + c.id.String()
+	for _, i := range w.notify {
+		receiver := c.receivers[i]
+		stored, err := tx.ReceiverState(c.id, receiver)
 		if err != nil {
 			return err
 		}
-		row.State = store.OutboxSuppressed
-		_, err = tx.Enqueue(row, now)
-		return err
-	}
-	pending, err := tx.PendingOutbox(receiver, string(message.StatusChange), topic)
-	if err != nil {
-		return err
-	}
-	if pending != nil {
-		var m message.Message
-		if err := json.Unmarshal([]byte(pending.Payload), &m); err == nil && m.Service != nil {
-			if m.Service.From == to || p.ignores(receiver, m.Service.From, to) {
-				return tx.DeleteOutbox(pending.ID)
+		rs, out := Decide(fromStored(stored), w.item.Level, w.policy, w.muted, now)
+		if out.Action != Nothing {
+			m := w.item
+			m.Repeat = out.Repeat
+			m.Previous = w.from
+			if out.Kind == message.Resolved {
+				m.Previous = stored.Level
+				if !w.since.IsZero() {
+					down := w.since
+					m.DownSince = &down
+				}
 			}
-			m.Service.To, m.Time = to, now
-			b, err := json.Marshal(m)
+			row, err := p.outboxRow(receiver, out.Kind, topic+":"+out.Key, topic, now, message.Message{Checks: []message.Check{m}})
 			if err != nil {
 				return err
 			}
-			return tx.SetOutboxPayload(pending.ID, string(b))
+			if out.Action == Suppress {
+				row.State = store.OutboxSuppressed
+			}
+			if _, err := tx.Enqueue(row, now); err != nil {
+				return err
+			}
+		}
+		if err := tx.SaveReceiverState(c.id, receiver, toStored(rs)); err != nil {
+			return err
+		}
+		w.decided = append(w.decided, rs)
+	}
+	return nil
+}
+
+func (w *checkWrite) apply() {
+	for n, i := range w.notify {
+		if i < len(w.c.state.Receivers) && n < len(w.decided) {
+			w.c.state.Receivers[i] = w.decided[n]
 		}
 	}
-	if p.ignores(receiver, from, to) {
-		return nil
+	w.c.dirty = false
+}
+
+// serviceWrite is a service's change of status or maintenance flag.
+type serviceWrite struct {
+	s           *serviceEntry
+	to          status.ServiceStatus
+	maintenance bool
+	cause       string
+	// failing describes the service's checks that are not fine, for
+	// an automatic incident.
+	failing []string
+	// changed is set when the write changed the service (another
+	// statusd may have made the change already), for apply.
+	changed bool
+}
+
+func (e *Evaluator) newServiceWrite(s *serviceEntry, to status.ServiceStatus, maintenance bool, cause string) *serviceWrite {
+	w := &serviceWrite{s: s, to: to, maintenance: maintenance, cause: cause}
+	for _, c := range s.checks {
+		if l := c.state.Check.Level; l != status.Fine {
+			w.failing = append(w.failing, fmt.Sprintf("%s is at %s: %s", c.id, l, c.last.Message))
+		}
 	}
-	row, err := p.outboxRow(receiver, message.StatusChange, fmt.Sprintf("%s:%d", topic, ch.ID), topic, now, change)
+	return w
+}
+
+// newServiceJob is the job of a service's change alone.
+func (e *Evaluator) newServiceJob(s *serviceEntry, to status.ServiceStatus, maintenance bool, cause string, now time.Time) job {
+	return job{what: "service " + s.name, plan: e.plan, at: now, services: []*serviceWrite{e.newServiceWrite(s, to, maintenance, cause)}}
+}
+
+// write records the status and its history row, appends the change to
+// each of the service's receivers' outbox (suppressed in maintenance),
+// and opens, updates or resolves the automatic incident.
+func (w *serviceWrite) write(tx *store.Tx, p *plan, now time.Time) error {
+	w.changed = false
+	row, err := tx.Service(w.s.name)
 	if err != nil {
 		return err
+	}
+	reason := ""
+	if w.cause == store.CauseManual {
+		reason = row.ManualReason
+	}
+	ch, err := tx.SetServiceStatus(row, w.to, w.maintenance, w.cause, reason, now)
+	if err != nil || ch == nil {
+		return err
+	}
+	w.changed = true
+	from := status.ServiceStatus(ch.Old)
+	if from == w.to {
+		return nil // the maintenance flag alone changed
+	}
+	for _, r := range w.s.receivers {
+		if err := p.notifyChange(tx, r, w.s, ch, now); err != nil {
+			return err
+		}
+	}
+	if w.s.autoIncident && w.cause == store.CauseChecks {
+		return autoIncident(tx, row, from, w.to, w.failing, now)
+	}
+	return nil
+}
+
+func (w *serviceWrite) apply() bool {
+	if w.changed {
+		w.s.status, w.s.maintenance = w.to, w.maintenance
+	}
+	return w.changed
+}
+
+// notifyChange appends a service's change to a receiver's outbox: sent,
+// or suppressed while a maintenance window mutes the service. A change
+// between operational and degraded is not told to a receiver that
+// ignores those. Changes that follow one another before they are sent
+// (A→B then B→A) are the notifier's to compose.
+func (p *plan) notifyChange(tx *store.Tx, receiver string, s *serviceEntry, ch *store.StatusChange, now time.Time) error {
+	from, to := status.ServiceStatus(ch.Old), status.ServiceStatus(ch.New)
+	if !ch.Maintenance && p.ignores(receiver, from, to) {
+		return nil
+	}
+	topic := "service:" + s.name
+	change := &message.ServiceChange{Name: s.name, Group: s.group, From: from, To: to, At: ch.At, Cause: ch.Cause, Link: s.link}
+	row, err := p.outboxRow(receiver, message.StatusChange, fmt.Sprintf("%s:%d", topic, ch.ID), topic, now, message.Message{Service: change})
+	if err != nil {
+		return err
+	}
+	if ch.Maintenance {
+		row.State = store.OutboxSuppressed
 	}
 	_, err = tx.Enqueue(row, now)
 	return err
@@ -231,16 +257,11 @@ func (p *plan) ignores(receiver string, from, to status.ServiceStatus) bool {
 	return p.receivers[receiver].IgnoreDegraded && from <= status.Degraded && to <= status.Degraded
 }
 
-// outboxRow builds an outbox row with its message: what is a Check or a
-// ServiceChange.
-func (p *plan) outboxRow(receiver string, kind message.Kind, key, topic string, now time.Time, what any) (store.OutboxRow, error) {
-	m := message.Message{Version: message.Version, Kind: kind, Receiver: receiver, Site: p.site, Time: now.UTC()}
-	switch w := what.(type) {
-	case message.Check:
-		m.Checks = []message.Check{w}
-	case *message.ServiceChange:
-		m.Service = w
-	}
+// outboxRow builds an outbox row from what a message says (its checks or
+// its service change); the rest of the message is the plan's.
+func (p *plan) outboxRow(receiver string, kind message.Kind, key, topic string, now time.Time, what message.Message) (store.OutboxRow, error) {
+	m := what
+	m.Version, m.Kind, m.Receiver, m.Site, m.Time = message.Version, kind, receiver, p.site, now.UTC()
 	b, err := json.Marshal(m)
 	if err != nil {
 		return store.OutboxRow{}, fmt.Errorf("encode the message: %w", err)

@@ -34,8 +34,7 @@ func (e *Evaluator) SetManual(ctx context.Context, name string, manual *status.S
 		s.manual = manual
 		to = s.computed(e.levels)
 		s.manual = saved
-		_, err = e.serviceChange(s, to, row.Maintenance, store.CauseManual, now)(tx)
-		return err
+		return e.newServiceWrite(s, to, row.Maintenance, store.CauseManual).write(tx, e.plan, now)
 	})
 	if err != nil {
 		return 0, 0, fmt.Errorf("service %s: %w", name, err)

@@ -2,7 +2,6 @@ package notifier
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -264,9 +263,10 @@ func (d *Dispatcher) refreshStats(ctx context.Context, changed bool) {
 	d.pending.Set(float64(n))
 }
 
-// deliver sends a receiver's claimed rows in order, grouped, and records
-// each outcome; at the first failure it stops and gives the rest back, so
-// that nothing overtakes it.
+// deliver sends a receiver's claimed rows in order, composed into
+// messages, and records each outcome; at the first failure it stops and
+// gives the rest back, so that nothing overtakes it. It returns how many
+// rows it settled (sent, or collapsed into nothing to tell).
 func (d *Dispatcher) deliver(ctx context.Context, name string, r Receiver, rows []store.Claimed, policy Policy) int {
 	now := d.clock.Now()
 	if len(r.Integrations) == 0 {
@@ -275,8 +275,13 @@ func (d *Dispatcher) deliver(ctx context.Context, name string, r Receiver, rows 
 		return 0
 	}
 	delivered := 0
-	groups := group(rows)
+	groups := compose(rows, r)
 	for i, g := range groups {
+		if g.silent {
+			d.settle(ctx, store.Settlement{IDs: idsOf(g.rows), State: store.OutboxCollapsed}, g.rows, now)
+			delivered += len(g.rows)
+			continue
+		}
 		st := d.attempt(ctx, r, g, policy)
 		d.settle(ctx, st, g.rows, d.clock.Now())
 		if st.State != store.OutboxSent {
@@ -377,49 +382,4 @@ func idsOf(rows []store.Claimed) []int64 {
 		ids[i] = r.ID
 	}
 	return ids
-}
-
-// batch is one message made of one or more rows.
-type batch struct {
-	rows      []store.Claimed
-	msg       *message.Message
-	delivered []string
-}
-
-// group turns a receiver's rows into messages. Its instant and resolved
-// rows become one message naming every check in them, in order (flood
-// control: one outage failing twenty checks is one message, and a
-// recovery stays after its problem); digests and status changes go alone,
-// in order, after it. Rows are grouped only with rows delivered to the
-// same integrations already (by an attempt that half failed).
-func group(rows []store.Claimed) []batch {
-	var out []batch
-	grouped := map[string]int{} // delivered set → index in out
-	for _, r := range rows {
-		var m message.Message
-		if err := json.Unmarshal([]byte(r.Payload), &m); err != nil {
-			m = message.Message{Version: message.Version, Kind: message.Kind(r.Kind), Receiver: r.Receiver}
-		}
-		if !groupableMsg(&m) {
-			out = append(out, batch{rows: []store.Claimed{r}, msg: &m, delivered: r.Delivered()})
-			continue
-		}
-		if i, ok := grouped[r.DeliveredTo]; ok {
-			g := &out[i]
-			g.rows = append(g.rows, r)
-			g.msg.Checks = append(g.msg.Checks, m.Checks...)
-			if m.Kind == message.Instant {
-				g.msg.Kind = message.Instant // a group with a problem in it is about problems
-			}
-			g.msg.Time = m.Time
-			continue
-		}
-		grouped[r.DeliveredTo] = len(out)
-		out = append(out, batch{rows: []store.Claimed{r}, msg: &m, delivered: r.Delivered()})
-	}
-	return out
-}
-
-func groupableMsg(m *message.Message) bool {
-	return m.Kind == message.Instant || m.Kind == message.Resolved
 }

@@ -36,6 +36,9 @@ type Integration struct {
 type Receiver struct {
 	Name         string
 	Integrations []Integration
+	// IgnoreDegraded drops a service's changes between operational and
+	// degraded.
+	IgnoreDegraded bool
 }
 
 // RetryAfter is a failure that says when to try again, such as Slack's

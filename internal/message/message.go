@@ -74,6 +74,25 @@ type Check struct {
 	Repeat bool `json:"repeat,omitempty"`
 	// Link points at the check (its link option, or statusd's page).
 	Link string `json:"link,omitempty"`
+	// DownSince is, for a check that is fine again, when it left fine
+	// (when known): a recovery says how long the check was down.
+	DownSince *time.Time `json:"down_since,omitempty"`
+	// Collapsed is set on a recovery whose problem was never told to the
+	// receiver: the check failed and recovered before the problem went
+	// out (within the group wait, or while its delivery was retried), so
+	// the notifier composed both into this one line.
+	Collapsed bool `json:"collapsed,omitempty"`
+}
+
+// Downtime says how long a check that is fine again was down, e.g.
+// "down from 12:00 to 12:06 UTC, 6m0s"; "" when it is not fine, or when
+// nobody knows.
+func (c Check) Downtime() string {
+	if c.Level != status.Fine || c.DownSince == nil || c.Since.IsZero() || c.Since.Before(*c.DownSince) {
+		return ""
+	}
+	from, to := c.DownSince.UTC(), c.Since.UTC()
+	return fmt.Sprintf("down from %s to %s, %s", from.Format("15:04:05"), to.Format("15:04:05 MST"), to.Sub(from).Round(time.Second))
 }
 
 // ServiceChange is a service's change of status.
@@ -139,7 +158,28 @@ func (m *Message) Summary() string {
 		}
 		return fmt.Sprintf("%s is at %s", c.ID, c.Level)
 	}
-	return fmt.Sprintf("%d checks: worst %s", len(m.Checks), m.Worst())
+	return fmt.Sprintf("%d checks: %s", len(m.Checks), m.Tally())
+}
+
+// Tally counts a message's checks by level, worst first, as the state
+// is now: "1 at problem, 2 fine again".
+func (m *Message) Tally() string {
+	var n [3]int
+	for _, c := range m.Checks {
+		if c.Level >= status.Fine && c.Level <= status.Problem {
+			n[c.Level]++
+		}
+	}
+	var parts []string
+	for _, l := range []status.Level{status.Problem, status.Warning} {
+		if n[l] > 0 {
+			parts = append(parts, fmt.Sprintf("%d at %s", n[l], l))
+		}
+	}
+	if n[status.Fine] > 0 {
+		parts = append(parts, fmt.Sprintf("%d fine again", n[status.Fine]))
+	}
+	return strings.Join(parts, ", ")
 }
 
 // Worst is the worst level among the message's checks.

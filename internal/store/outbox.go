@@ -166,6 +166,8 @@ func (s *Store) Settle(ctx context.Context, st Settlement, now time.Time) error 
 	case OutboxFailed:
 		set = append(set, "state = 'failed'", "failed_at = ?")
 		args = append(args, now)
+	case OutboxCollapsed:
+		set = append(set, "state = 'collapsed'")
 	case OutboxPending:
 		if !st.NextAttempt.IsZero() {
 			set = append(set, "next_attempt_at = ?")

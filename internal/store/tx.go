@@ -187,6 +187,9 @@ const (
 	OutboxSent       = "sent"
 	OutboxFailed     = "failed"
 	OutboxSuppressed = "suppressed"
+	// OutboxCollapsed rows were composed into nothing to tell: a
+	// service's change that was undone before it went out.
+	OutboxCollapsed = "collapsed"
 )
 
 // Enqueue writes a notification into the outbox, unless the receiver has
@@ -206,35 +209,6 @@ func (t *Tx) Enqueue(r OutboxRow, now time.Time) (bool, error) {
 		t.enqueued = append(t.enqueued, r)
 	}
 	return n == 1, nil
-}
-
-// PendingOutbox reads, and on PostgreSQL locks, the pending row a
-// receiver has about a topic of a kind, if any.
-func (t *Tx) PendingOutbox(receiver, kind, topic string) (*OutboxRow, error) {
-	var r OutboxRow
-	err := t.get(&r, `SELECT id, receiver, kind, dedup_key, topic, payload, state, created_at FROM notification_outbox
-		WHERE receiver = ? AND kind = ? AND topic = ? AND state = 'pending' AND attempts = 0 AND claimed_until IS NULL
-		ORDER BY id DESC LIMIT 1`+t.forUpdate(), receiver, kind, topic)
-	switch {
-	case errors.Is(err, sql.ErrNoRows):
-		return nil, nil
-	case err != nil:
-		return nil, fmt.Errorf("read pending notification: %w", err)
-	}
-	r.CreatedAt = r.CreatedAt.UTC()
-	return &r, nil
-}
-
-// SetOutboxPayload replaces a pending row's message.
-func (t *Tx) SetOutboxPayload(id int64, payload string) error {
-	_, err := t.exec("UPDATE notification_outbox SET payload = ? WHERE id = ? AND state = 'pending'", payload, id)
-	return err
-}
-
-// DeleteOutbox removes a pending row that no longer needs sending.
-func (t *Tx) DeleteOutbox(id int64) error {
-	_, err := t.exec("DELETE FROM notification_outbox WHERE id = ? AND state = 'pending'", id)
-	return err
 }
 
 // MarkSent records that a notification was delivered.

@@ -206,3 +206,38 @@ func TestSubjects(t *testing.T) {
 		}
 	}
 }
+
+// The subject, text and HTML parts of the mail for each sample message,
+// as a golden file per message (go test -update rewrites them).
+func TestGolden(t *testing.T) {
+	n, err := email.New(email.Config{Host: "mail.example"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range notifytest.Samples() {
+		t.Run(s.Name, func(t *testing.T) {
+			subject, text, html, err := n.Render(s.Msg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			notifytest.Golden(t, s.Name, []byte("Subject: "+subject+"\n\n--- text/plain\n"+text+"\n--- text/html\n"+html+"\n"))
+		})
+	}
+}
+
+// Every answer of the mail server: a 4xx refusal may pass, a 5xx will
+// not; no error shows the password.
+func TestRetries(t *testing.T) {
+	srv := notifytest.NewSMTP(t, "status", "hunter2")
+	n := newNotifier(t, srv, email.Config{TLS: "starttls"})
+	refuse := func(code int, enhanced smtp.EnhancedCode) func() {
+		return func() { srv.Refuse(&smtp.SMTPError{Code: code, EnhancedCode: enhanced, Message: "refused"}) }
+	}
+	notifytest.AssertRetries(t, n, notifytest.Samples()[0].Msg, []notifytest.Outcome{
+		{Name: "421", Script: refuse(421, smtp.EnhancedCode{4, 4, 2}), Retry: true},
+		{Name: "451", Script: refuse(451, smtp.EnhancedCode{4, 3, 0}), Retry: true},
+		{Name: "452", Script: refuse(452, smtp.EnhancedCode{4, 2, 2}), Retry: true},
+		{Name: "550", Script: refuse(550, smtp.EnhancedCode{5, 1, 1}), Retry: false},
+		{Name: "554", Script: refuse(554, smtp.EnhancedCode{5, 7, 1}), Retry: false},
+	}, "hunter2")
+}

@@ -54,7 +54,7 @@ func Build(cfg *config.Config, threads slack.Threads) ([]notifier.Receiver, erro
 	var out []notifier.Receiver
 	for _, name := range names {
 		rc := cfg.Receivers[name]
-		r := notifier.Receiver{Name: name}
+		r := notifier.Receiver{Name: name, IgnoreDegraded: rc.IgnoreDegraded}
 		if s := rc.Slack; s != nil {
 			client, err := httpClient(s.HTTPConfig, "slack")
 			if err != nil {

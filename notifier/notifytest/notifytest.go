@@ -89,6 +89,8 @@ type SlackPost struct {
 	TS string
 	// Answered is the status code the fake answered.
 	Answered int
+	// Body is the request's body as it came.
+	Body []byte
 }
 
 // Slack is a fake Slack.
@@ -132,6 +134,14 @@ func (s *Slack) Script(replies ...Reply) {
 	s.replies = append(s.replies, replies...)
 }
 
+// Answer sets the reply given once the scripted ones are used up (at
+// first, ok).
+func (s *Slack) Answer(r Reply) {
+	s.script.mu.Lock()
+	defer s.script.mu.Unlock()
+	s.def = r
+}
+
 // Posts returns what Slack received, in order, failures included.
 func (s *Slack) Posts() []SlackPost {
 	s.mu.Lock()
@@ -153,6 +163,7 @@ func (s *Slack) Delivered() []SlackPost {
 func (s *Slack) handle(w http.ResponseWriter, r *http.Request) {
 	p := SlackPost{Path: r.URL.Path, Token: strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer ")}
 	body, _ := io.ReadAll(r.Body)
+	p.Body = body
 	var atts string
 	if strings.HasPrefix(r.URL.Path, "/api/") {
 		form, _ := url.ParseQuery(string(body))

@@ -66,7 +66,7 @@ func (n *Notifier) Notify(ctx context.Context, m *message.Message) (bool, error)
 	}
 	opts := []slack.MsgOption{slack.MsgOptionText(text, false), slack.MsgOptionAttachments(att)}
 	topics := topicsOf(m)
-	if m.Kind == message.Resolved && n.cfg.Threads != nil && len(topics) > 0 {
+	if m.Kind == message.Resolved && n.cfg.Threads != nil && len(topics) > 0 && !m.Checks[0].Collapsed {
 		// A recovery answers the message that announced the problem.
 		if _, ts, err := n.cfg.Threads.Thread(ctx, n.cfg.Receiver, topics[0]); err == nil && ts != "" {
 			opts = append(opts, slack.MsgOptionTS(ts))
@@ -85,11 +85,15 @@ func (n *Notifier) Notify(ctx context.Context, m *message.Message) (bool, error)
 	return false, nil
 }
 
-// topicsOf names the checks a message is about, as the outbox does.
+// topicsOf names the checks a message is about, as the outbox does: for
+// a message about problems, those still bad, whose recoveries will answer
+// it in its thread.
 func topicsOf(m *message.Message) []string {
 	topics := make([]string, 0, len(m.Checks))
 	for _, c := range m.Checks {
-		topics = append(topics, "check:"+c.ID)
+		if m.Kind == message.Resolved || c.Level != status.Fine {
+			topics = append(topics, "check:"+c.ID)
+		}
 	}
 	return topics
 }
@@ -188,7 +192,7 @@ func Render(m *message.Message) (string, slack.Attachment) {
 	return text, slack.Attachment{Color: color, Fallback: text, Blocks: slack.Blocks{BlockSet: blocks}}
 }
 
-// headline sums an instant or resolved message up.
+// headline sums an instant or resolved message up, as the checks are now.
 func headline(m *message.Message) string {
 	if len(m.Checks) == 1 {
 		c := m.Checks[0]
@@ -206,10 +210,13 @@ func headline(m *message.Message) string {
 			bad++
 		}
 	}
-	if bad == 0 {
+	switch {
+	case bad == 0:
 		return fmt.Sprintf("%s %d checks are fine again", levelEmoji[status.Fine], len(m.Checks))
+	case bad == len(m.Checks):
+		return fmt.Sprintf("%s %d checks are not fine", levelEmoji[m.Worst()], bad)
 	}
-	return fmt.Sprintf("%s %d checks are not fine", levelEmoji[m.Worst()], bad)
+	return fmt.Sprintf("%s %d checks: %s", levelEmoji[m.Worst()], len(m.Checks), m.Tally())
 }
 
 // checkLine is a check's line: level, name (linked), message and value.
@@ -220,6 +227,9 @@ func checkLine(c message.Check) string {
 	}
 	if !c.Since.IsZero() && c.Level != status.Fine {
 		line += " since " + c.Since.UTC().Format("15:04 MST")
+	}
+	if d := c.Downtime(); d != "" {
+		line += " (" + d + ")"
 	}
 	return line
 }

@@ -123,3 +123,33 @@ func TestClassifiesAnswers(t *testing.T) {
 		t.Errorf("Slack away: retry %v, %v", retry, err)
 	}
 }
+
+// What Slack receives for each sample message, as a golden file per
+// message (go test -update rewrites them).
+func TestGolden(t *testing.T) {
+	for _, s := range notifytest.Samples() {
+		t.Run(s.Name, func(t *testing.T) {
+			fake := notifytest.NewSlack(t)
+			n := slack.New(slack.Config{Receiver: "ops", WebhookURL: fake.WebhookURL("secret"), Client: http.DefaultClient})
+			if _, err := n.Notify(context.Background(), s.Msg); err != nil {
+				t.Fatal(err)
+			}
+			notifytest.Golden(t, s.Name, notifytest.IndentJSON(t, fake.Posts()[0].Body))
+		})
+	}
+}
+
+// Every answer of Slack, as a webhook and as a bot: what may pass asks
+// to try again, and no error shows the webhook's path or the token.
+func TestRetries(t *testing.T) {
+	m := notifytest.Samples()[0].Msg
+	fake := notifytest.NewSlack(t)
+	hook := slack.New(slack.Config{Receiver: "ops", WebhookURL: fake.WebhookURL("T0K3NPATH"), Client: http.DefaultClient})
+	notifytest.AssertRetries(t, hook, m, notifytest.HTTPOutcomes(fake.Script), "T0K3NPATH")
+	bot := slack.New(slack.Config{Receiver: "ops", Token: "xoxb-s3cr3t", Channel: "#ops", APIURL: fake.APIURL(), Client: http.DefaultClient})
+	outcomes := append(notifytest.HTTPOutcomes(fake.Script), notifytest.Outcome{Name: "invalid_auth", Retry: false,
+		Script: func() {
+			fake.Script(notifytest.Reply{Code: http.StatusOK, Body: `{"ok":false,"error":"invalid_auth"}`})
+		}})
+	notifytest.AssertRetries(t, bot, m, outcomes, "xoxb-s3cr3t")
+}

@@ -107,3 +107,32 @@ func TestFailures(t *testing.T) {
 		t.Errorf("closed: retry %v, %v", retry, err)
 	}
 }
+
+// The JSON body a webhook receives for each sample message, as a golden
+// file per message (go test -update rewrites them).
+func TestGolden(t *testing.T) {
+	for _, s := range notifytest.Samples() {
+		t.Run(s.Name, func(t *testing.T) {
+			hook := notifytest.NewHook(t)
+			n, err := webhook.New(webhook.Config{URL: hook.URL, ContentType: "application/json", Client: http.DefaultClient})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := n.Notify(context.Background(), s.Msg); err != nil {
+				t.Fatal(err)
+			}
+			notifytest.Golden(t, s.Name, notifytest.IndentJSON(t, hook.Requests()[0].Body))
+		})
+	}
+}
+
+// Every answer of the receiver: what may pass asks to try again, and no
+// error shows the URL's token or the signing secret.
+func TestRetries(t *testing.T) {
+	hook := notifytest.NewHook(t)
+	n, err := webhook.New(webhook.Config{URL: hook.URL + "/hooks/T0K3N", HMACSecret: "sh4red", Client: http.DefaultClient})
+	if err != nil {
+		t.Fatal(err)
+	}
+	notifytest.AssertRetries(t, n, notifytest.Samples()[0].Msg, notifytest.HTTPOutcomes(hook.Script), "T0K3N", "sh4red")
+}
