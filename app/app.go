@@ -184,7 +184,7 @@ func New(ctx context.Context, opts Options) (*App, error) {
 		Store:         st,
 		Boards:        a.board,
 		Checks:        a.checkInfos,
-		Kind:          a.checkKind,
+		ResponseTimed: a.responseTimed,
 		ExternalURL:   external,
 		Version:       version.Version,
 		ChecksGuarded: webConfigAuthenticates(opts.WebConfigFile),

@@ -36,12 +36,13 @@ func (a *App) checkInfos() []page.CheckInfo {
 	return out
 }
 
-// checkKind is a check's kind, "" when it is not configured.
-func (a *App) checkKind(id status.CheckID) string {
-	if c, ok := a.exporter.Check(id); ok {
-		return c.Kind
-	}
-	return ""
+// responseTimed tells whether a configured check times responses.
+func (a *App) responseTimed(id status.CheckID) bool {
+	a.reloadMu.Lock()
+	cfg := a.config
+	a.reloadMu.Unlock()
+	c, ok := cfg.Check(id)
+	return ok && c.ResponseTimed()
 }
 
 // webConfigAuthenticates tells whether a web config file (exporter-toolkit

@@ -24,10 +24,13 @@ type Check struct {
 
 	warning, problem *threshold.Expr
 	prober           probe.Prober
-	token            string // heartbeat token, "" when none
-	labels           string // its metric labels, rendered
-	infoLabels       string // its labels with its kind, for statusd_check_info
-	state            *checkState
+	// reported is set for a check that jobs report to (heartbeats),
+	// with the token a report must carry ("" takes any).
+	reported   bool
+	token      string
+	labels     string // its metric labels, rendered
+	infoLabels string // its labels with its kind, for statusd_check_info
+	state      *checkState
 }
 
 // checkState outlives config reloads: a check keeps its latest result and
@@ -78,8 +81,8 @@ func newCheck(id status.CheckID, c *config.Check, env probe.Env, prev *Check) (*
 		infoLabels: `{check="` + escapeLabel(id.Check) + `",kind="` + escapeLabel(c.Kind) + `",resource="` + escapeLabel(id.Resource) + `"}`,
 		state:      &checkState{},
 	}
-	if c.Heartbeat != nil {
-		ch.token = string(c.Heartbeat.Token)
+	if r, ok := p.(probe.Reported); ok {
+		ch.reported, ch.token = true, r.Token()
 	}
 	if prev != nil {
 		ch.state = prev.state

@@ -276,7 +276,7 @@ func (e *Exporter) LoadHeartbeats(ctx context.Context, last map[status.CheckID]s
 	for id, hb := range last {
 		if cur, ok := e.heartbeats[id]; !ok || hb.ReceivedAt.After(cur.ReceivedAt) {
 			e.heartbeats[id] = hb
-			if c, ok := e.Check(id); ok && c.Kind == "heartbeat" {
+			if c, ok := e.Check(id); ok && c.reported {
 				if _, ran := c.Latest(); ran {
 					stale = append(stale, c)
 				}
@@ -304,7 +304,7 @@ func (e *Exporter) ReportHeartbeat(ctx context.Context, id status.CheckID, token
 	switch {
 	case !ok:
 		return status.Result{}, fmt.Errorf("check %s %w", id, status.ErrNotFound)
-	case c.Kind != "heartbeat":
+	case !c.reported:
 		return status.Result{}, fmt.Errorf("%s: %w", id, status.ErrNotHeartbeat)
 	case c.token != "" && subtle.ConstantTimeCompare([]byte(token), []byte(c.token)) != 1:
 		return status.Result{}, fmt.Errorf("%s: %w", id, status.ErrUnauthorized)

@@ -45,8 +45,8 @@ func (c *cli) checkConfig(file string) error {
 	checks := 0
 	cfg.Each(func(r string, ch *config.Check) {
 		checks++
-		if ch.Heartbeat != nil && ch.Heartbeat.Token == "" {
-			fmt.Fprintf(c.stdout, "%s: warning: heartbeat check %s has no token: anyone who reaches statusd can report to it\n", file, ch.ID(r))
+		for _, w := range ch.Warnings() {
+			fmt.Fprintf(c.stdout, "%s: warning: %s check %s %s\n", file, ch.Kind, ch.ID(r), w)
 		}
 	})
 	fmt.Fprintf(c.stdout, "%s: valid (%d resources, %d checks, %d services, %d receivers)\n", file, len(cfg.Resources), checks, len(cfg.Services), len(cfg.Receivers))

@@ -15,7 +15,7 @@ import (
 func newHeartbeat(id status.CheckID, c *config.Check, env Env) (Prober, error) {
 	warnAfter := time.Duration(c.Heartbeat.WarningAfter)
 	problemAfter := time.Duration(c.Heartbeat.ProblemAfter)
-	return ProberFunc(func(context.Context) status.Result {
+	return heartbeat{token: string(c.Heartbeat.Token), ProberFunc: func(context.Context) status.Result {
 		if env.Heartbeats == nil {
 			return fail("never reported")
 		}
@@ -44,5 +44,20 @@ func newHeartbeat(id status.CheckID, c *config.Check, env Env) (Prober, error) {
 			r.Message = "last report " + Human(age) + " ago"
 		}
 		return r
-	}), nil
+	}}, nil
 }
+
+// Reported is a prober that jobs report to, the heartbeat kind: a report
+// changes its result.
+type Reported interface {
+	Prober
+	// Token is what a report must carry; "" takes any report.
+	Token() string
+}
+
+type heartbeat struct {
+	ProberFunc
+	token string
+}
+
+func (h heartbeat) Token() string { return h.token }

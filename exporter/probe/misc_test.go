@@ -3,10 +3,12 @@ package probe
 import (
 	"context"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/statusd/statusd/internal/config"
 	"github.com/statusd/statusd/internal/status"
 	"github.com/statusd/statusd/internal/store"
 )
@@ -69,5 +71,15 @@ func TestHuman(t *testing.T) {
 		if got := Human(d); got != want {
 			t.Errorf("Human(%s) = %q, want %q", d, got, want)
 		}
+	}
+}
+
+// Every kind the config takes has a prober, and every prober a kind the
+// config takes: a kind added on one side only fails here.
+func TestKindsMatchConfig(t *testing.T) {
+	probes, configs := Kinds(), config.KindNames()
+	slices.Sort(probes)
+	if !slices.Equal(probes, configs) {
+		t.Errorf("probe kinds %v, config kinds %v", probes, configs)
 	}
 }

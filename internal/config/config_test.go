@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -559,5 +560,27 @@ func TestLoadOrBuiltin(t *testing.T) {
 	}
 	if c, builtin, err := LoadOrBuiltin(DefaultFile, OSEnv()); err != nil || builtin || c.File != DefaultFile {
 		t.Errorf("default file present: %v %v %v", c, builtin, err)
+	}
+}
+
+// Every kind's options type sets its defaults, validates itself and says
+// whether it measures a value (kindOptions); a kind added without them
+// fails here.
+func TestKinds(t *testing.T) {
+	typ := reflect.TypeFor[Check]()
+	options := reflect.TypeFor[kindOptions]()
+	kinds := 0
+	for i := range typ.NumField() {
+		f := typ.Field(i)
+		if f.Tag.Get("kind") == "" {
+			continue
+		}
+		kinds++
+		if !f.Type.Implements(options) {
+			t.Errorf("kind %s: %s does not implement kindOptions", f.Tag.Get("kind"), f.Type)
+		}
+	}
+	if kinds != len(KindNames()) || kinds < 17 {
+		t.Errorf("%d kind fields, %d kind names", kinds, len(KindNames()))
 	}
 }

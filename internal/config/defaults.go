@@ -66,47 +66,8 @@ func (ch *Check) applyDefaults(d Defaults) {
 		// A timeout must end before the next run is due.
 		ch.Timeout = min(d.Timeout, ch.Interval*4/5)
 	}
-	switch {
-	case ch.HTTP != nil:
-		h := ch.HTTP
-		if h.Method == "" {
-			h.Method = "GET"
-		}
-		if len(h.ExpectedStatus) == 0 {
-			h.ExpectedStatus = []StatusRange{{200, 299}}
-		}
-		if h.BodySizeLimit == 0 {
-			h.BodySizeLimit = DefaultBodySizeLimit
-		}
-	case ch.TLS != nil:
-		if ch.TLS.WarningDays == 0 {
-			ch.TLS.WarningDays = 14
-		}
-		if ch.TLS.ProblemDays == 0 {
-			ch.TLS.ProblemDays = 3
-		}
-	case ch.DNS != nil:
-		if ch.DNS.Type == "" {
-			ch.DNS.Type = "A"
-		}
-		if ch.DNS.Protocol == "" {
-			ch.DNS.Protocol = "udp"
-		}
-	case ch.serverStats() != nil:
-		setString(&ch.serverStats().Value, "latency")
-	case ch.Celery != nil:
-		setString(&ch.Celery.Namespace, "celery")
-	case ch.Heartbeat != nil:
-		hb := ch.Heartbeat
-		switch {
-		case hb.WarningAfter == 0 && hb.ProblemAfter == 0:
-			// django_status's AgeMonitor: warning after a day, problem after two.
-			hb.WarningAfter, hb.ProblemAfter = day, 2*day
-		case hb.ProblemAfter == 0:
-			hb.ProblemAfter = 2 * hb.WarningAfter
-		case hb.WarningAfter == 0:
-			hb.WarningAfter = hb.ProblemAfter // no warning stage
-		}
+	if opts := ch.options(); opts != nil {
+		opts.fillDefaults()
 	}
 }
 

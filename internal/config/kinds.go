@@ -2,9 +2,14 @@ package config
 
 import (
 	"fmt"
+	"net"
+	"net/url"
+	"reflect"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/alecthomas/units"
 	promconfig "github.com/prometheus/common/config"
@@ -15,14 +20,68 @@ import (
 // *_file variant that reads the value from a file.
 type Secret = promconfig.Secret
 
+// kindOptions are a check kind's own options, the type of a Check field
+// tagged `kind:"name"`: each kind's type sets its own defaults, validates
+// itself and says whether it measures a value, here beside its fields.
+// TestKinds fails when a kind's type does not implement it.
+type kindOptions interface {
+	// fillDefaults sets what the file left out.
+	fillDefaults()
+	// validate adds the options' problems; path is the check's.
+	validate(p *problems, path string)
+	// measures tells whether a run measures a value that warning and
+	// problem thresholds can compare.
+	measures() bool
+}
+
+// options returns the options of the check's kind; nil for a kind that
+// does not exist (reported when decoding) or none.
+func (ch *Check) options() kindOptions {
+	v := reflect.ValueOf(ch).Elem()
+	i, ok := checkInfo().kinds[ch.Kind]
+	if !ok || v.Field(i).IsNil() {
+		return nil
+	}
+	return v.Field(i).Interface().(kindOptions)
+}
+
+// checkInfo is how Check maps to YAML, computed once.
+var checkInfo = sync.OnceValue(func() structInfo { return infoOf(reflect.TypeFor[Check]()) })
+
+// noDefaults, noValidation and noValue are the kindOptions methods of a
+// kind without defaults, rules or a value.
+type (
+	noDefaults   struct{}
+	noValidation struct{}
+	noValue      struct{}
+	hasValue     struct{}
+)
+
+func (noDefaults) fillDefaults()                {}
+func (noValidation) validate(*problems, string) {}
+func (noValue) measures() bool                  { return false }
+func (hasValue) measures() bool                 { return true }
+
 // PingCheck answers {"pong": true}: statusd itself is up.
-type PingCheck struct{}
+type PingCheck struct {
+	noDefaults   `yaml:"-"`
+	noValidation `yaml:"-"`
+	noValue      `yaml:"-"`
+}
 
 // BuildCheck reports how statusd was built (the django-status code stats).
-type BuildCheck struct{}
+type BuildCheck struct {
+	noDefaults   `yaml:"-"`
+	noValidation `yaml:"-"`
+	noValue      `yaml:"-"`
+}
 
 // StorageCheck checks statusd's own database.
-type StorageCheck struct{}
+type StorageCheck struct {
+	noDefaults   `yaml:"-"`
+	noValidation `yaml:"-"`
+	hasValue     `yaml:"-"`
+}
 
 // HTTPCheck requests a URL and checks the response. The client options
 // are Prometheus's (prometheus/common/config.HTTPClientConfig), written flat
@@ -46,10 +105,54 @@ type HTTPCheck struct {
 	BodySizeLimit units.Base2Bytes `yaml:"body_size_limit"`
 
 	promconfig.HTTPClientConfig `yaml:",inline"`
+	hasValue                    `yaml:"-"`
 }
 
 func (h *HTTPCheck) setDefaults() {
 	h.HTTPClientConfig = promconfig.DefaultHTTPClientConfig
+}
+
+// responseTimed: a run's duration is the response time.
+func (*HTTPCheck) responseTimed() bool { return true }
+
+func (h *HTTPCheck) fillDefaults() {
+	if h.Method == "" {
+		h.Method = "GET"
+	}
+	if len(h.ExpectedStatus) == 0 {
+		h.ExpectedStatus = []StatusRange{{200, 299}}
+	}
+	if h.BodySizeLimit == 0 {
+		h.BodySizeLimit = DefaultBodySizeLimit
+	}
+}
+
+func (h *HTTPCheck) validate(p *problems, path string) {
+	u, err := url.Parse(h.URL)
+	switch {
+	case h.URL == "":
+		p.add(joinPath(path, "url"), "required")
+	case err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "":
+		p.add(joinPath(path, "url"), "must be an absolute http(s) URL")
+	}
+	if !regexp.MustCompile(`^[A-Z]+$`).MatchString(h.Method) {
+		p.add(joinPath(path, "method"), "invalid HTTP method %q", h.Method)
+	}
+	for i, j := range h.JSON {
+		if j.Path == "" {
+			p.add(joinPath(indexPath(joinPath(path, "json"), i), "path"), "required")
+		}
+	}
+	if h.BodySizeLimit <= 0 {
+		p.add(joinPath(path, "body_size_limit"), "must be positive, such as 1MiB")
+	}
+	// Prometheus's own rules for its client options (one kind of
+	// credentials, proxy settings that fit together…); they also turn
+	// bearer_token into authorization.
+	if err := h.HTTPClientConfig.Validate(); err != nil {
+		p.add(path, "%v", err)
+	}
+	validateTLS(p, joinPath(path, "tls_config"), &h.TLSConfig)
 }
 
 // JSONCondition requires the field at Path of a JSON body to equal Equals.
@@ -91,9 +194,15 @@ func (s StatusRange) String() string {
 // TCPCheck connects to a TCP address, optionally sends a line and expects
 // an answer matching a regular expression.
 type TCPCheck struct {
-	Address string  `yaml:"address"`
-	Send    string  `yaml:"send"`
-	Expect  *Regexp `yaml:"expect"`
+	Address    string  `yaml:"address"`
+	Send       string  `yaml:"send"`
+	Expect     *Regexp `yaml:"expect"`
+	noDefaults `yaml:"-"`
+	hasValue   `yaml:"-"`
+}
+
+func (t *TCPCheck) validate(p *problems, path string) {
+	requireHostPort(p, joinPath(path, "address"), t.Address)
 }
 
 // TLSCheck reads the certificate of a TLS server and warns before it
@@ -104,6 +213,26 @@ type TLSCheck struct {
 	TLSConfig   promconfig.TLSConfig `yaml:"tls_config"`
 	WarningDays int                  `yaml:"warning_days"`
 	ProblemDays int                  `yaml:"problem_days"`
+	hasValue    `yaml:"-"`
+}
+
+func (t *TLSCheck) fillDefaults() {
+	if t.WarningDays == 0 {
+		t.WarningDays = 14
+	}
+	if t.ProblemDays == 0 {
+		t.ProblemDays = 3
+	}
+}
+
+func (t *TLSCheck) validate(p *problems, path string) {
+	requireHostPort(p, joinPath(path, "address"), t.Address)
+	validateTLS(p, joinPath(path, "tls_config"), &t.TLSConfig)
+	if t.WarningDays < 0 || t.ProblemDays < 0 {
+		p.add(joinPath(path, "warning_days"), "days must not be negative")
+	} else if t.ProblemDays > t.WarningDays {
+		p.add(joinPath(path, "problem_days"), "must not exceed warning_days (%d)", t.WarningDays)
+	}
 }
 
 // DNSCheck resolves a name.
@@ -115,14 +244,53 @@ type DNSCheck struct {
 	Server   string `yaml:"server"`
 	Protocol string `yaml:"protocol"`
 	// Expect lists answers that must all be present.
-	Expect []string `yaml:"expect"`
+	Expect   []string `yaml:"expect"`
+	hasValue `yaml:"-"`
+}
+
+func (d *DNSCheck) fillDefaults() {
+	if d.Type == "" {
+		d.Type = "A"
+	}
+	if d.Protocol == "" {
+		d.Protocol = "udp"
+	}
+}
+
+// dnsTypes are the record types a dns check can ask for.
+var dnsTypes = map[string]bool{"A": true, "AAAA": true, "CNAME": true, "MX": true, "TXT": true, "NS": true}
+
+func (d *DNSCheck) validate(p *problems, path string) {
+	if d.Query == "" {
+		p.add(joinPath(path, "query"), "required: the name to resolve")
+	}
+	d.Type = strings.ToUpper(d.Type)
+	if !dnsTypes[d.Type] {
+		p.add(joinPath(path, "type"), "unsupported record type %q (want A, AAAA, CNAME, MX, NS or TXT)", d.Type)
+	}
+	if d.Protocol != "udp" && d.Protocol != "tcp" {
+		p.add(joinPath(path, "protocol"), "must be udp or tcp")
+	}
+	if d.Server != "" {
+		if _, _, err := net.SplitHostPort(d.Server); err != nil {
+			d.Server = net.JoinHostPort(strings.Trim(d.Server, "[]"), "53")
+		}
+	}
 }
 
 // CommandCheck runs a program following the Nagios plugin convention.
 type CommandCheck struct {
-	Command []string          `yaml:"command"`
-	Dir     string            `yaml:"dir"`
-	Env     map[string]Secret `yaml:"env"`
+	Command    []string          `yaml:"command"`
+	Dir        string            `yaml:"dir"`
+	Env        map[string]Secret `yaml:"env"`
+	noDefaults `yaml:"-"`
+	hasValue   `yaml:"-"`
+}
+
+func (c *CommandCheck) validate(p *problems, path string) {
+	if len(c.Command) == 0 || c.Command[0] == "" {
+		p.add(joinPath(path, "command"), "required: the program and its arguments, as a list")
+	}
 }
 
 // HeartbeatCheck is reported to by jobs (POST /api/v1/heartbeats/…); its
@@ -132,6 +300,34 @@ type HeartbeatCheck struct {
 	ProblemAfter model.Duration `yaml:"problem_after"`
 	Token        Secret         `yaml:"token"`
 	TokenFile    string         `yaml:"token_file"`
+	hasValue     `yaml:"-"`
+}
+
+func (h *HeartbeatCheck) fillDefaults() {
+	switch {
+	case h.WarningAfter == 0 && h.ProblemAfter == 0:
+		// django_status's AgeMonitor: warning after a day, problem after two.
+		h.WarningAfter, h.ProblemAfter = day, 2*day
+	case h.ProblemAfter == 0:
+		h.ProblemAfter = 2 * h.WarningAfter
+	case h.WarningAfter == 0:
+		h.WarningAfter = h.ProblemAfter // no warning stage
+	}
+}
+
+func (h *HeartbeatCheck) validate(p *problems, path string) {
+	if h.WarningAfter > h.ProblemAfter {
+		p.add(joinPath(path, "warning_after"), "must not exceed problem_after (%s)", h.ProblemAfter)
+	}
+}
+
+// Warnings are what config check says of a heartbeat check that is valid
+// but open to anyone.
+func (h *HeartbeatCheck) Warnings() []string {
+	if h.Token == "" {
+		return []string{"has no token: anyone who reaches statusd can report to it"}
+	}
+	return nil
 }
 
 // Regexp is a regular expression compiled when the config is loaded.
@@ -149,10 +345,6 @@ func (r *Regexp) UnmarshalText(b []byte) error {
 	return nil
 }
 
-// valueless lists the kinds that measure no value, so thresholds on them
-// make no sense.
-var valueless = map[string]bool{"ping": true, "build": true, "celery": true, "databases": true, "caches": true}
-
 // ServerStats are the options of the kinds that can report a server's
 // figures (postgres, mysql, redis, memcached).
 type ServerStats struct {
@@ -167,20 +359,19 @@ type ServerStats struct {
 // or needed for the value.
 func (s ServerStats) ReadsStats() bool { return s.Stats || s.Value != "latency" }
 
-// serverStats returns the stats options of a check whose kind has them.
-func (ch *Check) serverStats() *ServerStats {
-	switch {
-	case ch.Postgres != nil:
-		return &ch.Postgres.ServerStats
-	case ch.MySQL != nil:
-		return &ch.MySQL.ServerStats
-	case ch.Redis != nil:
-		return &ch.Redis.ServerStats
-	case ch.Memcached != nil:
-		return &ch.Memcached.ServerStats
+func (s *ServerStats) fillDefaults() { setString(&s.Value, "latency") }
+
+func (ServerStats) measures() bool { return true }
+
+// validateValue checks that the value is one of the kind's figures.
+func (s *ServerStats) validateValue(p *problems, path, kind string, values ...string) {
+	if !slices.Contains(values, s.Value) {
+		p.add(joinPath(path, "value"), "unknown value %q for kind %s (one of: %s)", s.Value, kind, strings.Join(values, ", "))
 	}
-	return nil
 }
+
+// The figures a database server's stats give.
+var databaseValues = []string{"latency", "connections", "connection_ratio", "database_size", "uptime", "replication_lag"}
 
 // PostgresCheck connects to PostgreSQL and runs SELECT 1; with stats it
 // also reports version, connections, size, uptime and replication. Value:
@@ -191,10 +382,20 @@ type PostgresCheck struct {
 	ServerStats `yaml:",inline"`
 }
 
+func (c *PostgresCheck) validate(p *problems, path string) {
+	requireDSN(p, path, c.DSN, "postgres")
+	c.validateValue(p, path, "postgres", databaseValues...)
+}
+
 // MySQLCheck is PostgresCheck for MySQL and MariaDB.
 type MySQLCheck struct {
 	Endpoint    `yaml:",inline"`
 	ServerStats `yaml:",inline"`
+}
+
+func (c *MySQLCheck) validate(p *problems, path string) {
+	requireDSN(p, path, c.DSN, "mysql")
+	c.validateValue(p, path, "mysql", databaseValues...)
 }
 
 // RedisCheck pings Redis and writes, reads and deletes a key; with stats
@@ -206,6 +407,11 @@ type RedisCheck struct {
 	ServerStats `yaml:",inline"`
 }
 
+func (c *RedisCheck) validate(p *problems, path string) {
+	requireDSN(p, path, c.DSN, "redis", "rediss")
+	c.validateValue(p, path, "redis", "latency", "used_memory", "connected_clients", "hit_ratio", "evicted_keys", "uptime")
+}
+
 // MemcachedCheck writes, reads and deletes a key in memcached; with stats
 // it also reports its stats. Value: latency, curr_connections, hit_ratio,
 // evictions, bytes or uptime.
@@ -213,6 +419,11 @@ type MemcachedCheck struct {
 	// Address is host:port.
 	Address     string `yaml:"address"`
 	ServerStats `yaml:",inline"`
+}
+
+func (c *MemcachedCheck) validate(p *problems, path string) {
+	requireHostPort(p, joinPath(path, "address"), c.Address)
+	c.validateValue(p, path, "memcached", "latency", "curr_connections", "hit_ratio", "evictions", "bytes", "uptime")
 }
 
 // CeleryCheck pings Celery workers through their broker with Celery's
@@ -228,26 +439,58 @@ type CeleryCheck struct {
 	// used: Celery always uses "celery").
 	Namespace string `yaml:"namespace"`
 	// Stats adds `celery inspect stats` for the workers.
-	Stats bool `yaml:"stats"`
+	Stats   bool `yaml:"stats"`
+	noValue `yaml:"-"`
+}
+
+func (c *CeleryCheck) fillDefaults() { setString(&c.Namespace, "celery") }
+
+func (c *CeleryCheck) validate(p *problems, path string) {
+	if c.Broker == "" {
+		p.add(joinPath(path, "broker"), "required (or broker_file): redis://… or amqp://…")
+	} else if s := DSNScheme(string(c.Broker)); s != "redis" && s != "rediss" && s != "amqp" && s != "amqps" {
+		p.add(joinPath(path, "broker"), "unsupported broker %q: use redis://, rediss://, amqp:// or amqps://", s)
+	}
 }
 
 // SQLCheck runs a read-only query that returns one number, the check's
 // value: the length of a queue, the age of the newest row… The DSN is
 // postgres://…, mysql://… (or a go-sql-driver DSN) or sqlite:PATH.
 type SQLCheck struct {
-	Endpoint `yaml:",inline"`
-	Query    string `yaml:"query"`
+	Endpoint   `yaml:",inline"`
+	Query      string `yaml:"query"`
+	noDefaults `yaml:"-"`
+	hasValue   `yaml:"-"`
+}
+
+func (c *SQLCheck) validate(p *problems, path string) {
+	requireDSN(p, path, c.DSN, "postgres", "mysql", "sqlite")
+	if strings.TrimSpace(c.Query) == "" {
+		p.add(joinPath(path, "query"), "required: a read-only query that returns one number")
+	}
 }
 
 // DatabasesCheck connects to several databases and reports {name: true|false}.
 type DatabasesCheck struct {
-	Databases map[string]Endpoint `yaml:"databases"`
+	Databases  map[string]Endpoint `yaml:"databases"`
+	noDefaults `yaml:"-"`
+	noValue    `yaml:"-"`
+}
+
+func (c *DatabasesCheck) validate(p *problems, path string) {
+	validateEndpoints(p, joinPath(path, "databases"), c.Databases, "postgres", "mysql", "sqlite")
 }
 
 // CachesCheck writes, reads and deletes a key in several caches and reports
 // {name: true|false}.
 type CachesCheck struct {
-	Caches map[string]Endpoint `yaml:"caches"`
+	Caches     map[string]Endpoint `yaml:"caches"`
+	noDefaults `yaml:"-"`
+	noValue    `yaml:"-"`
+}
+
+func (c *CachesCheck) validate(p *problems, path string) {
+	validateEndpoints(p, joinPath(path, "caches"), c.Caches, "redis", "rediss", "memcached")
 }
 
 // Endpoint is one database or cache of a databases or caches check.
@@ -257,10 +500,18 @@ type Endpoint struct {
 	DSNFile string `yaml:"dsn_file"`
 }
 
-// statValues lists the values each stats-capable kind can measure.
-var statValues = map[string][]string{
-	"postgres":  {"latency", "connections", "connection_ratio", "database_size", "uptime", "replication_lag"},
-	"mysql":     {"latency", "connections", "connection_ratio", "database_size", "uptime", "replication_lag"},
-	"redis":     {"latency", "used_memory", "connected_clients", "hit_ratio", "evicted_keys", "uptime"},
-	"memcached": {"latency", "curr_connections", "hit_ratio", "evictions", "bytes", "uptime"},
+// Warnings are what config check says of a valid check that may not be
+// what was meant (a heartbeat anyone can report to), from its kind.
+func (ch *Check) Warnings() []string {
+	if w, ok := ch.options().(interface{ Warnings() []string }); ok {
+		return w.Warnings()
+	}
+	return nil
+}
+
+// ResponseTimed tells whether the check's runs time a response, so that
+// their durations are response times worth a chart (an http check's).
+func (ch *Check) ResponseTimed() bool {
+	r, ok := ch.options().(interface{ responseTimed() bool })
+	return ok && r.responseTimed()
 }

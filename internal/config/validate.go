@@ -76,7 +76,11 @@ func (ch *Check) validate(p *problems, path string) {
 	if ch.Timeout >= ch.Interval {
 		p.add(joinPath(path, "timeout"), "must be less than interval (%s)", ch.Interval)
 	}
-	if valueless[ch.Kind] {
+	opts := ch.options()
+	if opts == nil {
+		return // an unknown kind, reported when decoding
+	}
+	if !opts.measures() {
 		if ch.Warning != nil {
 			p.add(joinPath(path, "warning"), "kind %s measures no value to compare", ch.Kind)
 		}
@@ -89,57 +93,7 @@ func (ch *Check) validate(p *problems, path string) {
 			p.add(joinPath(path, "link"), "must be an absolute URL")
 		}
 	}
-	switch {
-	case ch.HTTP != nil:
-		ch.HTTP.validate(p, path)
-	case ch.TCP != nil:
-		requireHostPort(p, joinPath(path, "address"), ch.TCP.Address)
-	case ch.TLS != nil:
-		t := ch.TLS
-		requireHostPort(p, joinPath(path, "address"), t.Address)
-		validateTLS(p, joinPath(path, "tls_config"), &t.TLSConfig)
-		if t.WarningDays < 0 || t.ProblemDays < 0 {
-			p.add(joinPath(path, "warning_days"), "days must not be negative")
-		} else if t.ProblemDays > t.WarningDays {
-			p.add(joinPath(path, "problem_days"), "must not exceed warning_days (%d)", t.WarningDays)
-		}
-	case ch.DNS != nil:
-		ch.DNS.validate(p, path)
-	case ch.Command != nil:
-		if len(ch.Command.Command) == 0 || ch.Command.Command[0] == "" {
-			p.add(joinPath(path, "command"), "required: the program and its arguments, as a list")
-		}
-	case ch.Heartbeat != nil:
-		if ch.Heartbeat.WarningAfter > ch.Heartbeat.ProblemAfter {
-			p.add(joinPath(path, "warning_after"), "must not exceed problem_after (%s)", ch.Heartbeat.ProblemAfter)
-		}
-	case ch.Postgres != nil:
-		requireDSN(p, path, ch.Postgres.DSN, "postgres")
-	case ch.MySQL != nil:
-		requireDSN(p, path, ch.MySQL.DSN, "mysql")
-	case ch.Redis != nil:
-		requireDSN(p, path, ch.Redis.DSN, "redis", "rediss")
-	case ch.Memcached != nil:
-		requireHostPort(p, joinPath(path, "address"), ch.Memcached.Address)
-	case ch.Celery != nil:
-		if ch.Celery.Broker == "" {
-			p.add(joinPath(path, "broker"), "required (or broker_file): redis://… or amqp://…")
-		} else if s := DSNScheme(string(ch.Celery.Broker)); s != "redis" && s != "rediss" && s != "amqp" && s != "amqps" {
-			p.add(joinPath(path, "broker"), "unsupported broker %q: use redis://, rediss://, amqp:// or amqps://", s)
-		}
-	case ch.SQL != nil:
-		requireDSN(p, path, ch.SQL.DSN, "postgres", "mysql", "sqlite")
-		if strings.TrimSpace(ch.SQL.Query) == "" {
-			p.add(joinPath(path, "query"), "required: a read-only query that returns one number")
-		}
-	case ch.Databases != nil:
-		validateEndpoints(p, joinPath(path, "databases"), ch.Databases.Databases, "postgres", "mysql", "sqlite")
-	case ch.Caches != nil:
-		validateEndpoints(p, joinPath(path, "caches"), ch.Caches.Caches, "redis", "rediss", "memcached")
-	}
-	if s := ch.serverStats(); s != nil {
-		validateValue(p, path, ch.Kind, s.Value)
-	}
+	opts.validate(p, path)
 }
 
 // DSNScheme names the kind of server a DSN points at: the URL scheme
@@ -184,12 +138,6 @@ func describeScheme(s string) string {
 	return "scheme " + strconv.Quote(s)
 }
 
-func validateValue(p *problems, path, kind, value string) {
-	if !slices.Contains(statValues[kind], value) {
-		p.add(joinPath(path, "value"), "unknown value %q for kind %s (one of: %s)", value, kind, strings.Join(statValues[kind], ", "))
-	}
-}
-
 func validateEndpoints(p *problems, path string, eps map[string]Endpoint, schemes ...string) {
 	if len(eps) == 0 {
 		p.add(path, "required: at least one name with its dsn")
@@ -197,34 +145,6 @@ func validateEndpoints(p *problems, path string, eps map[string]Endpoint, scheme
 	for name, ep := range eps {
 		requireDSN(p, joinPath(path, name), ep.DSN, schemes...)
 	}
-}
-
-func (h *HTTPCheck) validate(p *problems, path string) {
-	u, err := url.Parse(h.URL)
-	switch {
-	case h.URL == "":
-		p.add(joinPath(path, "url"), "required")
-	case err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "":
-		p.add(joinPath(path, "url"), "must be an absolute http(s) URL")
-	}
-	if !regexp.MustCompile(`^[A-Z]+$`).MatchString(h.Method) {
-		p.add(joinPath(path, "method"), "invalid HTTP method %q", h.Method)
-	}
-	for i, j := range h.JSON {
-		if j.Path == "" {
-			p.add(joinPath(indexPath(joinPath(path, "json"), i), "path"), "required")
-		}
-	}
-	if h.BodySizeLimit <= 0 {
-		p.add(joinPath(path, "body_size_limit"), "must be positive, such as 1MiB")
-	}
-	// Prometheus's own rules for its client options (one kind of
-	// credentials, proxy settings that fit together…); they also turn
-	// bearer_token into authorization.
-	if err := h.HTTPClientConfig.Validate(); err != nil {
-		p.add(path, "%v", err)
-	}
-	validateTLS(p, joinPath(path, "tls_config"), &h.TLSConfig)
 }
 
 // validateTLS checks a tls_config as it will be used: Prometheus's rules,
@@ -256,27 +176,6 @@ func validateTLS(p *problems, path string, c *promconfig.TLSConfig) {
 	if len(cert) > 0 {
 		if _, err := tls.X509KeyPair(cert, key); err != nil {
 			p.add(path, "client certificate and key: %v", err)
-		}
-	}
-}
-
-// dnsTypes are the record types a dns check can ask for.
-var dnsTypes = map[string]bool{"A": true, "AAAA": true, "CNAME": true, "MX": true, "TXT": true, "NS": true}
-
-func (d *DNSCheck) validate(p *problems, path string) {
-	if d.Query == "" {
-		p.add(joinPath(path, "query"), "required: the name to resolve")
-	}
-	d.Type = strings.ToUpper(d.Type)
-	if !dnsTypes[d.Type] {
-		p.add(joinPath(path, "type"), "unsupported record type %q (want A, AAAA, CNAME, MX, NS or TXT)", d.Type)
-	}
-	if d.Protocol != "udp" && d.Protocol != "tcp" {
-		p.add(joinPath(path, "protocol"), "must be udp or tcp")
-	}
-	if d.Server != "" {
-		if _, _, err := net.SplitHostPort(d.Server); err != nil {
-			d.Server = net.JoinHostPort(strings.Trim(d.Server, "[]"), "53")
 		}
 	}
 }

@@ -3,8 +3,10 @@ package store
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -112,5 +114,28 @@ func TestOpenPostgresUnreachableRedactsPassword(t *testing.T) {
 	msg := err.Error()
 	if strings.Contains(msg, "hunter2") || !strings.Contains(msg, "connect to PostgreSQL at postgres://statusd:xxxxx@127.0.0.1:1/statusd") {
 		t.Errorf("error = %s", msg)
+	}
+}
+
+// Both dialects have the same migrations, by version and name: a
+// migration written for one only fails here.
+func TestMigrationSetsMatch(t *testing.T) {
+	lite, err := Migrations(SQLite)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pg, err := Migrations(Postgres)
+	if err != nil {
+		t.Fatal(err)
+	}
+	names := func(ms []Migration) []string {
+		var out []string
+		for _, m := range ms {
+			out = append(out, fmt.Sprintf("%04d_%s", m.Version, m.Name))
+		}
+		return out
+	}
+	if a, b := names(lite), names(pg); !slices.Equal(a, b) {
+		t.Errorf("SQLite migrations %v, PostgreSQL migrations %v", a, b)
 	}
 }

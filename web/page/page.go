@@ -66,10 +66,10 @@ type Options struct {
 	Boards Boards
 	// Checks lists every check for the dashboard, in config order.
 	Checks func() []CheckInfo
-	// Kind tells a check's kind ("" when unknown), for response-time
-	// sparklines of http checks.
-	Kind  func(status.CheckID) string
-	Clock clockwork.Clock
+	// ResponseTimed tells whether a check's runs time a response (an
+	// http check's do), for the services' response-time sparklines.
+	ResponseTimed func(status.CheckID) bool
+	Clock         clockwork.Clock
 	// ExternalURL is how visitors reach statusd, for the feed's absolute
 	// links; nil builds them from the request.
 	ExternalURL *url.URL
@@ -330,7 +330,7 @@ func (p *Pages) build(r *renderer, b *board.Board, up *uptimeData, now time.Time
 		s.favicon = w.String()
 	}
 	d := p.data(s, "", now)
-	d.Index = r.buildIndex(b, up, p.opts.Kind, now)
+	d.Index = r.buildIndex(b, up, p.opts.ResponseTimed, now)
 	body, err := r.templates.execute("index", d)
 	if err != nil {
 		return nil, err

@@ -53,7 +53,7 @@ func newFixture(t *testing.T, s page.Settings, checks func() []page.CheckInfo) *
 	clock := clockwork.NewFakeClockAt(now)
 	cache := board.New(board.Options{Store: st, Clock: clock})
 	p := page.New(page.Options{Store: st, Boards: cache, Checks: checks, Clock: clock, Version: "v1.2.3",
-		Kind: func(status.CheckID) string { return "http" }})
+		ResponseTimed: func(status.CheckID) bool { return true }})
 	theme, err := page.Load(s, clock.Now)
 	if err != nil {
 		t.Fatal(err)

@@ -216,7 +216,7 @@ type uptimeData struct {
 }
 
 // buildIndex builds the index of a board.
-func (r *renderer) buildIndex(b *board.Board, up *uptimeData, kinds func(status.CheckID) string, now time.Time) *Index {
+func (r *renderer) buildIndex(b *board.Board, up *uptimeData, timed func(status.CheckID) bool, now time.Time) *Index {
 	idx := &Index{IncidentDays: r.settings.IncidentDays}
 	for _, m := range b.Maintenances {
 		idx.Maintenances = append(idx.Maintenances, MaintenanceView{
@@ -225,7 +225,7 @@ func (r *renderer) buildIndex(b *board.Board, up *uptimeData, kinds func(status.
 	}
 	services := map[string]ServiceView{}
 	for _, s := range b.Services {
-		services[s.Name] = serviceView(s, up, kinds, now)
+		services[s.Name] = serviceView(s, up, timed, now)
 	}
 	for i := range b.Groups {
 		g := &b.Groups[i]
@@ -246,7 +246,7 @@ func (r *renderer) buildIndex(b *board.Board, up *uptimeData, kinds func(status.
 	return idx
 }
 
-func serviceView(s *board.Service, up *uptimeData, kinds func(status.CheckID) string, now time.Time) ServiceView {
+func serviceView(s *board.Service, up *uptimeData, timed func(status.CheckID) bool, now time.Time) ServiceView {
 	v := ServiceView{
 		Name: s.Name, Description: s.Description, Link: s.Link, Status: statusView(s.Status),
 		Maintenance: s.Maintenance, Manual: s.Manual, ManualReason: s.ManualReason, Since: s.Since,
@@ -257,7 +257,7 @@ func serviceView(s *board.Service, up *uptimeData, kinds func(status.CheckID) st
 	var perCheck [][]store.Rollup
 	for _, id := range s.Checks {
 		perCheck = append(perCheck, up.days[id])
-		if v.Sparkline == nil && kinds != nil && kinds(id) == "http" {
+		if v.Sparkline == nil && timed != nil && timed(id) {
 			v.Sparkline = sparkline(up.hours[id])
 		}
 	}
