@@ -9,7 +9,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -28,6 +27,7 @@ import (
 	"github.com/statusd/statusd/exporter/probe"
 	"github.com/statusd/statusd/internal/board"
 	"github.com/statusd/statusd/internal/config"
+	"github.com/statusd/statusd/internal/exposition"
 	"github.com/statusd/statusd/internal/store"
 	"github.com/statusd/statusd/notifier"
 	"github.com/statusd/statusd/notifier/integrations"
@@ -214,6 +214,7 @@ func New(ctx context.Context, opts Options) (*App, error) {
 		Board:        a.board,
 		History:      st,
 		Gatherer:     a.registry,
+		Registerer:   a.registry,
 		CheckMetrics: a.writeCheckMetrics,
 		Reload:       reload,
 		ExternalURL:  external,
@@ -251,11 +252,9 @@ func (a *App) applyReceivers(cfg *config.Config) error {
 
 // writeCheckMetrics writes the per-check families: the exporter's and the
 // evaluated level.
-func (a *App) writeCheckMetrics(w io.Writer) error {
-	if err := a.exporter.WriteMetrics(w); err != nil {
-		return err
-	}
-	return a.evaluator.WriteMetrics(w)
+func (a *App) writeCheckMetrics(w *exposition.Writer) {
+	a.exporter.WriteMetrics(w)
+	a.evaluator.WriteMetrics(w)
 }
 
 // restore seeds the exporter with what the store remembers, so the API and

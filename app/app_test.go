@@ -157,6 +157,7 @@ func TestDaemon(t *testing.T) {
 				t.Errorf("/metrics = %d", code)
 			}
 			testsvc.PromtoolCheckMetrics(t, metrics)
+			testsvc.ParseMetrics(t, metrics)
 
 			// The heartbeat has never reported: 503 until it does.
 			if code, body := d.get(t, "/api/v1/checks/health"); code != 503 || !strings.Contains(body, "never reported") {

@@ -1,14 +1,11 @@
 package evaluator
 
 import (
-	"bufio"
-	"io"
-	"strconv"
-	"strings"
 	"sync/atomic"
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/statusd/statusd/internal/exposition"
 	"github.com/statusd/statusd/internal/status"
 )
 
@@ -57,40 +54,21 @@ func (m *metrics) collectors() []prometheus.Collector {
 func (m *metrics) setPlan(p *plan) { m.plan.Store(p) }
 
 // WriteMetrics writes statusd_check_evaluated_level, one series per check
-// evaluated since statusd started, in the text format; like the check
-// families it can number tens of thousands of series, so it is written
-// directly.
-func (e *Evaluator) WriteMetrics(w io.Writer) error {
+// evaluated since statusd started; like the check families it can number
+// tens of thousands of series, so it is written directly.
+func (e *Evaluator) WriteMetrics(w *exposition.Writer) {
+	const name = "statusd_check_evaluated_level"
+	w.Family(name, "gauge", "Evaluated (debounced) level of the check, which notifications and services follow: 0 fine, 1 warning, 2 problem.")
 	p := e.metrics.plan.Load()
-	bw, ok := w.(*bufio.Writer)
-	if !ok {
-		bw = bufio.NewWriter(w)
+	if p == nil {
+		return
 	}
-	bw.WriteString("# HELP statusd_check_evaluated_level Evaluated (debounced) level of the check, which notifications and services follow: 0 fine, 1 warning, 2 problem.\n")
-	bw.WriteString("# TYPE statusd_check_evaluated_level gauge\n")
-	if p != nil {
-		line := make([]byte, 0, 128)
-		for _, c := range p.order {
-			l := c.level.Load()
-			if l < 0 {
-				continue // not evaluated yet
-			}
-			line = append(line[:0], `statusd_check_evaluated_level{check="`...)
-			line = append(line, escape(c.id.Check)...)
-			line = append(line, `",resource="`...)
-			line = append(line, escape(c.id.Resource)...)
-			line = append(line, `"} `...)
-			line = strconv.AppendInt(line, int64(l), 10)
-			line = append(line, '\n')
-			bw.Write(line)
+	for _, c := range p.order {
+		if l := c.level.Load(); l >= 0 { // evaluated at least once
+			w.Sample(name, c.labels, float64(l))
 		}
 	}
-	return bw.Flush()
 }
-
-var escaper = strings.NewReplacer(`\`, `\\`, `"`, `\"`, "\n", `\n`)
-
-func escape(s string) string { return escaper.Replace(s) }
 
 // Monitor is what the evaluator holds of a check, for the checks
 // dashboard: its evaluated level (evaluated is false before the first

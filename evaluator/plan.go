@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/statusd/statusd/internal/config"
+	"github.com/statusd/statusd/internal/exposition"
 	"github.com/statusd/statusd/internal/message"
 	"github.com/statusd/statusd/internal/status"
 	"github.com/statusd/statusd/internal/store"
@@ -30,6 +31,8 @@ type checkEntry struct {
 	dirty bool
 	// level is the evaluated level for /metrics, -1 before any.
 	level atomic.Int32
+	// labels are its metric labels, rendered.
+	labels exposition.Labels
 }
 
 // muted tells whether a maintenance window covers one of the check's
@@ -113,6 +116,7 @@ func newPlan(cfg *config.Config, external *url.URL, prev *plan) *plan {
 			e.digest = true
 			e.rule.Notify = Policy{Instant: n.Mode == config.NotifyInstant, Repeat: time.Duration(n.Repeat), SendResolved: n.Resolved()}
 		}
+		e.labels = exposition.NewLabels("check", id.Check, "resource", id.Resource)
 		e.state.Receivers = make([]ReceiverState, len(e.receivers))
 		e.level.Store(-1)
 		if old := prev.check(id); old != nil {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/statusd/statusd/exporter/probe"
 	"github.com/statusd/statusd/internal/config"
+	"github.com/statusd/statusd/internal/exposition"
 	"github.com/statusd/statusd/internal/status"
 	"github.com/statusd/statusd/internal/threshold"
 )
@@ -28,8 +29,8 @@ type Check struct {
 	// with the token a report must carry ("" takes any).
 	reported   bool
 	token      string
-	labels     string // its metric labels, rendered
-	infoLabels string // its labels with its kind, for statusd_check_info
+	labels     exposition.Labels // its metric labels, rendered
+	infoLabels exposition.Labels // its labels with its kind, for statusd_check_info
 	state      *checkState
 }
 
@@ -77,8 +78,8 @@ func newCheck(id status.CheckID, c *config.Check, env probe.Env, prev *Check) (*
 		warning:    c.Warning,
 		problem:    c.Problem,
 		prober:     p,
-		labels:     labelSet(id),
-		infoLabels: `{check="` + escapeLabel(id.Check) + `",kind="` + escapeLabel(c.Kind) + `",resource="` + escapeLabel(id.Resource) + `"}`,
+		labels:     checkLabels(id),
+		infoLabels: infoLabels(id, c.Kind),
 		state:      &checkState{},
 	}
 	if r, ok := p.(probe.Reported); ok {

@@ -25,6 +25,7 @@ import (
 
 	"github.com/statusd/statusd/exporter/probe"
 	"github.com/statusd/statusd/internal/config"
+	"github.com/statusd/statusd/internal/exposition"
 	"github.com/statusd/statusd/internal/status"
 	"github.com/statusd/statusd/internal/store"
 	"github.com/statusd/statusd/internal/threshold"
@@ -306,7 +307,9 @@ func checkMetrics(t *testing.T, e *Exporter) prometheus.Gatherer {
 	t.Helper()
 	return prometheus.GathererFunc(func() ([]*dto.MetricFamily, error) {
 		var buf bytes.Buffer
-		if err := e.WriteMetrics(&buf); err != nil {
+		w := exposition.NewWriter(&buf)
+		e.WriteMetrics(w)
+		if err := w.Flush(); err != nil {
 			return nil, err
 		}
 		parser := expfmt.NewTextParser(model.LegacyValidation)

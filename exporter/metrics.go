@@ -1,12 +1,8 @@
 package exporter
 
 import (
-	"bufio"
-	"io"
-	"math"
-	"strconv"
-	"strings"
 
+	"github.com/statusd/statusd/internal/exposition"
 	"github.com/statusd/statusd/internal/status"
 )
 
@@ -48,15 +44,16 @@ func boolValue(b bool) float64 {
 	return 0
 }
 
-// labelSet renders a check's labels in the text exposition format once,
-// when the check is built: `{check="api",resource="health"}`.
-func labelSet(id status.CheckID) string {
-	return `{check="` + escapeLabel(id.Check) + `",resource="` + escapeLabel(id.Resource) + `"}`
+// checkLabels renders a check's labels once, when the check is built.
+func checkLabels(id status.CheckID) exposition.Labels {
+	return exposition.NewLabels("check", id.Check, "resource", id.Resource)
 }
 
-var labelEscaper = strings.NewReplacer(`\`, `\\`, `"`, `\"`, "\n", `\n`)
-
-func escapeLabel(v string) string { return labelEscaper.Replace(v) }
+// infoLabels renders a check's labels with its kind, for
+// statusd_check_info.
+func infoLabels(id status.CheckID, kind string) exposition.Labels {
+	return exposition.NewLabels("check", id.Check, "kind", kind, "resource", id.Resource)
+}
 
 // WriteMetrics writes the check metrics in the Prometheus text format
 // (version 0.0.4), built from the latest results at the time of the call:
@@ -67,7 +64,7 @@ func escapeLabel(v string) string { return labelEscaper.Replace(v) }
 // With tens of thousands of series this is the bulk of a scrape, so it is
 // written directly instead of through client_golang's registry, whose
 // per-series validation, sorting and encoding cost four times as much.
-func (e *Exporter) WriteMetrics(w io.Writer) error {
+func (e *Exporter) WriteMetrics(w *exposition.Writer) {
 	type sample struct {
 		c *Check
 		r *status.Result
@@ -81,46 +78,20 @@ func (e *Exporter) WriteMetrics(w io.Writer) error {
 			}
 		}
 	}
-	bw, ok := w.(*bufio.Writer)
-	if !ok {
-		bw = bufio.NewWriterSize(w, 64<<10)
-	}
 	// Every configured check, run or not, with its kind: alerting rules
 	// join it to pick a kind (heartbeat, tls).
-	bw.WriteString("# HELP statusd_check_info A configured check, with its kind; always 1.\n# TYPE statusd_check_info gauge\n")
+	w.Family("statusd_check_info", "gauge", "A configured check, with its kind; always 1.")
 	for _, res := range e.Resources() {
 		for _, c := range res.Checks {
-			bw.WriteString("statusd_check_info" + c.infoLabels + " 1\n")
+			w.Sample("statusd_check_info", c.infoLabels, 1)
 		}
 	}
-	line := make([]byte, 0, 256)
 	for _, f := range checkFamilies() {
-		bw.WriteString("# HELP " + f.name + " " + f.help + "\n# TYPE " + f.name + " " + f.typ + "\n")
+		w.Family(f.name, f.typ, f.help)
 		for _, s := range samples {
-			v, ok := f.value(s.c, s.r)
-			if !ok {
-				continue
+			if v, ok := f.value(s.c, s.r); ok {
+				w.Sample(f.name, s.c.labels, v)
 			}
-			line = append(line[:0], f.name...)
-			line = append(line, s.c.labels...)
-			line = append(line, ' ')
-			line = appendFloat(line, v)
-			line = append(line, '\n')
-			bw.Write(line)
 		}
 	}
-	return bw.Flush()
-}
-
-// appendFloat formats a sample value as the text format wants it.
-func appendFloat(b []byte, v float64) []byte {
-	switch {
-	case math.IsInf(v, 1):
-		return append(b, "+Inf"...)
-	case math.IsInf(v, -1):
-		return append(b, "-Inf"...)
-	case math.IsNaN(v):
-		return append(b, "NaN"...)
-	}
-	return strconv.AppendFloat(b, v, 'g', -1, 64)
 }

@@ -5,17 +5,22 @@ import (
 	"compress/gzip"
 	"io"
 	"net/http"
-	"strings"
 	"sync"
 
+	"github.com/gorilla/mux"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/prometheus/common/expfmt"
+
+	"github.com/statusd/statusd/internal/exposition"
+	"github.com/statusd/statusd/web/page"
 )
 
 // metricsHandler serves /metrics in the Prometheus text format: the
 // registry's families (Go, process, build, scheduler, store…) through
 // client_golang's encoder, then the check families, which can number tens
-// of thousands of series, from their own writer. Responses are gzipped at
-// the fastest level when the scraper accepts it.
+// of thousands of series, from their own writer (internal/exposition).
+// Responses are gzipped at the fastest level when the scraper accepts it.
 type metricsHandler struct {
 	opts Options
 	gzip sync.Pool
@@ -34,7 +39,7 @@ func (m *metricsHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var out io.Writer = w
-	if acceptsGzip(r) {
+	if page.AcceptsGzip(r) {
 		w.Header().Set("Content-Encoding", "gzip")
 		w.Header().Add("Vary", "Accept-Encoding")
 		gz, _ := m.gzip.Get().(*gzip.Writer)
@@ -57,21 +62,68 @@ func (m *metricsHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+	ew := exposition.NewWriter(bw)
 	if m.opts.CheckMetrics != nil {
-		if err := m.opts.CheckMetrics(bw); err != nil {
-			m.opts.Logger.Debug("Writing check metrics failed", "err", err)
-			return
-		}
+		m.opts.CheckMetrics(ew)
 	}
-	_ = bw.Flush()
+	if err := ew.Flush(); err != nil {
+		m.opts.Logger.Debug("Writing metrics failed", "err", err)
+	}
 }
 
-func acceptsGzip(r *http.Request) bool {
-	for _, part := range strings.Split(r.Header.Get("Accept-Encoding"), ",") {
-		enc, q, _ := strings.Cut(strings.TrimSpace(part), ";")
-		if strings.TrimSpace(enc) == "gzip" && strings.ReplaceAll(q, " ", "") != "q=0" {
-			return true
-		}
+// instrumentation exports statusd's own HTTP handlers' requests by route,
+// as Prometheus's own server does: statusd_http_requests_total{code,
+// handler} and statusd_http_request_duration_seconds{handler}, the handler
+// being the route's template (/api/v1/checks/{resource}), never the path.
+type instrumentation struct {
+	requests *prometheus.CounterVec
+	duration *prometheus.HistogramVec
+	// routes are the instrumented handlers, by route, made at its first
+	// request.
+	routes sync.Map // *mux.Route → http.Handler
+}
+
+func newInstrumentation(reg prometheus.Registerer) *instrumentation {
+	in := &instrumentation{
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "statusd_http_requests_total",
+			Help: "Requests to statusd's HTTP handlers, by route and status code.",
+		}, []string{"code", "handler"}),
+		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "statusd_http_request_duration_seconds",
+			Help:    "How long statusd's HTTP handlers took to answer, by route.",
+			Buckets: []float64{0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30},
+		}, []string{"handler"}),
 	}
-	return false
+	if reg != nil {
+		reg.MustRegister(in.requests, in.duration)
+	}
+	return in
+}
+
+// handler instruments a handler under a name.
+func (in *instrumentation) handler(name string, h http.Handler) http.Handler {
+	l := prometheus.Labels{"handler": name}
+	return promhttp.InstrumentHandlerCounter(in.requests.MustCurryWith(l),
+		promhttp.InstrumentHandlerDuration(in.duration.MustCurryWith(l), h))
+}
+
+// middleware instruments every route of a router by its path template.
+func (in *instrumentation) middleware(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		route := mux.CurrentRoute(r)
+		if route == nil {
+			next.ServeHTTP(w, r)
+			return
+		}
+		h, ok := in.routes.Load(route)
+		if !ok {
+			name, err := route.GetPathTemplate()
+			if err != nil {
+				name = "other"
+			}
+			h, _ = in.routes.LoadOrStore(route, in.handler(name, next))
+		}
+		h.(http.Handler).ServeHTTP(w, r)
+	})
 }

@@ -5,7 +5,6 @@ package web
 import (
 	"context"
 	"encoding/json"
-	"io"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -14,6 +13,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/exporter-toolkit/web"
 
+	"github.com/statusd/statusd/internal/exposition"
 	"github.com/statusd/statusd/internal/status"
 	"github.com/statusd/statusd/internal/store"
 	"github.com/statusd/statusd/web/auth"
@@ -44,8 +44,10 @@ type Options struct {
 	Board    Boards
 	History  History
 	Gatherer prometheus.Gatherer
+	// Registerer receives the HTTP handlers' metrics; nil registers none.
+	Registerer prometheus.Registerer
 	// CheckMetrics writes the check metrics after the Gatherer's.
-	CheckMetrics func(io.Writer) error
+	CheckMetrics func(*exposition.Writer)
 	// Reload reloads the config; nil disables POST /-/reload.
 	Reload func(context.Context) error
 	// ExternalURL is how users reach statusd, for absolute URLs; when nil
@@ -64,8 +66,10 @@ type Options struct {
 func Handler(opts Options) (http.Handler, error) {
 	h := &handler{opts: opts}
 	r := mux.NewRouter()
-	r.NotFoundHandler = http.HandlerFunc(h.notFound)
-	r.MethodNotAllowedHandler = http.HandlerFunc(h.methodNotAllowed)
+	in := newInstrumentation(opts.Registerer)
+	r.Use(in.middleware)
+	r.NotFoundHandler = in.handler("other", http.HandlerFunc(h.notFound))
+	r.MethodNotAllowedHandler = in.handler("other", http.HandlerFunc(h.methodNotAllowed))
 
 	r.Handle("/metrics", &metricsHandler{opts: opts}).Methods(http.MethodGet, http.MethodHead)
 	r.HandleFunc("/-/healthy", h.healthy).Methods(http.MethodGet, http.MethodHead)

@@ -22,6 +22,7 @@ import (
 	"github.com/statusd/statusd/exporter"
 	"github.com/statusd/statusd/internal/config"
 	"github.com/statusd/statusd/internal/status"
+	"github.com/statusd/statusd/internal/testsvc"
 )
 
 type fixture struct {
@@ -78,10 +79,12 @@ resources:
 	if err := f.exporter.Apply(cfg); err != nil {
 		t.Fatal(err)
 	}
+	reg := prometheus.NewRegistry()
 	opts := Options{
 		Logger:       logger,
 		Checks:       f.exporter,
-		Gatherer:     prometheus.NewRegistry(),
+		Gatherer:     reg,
+		Registerer:   reg,
 		CheckMetrics: f.exporter.WriteMetrics,
 		Version:      "test",
 	}
@@ -395,5 +398,48 @@ func TestMetricsEndpoint(t *testing.T) {
 	}
 	if code, _, body := f.do(t, "HEAD", "/metrics", nil); code != 200 || body != "" {
 		t.Errorf("HEAD: %d %q", code, body)
+	}
+}
+
+// /metrics parses and lints clean (in Go, no promtool), and counts the
+// requests to statusd's own handlers by route template, never by path.
+func TestMetricsByRoute(t *testing.T) {
+	f := newFixture(t, false)
+	f.do(t, "GET", "/api/v1/checks/health", nil)
+	f.do(t, "GET", "/api/v1/checks/health/ping", nil)
+	f.do(t, "GET", "/api/v1/checks/nope", nil)
+	f.do(t, "DELETE", "/api/v1/checks", nil)
+	f.do(t, "GET", "/no/such/path", nil)
+	_, _, metrics := f.do(t, "GET", "/metrics", nil)
+	mfs := testsvc.ParseMetrics(t, metrics)
+	counts := map[string]float64{}
+	for _, m := range mfs["statusd_http_requests_total"].GetMetric() {
+		var code, handler string
+		for _, l := range m.GetLabel() {
+			switch l.GetName() {
+			case "code":
+				code = l.GetValue()
+			case "handler":
+				handler = l.GetValue()
+			}
+		}
+		counts[handler+" "+code] = m.GetCounter().GetValue()
+	}
+	want := map[string]float64{
+		"/api/v1/checks/{resource} 503": 1, "/api/v1/checks/{resource} 404": 1, // 503: not checked yet
+		"/api/v1/checks/{resource}/{check} 503": 1, "other 405": 1, "other 404": 1,
+	}
+	for k, v := range want {
+		if counts[k] != v {
+			t.Errorf("statusd_http_requests_total %s = %v, want %v (all: %v)", k, counts[k], v, counts)
+		}
+	}
+	for k := range counts {
+		if strings.Contains(k, "/health") || strings.Contains(k, "/no/such") {
+			t.Errorf("a path is a label value: %s", k)
+		}
+	}
+	if mfs["statusd_http_request_duration_seconds"] == nil || mfs["statusd_check_info"] == nil {
+		t.Errorf("families missing: %v", metrics)
 	}
 }

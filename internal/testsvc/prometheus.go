@@ -9,6 +9,12 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	dto "github.com/prometheus/client_model/go"
+
+	"github.com/prometheus/client_golang/prometheus/testutil/promlint"
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
 )
 
 // Binary finds a program the tests run (Debian's packages), or skips the
@@ -109,4 +115,28 @@ func PromtoolCheckMetrics(t testing.TB, metrics string) {
 	if err != nil || len(out) != 0 {
 		t.Errorf("promtool check metrics: %v\n%s", err, out)
 	}
+}
+
+// ParseMetrics reads a scrape as Prometheus does and lints it as
+// `promtool check metrics` does, in Go: the test fails on a parse error
+// or any lint problem. It returns the families by name.
+func ParseMetrics(t testing.TB, text string) map[string]*dto.MetricFamily {
+	t.Helper()
+	p := expfmt.NewTextParser(model.LegacyValidation)
+	mfs, err := p.TextToMetricFamilies(strings.NewReader(text))
+	if err != nil {
+		t.Fatalf("the scrape does not parse: %v", err)
+	}
+	list := make([]*dto.MetricFamily, 0, len(mfs))
+	for _, mf := range mfs {
+		list = append(list, mf)
+	}
+	problems, err := promlint.NewWithMetricFamilies(list).Lint()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range problems {
+		t.Errorf("lint: %s: %s", p.Metric, p.Text)
+	}
+	return mfs
 }

@@ -420,7 +420,7 @@ func (a *asset) serve(w http.ResponseWriter, r *http.Request, code int, cacheCon
 		return
 	}
 	body, length := a.body, a.length[0]
-	if a.gz != nil && acceptsGzip(r) {
+	if a.gz != nil && AcceptsGzip(r) {
 		h["Content-Encoding"] = gzipEncoding
 		body, length = a.gz, a.length[1]
 	}
@@ -447,14 +447,27 @@ func etagMatch(header, tag string) bool {
 	return false
 }
 
-func acceptsGzip(r *http.Request) bool {
+// AcceptsGzip tells whether a request takes a gzipped response: gzip (or
+// *) listed in Accept-Encoding with a quality above 0 (RFC 9110 §12.5.3).
+func AcceptsGzip(r *http.Request) bool {
+	star := false
 	for _, part := range strings.Split(r.Header.Get("Accept-Encoding"), ",") {
-		enc, q, _ := strings.Cut(strings.TrimSpace(part), ";")
-		if strings.EqualFold(strings.TrimSpace(enc), "gzip") && strings.ReplaceAll(q, " ", "") != "q=0" {
-			return true
+		coding, params, _ := strings.Cut(strings.TrimSpace(part), ";")
+		coding = strings.TrimSpace(coding)
+		q := 1.0
+		if name, value, ok := strings.Cut(strings.TrimSpace(params), "="); ok && strings.EqualFold(strings.TrimSpace(name), "q") {
+			if v, err := strconv.ParseFloat(strings.TrimSpace(value), 64); err == nil {
+				q = v
+			}
+		}
+		switch {
+		case strings.EqualFold(coding, "gzip"):
+			return q > 0
+		case coding == "*":
+			star = q > 0
 		}
 	}
-	return false
+	return star
 }
 
 // html renders a page of a snapshot, for one request.

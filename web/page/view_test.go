@@ -2,6 +2,7 @@ package page
 
 import (
 	"html/template"
+	"net/http/httptest"
 	"testing"
 	"time"
 
@@ -136,5 +137,18 @@ func TestSparkline(t *testing.T) {
 	s := sparkline([]store.Rollup{{Runs: 2, DurationSeconds: 0.2}, {Runs: 1, DurationSeconds: 0.3}})
 	if s == nil || s.Points != "0.0,15.7 240.0,1.0" || s.Label != "Response time over the last 2 hours: 167 ms on average, 300 ms at the slowest hour" {
 		t.Errorf("sparkline: %+v", s)
+	}
+}
+
+func TestAcceptsGzip(t *testing.T) {
+	for header, want := range map[string]bool{
+		"": false, "gzip": true, "GZIP": true, "br, gzip;q=0.5": true, "gzip;q=0": false, "gzip; q=0.0": false,
+		"gzip;q=0.001": true, "*": true, "*;q=0": false, "gzip;q=0, *": false, "identity": false, "deflate, *;q=0.1": true,
+	} {
+		r := httptest.NewRequest("GET", "/", nil)
+		r.Header.Set("Accept-Encoding", header)
+		if got := AcceptsGzip(r); got != want {
+			t.Errorf("Accept-Encoding %q: %v, want %v", header, got, want)
+		}
 	}
 }
