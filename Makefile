@@ -9,8 +9,12 @@ VPKG      := github.com/prometheus/common/version
 LDFLAGS   := -s -w -X $(VPKG).Version=$(VERSION) -X $(VPKG).Revision=$(REVISION) \
              -X $(VPKG).Branch=$(BRANCH) -X $(VPKG).BuildDate=$(BUILDDATE) -X $(VPKG).BuildUser=$(USER)
 FUZZTIME  ?= 30s
+# golangci-lint, pinned; `go run` builds it once into Go's cache, so a
+# fresh machine needs nothing but Go and the module proxy.
+GOLANGCI_LINT_VERSION ?= v2.15.0
+GOLANGCI_LINT ?= $(GO) run github.com/golangci/golangci-lint/v2/cmd/golangci-lint@$(GOLANGCI_LINT_VERSION)
 
-.PHONY: all build test lint bench fuzz clean
+.PHONY: all build test lint golden bench fuzz clean
 
 all: lint test build
 
@@ -22,11 +26,14 @@ build:
 test:
 	./scripts/test.sh
 
-## lint: gofmt and go vet
+## lint: golangci-lint with the design's import rules (.golangci.yml):
+## depguard, go vet, staticcheck, errorlint, sloglint, revive, gofmt…
 lint:
-	@unformatted=$$(gofmt -l $$(git ls-files '*.go')); \
-	if [ -n "$$unformatted" ]; then echo "gofmt would change: $$unformatted"; exit 1; fi
-	$(GO) vet ./...
+	$(GOLANGCI_LINT) run ./...
+
+## golden: rewrite the golden files of the notifier's integrations
+golden:
+	$(GO) test ./notifier/slack ./notifier/email ./notifier/webhook -run TestGolden -update
 
 ## bench: Go benchmarks (the load scripts are under bench/)
 bench:

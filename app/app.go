@@ -278,8 +278,8 @@ func (a *App) restore(ctx context.Context) error {
 
 // Retry bounds for connecting to the database.
 const (
-	connectRetryMin = 500 * time.Millisecond
-	connectRetryMax = 30 * time.Second
+	connectRetryFirst   = 500 * time.Millisecond
+	connectRetryLongest = 30 * time.Second
 	// storePingEvery is how often statusd_store_up is refreshed once the
 	// store is ready.
 	storePingEvery = 10 * time.Second
@@ -329,7 +329,7 @@ func (a *App) storeReady(ctx context.Context, ran []store.Migration, waitingSinc
 // is an error that stops statusd. Afterwards it keeps statusd_store_up
 // current.
 func (a *App) watchStore(ctx context.Context) error {
-	wait := connectRetryMin
+	wait := connectRetryFirst
 	var since, logged time.Time
 	for !a.isReady() {
 		ran, err := a.connect(ctx)
@@ -357,7 +357,7 @@ func (a *App) watchStore(ctx context.Context) error {
 			return nil
 		case <-time.After(wait):
 		}
-		wait = min(2*wait, connectRetryMax)
+		wait = min(2*wait, connectRetryLongest)
 	}
 
 	tick := time.NewTicker(storePingEvery)

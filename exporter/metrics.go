@@ -1,7 +1,6 @@
 package exporter
 
 import (
-
 	"github.com/statusd/statusd/internal/exposition"
 	"github.com/statusd/statusd/internal/status"
 )

@@ -33,10 +33,10 @@ func (c *cli) addService(a *kingpin.Application) {
 	set.Arg("status", "operational, degraded, partial_outage or major_outage.").Required().
 		EnumVar(&st, "operational", "degraded", "partial_outage", "major_outage")
 	set.Flag("reason", "Why, for the service's history.").StringVar(&reason)
-	clear := c.command(group, "clear", "Clear a service's status set by hand: its checks give it again.", func(ctx context.Context) error {
+	clearCmd := c.command(group, "clear", "Clear a service's status set by hand: its checks give it again.", func(ctx context.Context) error {
 		return c.setService(ctx, name, nil, "")
 	})
-	clear.Arg("name", "Service name.").Required().StringVar(&name)
+	clearCmd.Arg("name", "Service name.").Required().StringVar(&name)
 }
 
 // setService is `statusd service set NAME STATUS` (manual != nil) and

@@ -149,7 +149,7 @@ func (h *HTTPCheck) validate(p *problems, path string) {
 	// Prometheus's own rules for its client options (one kind of
 	// credentials, proxy settings that fit together…); they also turn
 	// bearer_token into authorization.
-	if err := h.HTTPClientConfig.Validate(); err != nil {
+	if err := h.Validate(); err != nil {
 		p.add(path, "%v", err)
 	}
 	validateTLS(p, joinPath(path, "tls_config"), &h.TLSConfig)

@@ -57,7 +57,7 @@ func (s *Store) LastHeartbeats(ctx context.Context) (map[status.CheckID]Heartbea
 	}
 	m := make(map[status.CheckID]Heartbeat, len(rows))
 	for _, r := range rows {
-		r.Heartbeat.ReceivedAt = r.Heartbeat.ReceivedAt.UTC()
+		r.ReceivedAt = r.ReceivedAt.UTC()
 		m[status.CheckID{Resource: r.Resource, Check: r.Name}] = r.Heartbeat
 	}
 	return m, nil

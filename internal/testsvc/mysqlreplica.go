@@ -61,7 +61,9 @@ func MySQLReplica(t testing.TB) (primary, replica string) {
 	}
 	defer db.Close()
 	var pport int
-	fmt.Sscanf(primary, "root@tcp(127.0.0.1:%d)", &pport)
+	if _, err := fmt.Sscanf(primary, "root@tcp(127.0.0.1:%d)", &pport); err != nil {
+		t.Fatalf("primary DSN %s: %v", primary, err)
+	}
 	for _, stmt := range []string{
 		fmt.Sprintf("CHANGE MASTER TO MASTER_HOST='127.0.0.1', MASTER_PORT=%d, MASTER_USER='root', MASTER_PASSWORD='', "+
 			"MASTER_LOG_FILE='mysql-bin.000001', MASTER_LOG_POS=4, MASTER_USE_GTID=no", pport),

@@ -77,10 +77,9 @@ func (n *Notifier) Notify(ctx context.Context, m *message.Message) (bool, error)
 		return classify(notifier.Redact(err, n.cfg.Token))
 	}
 	if m.Kind == message.Instant && n.cfg.Threads != nil && len(topics) > 0 {
-		if err := n.cfg.Threads.SetThread(ctx, n.cfg.Receiver, topics, channel, ts, time.Now()); err != nil {
-			// Sent: a lost thread only makes the recovery a new message.
-			return false, nil
-		}
+		// Sent: a thread that cannot be kept only makes the recovery a
+		// new message, so its error is not the notification's.
+		_ = n.cfg.Threads.SetThread(ctx, n.cfg.Receiver, topics, channel, ts, time.Now())
 	}
 	return false, nil
 }

@@ -107,15 +107,15 @@ func disc(c color.RGBA, size int) *image.NRGBA {
 // wrapICO wraps a PNG in an ICO container (one image), which every
 // browser reads as /favicon.ico.
 func wrapICO(pngData []byte, size int) []byte {
-	var b bytes.Buffer
 	dim := byte(size)
 	if size >= 256 {
 		dim = 0 // 0 means 256
 	}
-	binary.Write(&b, binary.LittleEndian, [3]uint16{0, 1, 1})                              // reserved, type icon, one image
-	b.Write([]byte{dim, dim, 0, 0})                                                        // width, height, palette, reserved
-	binary.Write(&b, binary.LittleEndian, [2]uint16{1, 32})                                // planes, bits per pixel
-	binary.Write(&b, binary.LittleEndian, [2]uint32{uint32(len(pngData)), uint32(6 + 16)}) // size, offset
-	b.Write(pngData)
-	return b.Bytes()
+	le := binary.LittleEndian
+	b := make([]byte, 0, 6+16+len(pngData))
+	b = le.AppendUint16(le.AppendUint16(le.AppendUint16(b, 0), 1), 1)   // reserved, type icon, one image
+	b = append(b, dim, dim, 0, 0)                                       // width, height, palette, reserved
+	b = le.AppendUint16(le.AppendUint16(b, 1), 32)                      // planes, bits per pixel
+	b = le.AppendUint32(le.AppendUint32(b, uint32(len(pngData))), 6+16) // size, offset
+	return append(b, pngData...)
 }

@@ -383,8 +383,8 @@ func newAsset(body []byte, ctype string) *asset {
 	if len(body) > 512 && (!strings.HasPrefix(ctype, "image/") || ctype == "image/svg+xml") {
 		var b bytes.Buffer
 		zw, _ := gzip.NewWriterLevel(&b, gzip.BestCompression)
-		zw.Write(body)
-		zw.Close()
+		_, _ = zw.Write(body) // a bytes.Buffer takes everything
+		_ = zw.Close()
 		a.gz = b.Bytes()
 		a.length[1] = []string{strconv.Itoa(len(a.gz))}
 	}
@@ -427,7 +427,7 @@ func (a *asset) serve(w http.ResponseWriter, r *http.Request, code int, cacheCon
 	h["Content-Length"] = length
 	w.WriteHeader(code)
 	if r.Method != http.MethodHead {
-		w.Write(body)
+		_, _ = w.Write(body) // a client gone away is nobody's error
 	}
 }
 

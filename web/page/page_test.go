@@ -5,6 +5,7 @@ import (
 	"compress/gzip"
 	"context"
 	"encoding/xml"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -249,7 +250,7 @@ func wellFormed(t *testing.T, page string) {
 		tt := z.Next()
 		switch tt {
 		case html.ErrorToken:
-			if z.Err() != io.EOF {
+			if !errors.Is(z.Err(), io.EOF) {
 				t.Fatalf("tokenize: %v", z.Err())
 			}
 			if len(stack) > 0 {
