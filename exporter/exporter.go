@@ -102,7 +102,7 @@ func New(opts Options) *Exporter {
 		heartbeats: map[status.CheckID]store.Heartbeat{},
 	}
 	e.life, e.stop = context.WithCancel(context.Background())
-	e.env = probe.Env{Now: e.clock.Now, Logger: opts.Logger, Heartbeats: e, Store: opts.Store, Build: opts.Build}
+	e.env = probe.Env{Now: e.clock.Now, Logger: opts.Logger, Heartbeats: e, Store: opts.Store, Build: opts.Build}.WithPools()
 	e.set.Store(&checkSet{byID: map[status.CheckID]*Check{}})
 	e.sched = newScheduler(e.clock, config.DefaultMaxConcurrency, func(ctx context.Context, c *Check) {
 		// A check that is already running (a fresh run someone asked

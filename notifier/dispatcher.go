@@ -31,7 +31,10 @@ type Options struct {
 	// Registerer receives the dispatcher's metrics; nil registers none.
 	Registerer prometheus.Registerer
 	// PollInterval is how often the outbox is read when nobody says there
-	// is something new (default 1s).
+	// is something new and nothing waits to come due (default 5s): rows
+	// another process wrote (statusd service set). Rows this statusd's
+	// evaluator writes wake it, and rows waiting for their group wait or
+	// retry are delivered when they come due.
 	PollInterval time.Duration
 	// Lease is how long claimed rows are this dispatcher's (default 1m):
 	// after a crash another takes them then, so that a crash between a
@@ -89,7 +92,7 @@ func New(opts Options) *Dispatcher {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
 	if opts.PollInterval == 0 {
-		opts.PollInterval = time.Second
+		opts.PollInterval = 5 * time.Second
 	}
 	if opts.Lease == 0 {
 		opts.Lease = time.Minute
@@ -172,8 +175,6 @@ func (d *Dispatcher) Run(ctx context.Context) {
 			return
 		}
 	}
-	tick := d.clock.NewTicker(d.opts.PollInterval)
-	defer tick.Stop()
 	for {
 		_, full, err := d.round(ctx, false)
 		if err != nil && ctx.Err() == nil {
@@ -184,13 +185,32 @@ func (d *Dispatcher) Run(ctx context.Context) {
 			// outbox of 100,000 drains in minutes, not hours).
 			continue
 		}
+		wait := d.opts.PollInterval
+		if next, ok := d.nextDue(ctx); ok {
+			wait = min(wait, max(next.Sub(d.clock.Now()), 0))
+		}
+		timer := d.clock.NewTimer(wait)
 		select {
 		case <-ctx.Done():
+			timer.Stop()
 			return
 		case <-d.wake:
-		case <-tick.Chan():
+		case <-timer.Chan():
 		}
+		timer.Stop()
 	}
+}
+
+// nextDue is when the next waiting notification comes due.
+func (d *Dispatcher) nextDue(ctx context.Context) (time.Time, bool) {
+	d.mu.Lock()
+	wait := d.policy.GroupWait
+	d.mu.Unlock()
+	next, ok, err := d.opts.Store.NextDue(ctx, d.clock.Now(), wait)
+	if err != nil {
+		return time.Time{}, false
+	}
+	return next, ok
 }
 
 // Round claims what is due and delivers it; flush ignores the group

@@ -62,11 +62,11 @@ func (h *handler) checks(w http.ResponseWriter, r *http.Request) {
 	vars := mux.Vars(r)
 	switch {
 	case vars["check"] != "":
-		writeJSON(w, code(report.Worst()), report[0].Checks[0].Result)
+		writeAppended(w, code(report.Worst()), report[0].Checks[0].Result.AppendJSON)
 	case vars["resource"] != "":
-		writeJSON(w, code(report.Worst()), report[0])
+		writeAppended(w, code(report.Worst()), report[0].AppendJSON)
 	default:
-		writeJSON(w, code(report.Worst()), report)
+		writeAppended(w, code(report.Worst()), report.AppendJSON)
 	}
 }
 

@@ -157,6 +157,17 @@ func writeJSON(w http.ResponseWriter, code int, v any) {
 	writeRawJSON(w, code, b)
 }
 
+// writeAppended writes the JSON an append function makes, as is: it is
+// made by encoding/json and needs no second pass.
+func writeAppended(w http.ResponseWriter, code int, appendJSON func([]byte) ([]byte, error)) {
+	b, err := appendJSON(make([]byte, 0, 4096))
+	if err != nil {
+		writeError(w, http.StatusInternalServerError, "encode response: "+err.Error())
+		return
+	}
+	writeRawJSON(w, code, b)
+}
+
 func writeRawJSON(w http.ResponseWriter, code int, b []byte) {
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")

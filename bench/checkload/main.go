@@ -13,9 +13,17 @@
 // stay) or up (-hook up: the dispatcher drains them during the second
 // window, and the time the drain took is reported).
 //
+// With -against B it compares two binaries in one sitting: it runs the
+// same load on -statusd and on B in turn, -rounds times (A B, then B A,
+// so that a drift of the machine weighs on both), and prints each run and
+// the ratios of A to B: CPU per run, RSS per check, /metrics and
+// /api/v1/checks times. Figures from different sittings are not
+// comparable on a shared machine; ratios from one sitting are.
+//
 //	go build -o bin/statusd ./cmd/statusd
 //	go run ./bench/checkload -statusd bin/statusd -checks 2000 -interval 10s -window 60s
 //	go run ./bench/checkload -statusd bin/statusd -checks 2000 -outbox 100000 -hook down
+//	go run ./bench/checkload -statusd bin/statusd -against /tmp/statusd-old -checks 1000 -interval 1s -rounds 3
 package main
 
 import (
@@ -54,10 +62,17 @@ func main() {
 		services = flag.Int("services", 0, "group the checks into this many services and notify a receiver about each check (0: no services, no notify rules)")
 		outbox   = flag.Int("outbox", 0, "pending notifications to write into the outbox between two measuring windows")
 		hook     = flag.String("hook", "down", "the outbox's webhook receiver: down (refuses every attempt) or up (answers 204)")
+		against  = flag.String("against", "", "a second statusd binary to compare with -statusd, run in turn with the same load")
+		rounds   = flag.Int("rounds", 3, "with -against: how many times each binary runs")
 	)
 	flag.Parse()
 	if *warmup == 0 {
-		*warmup = 2 * *interval
+		*warmup = min(2**interval, time.Minute)
+	}
+	if *against != "" {
+		l := load{checks: *checks, interval: *interval, warmup: *warmup, window: *window, scrapes: *scrapes}
+		compare(l, *binary, *against, *rounds)
+		return
 	}
 
 	target := startTarget()
@@ -65,7 +80,10 @@ func main() {
 	proc.Must(err)
 	defer os.RemoveAll(dir)
 	cfg := filepath.Join(dir, "statusd.yml")
-	hookURL := "http://127.0.0.1:1/hook"
+	hookURL := "" // no receiver unless notifications are measured
+	if *services > 0 || *outbox > 0 {
+		hookURL = "http://127.0.0.1:1/hook"
+	}
 	hooked := &hookStats{}
 	if *hook == "up" {
 		hookURL = startHook(hooked)
@@ -229,7 +247,7 @@ func fillOutbox(dsn string, n int) error {
 
 func writeConfig(path, target string, n int, interval time.Duration, services int, hookURL string) error {
 	var b strings.Builder
-	fmt.Fprintf(&b, "defaults: {interval: %s, timeout: 5s}\nscheduler: {max_concurrency: 512}\nresources:\n  load:\n", interval)
+	fmt.Fprintf(&b, "defaults: {interval: %s, timeout: %s}\nscheduler: {max_concurrency: 512}\nresources:\n  load:\n", interval, min(5*time.Second, interval/2))
 	notify := ""
 	if services > 0 {
 		notify = ", notify: {receivers: [ops], mode: instant}"
@@ -237,7 +255,9 @@ func writeConfig(path, target string, n int, interval time.Duration, services in
 	for i := range n {
 		fmt.Fprintf(&b, "    - {name: c%05d, kind: http, url: \"%s/c/%d\"%s}\n", i, target, i, notify)
 	}
-	fmt.Fprintf(&b, "receivers:\n  ops: {webhook: {url: %q}}\n", hookURL)
+	if hookURL != "" {
+		fmt.Fprintf(&b, "receivers:\n  ops: {webhook: {url: %q}}\n", hookURL)
+	}
 	if services > 0 {
 		b.WriteString("services:\n")
 		for s := range services {

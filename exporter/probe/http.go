@@ -35,14 +35,15 @@ type httpProber struct {
 	// wantBody tells whether the check looks at the body; otherwise it
 	// is read and dropped, so that the time covers the whole response.
 	wantBody bool
-	// tracer times the phases of a run; it is reset by each run (a check
-	// never overlaps itself), so that its hooks are built once.
-	tracer *tracer
+	// tracers time the phases of runs: one is taken for a run and put
+	// back after it, so that their hooks are built once for as many runs
+	// as happen at once, not once per check.
+	tracers *sync.Pool
 }
 
 // newHTTP checks status, body and JSON fields of a response. The value is
 // the response time in seconds, body included.
-func newHTTP(_ status.CheckID, c *config.Check, _ Env) (Prober, error) {
+func newHTTP(_ status.CheckID, c *config.Check, env Env) (Prober, error) {
 	h := c.HTTP
 	req, err := http.NewRequest(h.Method, h.URL, nil)
 	if err != nil {
@@ -66,13 +67,14 @@ func newHTTP(_ status.CheckID, c *config.Check, _ Env) (Prober, error) {
 		limit:    int64(h.BodySizeLimit),
 		client:   client,
 		wantBody: h.BodyContains != "" || h.BodyRegex != nil || len(h.JSON) > 0,
-		tracer:   newTracer(),
+		tracers:  env.tracers(),
 	}, nil
 }
 
 // Probe implements Prober.
 func (p *httpProber) Probe(ctx context.Context) status.Result {
-	tr := p.tracer
+	tr := p.tracers.Get().(*tracer)
+	defer p.tracers.Put(tr)
 	tr.reset()
 	start := time.Now()
 	code, proto, body, err := p.fetch(httptrace.WithClientTrace(ctx, tr.hooks), tr)

@@ -30,12 +30,24 @@ const maxResponseHeaderBytes = 64 << 10
 // target, as its state costs a kilobyte per check that a plain http one
 // would never use (a redirect from http to https then speaks HTTP/1.1).
 func newHTTPClient(cfg promconfig.HTTPClientConfig, https bool) (*http.Client, error) {
-	tlsConfig, err := promconfig.NewTLSConfig(&cfg.TLSConfig)
-	if err != nil {
-		return nil, err
+	// A check without TLS options uses Go's defaults: no config of its
+	// own to keep (half a kilobyte a check).
+	var tlsConfig *tls.Config
+	if cfg.TLSConfig != (promconfig.TLSConfig{}) {
+		var err error
+		if tlsConfig, err = promconfig.NewTLSConfig(&cfg.TLSConfig); err != nil {
+			return nil, err
+		}
 	}
 	dialer := &net.Dialer{KeepAlive: -1}
+	// Without a proxy or HTTP/2 to negotiate, a run needs none of the
+	// Transport's machinery (see directTransport).
+	http2 := cfg.EnableHTTP2 && https
+	direct := cfg.ProxyURL.URL == nil && !cfg.ProxyFromEnvironment && !http2
 	newTransport := func(tc *tls.Config) (http.RoundTripper, error) {
+		if direct {
+			return &directTransport{dialer: dialer, tlsConfig: tc, maxHeader: maxResponseHeaderBytes}, nil
+		}
 		t := &http.Transport{
 			Proxy:                  cfg.Proxy(),
 			ProxyConnectHeader:     cfg.GetProxyConnectHeader(),
@@ -61,6 +73,7 @@ func newHTTPClient(cfg promconfig.HTTPClientConfig, https bool) (*http.Client, e
 		Key:  secretReader(cfg.TLSConfig.Key, cfg.TLSConfig.KeyFile),
 	}
 	var base http.RoundTripper
+	var err error
 	if tc := cfg.TLSConfig; tc.CAFile == "" && tc.CertFile == "" && tc.KeyFile == "" {
 		base, err = newTransport(tlsConfig)
 	} else {

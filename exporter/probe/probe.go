@@ -13,6 +13,7 @@ import (
 	"net"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/statusd/statusd/internal/config"
@@ -43,6 +44,31 @@ type Env struct {
 	Store Pinger
 	// Build describes this binary, for the build kind.
 	Build BuildInfo
+	// pools are shared by the probers built with this Env.
+	pools *pools
+}
+
+// pools are what the probers of one exporter share.
+type pools struct {
+	once    sync.Once
+	tracers *sync.Pool
+}
+
+// WithPools gives an Env the pools its probers share; probers built with
+// an Env without them get pools of their own.
+func (e Env) WithPools() Env {
+	e.pools = &pools{}
+	return e
+}
+
+// tracers is the pool of the http checks' tracers.
+func (e Env) tracers() *sync.Pool {
+	p := e.pools
+	if p == nil {
+		p = &pools{}
+	}
+	p.once.Do(func() { p.tracers = &sync.Pool{New: func() any { return newTracer() }} })
+	return p.tracers
 }
 
 // HeartbeatSource tells the last report a heartbeat check received.

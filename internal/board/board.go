@@ -141,7 +141,8 @@ type Options struct {
 	Logger *slog.Logger
 	Clock  clockwork.Clock
 	// PollInterval is how often the store's board version is read
-	// (default 2s): changes made elsewhere show within it.
+	// (default 3s): changes made elsewhere show within it. (This
+	// statusd's own changes rebuild the board at once.)
 	PollInterval time.Duration
 	// Registerer receives the board's metrics; nil registers nothing.
 	Registerer prometheus.Registerer
@@ -166,7 +167,7 @@ func New(opts Options) *Cache {
 		opts.Clock = clockwork.NewRealClock()
 	}
 	if opts.PollInterval == 0 {
-		opts.PollInterval = 2 * time.Second
+		opts.PollInterval = 3 * time.Second
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)

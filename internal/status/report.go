@@ -1,7 +1,6 @@
 package status
 
 import (
-	"bytes"
 	"encoding/json"
 )
 
@@ -41,48 +40,55 @@ func (r ResourceReport) Worst() Level {
 }
 
 // MarshalJSON encodes {resource: {check: result}} in order.
-func (r Report) MarshalJSON() ([]byte, error) {
-	var buf bytes.Buffer
-	buf.WriteByte('{')
+func (r Report) MarshalJSON() ([]byte, error) { return r.AppendJSON(nil) }
+
+// AppendJSON appends {resource: {check: result}}, in order, to b. Each
+// result is encoded once: nesting MarshalJSON methods made encoding/json
+// check and compact every result's bytes again at each level, which was
+// most of the time /api/v1/checks took.
+func (r Report) AppendJSON(b []byte) ([]byte, error) {
+	b = append(b, '{')
 	for i, res := range r {
 		if i > 0 {
-			buf.WriteByte(',')
+			b = append(b, ',')
 		}
-		if err := writeMember(&buf, res.Name, res); err != nil {
+		var err error
+		if b, err = appendKey(b, res.Name); err != nil {
+			return nil, err
+		}
+		if b, err = res.AppendJSON(b); err != nil {
 			return nil, err
 		}
 	}
-	buf.WriteByte('}')
-	return buf.Bytes(), nil
+	return append(b, '}'), nil
 }
 
 // MarshalJSON encodes {check: result} in order.
-func (r ResourceReport) MarshalJSON() ([]byte, error) {
-	var buf bytes.Buffer
-	buf.WriteByte('{')
+func (r ResourceReport) MarshalJSON() ([]byte, error) { return r.AppendJSON(nil) }
+
+// AppendJSON appends {check: result}, in order, to b.
+func (r ResourceReport) AppendJSON(b []byte) ([]byte, error) {
+	b = append(b, '{')
 	for i, c := range r.Checks {
 		if i > 0 {
-			buf.WriteByte(',')
+			b = append(b, ',')
 		}
-		if err := writeMember(&buf, c.Name, c.Result); err != nil {
+		var err error
+		if b, err = appendKey(b, c.Name); err != nil {
+			return nil, err
+		}
+		if b, err = c.Result.AppendJSON(b); err != nil {
 			return nil, err
 		}
 	}
-	buf.WriteByte('}')
-	return buf.Bytes(), nil
+	return append(b, '}'), nil
 }
 
-func writeMember(buf *bytes.Buffer, key string, v any) error {
+// appendKey appends a JSON object key and its colon.
+func appendKey(b []byte, key string) ([]byte, error) {
 	k, err := json.Marshal(key)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	val, err := json.Marshal(v)
-	if err != nil {
-		return err
-	}
-	buf.Write(k)
-	buf.WriteByte(':')
-	buf.Write(val)
-	return nil
+	return append(append(b, k...), ':'), nil
 }

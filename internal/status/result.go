@@ -62,7 +62,19 @@ type resultJSON struct {
 }
 
 // MarshalJSON renders the result in the API's shape.
-func (r Result) MarshalJSON() ([]byte, error) {
+func (r Result) MarshalJSON() ([]byte, error) { return json.Marshal(r.api()) }
+
+// AppendJSON appends the result in the API's shape to b.
+func (r Result) AppendJSON(b []byte) ([]byte, error) {
+	j, err := json.Marshal(r.api())
+	if err != nil {
+		return nil, err
+	}
+	return append(b, j...), nil
+}
+
+// api is the result in the API's shape.
+func (r Result) api() resultJSON {
 	j := resultJSON{
 		Level:           r.Level,
 		Success:         r.Success,
@@ -78,7 +90,7 @@ func (r Result) MarshalJSON() ([]byte, error) {
 		t := r.CheckedAt.UTC()
 		j.CheckedAt = &t
 	}
-	return json.Marshal(j)
+	return j
 }
 
 // UnmarshalJSON reads the API's shape back.

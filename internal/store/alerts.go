@@ -67,7 +67,7 @@ func (s *Store) AlertStatuses(ctx context.Context) (map[string]status.ServiceSta
 		Name   string `db:"name"`
 		Status int    `db:"status"`
 	}
-	if err := s.db.SelectContext(ctx, &rows, `SELECT s.name, MAX(a.status) AS status FROM service_alerts a
+	if err := s.selectPrepared(ctx, &rows, `SELECT s.name, MAX(a.status) AS status FROM service_alerts a
 		JOIN services s ON s.id = a.service_id GROUP BY s.name`); err != nil {
 		return nil, fmt.Errorf("read alerts: %w", err)
 	}

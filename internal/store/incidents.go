@@ -294,8 +294,8 @@ func (t *Tx) AddMaintenance(title, description string, start time.Time, end *tim
 // first, with their services.
 func (s *Store) Maintenances(ctx context.Context, now time.Time) ([]Maintenance, error) {
 	var ms []Maintenance
-	if err := s.db.SelectContext(ctx, &ms, s.db.Rebind(`SELECT id, name, description, starts_at, ends_at FROM maintenances
-		WHERE ends_at IS NULL OR ends_at > ? ORDER BY starts_at, id`), now.UTC()); err != nil {
+	if err := s.selectPrepared(ctx, &ms, `SELECT id, name, description, starts_at, ends_at FROM maintenances
+		WHERE ends_at IS NULL OR ends_at > ? ORDER BY starts_at, id`, now.UTC()); err != nil {
 		return nil, fmt.Errorf("read maintenances: %w", err)
 	}
 	if len(ms) == 0 {

@@ -53,6 +53,42 @@ type outboxHead struct {
 	CreatedAt    time.Time    `db:"created_at"`
 }
 
+// due tells whether a receiver's head can be claimed: its attempt is due,
+// nobody holds it, and it has waited the group wait.
+func (h outboxHead) due(now time.Time, groupWait time.Duration) bool {
+	return !h.dueAt(groupWait).After(now)
+}
+
+// dueAt is when a receiver's head can be claimed.
+func (h outboxHead) dueAt(groupWait time.Duration) time.Time {
+	at := h.NextAttempt
+	if h.ClaimedUntil.Valid && h.ClaimedUntil.Time.After(at) {
+		at = h.ClaimedUntil.Time
+	}
+	if g := h.CreatedAt.Add(groupWait); g.After(at) {
+		at = g
+	}
+	return at
+}
+
+// NextDue is when the earliest pending notification that is not due yet
+// comes due (after its group wait, its retry delay or another
+// dispatcher's claim), so that a dispatcher sleeps until then; false when
+// none waits. Due ones are Claim's.
+func (s *Store) NextDue(ctx context.Context, now time.Time, groupWait time.Duration) (time.Time, bool, error) {
+	var heads []outboxHead
+	if err := s.selectPrepared(ctx, &heads, headsQuery); err != nil {
+		return time.Time{}, false, fmt.Errorf("read the outbox: %w", err)
+	}
+	var next time.Time
+	for _, h := range heads {
+		if at := h.dueAt(groupWait); at.After(now) && (next.IsZero() || at.Before(next)) {
+			next = at
+		}
+	}
+	return next, !next.IsZero(), nil
+}
+
 // headsQuery reads each receiver's oldest pending notification by a
 // loose index scan: from one receiver to the next on the pending rows'
 // (receiver, id) index, then that receiver's first id. It reads a row or
@@ -77,6 +113,15 @@ SELECT o.receiver, o.id, o.next_attempt_at, o.claimed_until, o.created_at FROM r
 // SKIP LOCKED); SQLite has one writer.
 func (s *Store) Claim(ctx context.Context, o ClaimOptions) (map[string][]Claimed, error) {
 	now := o.Now.UTC()
+	// Nothing due (most rounds): known from a read, without a write
+	// transaction.
+	var heads []outboxHead
+	if err := s.selectPrepared(ctx, &heads, headsQuery); err != nil {
+		return nil, fmt.Errorf("read the outbox: %w", err)
+	}
+	if !slices.ContainsFunc(heads, func(h outboxHead) bool { return h.due(now, o.GroupWait) }) {
+		return nil, nil
+	}
 	claimed := map[string][]Claimed{}
 	err := s.Update(ctx, func(t *Tx) error {
 		var heads []outboxHead
@@ -88,7 +133,7 @@ func (s *Store) Claim(ctx context.Context, o ClaimOptions) (map[string][]Claimed
 			skip = " FOR UPDATE SKIP LOCKED"
 		}
 		for _, h := range heads {
-			if h.NextAttempt.After(now) || (h.ClaimedUntil.Valid && h.ClaimedUntil.Time.After(now)) || h.CreatedAt.After(now.Add(-o.GroupWait)) {
+			if !h.due(now, o.GroupWait) {
 				continue
 			}
 			var rows []Claimed

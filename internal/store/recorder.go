@@ -44,6 +44,10 @@ type Recorder struct {
 
 	// outage is set while writes fail, for logging it once.
 	outage *outage
+	// kick tells Run that something was queued, so that it writes within
+	// FlushInterval; with nothing queued it wakes once a minute (rollups
+	// of passed minutes), not every FlushInterval.
+	kick chan struct{}
 }
 
 // outage is a time writes have been failing.
@@ -116,6 +120,7 @@ func NewRecorder(s *Store, logger *slog.Logger, reg prometheus.Registerer, opts 
 		minutes: map[int64]map[status.CheckID]*Rollup{},
 		kept:    map[status.CheckID]keptResult{},
 		ids:     map[status.CheckID]int64{},
+		kick:    make(chan struct{}, 1),
 		dropped: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "statusd_store_dropped_results_total",
 			Help: "Check results dropped because the database was unavailable for too long.",
@@ -168,6 +173,9 @@ func (r *Recorder) Observe(id status.CheckID, res status.Result) {
 			r.dropped.Add(float64(drop))
 		}
 		r.results = append(r.results, pendingResult{id, res})
+		if len(r.results) == 1 {
+			r.wake()
+		}
 	}
 	checks := r.minutes[minute]
 	if checks == nil {
@@ -187,13 +195,37 @@ func (r *Recorder) RecordHeartbeat(id status.CheckID, hb Heartbeat) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.heartbeats = append(r.heartbeats, pendingHeartbeat{id, hb})
+	r.wake()
+}
+
+// wake tells Run that something waits to be written; it never blocks.
+func (r *Recorder) wake() {
+	select {
+	case r.kick <- struct{}{}:
+	default:
+	}
+}
+
+// idleFlush is how often Run writes when nothing is queued: rollups of
+// passed minutes are written RollupInterval after their minute, so a
+// minute's precision is enough.
+const idleFlush = time.Minute
+
+// queued tells whether results or heartbeats wait to be written.
+func (r *Recorder) queued() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return len(r.results) > 0 || len(r.heartbeats) > 0
 }
 
 // Run flushes every FlushInterval and prunes every PruneInterval until ctx
 // ends, then flushes everything left, the current minute included.
 func (r *Recorder) Run(ctx context.Context) {
-	flush := time.NewTicker(r.opts.FlushInterval)
+	// The timer runs FlushInterval while something is queued and
+	// idleFlush otherwise; soon tells which.
+	flush := time.NewTimer(r.opts.FlushInterval)
 	defer flush.Stop()
+	soon := true
 	var prune <-chan time.Time
 	if r.opts.PruneInterval > 0 {
 		t := time.NewTicker(r.opts.PruneInterval)
@@ -218,13 +250,23 @@ func (r *Recorder) Run(ctx context.Context) {
 				r.logger.Error("Final write of check history failed; the last results are lost", "err", err)
 			}
 			return
+		case <-r.kick:
+			if !soon {
+				flush.Reset(r.opts.FlushInterval)
+				soon = true
+			}
 		case <-flush.C:
-			if !r.ready() {
-				continue
+			if r.ready() {
+				if wrote, err := r.flush(ctx, false); wrote && ctx.Err() == nil {
+					r.noteWrite(err)
+				}
 			}
-			if wrote, err := r.flush(ctx, false); wrote && ctx.Err() == nil {
-				r.noteWrite(err)
+			next := idleFlush
+			if r.queued() || !r.ready() {
+				next = r.opts.FlushInterval
 			}
+			flush.Reset(next)
+			soon = next == r.opts.FlushInterval
 		case <-prune:
 			if !r.ready() {
 				continue

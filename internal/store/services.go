@@ -182,7 +182,7 @@ var ErrNoService = errors.New("no such service")
 // Services reads every service, by priority (highest first) then name.
 func (s *Store) Services(ctx context.Context) ([]ServiceRow, error) {
 	var rows []ServiceRow
-	if err := s.db.SelectContext(ctx, &rows, selectServices+" ORDER BY s.priority DESC, s.name"); err != nil {
+	if err := s.selectPrepared(ctx, &rows, selectServices+" ORDER BY s.priority DESC, s.name"); err != nil {
 		return nil, fmt.Errorf("read services: %w", err)
 	}
 	return rows, nil
@@ -319,7 +319,7 @@ func (s *Store) RecentChanges(ctx context.Context, limit int) (map[string][]Stat
 // with every change.
 func (s *Store) BoardVersion(ctx context.Context) (int64, error) {
 	var v int64
-	if err := s.db.GetContext(ctx, &v, "SELECT version FROM board_version WHERE id = 1"); err != nil {
+	if err := s.getPrepared(ctx, &v, "SELECT version FROM board_version WHERE id = 1"); err != nil {
 		return 0, fmt.Errorf("read the board version: %w", err)
 	}
 	return v, nil

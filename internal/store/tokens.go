@@ -81,7 +81,7 @@ func (s *Store) AddToken(ctx context.Context, name, scope string, now time.Time)
 // Tokens lists the tokens that are not revoked, by name.
 func (s *Store) Tokens(ctx context.Context) ([]Token, error) {
 	var ts []Token
-	if err := s.db.SelectContext(ctx, &ts, "SELECT id, name, token_hash, scope, created_at, last_used_at FROM api_tokens WHERE revoked_at IS NULL ORDER BY name"); err != nil {
+	if err := s.selectPrepared(ctx, &ts, "SELECT id, name, token_hash, scope, created_at, last_used_at FROM api_tokens WHERE revoked_at IS NULL ORDER BY name"); err != nil {
 		return nil, fmt.Errorf("read tokens: %w", err)
 	}
 	return ts, nil

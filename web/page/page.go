@@ -194,8 +194,9 @@ func (p *Pages) Invalidate() {
 
 // Timing of the loop.
 const (
-	// tickEvery is how often the loop looks at the clock and the board.
-	tickEvery = 5 * time.Second
+	// tickEvery is how often the loop looks at the clock (a change of the
+	// board wakes it at once).
+	tickEvery = 15 * time.Second
 	// renderEvery re-renders unchanged pages, for relative times and
 	// the index's incident window, which move with the clock.
 	renderEvery = 30 * time.Second
@@ -324,6 +325,7 @@ type snapshot struct {
 const maxLazy = 256
 
 func (p *Pages) build(r *renderer, b *board.Board, up *uptimeData, now time.Time) (*snapshot, error) {
+	prev := p.current.Load()
 	s := &snapshot{r: r, board: b, built: now, badges: map[string]*asset{}, lazy: map[string]*asset{}}
 	s.favicon = "default"
 	if w, ok := b.Worst(); ok {
@@ -335,11 +337,30 @@ func (p *Pages) build(r *renderer, b *board.Board, up *uptimeData, now time.Time
 	if err != nil {
 		return nil, err
 	}
-	s.index = newAsset(body, htmlType)
+	// A page rendered again as it was (the clock moved, nothing it shows
+	// did) keeps its compressed form: compressing the index at the best
+	// level was most of an idle statusd's CPU.
+	var old *asset
+	if prev != nil {
+		old = prev.index
+	}
+	s.index = keptAsset(old, body, htmlType)
 	for _, sv := range b.Services {
-		s.badges[sv.Name] = newAsset(Badge(sv.Name, sv.Status, sv.Maintenance), "image/svg+xml")
+		old = nil
+		if prev != nil {
+			old = prev.badges[sv.Name]
+		}
+		s.badges[sv.Name] = keptAsset(old, Badge(sv.Name, sv.Status, sv.Maintenance), "image/svg+xml")
 	}
 	return s, nil
+}
+
+// keptAsset is old when it has the same body and type, or a new asset.
+func keptAsset(old *asset, body []byte, ctype string) *asset {
+	if old != nil && old.ctypeH[0] == ctype && bytes.Equal(old.body, body) {
+		return old
+	}
+	return newAsset(body, ctype)
 }
 
 // data is what every page of a snapshot shares; root leads back to the
