@@ -23,7 +23,7 @@ type load struct {
 // result is what one run measured.
 type result struct {
 	runsPerSec, late          float64
-	cpuPerRun, cpuEachSecond      time.Duration
+	cpuPerRun, cpuEachSecond  time.Duration
 	rssEnd, rssPerCheck       float64 // MiB, KiB
 	metrics, checks           time.Duration
 	completed                 float64 // runs done / expected
@@ -57,11 +57,11 @@ func runOnce(binary, target string, l load) result {
 	s1 := sample(pid, base+"/metrics")
 
 	r := result{
-		runsPerSec: (s1.runs - s0.runs) / elapsed.Seconds(),
-		late:       (s1.delayCount - s1.delayLE1) - (s0.delayCount - s0.delayLE1),
-		cpuEachSecond:  time.Duration(float64(c1-c0) / elapsed.Seconds()),
-		rssEnd:     proc.MiB(s1.rss),
-		heapInuse:  s1.heapInuse / (1 << 20), goroutines: s1.goroutines,
+		runsPerSec:    (s1.runs - s0.runs) / elapsed.Seconds(),
+		late:          (s1.delayCount - s1.delayLE1) - (s0.delayCount - s0.delayLE1),
+		cpuEachSecond: time.Duration(float64(c1-c0) / elapsed.Seconds()),
+		rssEnd:        proc.MiB(s1.rss),
+		heapInuse:     s1.heapInuse / (1 << 20), goroutines: s1.goroutines,
 	}
 	r.rssPerCheck = float64(s1.rss) / 1024 / float64(l.checks)
 	if runs := s1.runs - s0.runs; runs > 0 {
