@@ -45,6 +45,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzParse -fuzztime $(FUZZTIME) ./internal/threshold/
 	$(GO) test -run '^$$' -fuzz FuzzDSN -fuzztime $(FUZZTIME) ./exporter/probe/
 	$(GO) test -run '^$$' -fuzz FuzzAlertmanagerIntake -fuzztime $(FUZZTIME) ./web/
+	$(GO) test -run '^$$' -fuzz FuzzHeartbeatBody -fuzztime $(FUZZTIME) ./web/
 	$(GO) test -run '^$$' -fuzz FuzzParseTime -fuzztime $(FUZZTIME) ./cmd/statusd/
 
 clean:

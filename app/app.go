@@ -27,6 +27,7 @@ import (
 	"github.com/statusd/statusd/exporter/probe"
 	"github.com/statusd/statusd/internal/board"
 	"github.com/statusd/statusd/internal/config"
+	"github.com/statusd/statusd/internal/connlimit"
 	"github.com/statusd/statusd/internal/exposition"
 	"github.com/statusd/statusd/internal/store"
 	"github.com/statusd/statusd/notifier"
@@ -51,7 +52,65 @@ type Options struct {
 	ExternalURL string
 	// EnableLifecycle allows POST /-/reload.
 	EnableLifecycle bool
-	Logger          *slog.Logger
+	// Server bounds what the web server holds (connections, time, header
+	// size); its zero fields take DefaultServerLimits'.
+	Server ServerLimits
+	Logger *slog.Logger
+}
+
+// ServerLimits bound what the web server gives each client, so that no
+// stranger can hold it: connections at once, and time and header size
+// per request.
+type ServerLimits struct {
+	// ReadTimeout bounds reading a request, body included;
+	// ReadHeaderTimeout its header.
+	ReadTimeout, ReadHeaderTimeout time.Duration
+	// WriteTimeout bounds writing a response (a fresh check run included).
+	WriteTimeout time.Duration
+	// IdleTimeout closes a keep-alive connection idle that long.
+	IdleTimeout time.Duration
+	// MaxHeaderBytes bounds a request's header.
+	MaxHeaderBytes int
+	// MaxConnections bounds the connections held at once; at the bound
+	// the longest idle one is closed for a new one (internal/connlimit).
+	// The default is 512, or a quarter of the open files limit when that
+	// is lower.
+	MaxConnections int
+}
+
+// DefaultServerLimits are the limits of a server that sets none.
+var DefaultServerLimits = ServerLimits{
+	ReadTimeout:       30 * time.Second,
+	ReadHeaderTimeout: 10 * time.Second,
+	WriteTimeout:      2 * time.Minute,
+	IdleTimeout:       time.Minute,
+	MaxHeaderBytes:    64 << 10,
+	MaxConnections:    512,
+}
+
+// withDefaults fills the zero fields.
+func (s ServerLimits) withDefaults() ServerLimits {
+	d := DefaultServerLimits
+	for _, f := range []struct {
+		v   *time.Duration
+		def time.Duration
+	}{{&s.ReadTimeout, d.ReadTimeout}, {&s.ReadHeaderTimeout, d.ReadHeaderTimeout}, {&s.WriteTimeout, d.WriteTimeout}, {&s.IdleTimeout, d.IdleTimeout}} {
+		if *f.v == 0 {
+			*f.v = f.def
+		}
+	}
+	if s.MaxHeaderBytes == 0 {
+		s.MaxHeaderBytes = d.MaxHeaderBytes
+	}
+	if s.MaxConnections == 0 {
+		s.MaxConnections = d.MaxConnections
+		// Connections must leave most of the process's files to the
+		// checks, the database and the notifier.
+		if limit := openFilesLimit(); limit > 0 && uint64(s.MaxConnections) > limit/4 {
+			s.MaxConnections = max(int(limit/4), 1)
+		}
+	}
+	return s
 }
 
 // App is a running statusd.
@@ -227,7 +286,19 @@ func New(ctx context.Context, opts Options) (*App, error) {
 		st.Close()
 		return nil, err
 	}
-	a.server = &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second}
+	limits := opts.Server.withDefaults()
+	conns := connlimit.New(limits.MaxConnections)
+	a.server = &http.Server{
+		Handler:           conns.Middleware(handler),
+		ReadTimeout:       limits.ReadTimeout,
+		ReadHeaderTimeout: limits.ReadHeaderTimeout,
+		WriteTimeout:      limits.WriteTimeout,
+		IdleTimeout:       limits.IdleTimeout,
+		MaxHeaderBytes:    limits.MaxHeaderBytes,
+		ConnState:         conns.ConnState,
+		ConnContext:       conns.ConnContext,
+		ErrorLog:          slog.NewLogLogger(logger.With("component", "web").Handler(), slog.LevelDebug),
+	}
 	for _, addr := range opts.ListenAddresses {
 		l, err := net.Listen("tcp", addr)
 		if err != nil {
@@ -235,7 +306,7 @@ func New(ctx context.Context, opts Options) (*App, error) {
 			st.Close()
 			return nil, fmt.Errorf("listen on %s: %w", addr, err)
 		}
-		a.listeners = append(a.listeners, l)
+		a.listeners = append(a.listeners, conns.Listener(l))
 	}
 	return a, nil
 }

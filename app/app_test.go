@@ -45,18 +45,29 @@ func startWith(t *testing.T, file, dsn string) *daemon {
 // startLogged runs a daemon whose log goes to logs (nowhere when nil).
 func startLogged(t *testing.T, file, dsn string, logs io.Writer) *daemon {
 	t.Helper()
+	return startOptions(t, file, dsn, logs, nil)
+}
+
+// startOptions runs a daemon with options of the test's (set changes
+// them, when not nil).
+func startOptions(t *testing.T, file, dsn string, logs io.Writer, set func(*Options)) *daemon {
+	t.Helper()
 	logger := discard
 	if logs != nil {
 		logger = slog.New(slog.NewTextHandler(logs, nil))
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	a, err := New(ctx, Options{
+	opts := Options{
 		ConfigFile:      file,
 		StorageDSN:      dsn,
 		ListenAddresses: []string{"127.0.0.1:0"},
 		EnableLifecycle: true,
 		Logger:          logger,
-	})
+	}
+	if set != nil {
+		set(&opts)
+	}
+	a, err := New(ctx, opts)
 	if err != nil {
 		cancel()
 		t.Fatal(err)

@@ -297,17 +297,31 @@ func (e *Exporter) LastHeartbeat(id status.CheckID) (store.Heartbeat, bool) {
 	return hb, ok
 }
 
-// ReportHeartbeat records a job's report to a heartbeat check and returns
-// the check's new result.
-func (e *Exporter) ReportHeartbeat(ctx context.Context, id status.CheckID, token string, hb store.Heartbeat) (status.Result, error) {
+// AuthorizeHeartbeat tells whether a token may report to a check.
+func (e *Exporter) AuthorizeHeartbeat(id status.CheckID, token string) error {
+	_, err := e.heartbeatCheck(id, token)
+	return err
+}
+
+func (e *Exporter) heartbeatCheck(id status.CheckID, token string) (*Check, error) {
 	c, ok := e.Check(id)
 	switch {
 	case !ok:
-		return status.Result{}, fmt.Errorf("check %s %w", id, status.ErrNotFound)
+		return nil, fmt.Errorf("check %s %w", id, status.ErrNotFound)
 	case !c.reported:
-		return status.Result{}, fmt.Errorf("%s: %w", id, status.ErrNotHeartbeat)
+		return nil, fmt.Errorf("%s: %w", id, status.ErrNotHeartbeat)
 	case c.token != "" && subtle.ConstantTimeCompare([]byte(token), []byte(c.token)) != 1:
-		return status.Result{}, fmt.Errorf("%s: %w", id, status.ErrUnauthorized)
+		return nil, fmt.Errorf("%s: %w", id, status.ErrUnauthorized)
+	}
+	return c, nil
+}
+
+// ReportHeartbeat records a job's report to a heartbeat check and returns
+// the check's new result.
+func (e *Exporter) ReportHeartbeat(ctx context.Context, id status.CheckID, token string, hb store.Heartbeat) (status.Result, error) {
+	c, err := e.heartbeatCheck(id, token)
+	if err != nil {
+		return status.Result{}, err
 	}
 	if hb.ReceivedAt.IsZero() {
 		hb.ReceivedAt = e.clock.Now()

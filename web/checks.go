@@ -5,7 +5,6 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"strings"
 
 	"github.com/gorilla/mux"
 
@@ -103,38 +102,8 @@ func (h *handler) options(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, m)
 }
 
-// heartbeat records a job's report: POST /api/v1/heartbeats/{resource}/{check}
-// (or /{check} when the name is unique), with the check's token as a
-// bearer token or ?token=, and status=fail for a failed run.
-func (h *handler) heartbeat(w http.ResponseWriter, r *http.Request) {
-	vars := mux.Vars(r)
-	id, ok := h.heartbeatID(w, vars["resource"], vars["check"])
-	if !ok {
-		return
-	}
-	token := r.URL.Query().Get("token")
-	if auth := r.Header.Get("Authorization"); strings.HasPrefix(auth, "Bearer ") {
-		token = strings.TrimPrefix(auth, "Bearer ")
-	}
-	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
-	if err := r.ParseForm(); err != nil {
-		writeError(w, http.StatusBadRequest, "invalid form: "+err.Error())
-		return
-	}
-	var failed bool
-	switch s := r.Form.Get("status"); s {
-	case "", "ok", "success":
-	case "fail", "failed", "failure":
-		failed = true
-	default:
-		writeError(w, http.StatusBadRequest, "status must be ok or fail, got "+s)
-		return
-	}
-	source, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		source = r.RemoteAddr
-	}
-	res, err := h.opts.Checks.ReportHeartbeat(r.Context(), id, token, store.Heartbeat{Failed: failed, Source: source})
+// heartbeatError answers a report that cannot be taken.
+func (h *handler) heartbeatError(w http.ResponseWriter, id status.CheckID, err error) {
 	switch {
 	case errors.Is(err, status.ErrNotFound):
 		writeError(w, http.StatusNotFound, "check "+id.String()+" not found")
@@ -143,11 +112,18 @@ func (h *handler) heartbeat(w http.ResponseWriter, r *http.Request) {
 	case errors.Is(err, status.ErrUnauthorized):
 		w.Header().Set("WWW-Authenticate", `Bearer realm="statusd heartbeats"`)
 		writeError(w, http.StatusUnauthorized, "wrong or missing token for "+id.String())
-	case err != nil:
-		writeError(w, http.StatusInternalServerError, err.Error())
 	default:
-		writeJSON(w, http.StatusOK, res)
+		writeError(w, http.StatusInternalServerError, err.Error())
 	}
+}
+
+// heartbeatOf is the report a request makes: failed or not, from where.
+func heartbeatOf(r *http.Request, failed bool) store.Heartbeat {
+	source, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		source = r.RemoteAddr
+	}
+	return store.Heartbeat{Failed: failed, Source: source}
 }
 
 // heartbeatID resolves the check a heartbeat names: resource/check, or a

@@ -29,6 +29,10 @@ type Checks interface {
 	Report(ctx context.Context, resource, check string, fresh bool) (status.Report, error)
 	// IDs lists every configured check, in config order.
 	IDs() []status.CheckID
+	// AuthorizeHeartbeat tells whether a token may report to a check:
+	// nil, or an error wrapping status.ErrNotFound, ErrNotHeartbeat or
+	// ErrUnauthorized. A report's body is read only once it is.
+	AuthorizeHeartbeat(id status.CheckID, token string) error
 	// ReportHeartbeat records a job's report to a heartbeat check and
 	// returns its new result; errors wrap status.ErrNotFound,
 	// ErrNotHeartbeat or ErrUnauthorized.

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"mime/multipart"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -442,4 +443,97 @@ func TestMetricsByRoute(t *testing.T) {
 	if mfs["statusd_http_request_duration_seconds"] == nil || mfs["statusd_check_info"] == nil {
 		t.Errorf("families missing: %v", metrics)
 	}
+}
+
+// A failed run is recorded as failed however a cron job says so: a form
+// (curl -d, curl -F), a JSON body, plain text or the query; the bearer
+// scheme in any case; the token before any of the body.
+func TestHeartbeatBodies(t *testing.T) {
+	f := newFixture(t, false)
+	multipartBody := func(status string) (string, string) {
+		var b strings.Builder
+		mw := multipart.NewWriter(&b)
+		_ = mw.WriteField("status", status)
+		_ = mw.Close()
+		return mw.FormDataContentType(), b.String()
+	}
+	mpType, mpFail := multipartBody("fail")
+	mpTypeOK, mpOK := multipartBody("ok")
+	cases := []struct {
+		name, auth, ctype, body string
+		code                    int
+		failed                  bool
+	}{
+		{"form fail", "Bearer s3cret", "application/x-www-form-urlencoded", "status=fail", 200, true},
+		{"form ok", "Bearer s3cret", "application/x-www-form-urlencoded", "status=ok", 200, false},
+		{"curl -d with no type", "Bearer s3cret", "", "status=fail", 200, true},
+		{"multipart fail", "Bearer s3cret", mpType, mpFail, 200, true},
+		{"multipart ok", "Bearer s3cret", mpTypeOK, mpOK, 200, false},
+		{"json fail", "Bearer s3cret", "application/json", `{"status":"fail"}`, 200, true},
+		{"json ok", "Bearer s3cret", "application/json; charset=utf-8", `{"status":"ok","took":12}`, 200, false},
+		{"plain text", "Bearer s3cret", "text/plain", "fail\n", 200, true},
+		{"lower-case scheme", "bearer s3cret", "", "", 200, false},
+		{"bad json", "Bearer s3cret", "application/json", `{"status":`, 400, false},
+		{"unknown status", "Bearer s3cret", "application/json", `{"status":"maybe"}`, 400, false},
+		{"unknown type", "Bearer s3cret", "application/xml", "<status>fail</status>", 415, false},
+		{"too large", "Bearer s3cret", "text/plain", strings.Repeat("x", maxHeartbeatBody+1), 413, false},
+		// The token first: a stranger's body is never read.
+		{"wrong token, huge body", "Bearer nope", "text/plain", strings.Repeat("x", 4*maxHeartbeatBody), 401, false},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			req, _ := http.NewRequest("POST", f.srv.URL+"/api/v1/heartbeats/health/backup", strings.NewReader(c.body))
+			req.Header.Set("Authorization", c.auth)
+			if c.ctype != "" {
+				req.Header.Set("Content-Type", c.ctype)
+			}
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			b, _ := io.ReadAll(resp.Body)
+			if resp.StatusCode != c.code {
+				t.Fatalf("%d %s, want %d", resp.StatusCode, b, c.code)
+			}
+			if c.code == 200 && strings.Contains(string(b), `"message":"last run failed`) != c.failed {
+				t.Errorf("failed=%v, got %s", c.failed, b)
+			}
+		})
+	}
+}
+
+// FuzzHeartbeatBody: no body or content type panics the decoder, and a
+// body that says fail in a form is a failure.
+func FuzzHeartbeatBody(f *testing.F) {
+	for _, s := range [][2]string{{"application/json", `{"status":"fail"}`}, {"", "status=fail"}, {"multipart/form-data; boundary=x", "--x\r\nContent-Disposition: form-data; name=\"status\"\r\n\r\nfail\r\n--x--\r\n"},
+		{"text/plain", "ok"}, {"application/json", "[]"}, {";;", "\x00"}} {
+		f.Add(s[0], s[1], "")
+	}
+	f.Fuzz(func(t *testing.T, ctype, body, query string) {
+		q, _ := url.ParseQuery(query)
+		failed, err := heartbeatFailed(q, ctype, strings.NewReader(body))
+		if err == nil && failed != (len(q["status"]) > 0 && failedWord(q["status"]) || bodySaysFail(t, ctype, body)) {
+			t.Fatalf("failed=%v for %q %q %q", failed, ctype, body, query)
+		}
+	})
+}
+
+func failedWord(ss []string) bool {
+	for _, s := range ss {
+		switch strings.ToLower(strings.TrimSpace(s)) {
+		case "fail", "failed", "failure":
+			return true
+		}
+	}
+	return false
+}
+
+// bodySaysFail reads a body's statuses as the decoder does.
+func bodySaysFail(t *testing.T, ctype, body string) bool {
+	ss, err := bodyStatuses(ctype, strings.NewReader(body))
+	if err != nil {
+		t.Fatalf("the body decoded once and not twice: %v", err)
+	}
+	return failedWord(ss)
 }

@@ -8,6 +8,7 @@ import (
 	"syscall"
 
 	"github.com/alecthomas/kingpin/v2"
+	"github.com/alecthomas/units"
 	"github.com/prometheus/common/version"
 	toolkit "github.com/prometheus/exporter-toolkit/web"
 	"github.com/prometheus/exporter-toolkit/web/kingpinflag"
@@ -19,17 +20,26 @@ import (
 func (c *cli) addServe(a *kingpin.Application) {
 	var opts app.Options
 	var web *toolkit.FlagConfig
+	var maxHeader units.Base2Bytes
 	serve := c.command(a, "serve", "Run the daemon (default).", func(ctx context.Context) error {
 		if *web.WebSystemdSocket {
 			return usageError{errors.New("--web.systemd-socket is not supported; use --web.listen-address")}
 		}
 		opts.ConfigFile, opts.StorageDSN = c.configFile, c.storageDSN
 		opts.ListenAddresses, opts.WebConfigFile = *web.WebListenAddresses, *web.WebConfigFile
+		opts.Server.MaxHeaderBytes = int(maxHeader)
 		return c.serve(ctx, opts)
 	}).Default()
 	web = kingpinflag.AddFlags(serve, ":9799")
 	serve.Flag("web.external-url", "The URL under which statusd is reached, for absolute links.").StringVar(&opts.ExternalURL)
 	serve.Flag("web.enable-lifecycle", "Allow POST /-/reload.").BoolVar(&opts.EnableLifecycle)
+	d := app.DefaultServerLimits
+	serve.Flag("web.read-timeout", "Maximum time to read a request, body included.").Default(d.ReadTimeout.String()).DurationVar(&opts.Server.ReadTimeout)
+	serve.Flag("web.read-header-timeout", "Maximum time to read a request's header.").Default(d.ReadHeaderTimeout.String()).DurationVar(&opts.Server.ReadHeaderTimeout)
+	serve.Flag("web.write-timeout", "Maximum time to write a response; keep it above the longest check timeout, for ?fresh=1.").Default(d.WriteTimeout.String()).DurationVar(&opts.Server.WriteTimeout)
+	serve.Flag("web.idle-timeout", "Close a keep-alive connection idle this long.").Default(d.IdleTimeout.String()).DurationVar(&opts.Server.IdleTimeout)
+	serve.Flag("web.max-header-bytes", "Maximum size of a request's header.").Default(units.Base2Bytes(d.MaxHeaderBytes).String()).BytesVar(&maxHeader)
+	serve.Flag("web.max-connections", "Maximum connections held at once; at the limit the longest idle one is closed for a new one (default 512, or a quarter of the open files limit when lower).").IntVar(&opts.Server.MaxConnections)
 }
 
 // serve runs the daemon until ctx ends; SIGHUP reloads its config.

@@ -257,6 +257,27 @@ func testHeartbeats(t *testing.T, s *Store) {
 	if hb := last[apiID]; !hb.Failed || !hb.ReceivedAt.Equal(t0.Add(time.Hour)) || hb.Source != "10.0.0.2" || len(last) != 2 {
 		t.Errorf("last heartbeats = %+v", last)
 	}
+
+	// A flood of reports to one check between two writes is one row, the
+	// latest.
+	rec := NewRecorder(s, slog.New(slog.DiscardHandler), nil, RecorderOptions{})
+	for i := range 1000 {
+		rec.RecordHeartbeat(dbID, Heartbeat{ReceivedAt: t0.Add(2*time.Hour + time.Duration(i)*time.Millisecond), Failed: i == 999})
+	}
+	if err := rec.Flush(ctx, false); err != nil {
+		t.Fatal(err)
+	}
+	var rows int
+	if err := s.db.GetContext(ctx, &rows, s.db.Rebind("SELECT COUNT(*) FROM heartbeats WHERE check_id = ?"), ids[dbID]); err != nil {
+		t.Fatal(err)
+	}
+	last, err = s.LastHeartbeats(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if hb := last[dbID]; rows != 2 || !hb.Failed || !hb.ReceivedAt.Equal(t0.Add(2*time.Hour+999*time.Millisecond)) {
+		t.Errorf("after a flood: %d rows, last %+v", rows, hb)
+	}
 }
 
 func testPrune(t *testing.T, s *Store) {

@@ -190,10 +190,19 @@ func (r *Recorder) Observe(id status.CheckID, res status.Result) {
 	m.Add(res)
 }
 
-// RecordHeartbeat queues a heartbeat report.
+// RecordHeartbeat queues a heartbeat report. Reports to one check that
+// arrive before the next write are one row, the latest: a flood of
+// reports writes at most a row per check per FlushInterval, and the
+// check's last report is never lost.
 func (r *Recorder) RecordHeartbeat(id status.CheckID, hb Heartbeat) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	for i := range r.heartbeats {
+		if r.heartbeats[i].id == id {
+			r.heartbeats[i].hb = hb
+			return
+		}
+	}
 	r.heartbeats = append(r.heartbeats, pendingHeartbeat{id, hb})
 	r.wake()
 }

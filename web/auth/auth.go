@@ -137,7 +137,7 @@ type Identity struct {
 // Check returns the identity of a request's bearer token when it has the
 // scope (a write token also reads); ok is false otherwise.
 func (a *Authenticator) Check(r *http.Request, scope string) (Identity, bool) {
-	raw, found := bearer(r)
+	raw, found := Bearer(r)
 	if !found {
 		return Identity{}, false
 	}
@@ -158,7 +158,9 @@ func (a *Authenticator) Check(r *http.Request, scope string) (Identity, bool) {
 	return Identity{Token: match.name, Scope: match.scope}, true
 }
 
-func bearer(r *http.Request) (string, bool) {
+// Bearer is a request's bearer token, the scheme's case ignored (RFC
+// 7235); false when it has none.
+func Bearer(r *http.Request) (string, bool) {
 	h := r.Header.Get("Authorization")
 	scheme, tok, ok := strings.Cut(h, " ")
 	if !ok || !strings.EqualFold(scheme, "Bearer") {
