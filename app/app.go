@@ -198,7 +198,19 @@ func New(ctx context.Context, opts Options) (*App, error) {
 		Ready:           a.ready,
 		OnWrite:         func(err error) { a.storeUp.Set(boolGauge(err == nil)) },
 	})
-	a.board = board.New(board.Options{Store: st, Logger: logger.With("component", "board"), Registerer: a.registry})
+	a.board = board.New(board.Options{Store: st, Logger: logger.With("component", "board"), Registerer: a.registry,
+		Overlay: func() map[string]board.Override {
+			u := a.evaluator.Unwritten()
+			if len(u) == 0 {
+				return nil
+			}
+			o := make(map[string]board.Override, len(u))
+			for name, s := range u {
+				o[name] = board.Override{Status: s.Status, Maintenance: s.Maintenance, Since: s.Since}
+			}
+			return o
+		},
+	})
 	a.notifier = notifier.New(notifier.Options{
 		Store:      st,
 		Logger:     logger.With("component", "notifier"),
@@ -247,9 +259,14 @@ func New(ctx context.Context, opts Options) (*App, error) {
 		ExternalURL:   external,
 		Version:       version.Version,
 		ChecksGuarded: webConfigAuthenticates(opts.WebConfigFile),
-		Authorize: func(r *http.Request) bool {
-			_, ok := a.auth.Check(r, store.ScopeRead)
-			return ok
+		Authorize: func(r *http.Request) error {
+			switch _, ok := a.auth.Check(r, store.ScopeRead); {
+			case ok:
+				return nil
+			case !a.auth.Loaded():
+				return page.ErrTokensUnknown
+			}
+			return errors.New("no read token")
 		},
 	})
 	a.pages.Use(theme)
@@ -276,11 +293,16 @@ func New(ctx context.Context, opts Options) (*App, error) {
 		Registerer:   a.registry,
 		CheckMetrics: a.writeCheckMetrics,
 		Reload:       reload,
-		ExternalURL:  external,
-		Version:      version.Version,
-		Pages:        a.pages,
-		Auth:         a.auth,
-		Alerts:       a.evaluator,
+		Fresh: func() string {
+			a.reloadMu.Lock()
+			defer a.reloadMu.Unlock()
+			return a.config.API.Fresh
+		},
+		ExternalURL: external,
+		Version:     version.Version,
+		Pages:       a.pages,
+		Auth:        a.auth,
+		Alerts:      a.evaluator,
 	})
 	if err != nil {
 		st.Close()

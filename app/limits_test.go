@@ -24,6 +24,7 @@ func TestServerLimits(t *testing.T) {
 	srv := target.URL
 	file := filepath.Join(t.TempDir(), "statusd.yml")
 	if err := os.WriteFile(file, []byte(`
+api: {fresh: anonymous}
 resources:
   health:
     - {name: api, kind: http, url: "`+srv+`", interval: 1s, timeout: 500ms}

@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"encoding/json"
 	"log/slog"
 	"net/http"
 	"os"
@@ -12,6 +13,7 @@ import (
 	"github.com/statusd/statusd/internal/status"
 	"github.com/statusd/statusd/internal/store"
 	"github.com/statusd/statusd/internal/testsvc"
+	"github.com/statusd/statusd/notifier/notifytest"
 )
 
 // A database that is away is a state: statusd starts and serves without
@@ -21,7 +23,7 @@ func TestDatabaseAway(t *testing.T) {
 	pg := testsvc.NewPostgresServer(t) // not started yet
 	srv, _ := testsvc.Target(t)
 	file := filepath.Join(t.TempDir(), "statusd.yml")
-	cfg := "storage: {results_interval: 0s}\nresources:\n  health:\n" +
+	cfg := "api: {fresh: anonymous}\nstorage: {results_interval: 0s}\nresources:\n  health:\n" +
 		"    - {name: api, kind: http, url: \"" + srv.URL + "\", interval: 1s, timeout: 500ms}\n" +
 		"    - {name: storage, kind: storage, interval: 1s, timeout: 500ms}\n"
 	if err := os.WriteFile(file, []byte(cfg), 0o600); err != nil {
@@ -106,5 +108,114 @@ func TestDatabaseAway(t *testing.T) {
 	}
 	if n := logs.Count("still"); n != 0 {
 		t.Errorf("a short outage was logged again:\n%s", logs)
+	}
+}
+
+// While the database is away, the page, the summary and the metrics
+// follow the checks from the evaluator's memory; when it returns, what
+// changed meanwhile is written in order: history, the automatic incident
+// and the notifications, each once.
+func TestServicesFollowChecksWhileDatabaseAway(t *testing.T) {
+	pg := testsvc.NewPostgresServer(t)
+	pg.Start()
+	srv, up := testsvc.Target(t)
+	hooks := notifytest.NewHook(t)
+	file := filepath.Join(t.TempDir(), "statusd.yml")
+	if err := os.WriteFile(file, []byte(`
+defaults: {failure_threshold: 1}
+resources:
+  health:
+    - {name: api, kind: http, url: "`+srv.URL+`", interval: 1s, timeout: 500ms}
+services:
+  - {name: API, checks: [health/api], auto_incident: true, notify: {receivers: [ops]}}
+receivers:
+  ops: {webhook: {url: "`+hooks.URL+`"}}
+notifier: {group_wait: 1s, retry_min: 100ms, retry_max: 200ms}
+`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	logs := &testsvc.Buffer{}
+	d := startOptions(t, file, pg.DSN(), logs, nil)
+	defer func() {
+		if t.Failed() {
+			t.Logf("logs:\n%s", logs)
+			for _, state := range []string{"pending", "sent", "collapsed", "failed"} {
+				rows, _ := d.app.store.Outbox(context.Background(), state)
+				for _, r := range rows {
+					t.Logf("%s %s %q %s", state, r.Kind, r.LastError, r.Payload)
+				}
+			}
+		}
+	}()
+	service := func() string {
+		_, body := d.get(t, "/api/v1/summary")
+		var s struct {
+			Services []struct{ Status string } `json:"services"`
+		}
+		if json.Unmarshal([]byte(body), &s) != nil || len(s.Services) != 1 {
+			return ""
+		}
+		return s.Services[0].Status
+	}
+	metric := func(want string) func() bool {
+		return func() bool {
+			_, m := d.get(t, "/metrics")
+			return strings.Contains(m, `statusd_service_status{group="",service="API"} `+want)
+		}
+	}
+	eventually(t, "the service to be operational", func() bool { return service() == "operational" })
+
+	pg.Stop()
+	eventually(t, "statusd to see the database away", func() bool {
+		_, m := d.get(t, "/metrics")
+		return strings.Contains(m, "statusd_store_up 0")
+	})
+	up.Store(false)
+	eventually(t, "the summary to follow the outage", func() bool { return service() == "partial_outage" })
+	eventually(t, "the metric to follow it", metric("2"))
+	eventually(t, "the page to follow it", func() bool {
+		_, page := d.get(t, "/")
+		return strings.Contains(page, "partial outage")
+	})
+	up.Store(true)
+	eventually(t, "the summary to follow the recovery", func() bool { return service() == "operational" })
+	eventually(t, "the metric to follow it", metric("0"))
+
+	pg.Start()
+	eventually(t, "the decisions to be written", func() bool {
+		return len(d.app.evaluator.Unwritten()) == 0
+	})
+	// The notifier composes what waited: an outage that came and went
+	// before it could be told is two rows, collapsed into nothing to
+	// send.
+	eventually(t, "the outbox to be settled", func() bool {
+		rows, err := d.app.store.Outbox(context.Background(), store.OutboxCollapsed)
+		return err == nil && len(rows) == 2
+	})
+	d.stop()
+	if n := len(hooks.Requests()); n != 0 {
+		t.Errorf("%d notifications sent for an outage that was over", n)
+	}
+
+	st, err := store.Open(context.Background(), pg.DSN(), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	history, err := st.ServiceHistory(context.Background(), "API", 10)
+	if err != nil || len(history) != 2 || history[1].New != int(status.PartialOutage) || history[0].New != int(status.Operational) ||
+		!history[1].At.Before(history[0].At) {
+		t.Errorf("history: %+v %v", history, err)
+	}
+	incs, _, err := st.Incidents(context.Background(), store.IncidentQuery{})
+	if err != nil || len(incs) != 1 || !incs[0].Closed || len(incs[0].Updates) != 2 {
+		t.Errorf("incidents: %+v %v", incs, err)
+	}
+	rows, err := st.Outbox(context.Background(), store.OutboxCollapsed)
+	if err != nil || len(rows) != 2 || rows[0].Kind != "status_change" || !strings.Contains(rows[0].Payload+rows[1].Payload, `"to":"partial_outage"`) {
+		t.Errorf("outbox: %+v %v", rows, err)
+	}
+	if pending, _ := st.Outbox(context.Background(), store.OutboxPending); len(pending) != 0 {
+		t.Errorf("pending: %+v", pending)
 	}
 }

@@ -84,7 +84,7 @@ func (e *Evaluator) serviceAlerts(ctx context.Context, name string, alerts []ale
 		s.alert = worst
 		o.To = s.computed(e.levels)
 		s.alert = saved
-		if err := e.newServiceWrite(s, o.To, row.Maintenance, store.CauseAlert).write(tx, e.plan, now); err != nil {
+		if err := e.newServiceWrite(s, o.To, row.Maintenance, store.CauseAlert).write(tx, e.plan, moment{now, now}); err != nil {
 			return err
 		}
 		return alertIncident(tx, row, fired, resolved, worst, now)

@@ -3,6 +3,7 @@ package evaluator
 import (
 	"context"
 	"log/slog"
+	"maps"
 	"net/url"
 	"sync"
 	"time"
@@ -68,6 +69,67 @@ type Evaluator struct {
 	metrics *metrics
 	// replanned is told when Apply changed the digest schedule.
 	replanned chan struct{}
+
+	// umu guards unwritten: the services' statuses decided and not
+	// written yet (the database is away), which the page shows meanwhile.
+	umu       sync.Mutex
+	unwritten map[string]ServiceState
+}
+
+// ServiceState is a service's status as the evaluator decided it.
+type ServiceState struct {
+	Status      status.ServiceStatus
+	Maintenance bool
+	// Since is when it was decided.
+	Since time.Time
+}
+
+// Unwritten returns the services' statuses decided and not yet written
+// to the database, by name: while the database is away the page, the
+// summary and the metrics follow the checks with them, until the writes
+// catch up.
+func (e *Evaluator) Unwritten() map[string]ServiceState {
+	e.umu.Lock()
+	defer e.umu.Unlock()
+	if len(e.unwritten) == 0 {
+		return nil
+	}
+	return maps.Clone(e.unwritten)
+}
+
+// decided takes a job's service changes as the services' statuses from
+// now on, before they are written: the decisions that follow compare with
+// them, so that a recovery while the database is away is decided (and
+// written, in order, when it returns) instead of lost.
+func (e *Evaluator) decided(j job) {
+	if len(j.services) == 0 {
+		return
+	}
+	e.umu.Lock()
+	if e.unwritten == nil {
+		e.unwritten = map[string]ServiceState{}
+	}
+	for _, w := range j.services {
+		w.s.status, w.s.maintenance = w.to, w.maintenance
+		e.unwritten[w.s.name] = ServiceState{Status: w.to, Maintenance: w.maintenance, Since: j.at}
+	}
+	e.umu.Unlock()
+	e.changed()
+}
+
+// written forgets the unwritten statuses a committed job wrote, unless a
+// later decision about the service waits.
+func (e *Evaluator) written(j job) {
+	if len(j.services) == 0 {
+		return
+	}
+	e.umu.Lock()
+	defer e.umu.Unlock()
+	for _, w := range j.services {
+		if u, ok := e.unwritten[w.s.name]; ok && !u.Since.After(j.at) {
+			delete(e.unwritten, w.s.name)
+		}
+	}
 }
 
 type observed struct {
@@ -373,10 +435,16 @@ func (e *Evaluator) refresh(ctx context.Context) {
 			}
 		}
 	}
+	e.umu.Lock()
+	unwritten := maps.Clone(e.unwritten)
+	e.umu.Unlock()
 	for _, r := range rows {
 		s := e.plan.services[r.Name]
 		if s == nil {
 			continue
+		}
+		if _, waits := unwritten[r.Name]; waits {
+			continue // the store is behind the evaluator's decision
 		}
 		s.status, s.manual, s.maintenance, s.known = status.ServiceStatus(r.Status), r.Manual(), r.Maintenance, true
 		s.alert = alerts[r.Name]
@@ -421,46 +489,67 @@ func (e *Evaluator) process(ctx context.Context, id status.CheckID, res status.R
 // write runs a job, or keeps it to retry when the store fails; jobs run
 // in order.
 func (e *Evaluator) write(ctx context.Context, j job) {
+	e.decided(j)
 	if len(e.pending) > 0 {
 		e.pending = append(e.pending, j)
 		e.metrics.pendingWrites.Store(int64(len(e.pending)))
 		e.retry(ctx)
 		return
 	}
-	if err := e.run(ctx, j); err != nil {
+	rows, err := e.run(ctx, j)
+	if err != nil {
 		e.pending = append(e.pending, j)
 		e.metrics.pendingWrites.Store(int64(len(e.pending)))
 		e.metrics.writeFailures.Inc()
 		e.logger.Warn("Cannot write decisions; keeping them to retry", "what", j.what, "err", err)
 	}
+	e.tell(rows)
 }
 
-// retry runs the kept jobs, in order, until one fails.
+// retry runs the kept jobs, in order, until one fails. What they append
+// to the outbox is told once they are all written, so that the notifier
+// composes what waited together.
 func (e *Evaluator) retry(ctx context.Context) {
+	var all []store.OutboxRow
+	defer func() { e.tell(all) }()
 	for len(e.pending) > 0 {
-		if err := e.run(ctx, e.pending[0]); err != nil {
+		rows, err := e.run(ctx, e.pending[0])
+		if err != nil {
 			e.metrics.writeFailures.Inc()
 			return
 		}
+		all = append(all, rows...)
 		e.pending[0] = job{}
 		e.pending = e.pending[1:]
 		e.metrics.pendingWrites.Store(int64(len(e.pending)))
 	}
 }
 
-func (e *Evaluator) run(ctx context.Context, j job) error {
-	if err := e.update(ctx, j.write); err != nil {
-		return err
+// run writes a job; it returns the notifications it appended.
+func (e *Evaluator) run(ctx context.Context, j job) ([]store.OutboxRow, error) {
+	written := e.clock.Now()
+	rows, err := e.updateQuietly(ctx, func(tx *store.Tx) error { return j.write(tx, written) })
+	if err != nil {
+		return nil, err
 	}
+	e.written(j)
 	if j.apply() {
 		e.changed()
 	}
-	return nil
+	return rows, nil
 }
 
 // update runs writes in one transaction and, once committed, tells
 // Decided about the notifications they appended.
 func (e *Evaluator) update(ctx context.Context, fn func(*store.Tx) error) error {
+	rows, err := e.updateQuietly(ctx, fn)
+	e.tell(rows)
+	return err
+}
+
+// updateQuietly runs writes in one transaction and returns the
+// notifications they appended, for the caller to tell.
+func (e *Evaluator) updateQuietly(ctx context.Context, fn func(*store.Tx) error) ([]store.OutboxRow, error) {
 	var rows []store.OutboxRow
 	err := e.store.Update(ctx, func(tx *store.Tx) error {
 		if err := fn(tx); err != nil {
@@ -469,10 +558,17 @@ func (e *Evaluator) update(ctx context.Context, fn func(*store.Tx) error) error 
 		rows = tx.Enqueued()
 		return nil
 	})
-	if err == nil && len(rows) > 0 && e.opts.Decided != nil {
+	if err != nil {
+		return nil, err
+	}
+	return rows, nil
+}
+
+// tell hands appended notifications to Decided.
+func (e *Evaluator) tell(rows []store.OutboxRow) {
+	if len(rows) > 0 && e.opts.Decided != nil {
 		e.opts.Decided(rows)
 	}
-	return err
 }
 
 // flush stores every state that changed since it was last stored (the

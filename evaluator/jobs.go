@@ -27,15 +27,22 @@ type job struct {
 	services []*serviceWrite
 }
 
-// write runs a job's writes in tx.
-func (j *job) write(tx *store.Tx) error {
+// moment is when a decision was made and when it is written: the same,
+// but for a decision kept while the database was away. History, messages
+// and incidents tell the decision's time; the outbox counts its group
+// wait from the write, so that what waited is composed together.
+type moment struct{ decided, written time.Time }
+
+// write runs a job's writes in tx, at written.
+func (j *job) write(tx *store.Tx, written time.Time) error {
+	at := moment{j.at, written}
 	if j.check != nil {
-		if err := j.check.write(tx, j.plan, j.at); err != nil {
+		if err := j.check.write(tx, j.plan, at); err != nil {
 			return err
 		}
 	}
 	for _, s := range j.services {
-		if err := s.write(tx, j.plan, j.at); err != nil {
+		if err := s.write(tx, j.plan, at); err != nil {
 			return err
 		}
 	}
@@ -100,7 +107,8 @@ func (e *Evaluator) newCheckJob(c *checkEntry, prev State, events []Event, muted
 	return j
 }
 
-func (w *checkWrite) write(tx *store.Tx, p *plan, now time.Time) error {
+func (w *checkWrite) write(tx *store.Tx, p *plan, at moment) error {
+	now := at.decided
 	c := w.c
 	// The receivers with a decision are saved below, once decided on
 	// their stored state; the others as the evaluator has them.
@@ -138,7 +146,7 @@ func (w *checkWrite) write(tx *store.Tx, p *plan, now time.Time) error {
 			if out.Action == Suppress {
 				row.State = store.OutboxSuppressed
 			}
-			if _, err := tx.Enqueue(row, now); err != nil {
+			if _, err := tx.Enqueue(row, at.written); err != nil {
 				return err
 			}
 		}
@@ -191,7 +199,8 @@ func (e *Evaluator) newServiceJob(s *serviceEntry, to status.ServiceStatus, main
 // write records the status and its history row, appends the change to
 // each of the service's receivers' outbox (suppressed in maintenance),
 // and opens, updates or resolves the automatic incident.
-func (w *serviceWrite) write(tx *store.Tx, p *plan, now time.Time) error {
+func (w *serviceWrite) write(tx *store.Tx, p *plan, at moment) error {
+	now := at.decided
 	w.changed = false
 	row, err := tx.Service(w.s.name)
 	if err != nil {
@@ -211,7 +220,7 @@ func (w *serviceWrite) write(tx *store.Tx, p *plan, now time.Time) error {
 		return nil // the maintenance flag alone changed
 	}
 	for _, r := range w.s.receivers {
-		if err := p.notifyChange(tx, r, w.s, ch, now); err != nil {
+		if err := p.notifyChange(tx, r, w.s, ch, at); err != nil {
 			return err
 		}
 	}
@@ -221,19 +230,17 @@ func (w *serviceWrite) write(tx *store.Tx, p *plan, now time.Time) error {
 	return nil
 }
 
-func (w *serviceWrite) apply() bool {
-	if w.changed {
-		w.s.status, w.s.maintenance = w.to, w.maintenance
-	}
-	return w.changed
-}
+// apply tells whether the write changed the service. (The evaluator took
+// the status as the service's when it decided it: see decided.)
+func (w *serviceWrite) apply() bool { return w.changed }
 
 // notifyChange appends a service's change to a receiver's outbox: sent,
 // or suppressed while a maintenance window mutes the service. A change
 // between operational and degraded is not told to a receiver that
 // ignores those. Changes that follow one another before they are sent
 // (A→B then B→A) are the notifier's to compose.
-func (p *plan) notifyChange(tx *store.Tx, receiver string, s *serviceEntry, ch *store.StatusChange, now time.Time) error {
+func (p *plan) notifyChange(tx *store.Tx, receiver string, s *serviceEntry, ch *store.StatusChange, at moment) error {
+	now := at.decided
 	from, to := status.ServiceStatus(ch.Old), status.ServiceStatus(ch.New)
 	if !ch.Maintenance && p.ignores(receiver, from, to) {
 		return nil
@@ -247,7 +254,7 @@ func (p *plan) notifyChange(tx *store.Tx, receiver string, s *serviceEntry, ch *
 	if ch.Maintenance {
 		row.State = store.OutboxSuppressed
 	}
-	_, err = tx.Enqueue(row, now)
+	_, err = tx.Enqueue(row, at.written)
 	return err
 }
 

@@ -34,7 +34,7 @@ func (e *Evaluator) SetManual(ctx context.Context, name string, manual *status.S
 		s.manual = manual
 		to = s.computed(e.levels)
 		s.manual = saved
-		return e.newServiceWrite(s, to, row.Maintenance, store.CauseManual).write(tx, e.plan, now)
+		return e.newServiceWrite(s, to, row.Maintenance, store.CauseManual).write(tx, e.plan, moment{now, now})
 	})
 	if err != nil {
 		return 0, 0, fmt.Errorf("service %s: %w", name, err)

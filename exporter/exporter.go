@@ -75,6 +75,12 @@ type Exporter struct {
 
 	hbMu       sync.RWMutex
 	heartbeats map[status.CheckID]store.Heartbeat
+
+	// freshFloor is how old a result may be and still count as fresh: a
+	// request for fresh results within it is answered from the last run
+	// instead of probing again, so that a check runs fresh at most once
+	// per it, however many ask.
+	freshFloor atomic.Int64
 }
 
 // checkSet is one config's checks, replaced whole on reload.
@@ -102,6 +108,7 @@ func New(opts Options) *Exporter {
 		heartbeats: map[status.CheckID]store.Heartbeat{},
 	}
 	e.life, e.stop = context.WithCancel(context.Background())
+	e.freshFloor.Store(int64(DefaultFreshFloor))
 	e.env = probe.Env{Now: e.clock.Now, Logger: opts.Logger, Heartbeats: e, Store: opts.Store, Build: opts.Build}.WithPools()
 	e.set.Store(&checkSet{byID: map[status.CheckID]*Check{}})
 	e.sched = newScheduler(e.clock, config.DefaultMaxConcurrency, func(ctx context.Context, c *Check) {
@@ -142,6 +149,9 @@ func (e *Exporter) Apply(cfg *config.Config) error {
 		return errors.Join(errs...)
 	}
 	e.set.Store(next)
+	if f := time.Duration(cfg.API.FreshMinInterval); f > 0 {
+		e.freshFloor.Store(int64(f))
+	}
 	e.sched.setConcurrency(cfg.Scheduler.MaxConcurrency)
 	all := make([]*Check, 0, len(next.byID))
 	for _, r := range next.resources {
@@ -173,14 +183,12 @@ func (e *Exporter) Check(id status.CheckID) (*Check, bool) {
 	return c, ok
 }
 
-// FreshFloor is how old a result may be and still count as fresh: a
-// request for fresh results within it is answered from the last run
-// instead of probing again, so that a burst of requests runs each check
-// once.
-const FreshFloor = time.Second
+// DefaultFreshFloor is how old a result may be and still count as fresh
+// when the config does not say (api.fresh_min_interval).
+const DefaultFreshFloor = 5 * time.Second
 
 // Fresh returns a fresh result of each check, in order: the last one when
-// it ended less than FreshFloor ago, the run in progress when there is one,
+// it ended less than the fresh floor ago, the run in progress when there is one,
 // or a new run. New runs start at once, all together, under the
 // scheduler's concurrency bound, and are detached from ctx: when ctx ends
 // (the client went away) Fresh stops waiting and returns the current
@@ -188,8 +196,9 @@ const FreshFloor = time.Second
 func (e *Exporter) Fresh(ctx context.Context, checks []*Check) []status.Result {
 	out := make([]status.Result, len(checks))
 	flights := make([]*flight, len(checks))
+	floor := time.Duration(e.freshFloor.Load())
 	for i, c := range checks {
-		if r, ok := c.Latest(); ok && e.clock.Since(r.CheckedAt.Add(r.Duration)) < FreshFloor {
+		if r, ok := c.Latest(); ok && e.clock.Since(r.CheckedAt.Add(r.Duration)) < floor {
 			out[i] = r
 			continue
 		}

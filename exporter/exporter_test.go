@@ -184,7 +184,7 @@ func TestFreshFloor(t *testing.T) {
 		ch := blockingCheck("c", &calls, release)
 		e := New(Options{Logger: discard})
 		e.Fresh(context.Background(), []*Check{ch})
-		time.Sleep(FreshFloor - time.Millisecond)
+		time.Sleep(DefaultFreshFloor - time.Millisecond)
 		e.Fresh(context.Background(), []*Check{ch})
 		if n := calls.Load(); n != 1 {
 			t.Errorf("a result younger than the floor was probed again: %d runs", n)

@@ -186,7 +186,10 @@ func (d *Dispatcher) Run(ctx context.Context) {
 			continue
 		}
 		wait := d.opts.PollInterval
-		if next, ok := d.nextDue(ctx); ok {
+		if err != nil {
+			// The database may be back in a moment.
+			wait = min(wait, time.Second)
+		} else if next, ok := d.nextDue(ctx); ok {
 			wait = min(wait, max(next.Sub(d.clock.Now()), 0))
 		}
 		timer := d.clock.NewTimer(wait)

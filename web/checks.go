@@ -8,8 +8,10 @@ import (
 
 	"github.com/gorilla/mux"
 
+	"github.com/statusd/statusd/internal/config"
 	"github.com/statusd/statusd/internal/status"
 	"github.com/statusd/statusd/internal/store"
+	"github.com/statusd/statusd/web/auth"
 	"github.com/statusd/statusd/web/page"
 )
 
@@ -29,6 +31,35 @@ func (h *handler) checkRoutes(r *mux.Router) {
 func fresh(r *http.Request) bool {
 	f := r.URL.Query().Get("fresh")
 	return f != "" && f != "0" && f != "false"
+}
+
+// freshAllowed tells whether a request may ask for fresh runs (api.fresh),
+// or answers why not: runs are statusd's to start, at a stranger's rate
+// only when the operator says so.
+func (h *handler) freshAllowed(w http.ResponseWriter, r *http.Request) bool {
+	mode := config.FreshAnonymous
+	if h.opts.Fresh != nil {
+		mode = h.opts.Fresh()
+	}
+	switch mode {
+	case config.FreshAnonymous:
+		return true
+	case config.FreshOff:
+		writeError(w, http.StatusForbidden, "fresh runs are off (api.fresh: off): ask without ?fresh for the latest results")
+		return false
+	}
+	if h.opts.Auth != nil {
+		if _, ok := h.opts.Auth.Check(r, store.ScopeRead); ok {
+			return true
+		}
+		if !h.opts.Auth.Loaded() {
+			auth.Unavailable(w)
+			return false
+		}
+	}
+	w.Header().Set("WWW-Authenticate", `Bearer realm="statusd"`)
+	writeError(w, http.StatusUnauthorized, "?fresh=1 needs an API token (api.fresh: token); without ?fresh the latest results are served to anyone")
+	return false
 }
 
 // code is 503 when a result is at problem, so that load balancers and
@@ -54,7 +85,11 @@ func (h *handler) report(w http.ResponseWriter, r *http.Request, fresh bool) (st
 // checks serves GET /api/v1/checks[/{resource}[/{check}]]: {resource:
 // {check: result}}, {check: result} or the result alone.
 func (h *handler) checks(w http.ResponseWriter, r *http.Request) {
-	report, ok := h.report(w, r, fresh(r))
+	wantFresh := fresh(r)
+	if wantFresh && !h.freshAllowed(w, r) {
+		return
+	}
+	report, ok := h.report(w, r, wantFresh)
 	if !ok {
 		return
 	}

@@ -52,6 +52,10 @@ type Options struct {
 	Registerer prometheus.Registerer
 	// CheckMetrics writes the check metrics after the Gatherer's.
 	CheckMetrics func(*exposition.Writer)
+	// Fresh tells who may ask for fresh runs (config.FreshToken,
+	// FreshAnonymous or FreshOff), from the running config; nil is
+	// anonymous.
+	Fresh func() string
 	// Reload reloads the config; nil disables POST /-/reload.
 	Reload func(context.Context) error
 	// ExternalURL is how users reach statusd, for absolute URLs; when nil

@@ -11,11 +11,13 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/jonboulle/clockwork"
 	"github.com/prometheus/client_golang/prometheus"
@@ -23,7 +25,9 @@ import (
 	"github.com/statusd/statusd/exporter"
 	"github.com/statusd/statusd/internal/config"
 	"github.com/statusd/statusd/internal/status"
+	"github.com/statusd/statusd/internal/store"
 	"github.com/statusd/statusd/internal/testsvc"
+	"github.com/statusd/statusd/web/auth"
 )
 
 type fixture struct {
@@ -45,6 +49,13 @@ type fixture struct {
 // a target that the test can take down. Its clock stands still unless the
 // test moves it, so fresh results stay fresh.
 func newFixture(t *testing.T, withReload bool) *fixture {
+	t.Helper()
+	return newFixtureWith(t, withReload, nil)
+}
+
+// newFixtureWith is newFixture with options of the test's (set changes
+// them, when not nil).
+func newFixtureWith(t *testing.T, withReload bool, set func(*Options)) *fixture {
 	t.Helper()
 	f := &fixture{clock: clockwork.NewFakeClock(), recorded: make(chan status.Result, 1000)}
 	f.up.Store(true)
@@ -97,6 +108,9 @@ resources:
 			}
 			return nil
 		}
+	}
+	if set != nil {
+		set(&opts)
 	}
 	h, err := Handler(opts)
 	if err != nil {
@@ -171,9 +185,9 @@ func TestChecksAPI(t *testing.T) {
 	f.up.Store(false)
 	code, _, body = f.do(t, "GET", "/api/v1/checks/health/api?fresh=1", nil)
 	if code != 200 || f.hits.Load() != 1 {
-		t.Errorf("a fresh request within %s of the last run probed again (%d runs): %d %s", exporter.FreshFloor, f.hits.Load(), code, body)
+		t.Errorf("a fresh request within %s of the last run probed again (%d runs): %d %s", exporter.DefaultFreshFloor, f.hits.Load(), code, body)
 	}
-	f.clock.Advance(exporter.FreshFloor)
+	f.clock.Advance(exporter.DefaultFreshFloor)
 	code, _, body = f.do(t, "GET", "/api/v1/checks/health/api?fresh=1", nil)
 	if code != 503 || !strings.Contains(body, "HTTP 502") {
 		t.Errorf("api down: %d %s", code, body)
@@ -536,4 +550,56 @@ func bodySaysFail(t *testing.T, ctype, body string) bool {
 		t.Fatalf("the body decoded once and not twice: %v", err)
 	}
 	return failedWord(ss)
+}
+
+// ?fresh=1 is a token's (api.fresh: token), anyone's or nobody's; while
+// the tokens have never been read it answers 503, which clients retry.
+func TestFreshPolicy(t *testing.T) {
+	st, err := store.Open(t.Context(), "sqlite:"+filepath.Join(t.TempDir(), "statusd.db"), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if _, err := st.Migrate(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	tok, err := st.AddToken(t.Context(), "ci", store.ScopeRead, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := auth.New(auth.Options{Store: st})
+	mode := config.FreshToken
+	f := newFixtureWith(t, false, func(o *Options) {
+		o.Auth = a
+		o.Fresh = func() string { return mode }
+	})
+	withToken := http.Header{"Authorization": {"Bearer " + tok}}
+	// The tokens not read yet: neither 401 nor a run.
+	if code, hdr, body := f.do(t, "GET", "/api/v1/checks/health/ping?fresh=1", withToken); code != 503 || hdr.Get("Retry-After") == "" {
+		t.Errorf("tokens unknown: %d %s", code, body)
+	}
+	if err := a.Refresh(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		mode   string
+		header http.Header
+		code   int
+	}{
+		{config.FreshToken, nil, 401},
+		{config.FreshToken, http.Header{"Authorization": {"Bearer nope"}}, 401},
+		{config.FreshToken, withToken, 200},
+		{config.FreshAnonymous, nil, 200},
+		{config.FreshOff, withToken, 403},
+	} {
+		mode = c.mode
+		if code, _, body := f.do(t, "GET", "/api/v1/checks/health/ping?fresh=1", c.header); code != c.code {
+			t.Errorf("api.fresh %s, header %v: %d %s, want %d", c.mode, c.header, code, body, c.code)
+		}
+	}
+	// Without ?fresh the latest results are anyone's, whatever the mode.
+	mode = config.FreshOff
+	if code, _, _ := f.do(t, "GET", "/api/v1/checks/health/ping", nil); code != 200 && code != 503 {
+		t.Errorf("latest results: %d", code)
+	}
 }

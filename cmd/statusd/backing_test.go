@@ -28,6 +28,7 @@ func TestBackingServices(t *testing.T) {
 		return len(r) == 1
 	})
 	cfg := fmt.Sprintf(`
+api: {fresh: anonymous, fresh_min_interval: 1s}
 resources:
   health:
     - {name: postgres, kind: postgres, dsn: %[1]q, stats: true}
@@ -108,7 +109,7 @@ resources:
 		t.Errorf("celery message %q", msg)
 	}
 	// A fresh request within a second of the last runs is answered from
-	// them (exporter.FreshFloor): ask until the runs are new.
+	// them (api.fresh_min_interval, 1s here): ask until the runs are new.
 	var body string
 	eventually(t, "fresh runs to see the outage", func() bool {
 		code, body = d.get(t, "/api/v1/checks/health?fresh=1")

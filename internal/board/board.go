@@ -146,12 +146,25 @@ type Options struct {
 	PollInterval time.Duration
 	// Registerer receives the board's metrics; nil registers nothing.
 	Registerer prometheus.Registerer
+	// Overlay gives the services' statuses decided and not yet in the
+	// store (the evaluator's, while the database is away), which the
+	// board shows over the store's; nil has none.
+	Overlay func() map[string]Override
+}
+
+// Override is a service's status decided and not yet in the store.
+type Override struct {
+	Status      status.ServiceStatus
+	Maintenance bool
+	Since       time.Time
 }
 
 // Cache holds the current board and rebuilds it when it changes.
 type Cache struct {
 	opts    Options
 	current atomic.Pointer[Board]
+	// base is the last board read from the store, before the overlay.
+	base *Board
 	// dirty asks the loop for a rebuild.
 	dirty chan struct{}
 	// mu serialises rebuilds.
@@ -260,12 +273,31 @@ func (b *Board) DowntimeActive(now time.Time) bool {
 	return false
 }
 
-// Refresh rebuilds the board from the store now.
+// Refresh rebuilds the board from the store now, with the overlay's
+// statuses over the store's. When the store does not answer, the last
+// board read from it is shown with the overlay: the page follows the
+// checks while the database is away.
 func (c *Cache) Refresh(ctx context.Context) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	b, err := build(ctx, c.opts.Store, c.opts.Clock.Now())
-	if err != nil {
+	now := c.opts.Clock.Now()
+	// A database that does not answer (a host gone, not a refusal) must
+	// not hold the board, which the overlay still updates.
+	bctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	b, err := build(bctx, c.opts.Store, now)
+	if err == nil {
+		c.base = b
+	} else if c.base == nil || c.opts.Overlay == nil {
+		return err
+	}
+	b = c.base
+	if c.opts.Overlay != nil {
+		if o := c.opts.Overlay(); len(o) > 0 {
+			b = b.with(o)
+		}
+	}
+	if b == c.current.Load() {
 		return err
 	}
 	c.current.Store(b)
@@ -275,7 +307,37 @@ func (c *Cache) Refresh(ctx context.Context) error {
 	for _, fn := range subs {
 		fn(b)
 	}
-	return nil
+	return err
+}
+
+// with is a copy of the board with some services' statuses overridden.
+func (b *Board) with(o map[string]Override) *Board {
+	nb := *b
+	nb.byName = make(map[string]*Service, len(b.byName))
+	nb.Services = make([]*Service, len(b.Services))
+	for i, s := range b.Services {
+		if ov, ok := o[s.Name]; ok && (ov.Status != s.Status || ov.Maintenance != s.Maintenance) {
+			cp := *s
+			cp.Status, cp.Maintenance, cp.Since = ov.Status, ov.Maintenance, ov.Since
+			s = &cp
+		}
+		nb.Services[i] = s
+		nb.byName[s.Name] = s
+	}
+	nb.Groups = make([]Group, len(b.Groups))
+	for i, g := range b.Groups {
+		ng := g
+		ng.Services = make([]*Service, len(g.Services))
+		for j, s := range g.Services {
+			ng.Services[j] = nb.byName[s.Name]
+		}
+		nb.Groups[i] = ng
+	}
+	nb.Ungrouped = make([]*Service, len(b.Ungrouped))
+	for i, s := range b.Ungrouped {
+		nb.Ungrouped[i] = nb.byName[s.Name]
+	}
+	return &nb
 }
 
 // build reads a board from the store.

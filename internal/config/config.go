@@ -31,9 +31,30 @@ type Config struct {
 	Notifier  Notifier  `yaml:"notifier"`
 	// Page is the public status page.
 	Page Page `yaml:"page"`
+	// API is how the JSON API serves strangers.
+	API API `yaml:"api"`
 
 	// File is where the config was read from; "" for the built-in default.
 	File string `yaml:"-"`
+}
+
+// The fresh settings: who may ask the checks API for new runs.
+const (
+	FreshToken     = "token"
+	FreshAnonymous = "anonymous"
+	FreshOff       = "off"
+)
+
+// API is how the JSON API serves strangers.
+type API struct {
+	// Fresh says who may ask for fresh runs (?fresh=1): a request with
+	// an API token (token, the default), anyone (anonymous), or nobody
+	// (off).
+	Fresh string `yaml:"fresh"`
+	// FreshMinInterval is how recent a check's last run may be and still
+	// answer a request for a fresh one (default 5s): a check runs fresh
+	// at most once per it, whoever asks.
+	FreshMinInterval model.Duration `yaml:"fresh_min_interval"`
 }
 
 // Site describes the monitored site.

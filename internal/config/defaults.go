@@ -34,6 +34,8 @@ func (c *Config) applyDefaults() {
 	if c.Defaults.SuccessThreshold == 0 {
 		c.Defaults.SuccessThreshold = DefaultSuccessThreshold
 	}
+	setString(&c.API.Fresh, FreshToken)
+	setDuration(&c.API.FreshMinInterval, model.Duration(5*time.Second))
 	if c.Scheduler.MaxConcurrency == 0 {
 		c.Scheduler.MaxConcurrency = DefaultMaxConcurrency
 	}

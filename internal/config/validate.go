@@ -31,6 +31,12 @@ func (c *Config) validate(p *problems) {
 	if c.Defaults.Timeout >= c.Defaults.Interval {
 		p.add("defaults.timeout", "must be less than defaults.interval (%s)", c.Defaults.Interval)
 	}
+	if f := c.API.Fresh; f != FreshToken && f != FreshAnonymous && f != FreshOff {
+		p.add("api.fresh", "must be token, anonymous or off, got %q", f)
+	}
+	if c.API.FreshMinInterval < 0 {
+		p.add("api.fresh_min_interval", "must not be negative")
+	}
 	if c.Scheduler.MaxConcurrency < 1 {
 		p.add("scheduler.max_concurrency", "must be at least 1")
 	}

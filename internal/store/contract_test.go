@@ -606,4 +606,16 @@ func testOutbox(t *testing.T, s *Store) {
 	if got := keys(c); got != "a2,a3,b1" || c["a"][0].Attempts != 1 {
 		t.Errorf("after the retry came due: %s, attempts %d", got, c["a"][0].Attempts)
 	}
+	// Rows composed into nothing to tell are settled as collapsed, and
+	// NextDue tells when the next waiting row comes due.
+	if err := s.Settle(ctx, Settlement{IDs: []int64{c["b"][0].ID}, State: OutboxCollapsed}, t0.Add(2*time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	if rows, err := s.Outbox(ctx, OutboxCollapsed); err != nil || len(rows) != 1 || rows[0].DedupKey != "b1" {
+		t.Errorf("collapsed rows: %+v %v", rows, err)
+	}
+	enqueue("z", "z1", "", t0.Add(2*time.Minute))
+	if next, ok, err := s.NextDue(ctx, t0.Add(2*time.Minute), 10*time.Second); err != nil || !ok || !next.Equal(t0.Add(2*time.Minute+10*time.Second)) {
+		t.Errorf("next due: %v %v %v", next, ok, err)
+	}
 }

@@ -128,6 +128,26 @@ func (a *Authenticator) flushUsed(ctx context.Context) {
 	}
 }
 
+// Loaded tells whether the tokens have been read at least once: until
+// they are, no token can be told from a stranger's.
+func (a *Authenticator) Loaded() bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.loaded
+}
+
+// Unavailable answers a request that needs a token while the tokens have
+// never been read (the database has been away since statusd started):
+// 503 with Retry-After, which clients such as Alertmanager retry, never a
+// 401 they would take as final.
+func Unavailable(w http.ResponseWriter) {
+	w.Header().Set("Retry-After", "10")
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(http.StatusServiceUnavailable)
+	_ = json.NewEncoder(w).Encode(map[string]string{"error": "statusd cannot check tokens yet: its database has not answered since it started; retry"})
+}
+
 // Identity is who a request's token belongs to.
 type Identity struct {
 	Token string // the token's name, never the token
@@ -177,6 +197,10 @@ func (a *Authenticator) Require(scope string, h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if _, ok := a.Check(r, scope); ok {
 			h.ServeHTTP(w, r)
+			return
+		}
+		if !a.Loaded() {
+			Unavailable(w)
 			return
 		}
 		code, msg := http.StatusUnauthorized, "a bearer token with scope "+scope+" is required (statusd token add NAME --scope "+scope+")"

@@ -2,6 +2,7 @@ package page
 
 import (
 	"encoding/json"
+	"errors"
 	"net/http"
 	"slices"
 	"strconv"
@@ -92,7 +93,17 @@ func (p *Pages) checks(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	if !s.r.settings.PublicChecks && !p.opts.ChecksGuarded && (p.opts.Authorize == nil || !p.opts.Authorize(r)) {
+	var denied error = ErrTokensUnknown
+	if p.opts.Authorize != nil {
+		denied = p.opts.Authorize(r)
+	}
+	if !s.r.settings.PublicChecks && !p.opts.ChecksGuarded && errors.Is(denied, ErrTokensUnknown) && p.opts.Authorize != nil {
+		w.Header().Set("Retry-After", "10")
+		p.errorPage(w, r, s, "", http.StatusServiceUnavailable, "The checks cannot be shown yet",
+			"statusd has not been able to read its API tokens since it started (its database does not answer). Try again shortly.")
+		return
+	}
+	if !s.r.settings.PublicChecks && !p.opts.ChecksGuarded && (p.opts.Authorize == nil || denied != nil) {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="statusd"`)
 		p.errorPage(w, r, s, "", http.StatusUnauthorized, "The checks are not public",
 			"Set page.public_checks: true in the config to show them to everyone, protect statusd with basic auth in --web.config.file, or send an API token (statusd token add).")

@@ -14,6 +14,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"io/fs"
 	"log/slog"
 	"net/http"
@@ -79,9 +80,14 @@ type Options struct {
 	// checks dashboard may be served.
 	ChecksGuarded bool
 	// Authorize tells whether a request may see the checks dashboard
-	// anyway (it has an API token); nil: no.
-	Authorize func(*http.Request) bool
+	// anyway (it has an API token): nil, ErrTokensUnknown when no token
+	// can be checked yet, or another error; nil Authorize: no.
+	Authorize func(*http.Request) error
 }
+
+// ErrTokensUnknown is Authorize's answer while the API tokens have never
+// been read: the dashboard answers 503 with Retry-After, not 401.
+var ErrTokensUnknown = errors.New("the API tokens are not known yet")
 
 // Settings are the config's page settings.
 type Settings struct {
