@@ -93,7 +93,7 @@ func (p *Pages) checks(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	var denied error = ErrTokensUnknown
+	denied := ErrTokensUnknown
 	if p.opts.Authorize != nil {
 		denied = p.opts.Authorize(r)
 	}
