@@ -232,6 +232,7 @@ func New(ctx context.Context, opts Options) (*App, error) {
 		Observers:  []exporter.Observer{a.recorder, a.evaluator},
 		Heartbeats: a.recorder,
 		Store:      st,
+		Writes:     a.recorder,
 		Build:      probe.ThisBuild(logger.Enabled(ctx, slog.LevelDebug)),
 		Registerer: a.registry,
 	})
@@ -586,13 +587,16 @@ func (a *App) closeListeners() {
 	}
 }
 
-// Reload reads the config again and applies it when it is valid; an
-// invalid config changes nothing. The outcome is in the
-// statusd_config_last_reload_* metrics.
+// Reload reads the config file again and applies it when it is valid; an
+// invalid or unreadable one changes nothing (the built-in config is only
+// ever used at start, when there is no file). The outcome is in the
+// statusd_config_last_reload_* metrics, the log and the error.
 func (a *App) Reload(ctx context.Context) error {
 	a.reloadMu.Lock()
 	defer a.reloadMu.Unlock()
-	cfg, err := loadConfig(a.opts.ConfigFile, a.logger)
+	// A reload reads the file, never the built-in config: a file that
+	// went missing is a failed reload, and the running config stays.
+	cfg, err := config.Load(a.opts.ConfigFile, config.OSEnv())
 	var receivers []notifier.Receiver
 	if err == nil {
 		receivers, err = integrations.Build(cfg, a.store)

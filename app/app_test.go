@@ -14,6 +14,7 @@ import (
 
 	"golang.org/x/crypto/bcrypt"
 
+	"github.com/statusd/statusd/internal/config"
 	"github.com/statusd/statusd/internal/status"
 	"github.com/statusd/statusd/internal/testsvc"
 )
@@ -387,5 +388,29 @@ func TestWebConfigBasicAuth(t *testing.T) {
 	cancel()
 	if err := <-done; err != nil {
 		t.Error(err)
+	}
+}
+
+// A reload that cannot read the configured file keeps the running config
+// and says so; the built-in config never replaces an operator's, even
+// for the default file name.
+func TestReloadOfAMissingFile(t *testing.T) {
+	srv, _ := testsvc.Target(t)
+	t.Chdir(t.TempDir())
+	if err := os.WriteFile(config.DefaultFile, []byte(daemonConfig(srv.URL)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	d := startWith(t, config.DefaultFile, "sqlite:statusd.db")
+	eventually(t, "the checks to run", func() bool { _, m := d.get(t, "/metrics"); return strings.Count(m, "statusd_check_info{") == 5 })
+	if err := os.Remove(config.DefaultFile); err != nil {
+		t.Fatal(err)
+	}
+	code, body := d.do(t, "POST", "/-/reload")
+	if code != 400 || !strings.Contains(body, "no such file") {
+		t.Errorf("reload of a missing file: %d %s", code, body)
+	}
+	_, m := d.get(t, "/metrics")
+	if !strings.Contains(m, "statusd_config_last_reload_successful 0") || strings.Count(m, "statusd_check_info{") != 5 {
+		t.Errorf("after the reload of a missing file:\n%s", grep(m, "statusd_config|statusd_check_info"))
 	}
 }

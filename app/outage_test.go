@@ -3,12 +3,14 @@ package app
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/statusd/statusd/internal/status"
 	"github.com/statusd/statusd/internal/store"
@@ -218,4 +220,57 @@ notifier: {group_wait: 1s, retry_min: 100ms, retry_max: 200ms}
 	if pending, _ := st.Outbox(context.Background(), store.OutboxPending); len(pending) != 0 {
 		t.Errorf("pending: %+v", pending)
 	}
+}
+
+// A full disk: the database answers but statusd's writes fail. The
+// storage check goes to warning at once, then to problem past its
+// thresholds, as statusd_store_up goes to 0.
+func TestStorageCheckOnAFullDisk(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "statusd.yml")
+	if err := os.WriteFile(file, []byte(`
+storage: {results_interval: 0s}
+resources:
+  health:
+    - {name: storage, kind: storage, interval: 1s, timeout: 500ms, failing_problem: 3s}
+  load:
+`+pings(40)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	// A database of at most 57 pages of 4 KiB: the migrations fit (56), a
+	// few seconds of history do not.
+	logs := &testsvc.Buffer{}
+	d := startOptions(t, file, "sqlite:"+filepath.Join(dir, "statusd.db")+"?_pragma=max_page_count(57)", logs, nil)
+	defer func() {
+		if t.Failed() {
+			t.Logf("logs:\n%s", logs)
+		}
+	}()
+	level := func() string {
+		_, m := d.get(t, "/metrics")
+		for _, line := range strings.Split(m, "\n") {
+			if strings.HasPrefix(line, `statusd_check_level{check="storage",resource="health"} `) {
+				return strings.TrimPrefix(line, `statusd_check_level{check="storage",resource="health"} `)
+			}
+		}
+		return ""
+	}
+	eventually(t, "the disk to fill and the storage check to warn", func() bool { return level() == "1" })
+	_, body := d.get(t, "/api/v1/checks/health/storage")
+	if !strings.Contains(body, "writing to it has failed for") {
+		t.Errorf("storage check: %s", body)
+	}
+	eventuallyWithin(t, 30*time.Second, "the storage check to reach problem", func() bool { return level() == "2" })
+	if _, m := d.get(t, "/metrics"); !strings.Contains(m, "statusd_store_up 0") {
+		t.Error("statusd_store_up is not 0 while writes fail")
+	}
+}
+
+// pings is a config's list of n ping checks run every second.
+func pings(n int) string {
+	var b strings.Builder
+	for i := range n {
+		fmt.Fprintf(&b, "    - {name: ping%d, kind: ping, interval: 1s}\n", i)
+	}
+	return b.String()
 }

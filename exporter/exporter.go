@@ -48,6 +48,9 @@ type Options struct {
 	Heartbeats HeartbeatRecorder
 	// Store is statusd's own database, for the storage kind; may be nil.
 	Store probe.Pinger
+	// Writes tells how writing to it goes, for the storage kind; may be
+	// nil.
+	Writes probe.WriteHealth
 	// Build describes this binary, for the build kind.
 	Build probe.BuildInfo
 	// Registerer receives the scheduler's metrics; nil registers nothing.
@@ -109,7 +112,7 @@ func New(opts Options) *Exporter {
 	}
 	e.life, e.stop = context.WithCancel(context.Background())
 	e.freshFloor.Store(int64(DefaultFreshFloor))
-	e.env = probe.Env{Now: e.clock.Now, Logger: opts.Logger, Heartbeats: e, Store: opts.Store, Build: opts.Build}.WithPools()
+	e.env = probe.Env{Now: e.clock.Now, Logger: opts.Logger, Heartbeats: e, Store: opts.Store, Writes: opts.Writes, Build: opts.Build}.WithPools()
 	e.set.Store(&checkSet{byID: map[status.CheckID]*Check{}})
 	e.sched = newScheduler(e.clock, config.DefaultMaxConcurrency, func(ctx context.Context, c *Check) {
 		// A check that is already running (a fresh run someone asked

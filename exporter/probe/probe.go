@@ -42,6 +42,9 @@ type Env struct {
 	// Store is statusd's own database, for the storage kind; nil when none
 	// could be opened.
 	Store Pinger
+	// Writes tells how statusd's writes to it go, for the storage kind;
+	// nil when nothing writes (statusd check).
+	Writes WriteHealth
 	// Build describes this binary, for the build kind.
 	Build BuildInfo
 	// pools are shared by the probers built with this Env.
@@ -81,6 +84,13 @@ type Pinger interface {
 	Ping(ctx context.Context) error
 	Dialect() store.Dialect
 	String() string
+}
+
+// WriteHealth is how statusd's writes to its database go.
+type WriteHealth interface {
+	// WriteHealth tells since when writes have been failing (zero while
+	// they succeed) and how many results wait to be written.
+	WriteHealth() (failingSince time.Time, pending int)
 }
 
 // BuildInfo describes how statusd was built.

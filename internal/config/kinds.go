@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/alecthomas/units"
 	promconfig "github.com/prometheus/common/config"
@@ -76,11 +77,32 @@ type BuildCheck struct {
 	noValue      `yaml:"-"`
 }
 
-// StorageCheck checks statusd's own database.
+// StorageCheck checks statusd's own database: that it answers, and that
+// statusd's writes to it go through.
 type StorageCheck struct {
-	noDefaults   `yaml:"-"`
-	noValidation `yaml:"-"`
-	hasValue     `yaml:"-"`
+	// FailingProblem is how long writes may fail (a warning meanwhile)
+	// before the check is at problem (default 5m).
+	FailingProblem model.Duration `yaml:"failing_problem"`
+	// PendingProblem is how many results may wait to be written while
+	// writes fail before the check is at problem (default 10,000).
+	PendingProblem int `yaml:"pending_problem"`
+	hasValue       `yaml:"-"`
+}
+
+func (s *StorageCheck) fillDefaults() {
+	setDuration(&s.FailingProblem, model.Duration(5*time.Minute))
+	if s.PendingProblem == 0 {
+		s.PendingProblem = 10_000
+	}
+}
+
+func (s *StorageCheck) validate(p *problems, path string) {
+	if s.FailingProblem < 0 {
+		p.add(joinPath(path, "failing_problem"), "must not be negative")
+	}
+	if s.PendingProblem < 0 {
+		p.add(joinPath(path, "pending_problem"), "must not be negative")
+	}
 }
 
 // HTTPCheck requests a URL and checks the response. The client options

@@ -42,8 +42,10 @@ type Recorder struct {
 	failures  prometheus.Counter
 	flushTime prometheus.Histogram
 
-	// outage is set while writes fail, for logging it once.
-	outage *outage
+	// outage is set while writes fail, for logging it once; failingSince
+	// (guarded by mu) is when they started failing, for WriteHealth.
+	outage       *outage
+	failingSince time.Time
 	// kick tells Run that something was queued, so that it writes within
 	// FlushInterval; with nothing queued it wakes once a minute (rollups
 	// of passed minutes), not every FlushInterval.
@@ -293,6 +295,14 @@ func (r *Recorder) Run(ctx context.Context) {
 	}
 }
 
+// WriteHealth tells how writing goes: since when writes have been
+// failing (zero while they succeed) and how many results wait.
+func (r *Recorder) WriteHealth() (failingSince time.Time, pending int) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.failingSince, len(r.results)
+}
+
 // ready tells whether writes may be made.
 func (r *Recorder) ready() bool {
 	if r.opts.Ready == nil {
@@ -316,6 +326,12 @@ func (r *Recorder) noteWrite(err error) {
 	now := r.now()
 	r.mu.Lock()
 	pending := len(r.results)
+	switch {
+	case err != nil && r.failingSince.IsZero():
+		r.failingSince = now
+	case err == nil:
+		r.failingSince = time.Time{}
+	}
 	r.mu.Unlock()
 	switch {
 	case err != nil && r.outage == nil:

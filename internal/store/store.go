@@ -85,7 +85,7 @@ func Open(ctx context.Context, dsn string, opts Options) (*Store, error) {
 	if dialect == Postgres {
 		s, err = openPostgres(target)
 	} else {
-		s, err = openSQLite(target, dsn == "", opts.ReadOnly)
+		s, err = openSQLite(target, dsn == "", opts.ReadOnly, sqlitePragmas(dsn))
 	}
 	if err != nil {
 		return nil, err
@@ -101,6 +101,21 @@ func Open(ctx context.Context, dsn string, opts Options) (*Store, error) {
 		return nil, fmt.Errorf("connect to %s: %w", s.where, err)
 	}
 	return s, nil
+}
+
+// sqlitePragmas are the _pragma parameters of a SQLite DSN
+// (sqlite:PATH?_pragma=max_page_count(1000)), applied to every
+// connection after statusd's own.
+func sqlitePragmas(dsn string) []string {
+	_, query, ok := strings.Cut(dsn, "?")
+	if !ok {
+		return nil
+	}
+	v, err := url.ParseQuery(query)
+	if err != nil {
+		return nil
+	}
+	return v["_pragma"]
 }
 
 // ParseDSN tells which dialect a DSN selects and what to open.
@@ -149,7 +164,7 @@ func openPostgres(dsn string) (*Store, error) {
 	return &Store{dialect: Postgres, db: db, w: db, where: "PostgreSQL at " + Redact(dsn)}, nil
 }
 
-func openSQLite(path string, isDefault, readOnly bool) (*Store, error) {
+func openSQLite(path string, isDefault, readOnly bool, pragmas []string) (*Store, error) {
 	where := "SQLite database " + path
 	dir := filepath.Dir(path)
 	if readOnly {
@@ -182,6 +197,9 @@ func openSQLite(path string, isDefault, readOnly bool) (*Store, error) {
 	params := url.Values{}
 	params.Add("_pragma", "busy_timeout(10000)")
 	params.Add("_pragma", "foreign_keys(1)")
+	for _, p := range pragmas {
+		params.Add("_pragma", p)
+	}
 	params.Set("_time_integer_format", "unix_micro")
 	params.Set("_inttotime", "1")
 	open := func(extra ...string) (*sqlx.DB, error) {
