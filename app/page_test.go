@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -21,6 +22,7 @@ func TestStatusPageInChromium(t *testing.T) {
 	target, up := testsvc.Target(t)
 	d := start(t, `
 site: {name: ACME}
+page: {public_checks: true}
 defaults: {failure_threshold: 1}
 resources:
   health:
@@ -126,6 +128,33 @@ services:
 	}
 	up.Store(true)
 	waitFor("operational", "All systems are operational")
+
+	// Every page, under its Content-Security-Policy: the stylesheet and
+	// the script apply, and nothing is refused (a refusal is a console
+	// error, checked below).
+	for _, path := range []string{"/", "/incidents/1", "/history", "/checks"} {
+		ctx, cancel := context.WithTimeout(browser, 10*time.Second)
+		bg, err := chromedp.Run(ctx, func(ctx context.Context, tg *chromedp.Target) (string, error) {
+			if err := chromedp.Do(ctx, chromedp.Navigate(d.url+path), chromedp.WaitReady(chromedp.CSS("body"))); err != nil {
+				return "", err
+			}
+			return chromedp.Run(ctx, chromedp.Evaluate[string]("getComputedStyle(document.body).fontFamily"))
+		})
+		cancel()
+		if err != nil || !strings.Contains(bg, "system-ui") && !strings.Contains(bg, "sans-serif") {
+			t.Errorf("%s: the stylesheet did not apply (font %q, %v)", path, bg, err)
+		}
+	}
+	resp, err := http.Get(d.url + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if csp := resp.Header.Get("Content-Security-Policy"); !strings.Contains(csp, "script-src 'self'") || strings.Contains(csp, "unsafe-inline") ||
+		!strings.Contains(csp, "frame-ancestors 'none'") || resp.Header.Get("X-Frame-Options") != "DENY" ||
+		resp.Header.Get("Referrer-Policy") == "" || resp.Header.Get("X-Content-Type-Options") != "nosniff" {
+		t.Errorf("security headers: %v", resp.Header)
+	}
 
 	mu.Lock()
 	defer mu.Unlock()

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -29,6 +30,10 @@ type Page struct {
 	TemplatesDir string `yaml:"templates_dir"`
 	// PublicChecks shows the checks dashboard (/checks) to everyone.
 	PublicChecks bool `yaml:"public_checks"`
+	// FrameAncestors are the origins that may show the pages in a frame
+	// (CSP frame-ancestors), such as https://intranet.acme.example; none
+	// by default.
+	FrameAncestors []string `yaml:"frame_ancestors"`
 }
 
 // Favicons are icon files (.ico, .png, .svg or .gif, relative to the
@@ -62,6 +67,12 @@ func (c *Config) applyPageDefaults() {
 var faviconTypes = map[string]bool{".ico": true, ".png": true, ".svg": true, ".gif": true}
 
 func (c *Config) validatePage(p *problems) {
+	for i, a := range c.Page.FrameAncestors {
+		u, err := url.Parse(a)
+		if a != "'self'" && (err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || strings.Trim(u.Path, "/") != "" || u.RawQuery != "") {
+			p.add(indexPath("page.frame_ancestors", i), "must be an origin such as https://intranet.acme.example, or 'self', got %q", a)
+		}
+	}
 	pg := &c.Page
 	if d := *pg.IncidentDays; d < 0 || d > 3650 {
 		p.add("page.incident_days", "must be from 0 (none by date) to 3650, got %d", d)

@@ -27,16 +27,16 @@ const (
 // Routes registers the pages on a router.
 func (p *Pages) Routes(r *mux.Router) {
 	read := []string{http.MethodGet, http.MethodHead}
-	r.HandleFunc("/", p.index).Methods(read...)
-	r.HandleFunc("/incidents/{id}", p.incident).Methods(read...)
-	r.HandleFunc("/history", p.history).Methods(read...)
-	r.HandleFunc("/history/{yyyy:[0-9]{4}}/{mm:[0-9]{2}}", p.month).Methods(read...)
-	r.HandleFunc("/feed.atom", p.feed).Methods(read...)
-	r.HandleFunc("/badge/{service}.svg", p.badge).Methods(read...)
-	r.HandleFunc("/favicon.ico", p.faviconICO).Methods(read...)
-	r.HandleFunc("/favicon/{state}", p.static).Methods(read...)
-	r.HandleFunc("/static/{file}", p.static).Methods(read...)
-	r.HandleFunc("/checks", p.checks).Methods(read...)
+	r.Handle("/", p.secure(http.HandlerFunc(p.index))).Methods(read...)
+	r.Handle("/incidents/{id}", p.secure(http.HandlerFunc(p.incident))).Methods(read...)
+	r.Handle("/history", p.secure(http.HandlerFunc(p.history))).Methods(read...)
+	r.Handle("/history/{yyyy:[0-9]{4}}/{mm:[0-9]{2}}", p.secure(http.HandlerFunc(p.month))).Methods(read...)
+	r.Handle("/feed.atom", p.secure(http.HandlerFunc(p.feed))).Methods(read...)
+	r.Handle("/badge/{service}.svg", p.secure(http.HandlerFunc(p.badge))).Methods(read...)
+	r.Handle("/favicon.ico", p.secure(http.HandlerFunc(p.faviconICO))).Methods(read...)
+	r.Handle("/favicon/{state}", p.secure(http.HandlerFunc(p.static))).Methods(read...)
+	r.Handle("/static/{file}", p.secure(http.HandlerFunc(p.static))).Methods(read...)
+	r.Handle("/checks", p.secure(http.HandlerFunc(p.checks))).Methods(read...)
 }
 
 // snap is the current snapshot; it exists once a theme is in use.

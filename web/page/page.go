@@ -100,6 +100,9 @@ type Settings struct {
 	Favicons     map[string]string
 	TemplatesDir string
 	PublicChecks bool
+	// FrameAncestors are the sites that may frame the pages
+	// (page.frame_ancestors); none when empty.
+	FrameAncestors []string
 }
 
 // Pages renders and serves the status page.
@@ -119,6 +122,8 @@ type renderer struct {
 	favicons  map[string]*icon
 	assets    Assets
 	static    map[string]*asset // versioned assets by path under the root: static/…, favicon/…
+	// csp is the pages' Content-Security-Policy header value.
+	csp []string
 }
 
 // New returns pages with no theme; Use gives them one.
@@ -162,7 +167,7 @@ func newRenderer(s Settings, now func() time.Time) (*renderer, error) {
 	if s.Title == "" {
 		s.Title = s.SiteName
 	}
-	ts, err := loadTemplates(s.TemplatesDir, funcs(now, s.Location))
+	ts, in, err := loadTemplates(s.TemplatesDir, funcs(now, s.Location))
 	if err != nil {
 		return nil, err
 	}
@@ -170,7 +175,8 @@ func newRenderer(s Settings, now func() time.Time) (*renderer, error) {
 	if err != nil {
 		return nil, err
 	}
-	r := &renderer{settings: s, templates: ts, favicons: icons, static: map[string]*asset{}}
+	r := &renderer{settings: s, templates: ts, favicons: icons, static: map[string]*asset{},
+		csp: []string{contentSecurityPolicy(in.styles, in.scripts, s.FrameAncestors)}}
 	for _, f := range []struct {
 		file, ctype string
 		path        *string

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
+	"crypto/sha256"
+	"encoding/base64"
 	"encoding/xml"
 	"errors"
 	"fmt"
@@ -438,6 +440,12 @@ func TestTemplateOverrides(t *testing.T) {
 	if strings.Contains(idx, "Powered by") {
 		t.Error("the footer was not replaced")
 	}
+	// The override's inline style is allowed by its hash, nothing else.
+	sum := sha256.Sum256([]byte("body{font-size:18px}"))
+	if csp := f.get("/").header.Get("Content-Security-Policy"); !strings.Contains(csp, "style-src 'self' 'sha256-"+base64.StdEncoding.EncodeToString(sum[:])+"'") ||
+		strings.Contains(csp, "unsafe-inline") {
+		t.Errorf("CSP %q", csp)
+	}
 	// base.html applies to every page; index.html to the index only.
 	inc := f.get("/history/2026/11").body
 	if !strings.Contains(inc, "Run by ACME ops") || strings.Contains(inc, `<span class="brand">`) {
@@ -504,5 +512,18 @@ func TestBadgeEscapes(t *testing.T) {
 	}
 	if err := xml.Unmarshal([]byte(svg), new(struct{})); err != nil {
 		t.Errorf("badge is not XML: %v", err)
+	}
+}
+
+// page.frame_ancestors lets chosen sites frame the pages: the policy names
+// them, and X-Frame-Options (which cannot) is not sent.
+func TestFrameAncestors(t *testing.T) {
+	s := settings()
+	s.FrameAncestors = []string{"https://intranet.acme.example"}
+	f := newFixture(t, s, nil)
+	f.seed("")
+	r := f.get("/")
+	if csp := r.header.Get("Content-Security-Policy"); !strings.Contains(csp, "frame-ancestors https://intranet.acme.example") || r.header.Get("X-Frame-Options") != "" {
+		t.Errorf("headers: %v", r.header)
 	}
 }

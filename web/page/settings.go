@@ -22,8 +22,9 @@ func SettingsOf(cfg *config.Config) Settings {
 			"default": p.Favicons.Default, "operational": p.Favicons.Operational, "degraded": p.Favicons.Degraded,
 			"partial_outage": p.Favicons.PartialOutage, "major_outage": p.Favicons.MajorOutage,
 		},
-		TemplatesDir: p.TemplatesDir,
-		PublicChecks: p.PublicChecks,
+		TemplatesDir:   p.TemplatesDir,
+		PublicChecks:   p.PublicChecks,
+		FrameAncestors: p.FrameAncestors,
 	}
 }
 

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"html/template"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -30,11 +29,16 @@ var Blocks = []string{"title", "favicon", "meta_extra", "style", "header", "bran
 // templates holds one parsed template set per page.
 type templates map[string]*template.Template
 
+// inline are the hashes of the inline styles and scripts the pages hold
+// (an operator's overrides'), for the Content-Security-Policy.
+type inline struct{ styles, scripts []string }
+
 // loadTemplates parses the built-in templates and, when dir is set, the
 // overrides in it, then renders every page once with sample data, so that
 // a broken override is an error at start (naming its file and line), not
-// a broken page later.
-func loadTemplates(dir string, funcs template.FuncMap) (templates, error) {
+// a broken page later; the sample pages give the inline styles and
+// scripts the policy allows.
+func loadTemplates(dir string, funcs template.FuncMap) (templates, inline, error) {
 	builtin := func(name string) (string, error) {
 		b, err := fs.ReadFile(assets, "assets/templates/"+name+".html")
 		return string(b), err
@@ -45,7 +49,7 @@ func loadTemplates(dir string, funcs template.FuncMap) (templates, error) {
 	if dir != "" {
 		entries, err := os.ReadDir(dir)
 		if err != nil {
-			return nil, fmt.Errorf("page.templates_dir: %w", err)
+			return nil, inline{}, fmt.Errorf("page.templates_dir: %w", err)
 		}
 		for _, e := range entries {
 			if e.IsDir() || filepath.Ext(e.Name()) != ".html" {
@@ -67,13 +71,14 @@ func loadTemplates(dir string, funcs template.FuncMap) (templates, error) {
 	}
 	base, err := builtin("base")
 	if err != nil {
-		return nil, err
+		return nil, inline{}, err
 	}
 	ts := templates{}
+	var in inline
 	for _, page := range PageNames {
 		src, err := builtin(page)
 		if err != nil {
-			return nil, err
+			return nil, inline{}, err
 		}
 		t := template.New(page).Funcs(funcs)
 		parts := []file{{"base.html", base}, {page + ".html", src}}
@@ -92,16 +97,22 @@ func loadTemplates(dir string, funcs template.FuncMap) (templates, error) {
 		if t == nil {
 			continue
 		}
-		if err := t.ExecuteTemplate(io.Discard, "base", sampleData(page)); err != nil {
+		var sample bytes.Buffer
+		if err := t.ExecuteTemplate(&sample, "base", sampleData(page)); err != nil {
 			errs = append(errs, cleanTemplateError(err))
 			continue
 		}
+		styles, scripts := inlineHashes(sample.Bytes())
+		in.styles, in.scripts = append(in.styles, styles...), append(in.scripts, scripts...)
 		ts[page] = t
 	}
 	if len(errs) > 0 {
-		return nil, dedupErrors(errs)
+		return nil, inline{}, dedupErrors(errs)
 	}
-	return ts, nil
+	slices.Sort(in.styles)
+	slices.Sort(in.scripts)
+	in.styles, in.scripts = slices.Compact(in.styles), slices.Compact(in.scripts)
+	return ts, in, nil
 }
 
 // templatePrefix is what Go's template errors start with.
