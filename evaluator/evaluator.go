@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"maps"
+	"slices"
 	"net/url"
 	"sync"
 	"time"
@@ -39,6 +40,9 @@ type Options struct {
 	// MaxBacklog bounds the results waiting to be evaluated; past it the
 	// oldest are dropped and counted (default 100,000).
 	MaxBacklog int
+	// FlushInterval is how soon a check's changed state (its debounce
+	// streaks) is stored (default 1s).
+	FlushInterval time.Duration
 	// Decided is called after each write of decisions that appended
 	// notifications to the outbox, with those rows, e.g. to wake the
 	// notifier; it must not block.
@@ -148,6 +152,9 @@ func New(opts Options) *Evaluator {
 	if opts.MaxBacklog == 0 {
 		opts.MaxBacklog = 100_000
 	}
+	if opts.FlushInterval == 0 {
+		opts.FlushInterval = time.Second
+	}
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -226,9 +233,17 @@ func (e *Evaluator) Run(ctx context.Context) {
 	defer func() { <-digestsDone }()
 	tick := e.clock.NewTicker(e.opts.RefreshInterval)
 	defer tick.Stop()
+	// Streaks that changed are stored within FlushInterval, so that a
+	// crash (kill -9) loses at most that much of them; a check steady at
+	// its level changes nothing to store.
+	var flush clockwork.Timer
+	var flushDue <-chan time.Time
 	for {
 		select {
 		case <-ctx.Done():
+			if flush != nil {
+				flush.Stop()
+			}
 			e.mu.Lock()
 			defer e.mu.Unlock()
 			fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
@@ -239,8 +254,22 @@ func (e *Evaluator) Run(ctx context.Context) {
 			e.Refresh(ctx)
 		case <-e.wake:
 			e.drain(ctx)
+		case <-flushDue:
+			flush, flushDue = nil, nil
+			e.Flush(ctx)
+		}
+		if flushDue == nil && e.anyDirty() {
+			flush = e.clock.NewTimer(e.opts.FlushInterval)
+			flushDue = flush.Chan()
 		}
 	}
+}
+
+// anyDirty tells whether a state changed since it was last stored.
+func (e *Evaluator) anyDirty() bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return slices.ContainsFunc(e.plan.order, func(c *checkEntry) bool { return c.dirty })
 }
 
 // runDigests writes the digests at each slot of the schedule.
@@ -478,7 +507,9 @@ func (e *Evaluator) process(ctx context.Context, id status.CheckID, res status.R
 	prev := c.state
 	next, events := Next(prev, res, rule, now)
 	c.state, c.last, c.seen = next, res, true
-	c.dirty = true
+	if !c.dirty && storedState(prev.Check, rule) != storedState(next.Check, rule) {
+		c.dirty = true
+	}
 	c.level.Store(int32(next.Check.Level))
 	if len(events) == 0 {
 		return
@@ -611,12 +642,7 @@ func (e *Evaluator) flush(ctx context.Context) {
 
 // saveState stores a check's state and its receivers'.
 func saveState(tx *store.Tx, c *checkEntry, now time.Time) error {
-	cs := c.state.Check
-	if err := tx.SaveCheckState(c.id, store.CheckState{
-		Level: cs.Level, Since: cs.Since,
-		AtLeastWarning: int(cs.AtLeast[status.Warning]), AtLeastProblem: int(cs.AtLeast[status.Problem]),
-		AtMostFine: int(cs.AtMost[status.Fine]), AtMostWarning: int(cs.AtMost[status.Warning]),
-	}, now); err != nil {
+	if err := tx.SaveCheckState(c.id, storedState(c.state.Check, c.rule), now); err != nil {
 		return err
 	}
 	for i, r := range c.receivers {
@@ -628,6 +654,18 @@ func saveState(tx *store.Tx, c *checkEntry, now time.Time) error {
 		}
 	}
 	return nil
+}
+
+// storedState is a check's state as it is stored: its streaks capped at
+// the thresholds they are compared with, which is all they decide, so
+// that a check steady at its level has nothing new to store.
+func storedState(cs CheckState, rule Rule) store.CheckState {
+	f, s := int32(max(rule.FailureThreshold, 1)), int32(max(rule.SuccessThreshold, 1))
+	return store.CheckState{
+		Level: cs.Level, Since: cs.Since,
+		AtLeastWarning: int(min(cs.AtLeast[status.Warning], f)), AtLeastProblem: int(min(cs.AtLeast[status.Problem], f)),
+		AtMostFine: int(min(cs.AtMost[status.Fine], s)), AtMostWarning: int(min(cs.AtMost[status.Warning], s)),
+	}
 }
 
 func (e *Evaluator) changed() {

@@ -164,7 +164,10 @@ func (w *checkWrite) apply() {
 			w.c.state.Receivers[i] = w.decided[n]
 		}
 	}
-	w.c.dirty = false
+	// Stored as it is now, unless results came after the decision.
+	if storedState(w.c.state.Check, w.c.rule) == storedState(w.state.Check, w.c.rule) {
+		w.c.dirty = false
+	}
 }
 
 // serviceWrite is a service's change of status or maintenance flag.

@@ -2,16 +2,23 @@ package main
 
 import (
 	"bytes"
+	"context"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/statusd/statusd/internal/status"
+	"github.com/statusd/statusd/internal/store"
 )
 
 // TestBinarySignals builds statusd and runs it as a user would: SIGHUP
@@ -21,10 +28,7 @@ func TestBinarySignals(t *testing.T) {
 		t.Skip("builds the binary")
 	}
 	dir := t.TempDir()
-	bin := filepath.Join(dir, "statusd")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
-	}
+	bin := binary(t)
 	cfg := filepath.Join(dir, "statusd.yml")
 	write := func(text string) {
 		if err := os.WriteFile(cfg, []byte(text), 0o600); err != nil {
@@ -95,4 +99,117 @@ func TestBinarySignals(t *testing.T) {
 			t.Errorf("logs lack %q:\n%s", want, logs.String())
 		}
 	}
+}
+
+var (
+	buildOnce sync.Once
+	built     string
+	buildErr  error
+)
+
+// binary builds statusd once for the tests that run it as a process.
+func binary(t *testing.T) string {
+	t.Helper()
+	buildOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "statusd-bin")
+		if err != nil {
+			buildErr = err
+			return
+		}
+		built = filepath.Join(dir, "statusd")
+		if out, err := exec.Command("go", "build", "-o", built, ".").CombinedOutput(); err != nil {
+			buildErr = fmt.Errorf("build: %v\n%s", err, out)
+		}
+	})
+	if buildErr != nil {
+		t.Fatal(buildErr)
+	}
+	return built
+}
+
+// The debounce streaks survive a kill -9: a check with failure_threshold
+// 3 that failed twice before the crash is at problem after its first
+// failure once restarted.
+func TestStreaksSurviveKill(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary")
+	}
+	bin := binary(t)
+	dir := t.TempDir()
+	target := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusServiceUnavailable)
+	}))
+	defer target.Close()
+	cfg := filepath.Join(dir, "statusd.yml")
+	config := func(interval string) {
+		if err := os.WriteFile(cfg, []byte("resources:\n  health:\n    - {name: api, kind: http, url: \""+target.URL+"\", interval: "+interval+", timeout: 500ms, failure_threshold: 3}\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	config("1s")
+	db := filepath.Join(dir, "s.db")
+	var logs bytes.Buffer
+	start := func() (*exec.Cmd, string) {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		addr := l.Addr().String()
+		l.Close()
+		cmd := exec.Command(bin, "--config.file", cfg, "--storage.dsn", "sqlite:"+db, "--web.listen-address", addr)
+		cmd.Stderr = &logs
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		return cmd, addr
+	}
+	// metrics reads the check's runs and evaluated level from one scrape.
+	metrics := func(addr string) (runs, level string) {
+		resp, err := http.Get("http://" + addr + "/metrics")
+		if err != nil {
+			return "", ""
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		for _, line := range strings.Split(string(b), "\n") {
+			switch {
+			case strings.HasPrefix(line, `statusd_check_runs_total{check="api",resource="health"} `):
+				runs = strings.Fields(line)[1]
+			case strings.HasPrefix(line, `statusd_check_evaluated_level{check="api",resource="health"} `):
+				level = strings.Fields(line)[1]
+			}
+		}
+		return runs, level
+	}
+	streak := func() int {
+		st, err := store.Open(context.Background(), "sqlite:"+db, store.Options{ReadOnly: true})
+		if err != nil {
+			return -1
+		}
+		defer st.Close()
+		s, err := st.LoadEvaluatorState(context.Background())
+		if err != nil {
+			return -1
+		}
+		return s.Checks[status.CheckID{Resource: "health", Check: "api"}].AtLeastProblem
+	}
+
+	cmd, _ := start()
+	eventually(t, "two failures to be stored", func() bool { return streak() == 2 })
+	if err := cmd.Process.Kill(); err != nil { // SIGKILL: no shutdown, no final write
+		t.Fatal(err)
+	}
+	_ = cmd.Wait()
+
+	// Restarted with a long interval: one run at start, the next a
+	// minute later, so the state after exactly one failure is seen.
+	config("1m")
+	cmd, addr := start()
+	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
+	// Were the streak lost, the level would stay 0 after this one
+	// failure, until the wait runs out.
+	eventually(t, "the first failure after the restart to put the check at problem", func() bool {
+		runs, level := metrics(addr)
+		return runs == "1" && level == "2"
+	})
 }
