@@ -4,8 +4,8 @@ import (
 	"context"
 	"log/slog"
 	"maps"
-	"slices"
 	"net/url"
+	"slices"
 	"sync"
 	"time"
 

@@ -118,7 +118,7 @@ func binary(t *testing.T) string {
 		}
 		built = filepath.Join(dir, "statusd")
 		if out, err := exec.Command("go", "build", "-o", built, ".").CombinedOutput(); err != nil {
-			buildErr = fmt.Errorf("build: %v\n%s", err, out)
+			buildErr = fmt.Errorf("build: %w\n%s", err, out)
 		}
 	})
 	if buildErr != nil {
