@@ -130,10 +130,14 @@ func TestRulesAndDashboardsInPrometheus(t *testing.T) {
 	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
 	t.Cleanup(hook.Close)
 	d := start(t, prometheusDaemonConfig(target.URL, hook.URL), "sqlite:"+filepath.Join(t.TempDir(), "statusd.db"))
-	eventually(t, "the checks to be evaluated", func() bool { return evaluatedLevelOf(t, d, "app") != "" })
+	// The services' statuses follow the checks' levels a moment later.
+	var metrics string
+	eventually(t, "the checks and services to be evaluated", func() bool {
+		_, metrics = d.get(t, "/metrics")
+		return evaluatedLevelOf(t, d, "app") != "" && strings.Contains(metrics, "\nstatusd_service_status{")
+	})
 
 	// Every metric named by a rule or a dashboard is in statusd's output.
-	_, metrics := d.get(t, "/metrics")
 	have := map[string]bool{}
 	for _, line := range strings.Split(metrics, "\n") {
 		if name, _, ok := strings.Cut(line, "{"); ok && !strings.HasPrefix(line, "#") {
