@@ -78,7 +78,7 @@ notifier: {group_wait: 3s, retry_min: 100ms, retry_max: 500ms}
 	}
 
 	// A digest now: one message per receiver and integration.
-	if _, err := d.app.evaluator.Digest(context.Background(), time.Now()); err != nil {
+	if _, _, err := d.app.evaluator.Digest(context.Background(), time.Now()); err != nil {
 		t.Fatal(err)
 	}
 	eventually(t, "the digests", func() bool { return len(slack.Delivered()) == 3 && len(smtp.Mails()) == 2 })

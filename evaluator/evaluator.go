@@ -299,12 +299,12 @@ func (e *Evaluator) runDigests(ctx context.Context) {
 			continue
 		case <-fire:
 		}
-		msgs, err := e.Digest(ctx, slot)
+		msgs, repeated, err := e.Digest(ctx, slot)
 		if err != nil {
 			e.logger.Warn("Cannot write the digests", "slot", slot, "err", err)
 			continue
 		}
-		e.logger.Info("Digests written", "slot", slot, "receivers", len(msgs))
+		e.logger.Info("Digests written", "slot", slot, "receivers", len(msgs), "repeats", len(repeated))
 	}
 }
 

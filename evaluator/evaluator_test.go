@@ -293,26 +293,8 @@ func TestStatusChangesAppended(t *testing.T) {
 // recorded as suppressed, the service is flagged, and when the window
 // ends with the check still bad it is notified then.
 func TestMaintenanceMutes(t *testing.T) {
-	st := openStore(t, "sqlite:"+filepath.Join(t.TempDir(), "statusd.db"))
-	tg := newTarget(t)
-	clock := clockwork.NewFakeClockAt(time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC))
-	r := newRig(t, st, clock, fmt.Sprintf(outageConfig, tg.URL))
+	st, tg, clock, r, end := maintenanceRig(t)
 	ctx := context.Background()
-	r.interval()
-	start := clock.Now()
-	end := start.Add(3 * time.Minute)
-	err := st.Update(ctx, func(tx *store.Tx) error {
-		api, err := tx.Service("API")
-		if err != nil {
-			return err
-		}
-		_, err = tx.AddMaintenance("Database upgrade", "", start, &end, []int64{api.ID}, start)
-		return err
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	r.eval.Refresh(ctx)
 	tg.up.Store(false)
 	r.interval()
 	r.interval()
@@ -335,6 +317,16 @@ func TestMaintenanceMutes(t *testing.T) {
 			t.Errorf("after the window: %s missing from\n%s", w, strings.Join(got, "\n"))
 		}
 	}
+	// The service's outage, kept from ops during the window, is told
+	// now: from what ops last heard, with what happened meanwhile.
+	told := serviceChanges(t, st, "ops", store.OutboxPending)
+	if len(told) != 1 {
+		t.Fatalf("after the window, ops was told %d service changes, want 1", len(told))
+	}
+	if s := told[0]; s.From != status.Operational || s.To == status.Operational || s.Cause != store.CauseMaintenance ||
+		len(s.Meanwhile) != 1 || s.Meanwhile[0].To != s.To || !strings.HasPrefix(s.During(), "During maintenance: operational → ") {
+		t.Errorf("after the window: %+v (%q)", s, s.During())
+	}
 	history, _ := st.ServiceHistory(ctx, "API", 10)
 	var causes []string
 	for _, h := range history {
@@ -343,6 +335,76 @@ func TestMaintenanceMutes(t *testing.T) {
 	// Newest first: the window ended, the checks failed, the window began.
 	if !slices.Equal(causes, []string{"maintenance:false", "checks:true", "maintenance:true"}) {
 		t.Errorf("history causes: %v", causes)
+	}
+}
+
+// maintenanceRig is the outage rig with a three-minute maintenance
+// window on the API service beginning after one healthy interval; it
+// returns when the window ends.
+func maintenanceRig(t *testing.T) (*store.Store, *target, *clockwork.FakeClock, *rig, time.Time) {
+	t.Helper()
+	st := openStore(t, "sqlite:"+filepath.Join(t.TempDir(), "statusd.db"))
+	tg := newTarget(t)
+	clock := clockwork.NewFakeClockAt(time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC))
+	r := newRig(t, st, clock, fmt.Sprintf(outageConfig, tg.URL))
+	ctx := context.Background()
+	r.interval()
+	start := clock.Now()
+	end := start.Add(3 * time.Minute)
+	err := st.Update(ctx, func(tx *store.Tx) error {
+		api, err := tx.Service("API")
+		if err != nil {
+			return err
+		}
+		_, err = tx.AddMaintenance("Database upgrade", "", start, &end, []int64{api.ID}, start)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.eval.Refresh(ctx)
+	return st, tg, clock, r, end
+}
+
+// serviceChanges reads the service changes in a receiver's outbox rows
+// of a state.
+func serviceChanges(t *testing.T, st *store.Store, receiver, state string) []*message.ServiceChange {
+	t.Helper()
+	rows, err := st.Outbox(context.Background(), state)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []*message.ServiceChange
+	for _, row := range rows {
+		var m message.Message
+		if err := json.Unmarshal([]byte(row.Payload), &m); err != nil {
+			t.Fatal(err)
+		}
+		if row.Receiver == receiver && m.Service != nil {
+			out = append(out, m.Service)
+		}
+	}
+	return out
+}
+
+// An outage that begins and ends within a maintenance window is not told
+// when the window ends: the receivers were last told what is true now.
+func TestMaintenanceEndsQuietly(t *testing.T) {
+	st, tg, clock, r, end := maintenanceRig(t)
+	ctx := context.Background()
+	tg.up.Store(false)
+	r.interval()
+	r.interval()
+	tg.up.Store(true)
+	r.interval()
+	if n := len(serviceChanges(t, st, "ops", store.OutboxSuppressed)); n != 2 {
+		t.Fatalf("%d suppressed changes during the window, want 2 (the outage and its end)", n)
+	}
+	clock.Advance(end.Sub(clock.Now()))
+	r.eval.Refresh(ctx)
+	r.interval()
+	if told := serviceChanges(t, st, "ops", store.OutboxPending); len(told) != 0 {
+		t.Errorf("after a window whose outage ended within it, ops was told %+v", told[0])
 	}
 }
 

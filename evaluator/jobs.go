@@ -219,13 +219,21 @@ func (w *serviceWrite) write(tx *store.Tx, p *plan, at moment) error {
 	}
 	w.changed = true
 	from := status.ServiceStatus(ch.Old)
-	if from == w.to {
+	ended := row.Maintenance && !w.maintenance
+	if from == w.to && !ended {
 		return nil // the maintenance flag alone changed
 	}
 	for _, r := range w.s.receivers {
-		if err := p.notifyChange(tx, r, w.s, ch, at); err != nil {
+		notify := p.notifyChange
+		if ended {
+			notify = p.notifyAfterMaintenance
+		}
+		if err := notify(tx, r, w.s, ch, at); err != nil {
 			return err
 		}
+	}
+	if from == w.to {
+		return nil
 	}
 	if w.s.autoIncident && w.cause == store.CauseChecks {
 		return autoIncident(tx, row, from, w.to, w.failing, now)
@@ -256,6 +264,45 @@ func (p *plan) notifyChange(tx *store.Tx, receiver string, s *serviceEntry, ch *
 	}
 	if ch.Maintenance {
 		row.State = store.OutboxSuppressed
+	}
+	_, err = tx.Enqueue(row, at.written)
+	return err
+}
+
+// notifyAfterMaintenance tells a receiver, when a maintenance window
+// ends, the service's status now if it is not what the receiver was last
+// told, with the changes the window kept from it meanwhile.
+func (p *plan) notifyAfterMaintenance(tx *store.Tx, receiver string, s *serviceEntry, ch *store.StatusChange, at moment) error {
+	topic := "service:" + s.name
+	told, suppressed, err := tx.SinceTold(receiver, string(message.StatusChange), topic)
+	if err != nil {
+		return err
+	}
+	from := status.Operational // what a receiver told nothing assumes
+	if told != "" {
+		var m message.Message
+		if err := json.Unmarshal([]byte(told), &m); err == nil && m.Service != nil {
+			from = m.Service.To
+		}
+	}
+	var steps []message.Step
+	for _, payload := range suppressed {
+		var m message.Message
+		if err := json.Unmarshal([]byte(payload), &m); err == nil && m.Service != nil {
+			steps = append(steps, message.Step{From: m.Service.From, To: m.Service.To, At: m.Service.At})
+		}
+	}
+	if ch.Old != ch.New {
+		steps = append(steps, message.Step{From: status.ServiceStatus(ch.Old), To: status.ServiceStatus(ch.New), At: ch.At})
+	}
+	to := status.ServiceStatus(ch.New)
+	if from == to || p.ignores(receiver, from, to) {
+		return nil
+	}
+	change := &message.ServiceChange{Name: s.name, Group: s.group, From: from, To: to, At: ch.At, Cause: store.CauseMaintenance, Link: s.link, Meanwhile: steps}
+	row, err := p.outboxRow(receiver, message.StatusChange, fmt.Sprintf("%s:%d", topic, ch.ID), topic, at.decided, message.Message{Service: change})
+	if err != nil {
+		return err
 	}
 	_, err = tx.Enqueue(row, at.written)
 	return err

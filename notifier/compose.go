@@ -69,6 +69,7 @@ func compose(rows []store.Claimed, r Receiver) []batch {
 				b.rows = append(b.rows, row)
 				last := m.Service
 				b.msg.Service.To, b.msg.Service.Cause, b.msg.Service.Link, b.msg.Service.Group = last.To, last.Cause, last.Link, last.Group
+				b.msg.Service.Meanwhile = append(b.msg.Service.Meanwhile, last.Meanwhile...)
 				b.msg.Time = m.Time
 				continue
 			}

@@ -197,9 +197,41 @@ func TestServiceAndNotifyCommands(t *testing.T) {
 	if code != 0 || !strings.Contains(out, "Nothing to notify") {
 		t.Errorf("third failure repeated a notification: %d %q", code, out)
 	}
-	code, out, _ = statusd("notify", "digest", "--dry-run")
-	if code != 0 || !strings.Contains(out, "digest") || !strings.Contains(out, "health/api") {
-		t.Errorf("digest dry run: %d %q", code, out)
+	if _, out, _ = statusd("notify", "instant"); !strings.Contains(out, "1 checks notified instantly ran.") {
+		t.Errorf("notify instant ran other checks than the instant one: %q", out)
+	}
+	code, out, errOut = statusd("notify", "digest", "--dry-run")
+	if code != 0 || !strings.Contains(out, "2 checks told in digests ran.") || !strings.Contains(out, "2 notifications would be written") ||
+		!strings.Contains(out, "health/api") {
+		t.Errorf("digest dry run: %d %q %q", code, out, errOut)
+	}
+	// The instant runs stored their results: a digest says why the
+	// check is at problem.
+	{
+		st, err := store.Open(ctx, dsn, store.Options{ReadOnly: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		latest, err := st.LatestResults(ctx)
+		st.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r := latest[status.CheckID{Resource: "health", Check: "api"}]; r.Level != status.Problem || !strings.Contains(r.Message, "503") {
+			t.Errorf("stored result of health/api after notify instant: %+v", r)
+		}
+	}
+	// Each digest is its own, unless it says what one written within
+	// ten minutes said: the second run has health/web at problem (its
+	// second failure) for ops, and nothing new for alice.
+	code, out, _ = statusd("notify", "digest")
+	if code != 0 || !strings.Contains(out, "2 notifications written to the outbox") {
+		t.Errorf("first digest: %d %q", code, out)
+	}
+	code, out, _ = statusd("notify", "digest")
+	if code != 0 || !strings.Contains(out, "1 notifications written to the outbox") || !strings.Contains(out, "health/web") ||
+		!strings.Contains(out, "The digest for alice says what one written in the last 10 minutes said: not written again.") {
+		t.Errorf("second digest: %d %q", code, out)
 	}
 
 	// The manual status wins over the failing check until cleared.
@@ -388,6 +420,11 @@ resources:
       interval: 1s
       timeout: 500ms
       notify: {receivers: [ops, alice], mode: instant}
+    - name: web
+      kind: http
+      url: "` + url + `"
+      timeout: 500ms
+      notify: {receivers: [ops], mode: digest}
 groups:
   - {name: Website}
 services:

@@ -14,6 +14,7 @@ import (
 
 	"github.com/alecthomas/kingpin/v2"
 
+	"github.com/statusd/statusd/evaluator"
 	"github.com/statusd/statusd/exporter"
 	"github.com/statusd/statusd/internal/config"
 	"github.com/statusd/statusd/internal/message"
@@ -73,27 +74,47 @@ func (c *cli) notify(ctx context.Context, kind message.Kind, dryRun bool) error 
 	if err != nil {
 		return err
 	}
+	// The checks the round reports on run now, and their results are
+	// stored (but in a dry run), as the daemon's would be: instant runs
+	// the checks notified instantly, digest every check a receiver is
+	// told about.
+	observers := []exporter.Observer{e}
+	var rec *store.Recorder
+	if !dryRun {
+		rec = store.NewRecorder(o.store, c.logger, nil, store.RecorderOptions{ResultsInterval: time.Duration(*o.cfg.Storage.ResultsInterval), PruneInterval: -1})
+		observers = append(observers, rec)
+	}
+	ex, err := o.exporter(ctx, observers...)
+	if err != nil {
+		return err
+	}
+	var checks []*exporter.Check
+	o.cfg.Each(func(r string, ch *config.Check) {
+		if n := ch.Notify; n != nil && (n.Mode == config.NotifyInstant || kind == message.Digest && n.Mode != config.NotifyNone) {
+			if c, ok := ex.Check(ch.ID(r)); ok {
+				checks = append(checks, c)
+			}
+		}
+	})
+	ex.Fresh(ctx, checks)
+	e.Evaluate(ctx)
+	e.Flush(ctx)
+	if rec != nil {
+		if err := rec.Flush(ctx, true); err != nil {
+			return fmt.Errorf("store the results: %w", err)
+		}
+	}
 	switch kind {
 	case message.Instant:
-		ex, err := o.exporter(ctx, e)
+		fmt.Fprintf(c.stdout, "%d checks notified instantly ran.\n", len(checks))
+	case message.Digest:
+		fmt.Fprintf(c.stdout, "%d checks told in digests ran.\n", len(checks))
+		_, repeated, err := e.Digest(ctx, time.Now())
 		if err != nil {
 			return err
 		}
-		var checks []*exporter.Check
-		o.cfg.Each(func(r string, ch *config.Check) {
-			if ch.Notify != nil && ch.Notify.Mode == config.NotifyInstant {
-				if c, ok := ex.Check(ch.ID(r)); ok {
-					checks = append(checks, c)
-				}
-			}
-		})
-		ex.Fresh(ctx, checks)
-		e.Evaluate(ctx)
-		e.Flush(ctx)
-		fmt.Fprintf(c.stdout, "%d checks notified instantly ran.\n", len(checks))
-	case message.Digest:
-		if _, err := e.Digest(ctx, time.Now()); err != nil {
-			return err
+		for _, r := range repeated {
+			fmt.Fprintf(c.stdout, "The digest for %s says what one written in the last %.0f minutes said: not written again.\n", r, evaluator.DigestRepeatWindow.Minutes())
 		}
 	}
 	rows := w.all()

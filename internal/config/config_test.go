@@ -503,7 +503,7 @@ digest: {schedule: "every monday"}
 		`statusd.yml:14: receivers.chat.slack.channel: required with token`,
 		`statusd.yml:15: receivers.mail.email.to[0]: invalid address "not an address"`,
 		`statusd.yml:16: receivers.hook.webhook.url: required (or url_file)`,
-		`statusd.yml:16: receivers.hook.webhook.body_template: template: body:1: unclosed action`,
+		`statusd.yml:16: receivers.hook.webhook.body_template: body_template:1: unclosed action`,
 		`statusd.yml:17: digest.schedule: invalid cron expression "every monday"`,
 		`statusd.yml: smtp.host: required: an email receiver is configured`,
 		`statusd.yml: smtp.from: required when site.url is not set`,
@@ -582,5 +582,39 @@ func TestKinds(t *testing.T) {
 	}
 	if kinds != len(KindNames()) || kinds < 17 {
 		t.Errorf("%d kind fields, %d kind names", kinds, len(KindNames()))
+	}
+}
+
+// Message templates are rendered with every kind of message when the
+// config loads: a template that fails, or a mail text without its SUBJECT:
+// line, is an error naming the template's file and line.
+func TestMessageTemplates(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, text string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(text), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	noSubject := write("nosubject.txt", "{{range .Checks}}{{.ID}}{{end}}\n")
+	badField := write("badfield.html", "<p>\n{{.Service.Nope}}</p>\n")
+	good := write("good.txt", "SUBJECT: {{subject .}}\n{{range problems .Checks}}{{.ID}} {{with .Value}}{{num .}}{{end}}{{end}}\n")
+	cfg := func(text, html, body string) string {
+		return "smtp: {host: mail.example, from: s@acme.example, text_template_file: " + text + ", html_template_file: " + html + "}\n" +
+			"receivers:\n  ops: {email: {to: [ops@acme.example]}}\n  hook:\n    webhook:\n      url: https://hooks.example/\n      body_template: '" + body + "'\n"
+	}
+	_, err := Parse([]byte(cfg(noSubject, badField, `{"text": {{json .Service.Nope}}}`)), "statusd.yml", OSEnv())
+	for _, want := range []string{
+		"statusd.yml:1: smtp.text_template_file: " + noSubject + ":1: the first line must be \"SUBJECT: …\"",
+		"statusd.yml:1: smtp.html_template_file: " + badField + ":2:",
+		"statusd.yml:7: receivers.hook.webhook.body_template: body_template:1:",
+	} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("want %q in\n%v", want, err)
+		}
+	}
+	if _, err := Parse([]byte(cfg(good, write("good.html", "<p>{{subject .}}</p>"), `{"text": {{json (subject .)}}}`)), "statusd.yml", OSEnv()); err != nil {
+		t.Errorf("good templates: %v", err)
 	}
 }

@@ -1,12 +1,15 @@
 package config
 
 import (
+	"errors"
 	"fmt"
+	htmltemplate "html/template"
+	"io"
 	"net/mail"
 	"net/url"
 	"slices"
 	"strings"
-	"text/template"
+	texttemplate "text/template"
 	"time"
 
 	promconfig "github.com/prometheus/common/config"
@@ -427,7 +430,7 @@ func (c *Config) validateReceivers(p *problems) {
 				}
 			}
 			if w.BodyTemplate != "" {
-				if _, err := template.New("body").Funcs(message.TemplateFuncs()).Parse(w.BodyTemplate); err != nil {
+				if err := checkTextTemplate("body_template", w.BodyTemplate, false); err != nil {
 					p.add(joinPath(wpath, "body_template"), "%v", err)
 				}
 			}
@@ -452,11 +455,23 @@ func (c *Config) validateReceivers(p *problems) {
 		p.add("smtp.from", "required when site.url is not set (the default is status@ its domain)")
 	}
 	validateTLS(p, "smtp.tls_config", &c.SMTP.TLSConfig)
-	for _, f := range []struct{ field, file string }{{"smtp.text_template_file", s.TextTemplateFile}, {"smtp.html_template_file", s.HTMLTemplateFile}} {
-		if f.file != "" {
-			if _, err := p.readFile(f.file); err != nil {
-				p.add(f.field, "cannot read %s: %v", f.file, pathErr(err))
-			}
+	for _, f := range []struct {
+		field, file string
+		check       func(name, text string) error
+	}{
+		{"smtp.text_template_file", s.TextTemplateFile, func(name, text string) error { return checkTextTemplate(name, text, true) }},
+		{"smtp.html_template_file", s.HTMLTemplateFile, checkHTMLTemplate},
+	} {
+		if f.file == "" {
+			continue
+		}
+		b, err := p.readFile(f.file)
+		if err != nil {
+			p.add(f.field, "cannot read %s: %v", f.file, pathErr(err))
+			continue
+		}
+		if err := f.check(f.file, string(b)); err != nil {
+			p.add(f.field, "%v", err)
 		}
 	}
 	if c.Notifier.RetryMin > c.Notifier.RetryMax {
@@ -521,4 +536,48 @@ func among(known []string) string {
 		return " (none is defined)"
 	}
 	return fmt.Sprintf(" (known: %s)", strings.Join(known, ", "))
+}
+
+// checkTextTemplate parses a message template and renders every sample
+// message with it (message.Samples), as statusd will, so that a template
+// that fails, or a mail text without its SUBJECT: line, is an error when
+// the config is loaded, not at the first notification. Errors name the
+// template (its file) and line.
+func checkTextTemplate(name, text string, mail bool) error {
+	t, err := texttemplate.New(name).Funcs(message.TemplateFuncs()).Parse(text)
+	if err != nil {
+		return cleanTemplateError(err)
+	}
+	for _, s := range message.Samples() {
+		var b strings.Builder
+		if err := t.Execute(&b, s.Msg); err != nil {
+			return fmt.Errorf("%w (rendering a %s message)", cleanTemplateError(err), s.Name)
+		}
+		if mail {
+			if _, _, err := message.SplitSubject(b.String()); err != nil {
+				return fmt.Errorf("%s:1: %w (rendering a %s message)", name, err, s.Name)
+			}
+		}
+	}
+	return nil
+}
+
+// checkHTMLTemplate is checkTextTemplate for a mail's HTML part.
+func checkHTMLTemplate(name, text string) error {
+	t, err := htmltemplate.New(name).Funcs(message.TemplateFuncs()).Parse(text)
+	if err != nil {
+		return cleanTemplateError(err)
+	}
+	for _, s := range message.Samples() {
+		if err := t.Execute(io.Discard, s.Msg); err != nil {
+			return fmt.Errorf("%w (rendering a %s message)", cleanTemplateError(err), s.Name)
+		}
+	}
+	return nil
+}
+
+// cleanTemplateError drops the "template: " Go's template errors start
+// with: they read NAME:LINE:COL: message.
+func cleanTemplateError(err error) error {
+	return errors.New(strings.TrimPrefix(strings.TrimPrefix(err.Error(), "html/template:"), "template: "))
 }

@@ -6,7 +6,9 @@ package message
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -105,6 +107,30 @@ type ServiceChange struct {
 	At    time.Time `json:"at"`
 	Cause string    `json:"cause"`
 	Link  string    `json:"link,omitempty"`
+	// Meanwhile are the changes a maintenance window kept from the
+	// receiver, when it ended: From is then what the receiver was last
+	// told, To the status now.
+	Meanwhile []Step `json:"meanwhile,omitempty"`
+}
+
+// Step is one change of a service's status.
+type Step struct {
+	From status.ServiceStatus `json:"from"`
+	To   status.ServiceStatus `json:"to"`
+	At   time.Time            `json:"at"`
+}
+
+// During tells in one line what changed during the maintenance window
+// that kept it from the receiver ("" when nothing did).
+func (s *ServiceChange) During() string {
+	if len(s.Meanwhile) == 0 {
+		return ""
+	}
+	steps := make([]string, len(s.Meanwhile))
+	for i, st := range s.Meanwhile {
+		steps[i] = fmt.Sprintf("%s → %s at %s", strings.ToLower(st.From.Label()), strings.ToLower(st.To.Label()), st.At.UTC().Format("15:04 MST"))
+	}
+	return "During maintenance: " + strings.Join(steps, "; ") + "."
 }
 
 // Incident is an open incident, in a digest.
@@ -119,17 +145,43 @@ type Incident struct {
 
 // TemplateFuncs are what an operator's template of a message may call
 // besides Go's built-ins: json (a value as JSON, for a JSON body), label
-// (a service status as people read it) and subject (the message in one
-// line, Summary).
+// (a service status as people read it), subject (the message in one line,
+// Summary), num (a value as a number) and problems, warnings and fine
+// (the checks at that level).
 func TemplateFuncs() map[string]any {
 	return map[string]any{
 		"json": func(v any) (string, error) {
 			b, err := json.Marshal(v)
 			return string(b), err
 		},
-		"label":   func(s status.ServiceStatus) string { return strings.ToLower(s.Label()) },
-		"subject": (*Message).Summary,
+		"label":    func(s status.ServiceStatus) string { return strings.ToLower(s.Label()) },
+		"subject":  (*Message).Summary,
+		"num":      func(v *float64) string { return strconv.FormatFloat(*v, 'g', -1, 64) },
+		"problems": func(cs []Check) []Check { return withLevel(cs, status.Problem) },
+		"warnings": func(cs []Check) []Check { return withLevel(cs, status.Warning) },
+		"fine":     func(cs []Check) []Check { return withLevel(cs, status.Fine) },
 	}
+}
+
+func withLevel(cs []Check, l status.Level) []Check {
+	var out []Check
+	for _, c := range cs {
+		if c.Level == l {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// SplitSubject splits a rendered mail text into its subject, from the
+// first line "SUBJECT: …" (django_status's convention), and its body.
+func SplitSubject(text string) (subject, body string, err error) {
+	first, rest, _ := strings.Cut(text, "\n")
+	s, ok := strings.CutPrefix(first, "SUBJECT:")
+	if !ok {
+		return "", "", errors.New(`the first line must be "SUBJECT: …", the mail's subject`)
+	}
+	return strings.TrimSpace(s), strings.TrimLeft(rest, "\n"), nil
 }
 
 // Summary is the message in one line, without the site's name: an

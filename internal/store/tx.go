@@ -192,6 +192,38 @@ const (
 	OutboxCollapsed = "collapsed"
 )
 
+// WrittenSince tells whether the receiver has an outbox row of a kind
+// and topic written since a time (pending, sent or otherwise).
+func (t *Tx) WrittenSince(receiver, kind, topic string, since time.Time) (bool, error) {
+	var n int
+	if err := t.get(&n, "SELECT COUNT(*) FROM notification_outbox WHERE receiver = ? AND kind = ? AND topic = ? AND created_at >= ?",
+		receiver, kind, topic, since.UTC()); err != nil {
+		return false, fmt.Errorf("read the outbox: %w", err)
+	}
+	return n > 0, nil
+}
+
+// SinceTold reads what a receiver was last told on a topic of a kind
+// (the payload of its latest row that is not suppressed, "" when none)
+// and the payloads of the rows suppressed since, oldest first.
+func (t *Tx) SinceTold(receiver, kind, topic string) (told string, suppressed []string, err error) {
+	var rows []OutboxRow
+	if err := t.selectRows(&rows, `SELECT id, state, payload FROM notification_outbox
+		WHERE receiver = ? AND kind = ? AND topic = ? AND id >= COALESCE((SELECT MAX(id) FROM notification_outbox
+			WHERE receiver = ? AND kind = ? AND topic = ? AND state <> 'suppressed'), 0)
+		ORDER BY id`, receiver, kind, topic, receiver, kind, topic); err != nil {
+		return "", nil, fmt.Errorf("read what %s was told: %w", receiver, err)
+	}
+	for _, r := range rows {
+		if r.State == OutboxSuppressed {
+			suppressed = append(suppressed, r.Payload)
+		} else {
+			told = r.Payload
+		}
+	}
+	return told, suppressed, nil
+}
+
 // Enqueue writes a notification into the outbox, unless the receiver has
 // a row with its dedup key already; it tells whether it wrote one.
 func (t *Tx) Enqueue(r OutboxRow, now time.Time) (bool, error) {

@@ -14,8 +14,6 @@ import (
 	"fmt"
 	htmltemplate "html/template"
 	"net/textproto"
-	"strconv"
-	"strings"
 	"sync"
 	texttemplate "text/template"
 	"time"
@@ -24,7 +22,6 @@ import (
 	"github.com/wneessen/go-mail/smtp"
 
 	"github.com/statusd/statusd/internal/message"
-	"github.com/statusd/statusd/internal/status"
 	"github.com/statusd/statusd/notifier"
 )
 
@@ -64,27 +61,6 @@ type Notifier struct {
 	html   *htmltemplate.Template
 }
 
-// funcs are the templates' helpers: message.TemplateFuncs and num,
-// problems, warnings, fine.
-func funcs() map[string]any {
-	f := message.TemplateFuncs()
-	f["num"] = func(v *float64) string { return strconv.FormatFloat(*v, 'g', -1, 64) }
-	f["problems"] = func(cs []message.Check) []message.Check { return withLevel(cs, status.Problem) }
-	f["warnings"] = func(cs []message.Check) []message.Check { return withLevel(cs, status.Warning) }
-	f["fine"] = func(cs []message.Check) []message.Check { return withLevel(cs, status.Fine) }
-	return f
-}
-
-func withLevel(cs []message.Check, l status.Level) []message.Check {
-	var out []message.Check
-	for _, c := range cs {
-		if c.Level == l {
-			out = append(out, c)
-		}
-	}
-	return out
-}
-
 // New parses the templates; a broken one is an error (statusd config check
 // and start report it).
 func New(cfg Config) (*Notifier, error) {
@@ -95,11 +71,11 @@ func New(cfg Config) (*Notifier, error) {
 	if cfg.HTMLTemplate != "" {
 		html = cfg.HTMLTemplate
 	}
-	t, err := texttemplate.New("text").Funcs(funcs()).Parse(text)
+	t, err := texttemplate.New("text").Funcs(message.TemplateFuncs()).Parse(text)
 	if err != nil {
 		return nil, fmt.Errorf("text template: %w", err)
 	}
-	h, err := htmltemplate.New("html").Funcs(funcs()).Parse(html)
+	h, err := htmltemplate.New("html").Funcs(message.TemplateFuncs()).Parse(html)
 	if err != nil {
 		return nil, fmt.Errorf("html template: %w", err)
 	}
@@ -121,12 +97,11 @@ func (n *Notifier) Render(m *message.Message) (subject, text, html string, err e
 	if err := n.html.Execute(&hb, m); err != nil {
 		return "", "", "", fmt.Errorf("html template: %w", err)
 	}
-	first, rest, _ := strings.Cut(tb.String(), "\n")
-	s, ok := strings.CutPrefix(first, "SUBJECT:")
-	if !ok {
-		return "", "", "", errors.New(`text template: the first line must be "SUBJECT: …"`)
+	subject, text, err = message.SplitSubject(tb.String())
+	if err != nil {
+		return "", "", "", fmt.Errorf("text template: %w", err)
 	}
-	return strings.TrimSpace(s), strings.TrimLeft(rest, "\n"), hb.String(), nil
+	return subject, text, hb.String(), nil
 }
 
 // Notify implements notifier.Notifier.

@@ -12,59 +12,21 @@ import (
 	"strconv"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/statusd/statusd/internal/message"
-	"github.com/statusd/statusd/internal/status"
 	"github.com/statusd/statusd/notifier"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files of the notifier's integrations")
 
 // T0 is when the sample messages happen.
-var T0 = time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
+var T0 = message.SampleTime
 
 // Sample is a message every integration's golden files cover.
-type Sample struct {
-	Name string
-	Msg  *message.Message
-}
+type Sample = message.Sample
 
-// Samples are the messages every integration sends, as the notifier
-// composes them: a problem, a recovery, a grouped message (a check still
-// at problem and one that failed and recovered before it was told, as in
-// the notifier's TestCompose), a digest and a service's status change.
-// Texts carry markup to escape.
-func Samples() []Sample {
-	site := message.Site{Name: "ACME", URL: "https://status.acme.example"}
-	v := 2.5
-	down := T0.Add(-6 * time.Second)
-	msg := func(kind message.Kind) *message.Message {
-		return &message.Message{Version: message.Version, Kind: kind, Receiver: "ops", Site: site, Time: T0}
-	}
-	problem := msg(message.Instant)
-	problem.Checks = []message.Check{{ID: "health/api", Description: "The public API", Level: status.Problem, Previous: status.Fine,
-		Since: T0, Message: "HTTP 503 <down> & out", Value: &v, Link: "https://status.acme.example/checks#health/api"}}
-	recovery := msg(message.Resolved)
-	recovery.Checks = []message.Check{{ID: "health/api", Level: status.Fine, Previous: status.Problem, Since: T0, DownSince: &down,
-		Message: "HTTP 200 in 12ms", Link: "https://status.acme.example/checks#health/api"}}
-	grouped := msg(message.Instant)
-	grouped.Checks = []message.Check{
-		{ID: "health/db", Level: status.Problem, Previous: status.Fine, Since: down, Message: "connection refused"},
-		{ID: "health/api", Level: status.Fine, Previous: status.Problem, Since: T0, DownSince: &down, Collapsed: true, Message: "HTTP 200 in 12ms"},
-	}
-	digest := msg(message.Digest)
-	digest.Checks = []message.Check{
-		{ID: "health/db", Level: status.Problem, Since: down, Message: "connection refused"},
-		{ID: "health/disk", Level: status.Warning, Since: down, Message: "81% used", Value: &v},
-	}
-	digest.Incidents = []message.Incident{{ID: 3, Title: "API: partial outage", State: "investigating", Occurred: down,
-		Services: []string{"API"}, Link: "https://status.acme.example/incidents/3"}}
-	change := msg(message.StatusChange)
-	change.Service = &message.ServiceChange{Name: "API", Group: "Website", From: status.Operational, To: status.MajorOutage,
-		At: down, Cause: "checks", Link: "https://api.acme.example/"}
-	return []Sample{{"problem", problem}, {"recovery", recovery}, {"grouped", grouped}, {"digest", digest}, {"status_change", change}}
-}
+// Samples are the messages every integration sends (message.Samples).
+func Samples() []Sample { return message.Samples() }
 
 // Golden compares what an integration sent with testdata/NAME.golden in
 // the test's package; `go test -update` writes the file instead.

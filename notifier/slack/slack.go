@@ -144,6 +144,9 @@ func Render(m *message.Message) (string, slack.Attachment) {
 		s := m.Service
 		text = fmt.Sprintf("%s %s: %s → %s", statusEmoji[s.To], s.Name, label(s.From), label(s.To))
 		blocks = append(blocks, section(fmt.Sprintf("%s *%s*: %s → *%s*", statusEmoji[s.To], link(s.Name, s.Link), label(s.From), label(s.To))))
+		if d := s.During(); d != "" {
+			blocks = append(blocks, section(d))
+		}
 		color = statusColors[s.To]
 	case m.Kind == message.Digest:
 		text = fmt.Sprintf("%s digest: %d checks not fine, %d open incidents", m.Site.Name, len(m.Checks), len(m.Incidents))
