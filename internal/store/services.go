@@ -156,22 +156,28 @@ func (r ServiceRow) Manual() *status.ServiceStatus {
 }
 
 // Service reads, and on PostgreSQL locks, a service by name; ErrNoService
-// when there is none.
+// when there is none. The row is locked before it is read, so that two
+// transactions deciding about one service take turns and the second reads
+// what the first wrote (read after the lock, not before it).
 func (t *Tx) Service(name string) (ServiceRow, error) {
 	var r ServiceRow
+	if t.dialect == Postgres {
+		// A join cannot be locked whole: lock the service's own row.
+		var id int64
+		err := t.get(&id, "SELECT id FROM services WHERE name = ? FOR UPDATE", name)
+		if errors.Is(err, sql.ErrNoRows) {
+			return r, fmt.Errorf("service %q: %w", name, ErrNoService)
+		}
+		if err != nil {
+			return r, fmt.Errorf("lock service %s: %w", name, err)
+		}
+	}
 	err := t.get(&r, "SELECT * FROM ("+selectServices+") x WHERE name = ?", name)
 	if errors.Is(err, sql.ErrNoRows) {
 		return r, fmt.Errorf("service %q: %w", name, ErrNoService)
 	}
 	if err != nil {
 		return r, fmt.Errorf("read service %s: %w", name, err)
-	}
-	if t.dialect == Postgres {
-		// Lock the row the decision depends on (a join cannot be locked
-		// whole).
-		if _, err := t.exec("SELECT id FROM services WHERE id = ? FOR UPDATE", r.ID); err != nil {
-			return r, err
-		}
 	}
 	return r, nil
 }
