@@ -13,6 +13,8 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"os"
+	"strconv"
 	"sync"
 	"time"
 
@@ -26,6 +28,7 @@ import (
 	"github.com/statusd/statusd/exporter"
 	"github.com/statusd/statusd/exporter/probe"
 	"github.com/statusd/statusd/internal/board"
+	"github.com/statusd/statusd/internal/cluster"
 	"github.com/statusd/statusd/internal/config"
 	"github.com/statusd/statusd/internal/connlimit"
 	"github.com/statusd/statusd/internal/exposition"
@@ -55,7 +58,53 @@ type Options struct {
 	// Server bounds what the web server holds (connections, time, header
 	// size); its zero fields take DefaultServerLimits'.
 	Server ServerLimits
-	Logger *slog.Logger
+	// Cluster is how this process registers among the statusd processes
+	// sharing its database.
+	Cluster ClusterOptions
+	Logger  *slog.Logger
+}
+
+// ClusterOptions name this member of the cluster.
+type ClusterOptions struct {
+	// MemberID is unique among the members; by default the host name
+	// and the port statusd listens on.
+	MemberID string
+	// AdvertiseAddress is where the other members and the operator reach
+	// this one; by default the host name and the listening port.
+	AdvertiseAddress string
+	// Location is where this member runs (eu-west…), shown with it.
+	Location string
+	// Lease is how long this member counts as live after each renewal
+	// (cluster.DefaultLease when zero).
+	Lease time.Duration
+}
+
+// withDefaults names the member after the host and the port it listens
+// on first, when the flags do not.
+func (c ClusterOptions) withDefaults(listening []net.Addr) ClusterOptions {
+	host, err := os.Hostname()
+	if err != nil || host == "" {
+		host = "localhost"
+	}
+	self := host
+	var bound *net.TCPAddr
+	if len(listening) > 0 {
+		bound, _ = listening[0].(*net.TCPAddr)
+	}
+	if bound != nil {
+		self = net.JoinHostPort(host, strconv.Itoa(bound.Port))
+	}
+	if c.MemberID == "" {
+		c.MemberID = self
+	}
+	if c.AdvertiseAddress == "" {
+		c.AdvertiseAddress = self
+		// A specific address (not 0.0.0.0 or ::) is where it is reached.
+		if bound != nil && !bound.IP.IsUnspecified() {
+			c.AdvertiseAddress = bound.String()
+		}
+	}
+	return c
 }
 
 // ServerLimits bound what the web server gives each client, so that no
@@ -123,6 +172,7 @@ type App struct {
 	evaluator *evaluator.Evaluator
 	notifier  *notifier.Dispatcher
 	board     *board.Cache
+	cluster   *cluster.Membership
 	pages     *page.Pages
 	auth      *auth.Authenticator
 	server    *http.Server
@@ -167,7 +217,7 @@ func New(ctx context.Context, opts Options) (*App, error) {
 
 	// The database may be away: statusd serves without it and connects in
 	// the background (see watchStore).
-	st, err := store.Open(ctx, opts.StorageDSN, store.Options{Lazy: true})
+	st, err := store.Open(ctx, opts.StorageDSN, store.Options{Lazy: true, Exclusive: true})
 	if err != nil {
 		return nil, err
 	}
@@ -250,6 +300,30 @@ func New(ctx context.Context, opts Options) (*App, error) {
 		st.Close()
 		return nil, err
 	}
+	// Listen now: the member's default id and address are the host and
+	// the port bound.
+	limits := opts.Server.withDefaults()
+	conns := connlimit.New(limits.MaxConnections)
+	for _, addr := range opts.ListenAddresses {
+		l, err := net.Listen("tcp", addr)
+		if err != nil {
+			a.closeListeners()
+			st.Close()
+			return nil, fmt.Errorf("listen on %s: %w", addr, err)
+		}
+		a.listeners = append(a.listeners, conns.Listener(l))
+	}
+	member := opts.Cluster.withDefaults(a.Addrs())
+	a.cluster = cluster.New(cluster.Options{
+		Store: st,
+		Self: store.Member{ID: member.MemberID, Address: member.AdvertiseAddress, Location: member.Location,
+			Version: version.Version},
+		Lease:      member.Lease,
+		Checks:     a.exporter.Len,
+		Ready:      a.ready,
+		Logger:     logger.With("component", "cluster"),
+		Registerer: a.registry,
+	})
 	a.auth = auth.New(auth.Options{Store: st, Logger: logger.With("component", "auth")})
 	a.pages = page.New(page.Options{
 		Logger:        logger.With("component", "page"),
@@ -275,6 +349,7 @@ func New(ctx context.Context, opts Options) (*App, error) {
 	// that is up) is ready before the first check runs, so that restored
 	// results and heartbeats answer from the first second.
 	if err := a.connectAtStart(ctx); err != nil {
+		a.closeListeners()
 		st.Close()
 		return nil, err
 	}
@@ -304,13 +379,13 @@ func New(ctx context.Context, opts Options) (*App, error) {
 		Pages:       a.pages,
 		Auth:        a.auth,
 		Alerts:      a.evaluator,
+		Cluster:     a.cluster,
 	})
 	if err != nil {
+		a.closeListeners()
 		st.Close()
 		return nil, err
 	}
-	limits := opts.Server.withDefaults()
-	conns := connlimit.New(limits.MaxConnections)
 	a.server = &http.Server{
 		Handler:           conns.Middleware(handler),
 		ReadTimeout:       limits.ReadTimeout,
@@ -321,15 +396,6 @@ func New(ctx context.Context, opts Options) (*App, error) {
 		ConnState:         conns.ConnState,
 		ConnContext:       conns.ConnContext,
 		ErrorLog:          slog.NewLogLogger(logger.With("component", "web").Handler(), slog.LevelDebug),
-	}
-	for _, addr := range opts.ListenAddresses {
-		l, err := net.Listen("tcp", addr)
-		if err != nil {
-			a.closeListeners()
-			st.Close()
-			return nil, fmt.Errorf("listen on %s: %w", addr, err)
-		}
-		a.listeners = append(a.listeners, conns.Listener(l))
 	}
 	return a, nil
 }
@@ -549,6 +615,7 @@ func (a *App) components() []component {
 		{"pages", func(ctx context.Context) error { a.pages.Run(ctx); return nil }},
 		{"board", func(ctx context.Context) error { a.board.Run(ctx, a.ready); return nil }},
 		{"store", a.watchStore},
+		{"cluster", func(ctx context.Context) error { a.cluster.Run(ctx); return nil }},
 		{"notifier", func(ctx context.Context) error { a.notifier.Run(ctx); return nil }},
 		{"evaluator", func(ctx context.Context) error { a.evaluator.Run(ctx); return nil }},
 		{"exporter", func(ctx context.Context) error { a.exporter.Run(ctx); return nil }},

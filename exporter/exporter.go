@@ -180,6 +180,9 @@ func (e *Exporter) Run(ctx context.Context) {
 // Resources returns the configured resources and checks, in config order.
 func (e *Exporter) Resources() []Resource { return e.set.Load().resources }
 
+// Len is the number of checks this exporter runs.
+func (e *Exporter) Len() int { return len(e.set.Load().byID) }
+
 // Check returns a configured check.
 func (e *Exporter) Check(id status.CheckID) (*Check, bool) {
 	c, ok := e.set.Load().byID[id]

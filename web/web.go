@@ -68,6 +68,9 @@ type Options struct {
 	// enables Alertmanager's intake.
 	Auth   *auth.Authenticator
 	Alerts Alerts
+	// Cluster is this member's view of the cluster; with Auth it serves
+	// /api/v1/cluster to read tokens.
+	Cluster Cluster
 }
 
 // Handler returns statusd's HTTP handler.
@@ -93,6 +96,9 @@ func Handler(opts Options) (http.Handler, error) {
 	}
 	if opts.Auth != nil && opts.Alerts != nil {
 		r.Handle("/api/v1/alertmanager", opts.Auth.Require(store.ScopeWrite, http.HandlerFunc(h.alertmanager))).Methods(http.MethodPost)
+	}
+	if opts.Auth != nil && opts.Cluster != nil {
+		r.Handle("/api/v1/cluster", opts.Auth.Require(store.ScopeRead, http.HandlerFunc(h.cluster))).Methods(http.MethodGet, http.MethodHead)
 	}
 
 	if opts.Pages != nil {

@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/exporter-toolkit/web/kingpinflag"
 
 	"github.com/statusd/statusd/app"
+	"github.com/statusd/statusd/internal/cluster"
 	"github.com/statusd/statusd/internal/config"
 )
 
@@ -39,6 +40,10 @@ func (c *cli) addServe(a *kingpin.Application) {
 	serve.Flag("web.write-timeout", "Maximum time to write a response; keep it above the longest check timeout, for ?fresh=1.").Default(d.WriteTimeout.String()).DurationVar(&opts.Server.WriteTimeout)
 	serve.Flag("web.idle-timeout", "Close a keep-alive connection idle this long.").Default(d.IdleTimeout.String()).DurationVar(&opts.Server.IdleTimeout)
 	serve.Flag("web.max-header-bytes", "Maximum size of a request's header.").Default(units.Base2Bytes(d.MaxHeaderBytes).String()).BytesVar(&maxHeader)
+	serve.Flag("cluster.member-id", "This process's id among the statusd processes sharing its database (default: host name and listening port).").StringVar(&opts.Cluster.MemberID)
+	serve.Flag("cluster.advertise-address", "Where the other members and operators reach this one (default: host name and listening port).").StringVar(&opts.Cluster.AdvertiseAddress)
+	serve.Flag("cluster.location", "Where this member runs (eu-west…), shown with it.").StringVar(&opts.Cluster.Location)
+	serve.Flag("cluster.lease-duration", "How long a member counts as live after renewing its lease; it renews every third of it.").Default(cluster.DefaultLease.String()).DurationVar(&opts.Cluster.Lease)
 	serve.Flag("web.max-connections", "Maximum connections held at once; at the limit the longest idle one is closed for a new one (default 512, or a quarter of the open files limit when lower).").IntVar(&opts.Server.MaxConnections)
 }
 

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"maps"
@@ -36,6 +37,7 @@ func TestContract(t *testing.T) {
 		{"RecorderBatchesRollups", testRecorderBatchesRollups},
 		{"ConcurrentWriters", testConcurrentWriters},
 		{"Outbox", testOutbox},
+		{"Members", testMembers},
 	}
 	for _, db := range testsvc.Databases() {
 		t.Run(db.Name, func(t *testing.T) {
@@ -617,5 +619,69 @@ func testOutbox(t *testing.T, s *Store) {
 	enqueue("z", "z1", "", t0.Add(2*time.Minute))
 	if next, ok, err := s.NextDue(ctx, t0.Add(2*time.Minute), 10*time.Second); err != nil || !ok || !next.Equal(t0.Add(2*time.Minute+10*time.Second)) {
 		t.Errorf("next due: %v %v %v", next, ok, err)
+	}
+}
+
+// Members register, renew, lapse and leave; a second process under a
+// live member's id is refused.
+func testMembers(t *testing.T, s *Store) {
+	ctx := context.Background()
+	const ttl = 6 * time.Second
+	a := Member{ID: "a", Address: "10.0.0.1:9799", Location: "eu-west", Version: "1.0", Checks: 3, StartedAt: t0}
+	b := Member{ID: "b", Address: "10.0.0.2:9799", Version: "1.0", StartedAt: t0.Add(time.Second)}
+	ids := func(ms []Member) []string {
+		var out []string
+		for _, m := range ms {
+			out = append(out, m.ID)
+		}
+		return out
+	}
+	if _, err := s.Renew(ctx, a, t0, ttl); err != nil {
+		t.Fatal(err)
+	}
+	live, err := s.Renew(ctx, b, t0.Add(time.Second), ttl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := ids(live); !slices.Equal(got, []string{"a", "b"}) {
+		t.Fatalf("live members: %v", got)
+	}
+	if got := live[0]; got.Address != a.Address || got.Location != "eu-west" || got.Checks != 3 || !got.StartedAt.Equal(t0) || !got.ExpiresAt.Equal(t0.Add(ttl)) {
+		t.Errorf("member a as stored: %+v", got)
+	}
+	// b renews past a's lease: a is gone from the live members, and
+	// still listed (as lapsed) for a while.
+	live, err = s.Renew(ctx, b, t0.Add(ttl), ttl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := ids(live); !slices.Equal(got, []string{"b"}) {
+		t.Errorf("after a's lease lapsed: %v", got)
+	}
+	if all, _ := s.Members(ctx); len(all) != 2 {
+		t.Errorf("all members: %+v", all)
+	}
+	// Another process under b's id while b lives is refused, and takes
+	// the id over once b's lease lapsed.
+	impostor := b
+	impostor.StartedAt = t0.Add(2 * time.Second)
+	if _, err := s.Renew(ctx, impostor, t0.Add(ttl+time.Second), ttl); !errors.Is(err, ErrMemberIDTaken) {
+		t.Errorf("a second b: %v, want ErrMemberIDTaken", err)
+	}
+	if _, err := s.Renew(ctx, impostor, t0.Add(3*ttl), ttl); err != nil {
+		t.Errorf("b's id after its lease lapsed: %v", err)
+	}
+	if err := s.Leave(ctx, "b"); err != nil {
+		t.Fatal(err)
+	}
+	if all, _ := s.Members(ctx); !slices.Equal(ids(all), []string{"a"}) {
+		t.Errorf("after b left: %v", ids(all))
+	}
+	// Departed members are forgotten after an hour.
+	if _, err := s.Renew(ctx, b, t0.Add(2*time.Hour), ttl); err != nil {
+		t.Fatal(err)
+	}
+	if all, _ := s.Members(ctx); !slices.Equal(ids(all), []string{"b"}) {
+		t.Errorf("an hour later: %v", ids(all))
 	}
 }

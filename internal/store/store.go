@@ -47,6 +47,8 @@ type Store struct {
 	dryRun bool
 	// prep are the prepared periodic reads.
 	prep prepared
+	// lock is the exclusive lock of an Exclusive SQLite store.
+	lock *os.File
 }
 
 // Options tune Open.
@@ -64,7 +66,16 @@ type Options struct {
 	// decided on the stored state, and nothing is written. Open a
 	// migrated database this way (Migrate itself does not roll back).
 	DryRun bool
+	// Exclusive makes this process the only one running on a SQLite
+	// file (the daemon): a second Exclusive open of the same file fails
+	// with ErrLocked while the first is open. One-shot commands, whose
+	// writes are short, open without it. No effect on PostgreSQL, where
+	// replicas share the database.
+	Exclusive bool
 }
+
+// ErrLocked is an Exclusive open of a SQLite file another statusd holds.
+var ErrLocked = errors.New("another statusd is running on this SQLite database; SQLite is for one statusd process: stop the other one, or use PostgreSQL (--storage.dsn=postgres://…) to run several")
 
 // ErrNotExist is returned by a read-only Open of a missing SQLite file.
 var ErrNotExist = errors.New("database does not exist")
@@ -86,6 +97,12 @@ func Open(ctx context.Context, dsn string, opts Options) (*Store, error) {
 		s, err = openPostgres(target)
 	} else {
 		s, err = openSQLite(target, dsn == "", opts.ReadOnly, sqlitePragmas(dsn))
+		if err == nil && opts.Exclusive && !opts.ReadOnly {
+			if s.lock, err = lockFile(target); err != nil {
+				s.Close()
+				err = fmt.Errorf("%s: %w", s.where, err)
+			}
+		}
 	}
 	if err != nil {
 		return nil, err
@@ -259,6 +276,9 @@ func (s *Store) Close() error {
 	err := s.db.Close()
 	if s.w != s.db {
 		err = errors.Join(err, s.w.Close())
+	}
+	if s.lock != nil {
+		err = errors.Join(err, s.lock.Close())
 	}
 	return err
 }

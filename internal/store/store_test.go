@@ -139,3 +139,32 @@ func TestMigrationSetsMatch(t *testing.T) {
 		t.Errorf("SQLite migrations %v, PostgreSQL migrations %v", a, b)
 	}
 }
+
+// A second daemon on one SQLite file is refused while the first runs,
+// with an error that says what to do; one-shot commands still open it,
+// and the lock goes with the first daemon.
+func TestSQLiteIsForOneProcess(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "statusd.db")
+	first, err := Open(ctx, "sqlite:"+path, Options{Exclusive: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = Open(ctx, "sqlite:"+path, Options{Exclusive: true})
+	if !errors.Is(err, ErrLocked) || !strings.Contains(err.Error(), fmt.Sprintf("pid %d", os.Getpid())) || !strings.Contains(err.Error(), path) {
+		t.Fatalf("second daemon: %v, want ErrLocked naming the file and the holder", err)
+	}
+	oneShot, err := Open(ctx, "sqlite:"+path, Options{})
+	if err != nil {
+		t.Fatalf("a one-shot command beside the daemon: %v", err)
+	}
+	oneShot.Close()
+	if err := first.Close(); err != nil {
+		t.Fatal(err)
+	}
+	again, err := Open(ctx, "sqlite:"+path, Options{Exclusive: true})
+	if err != nil {
+		t.Fatalf("after the first closed: %v", err)
+	}
+	again.Close()
+}

@@ -1,0 +1,50 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/alecthomas/kingpin/v2"
+)
+
+func (c *cli) addCluster(a *kingpin.Application) {
+	group := a.Command("cluster", "The statusd processes sharing this database.")
+	c.command(group, "status", "List the members, live or gone in the last hour, and the checks each runs.", c.clusterStatus)
+}
+
+// clusterStatus runs `statusd cluster status`.
+func (c *cli) clusterStatus(ctx context.Context) error {
+	o, err := c.open(ctx, opening{store: true})
+	if err != nil {
+		return err
+	}
+	defer o.Close()
+	members, err := o.store.Members(ctx)
+	if err != nil {
+		return err
+	}
+	now := time.Now()
+	live := 0
+	rows := make([][]string, len(members))
+	for i, m := range members {
+		state := "live"
+		if !m.ExpiresAt.After(now) {
+			state = "gone since " + m.ExpiresAt.UTC().Format(time.RFC3339)
+		} else {
+			live++
+		}
+		location := m.Location
+		if location == "" {
+			location = "-"
+		}
+		rows[i] = []string{m.ID, m.Address, location, m.Version, fmt.Sprint(m.Checks),
+			m.StartedAt.UTC().Format(time.RFC3339), m.RenewedAt.UTC().Format(time.RFC3339), state}
+	}
+	printTable(c.stdout, "no members: no statusd has run on this database in the last hour",
+		[]string{"MEMBER", "ADDRESS", "LOCATION", "VERSION", "CHECKS", "STARTED", "RENEWED", "STATE"}, rows)
+	if len(members) > 0 {
+		fmt.Fprintf(c.stdout, "%d live member(s) on %s\n", live, o.store)
+	}
+	return nil
+}

@@ -1,0 +1,55 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/statusd/statusd/internal/testsvc"
+)
+
+// `statusd cluster status` lists the daemons on a database, live or gone,
+// with the checks each runs; a second daemon on one SQLite file exits
+// with the reason.
+func TestClusterStatus(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "statusd.yml")
+	if err := os.WriteFile(file, []byte("resources:\n  health:\n    - {name: ping, kind: ping}\n    - {name: web, kind: ping}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	dsn := testsvc.Postgres(t)
+	status := func() string {
+		t.Helper()
+		code, out, errOut := runCLI(t, "--config.file", file, "--storage.dsn", dsn, "cluster", "status")
+		if code != 0 {
+			t.Fatalf("statusd cluster status exited %d: %s", code, errOut)
+		}
+		return out
+	}
+	if out := status(); !strings.Contains(out, "no members") {
+		t.Errorf("before any daemon:\n%s", out)
+	}
+	serve(t, file, dsn)
+	serve(t, file, dsn)
+	var out string
+	eventually(t, "two live members", func() bool {
+		out = status()
+		return strings.Contains(out, "2 live member(s) on PostgreSQL")
+	})
+	rows := lines(out)
+	if len(rows) != 4 || !strings.HasPrefix(rows[0], "MEMBER") {
+		t.Fatalf("want a header, two members and a total:\n%s", out)
+	}
+	for _, r := range rows[1:3] {
+		if f := strings.Fields(r); len(f) != 8 || f[4] != "2" || f[7] != "live" {
+			t.Errorf("member row %q: want 8 columns, 2 checks, live", r)
+		}
+	}
+
+	sqlite := "sqlite:" + filepath.Join(t.TempDir(), "statusd.db")
+	serve(t, file, sqlite)
+	code, _, errOut := runCLI(t, "--config.file", file, "--storage.dsn", sqlite, "serve", "--web.listen-address", "127.0.0.1:0")
+	if code == 0 || !strings.Contains(errOut, "another statusd is running on this SQLite database") {
+		t.Errorf("a second daemon on one SQLite file: exit %d, %s", code, errOut)
+	}
+}

@@ -1,0 +1,180 @@
+// Package cluster keeps this statusd's membership of the cluster of
+// statusd processes sharing one database: it registers the process, with
+// its address, location and version, and renews its lease every few
+// seconds; a member whose lease lapsed is gone. Each renewal reads back
+// who else is there, which the API, the metrics and `statusd cluster
+// status` show.
+//
+// On SQLite the cluster is this one process (the store locks its file).
+package cluster
+
+import (
+	"context"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/jonboulle/clockwork"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/statusd/statusd/internal/store"
+)
+
+// Defaults of Options.
+const (
+	// DefaultLease is how long a member is taken to live after its last
+	// renewal.
+	DefaultLease = 6 * time.Second
+	// renewalsPerLease: a lease is renewed three times within its term,
+	// so that one slow or failed renewal does not let it lapse.
+	renewalsPerLease = 3
+)
+
+// Store is what membership needs of the database.
+type Store interface {
+	Renew(ctx context.Context, m store.Member, now time.Time, ttl time.Duration) ([]store.Member, error)
+	Leave(ctx context.Context, id string) error
+}
+
+// Options configure a Membership.
+type Options struct {
+	Store Store
+	// Self is this process as it registers: ID, Address, Location,
+	// Version and StartedAt (the time is taken when zero).
+	Self store.Member
+	// Lease is how long a member lives after its last renewal
+	// (DefaultLease when zero); it renews every third of it.
+	Lease time.Duration
+	// Checks counts the checks this member runs, written with each
+	// renewal.
+	Checks func() int
+	// Ready is closed once the database is migrated: renewals start
+	// then.
+	Ready      <-chan struct{}
+	Clock      clockwork.Clock
+	Logger     *slog.Logger
+	Registerer prometheus.Registerer
+}
+
+// Membership is this process's place in the cluster.
+type Membership struct {
+	opts Options
+
+	mu   sync.Mutex
+	view View
+
+	members  prometheus.GaugeFunc
+	owned    prometheus.GaugeFunc
+	failures prometheus.Counter
+}
+
+// View is the cluster as this member last read it.
+type View struct {
+	// Self is this member's id.
+	Self string `json:"self"`
+	// Members are the live members, by id, as of At; empty before the
+	// first renewal.
+	Members []store.Member `json:"members"`
+	// At is when they were read; zero before the first renewal.
+	At time.Time `json:"read_at"`
+	// Current tells whether At is within a lease of now: when the
+	// database has been away longer, Members is what was true then.
+	Current bool `json:"current"`
+}
+
+// New returns the membership of the process opts.Self describes; Run
+// registers it.
+func New(opts Options) *Membership {
+	if opts.Lease <= 0 {
+		opts.Lease = DefaultLease
+	}
+	if opts.Clock == nil {
+		opts.Clock = clockwork.NewRealClock()
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.Checks == nil {
+		opts.Checks = func() int { return 0 }
+	}
+	if opts.Self.StartedAt.IsZero() {
+		opts.Self.StartedAt = opts.Clock.Now()
+	}
+	m := &Membership{opts: opts, view: View{Self: opts.Self.ID}}
+	m.members = prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "statusd_cluster_members",
+		Help: "Live members of the cluster of statusd processes sharing this database, as this member last read them (0 before it registered).",
+	}, func() float64 { return float64(len(m.View().Members)) })
+	m.owned = prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "statusd_cluster_checks_owned",
+		Help: "Checks this member runs.",
+	}, func() float64 { return float64(opts.Checks()) })
+	m.failures = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "statusd_cluster_renewal_failures_total",
+		Help: "Renewals of this member's lease that failed (the database did not answer).",
+	})
+	if opts.Registerer != nil {
+		opts.Registerer.MustRegister(m.members, m.owned, m.failures)
+	}
+	return m
+}
+
+// View returns the cluster as this member last read it.
+func (m *Membership) View() View {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	v := m.view
+	v.Current = !v.At.IsZero() && m.opts.Clock.Since(v.At) < m.opts.Lease
+	return v
+}
+
+// Run registers this member once the database is ready and renews its
+// lease until ctx ends; then it leaves the cluster, so that the others
+// see it gone at once.
+func (m *Membership) Run(ctx context.Context) {
+	if m.opts.Ready != nil {
+		select {
+		case <-m.opts.Ready:
+		case <-ctx.Done():
+			return
+		}
+	}
+	every := m.opts.Lease / renewalsPerLease
+	tick := m.opts.Clock.NewTicker(every)
+	defer tick.Stop()
+	for {
+		m.Renew(ctx)
+		select {
+		case <-ctx.Done():
+			m.leave(context.WithoutCancel(ctx))
+			return
+		case <-tick.Chan():
+		}
+	}
+}
+
+// Renew renews this member's lease now and reads the members back.
+func (m *Membership) Renew(ctx context.Context) {
+	self := m.opts.Self
+	self.Checks = m.opts.Checks()
+	rctx, cancel := context.WithTimeout(ctx, m.opts.Lease/renewalsPerLease)
+	defer cancel()
+	now := m.opts.Clock.Now()
+	members, err := m.opts.Store.Renew(rctx, self, now, m.opts.Lease)
+	if err != nil {
+		m.failures.Inc()
+		m.opts.Logger.Debug("Cannot renew this member's lease", "err", err)
+		return
+	}
+	m.mu.Lock()
+	m.view.Members, m.view.At = members, now
+	m.mu.Unlock()
+}
+
+func (m *Membership) leave(ctx context.Context) {
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	if err := m.opts.Store.Leave(ctx, m.opts.Self.ID); err != nil {
+		m.opts.Logger.Debug("Cannot leave the cluster; the lease lapses instead", "err", err)
+	}
+}
