@@ -94,14 +94,27 @@ func newCheck(id status.CheckID, c *config.Check, env probe.Env, prev *Check) (*
 // begin starts a flight of the check, or returns the one in progress with
 // started false: a check never overlaps itself.
 func (c *Check) begin() (f *flight, started bool) {
+	f, started, _ = c.beginUnless(nil)
+	return f, started
+}
+
+// beginUnless is begin, unless no run is in progress and the latest
+// result is fresh by the rule given: then it returns that result and no
+// flight. The result is read under the flight's lock, so that a run that
+// landed since the caller last looked counts (land stores the result
+// before it ends the flight).
+func (c *Check) beginUnless(fresh func(status.Result) bool) (f *flight, started bool, latest *status.Result) {
 	s := c.state
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.flight != nil {
-		return s.flight, false
+		return s.flight, false, nil
+	}
+	if r := s.latest.Load(); r != nil && fresh != nil && fresh(*r) {
+		return nil, false, r
 	}
 	s.flight = &flight{done: make(chan struct{})}
-	return s.flight, true
+	return s.flight, true, nil
 }
 
 // fly runs the flight f that begin started, within ctx: the lifetime of

@@ -203,12 +203,17 @@ func (e *Exporter) Fresh(ctx context.Context, checks []*Check) []status.Result {
 	out := make([]status.Result, len(checks))
 	flights := make([]*flight, len(checks))
 	floor := time.Duration(e.freshFloor.Load())
+	fresh := func(r status.Result) bool { return e.clock.Since(r.CheckedAt.Add(r.Duration)) < floor }
 	for i, c := range checks {
-		if r, ok := c.Latest(); ok && e.clock.Since(r.CheckedAt.Add(r.Duration)) < floor {
-			out[i] = r
+		f, started, latest := c.beginUnless(fresh)
+		if latest != nil {
+			out[i] = *latest
 			continue
 		}
-		flights[i], _ = e.launch(c)
+		if started {
+			e.start(c, f)
+		}
+		flights[i] = f
 	}
 	for i, f := range flights {
 		if f != nil {
@@ -239,14 +244,19 @@ func (e *Exporter) rerun(ctx context.Context, c *Check) status.Result {
 // in progress.
 func (e *Exporter) launch(c *Check) (*flight, bool) {
 	f, started := c.begin()
-	if !started {
-		return f, false
+	if started {
+		e.start(c, f)
 	}
+	return f, started
+}
+
+// start runs a flight that begin started, detached from any request.
+func (e *Exporter) start(c *Check, f *flight) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if e.stopped {
 		c.land(f, status.Result{}, false, nil)
-		return f, true
+		return
 	}
 	e.flights.Add(1)
 	go func() {
@@ -259,7 +269,6 @@ func (e *Exporter) launch(c *Check) (*flight, bool) {
 		defer release()
 		c.fly(e.life, f, e.clock.Now, e.logger, e.record)
 	}()
-	return f, true
 }
 
 // await waits for a flight until ctx ends and returns its result, or the
