@@ -201,7 +201,7 @@ func loadConfig(file string, logger *slog.Logger) (*config.Config, error) {
 
 // New loads the config, opens and migrates the store and binds the
 // listeners. Nothing runs until Run.
-func New(ctx context.Context, opts Options) (*App, error) {
+func New(ctx context.Context, opts Options) (_ *App, err error) {
 	logger := opts.Logger
 	cfg, err := loadConfig(opts.ConfigFile, logger)
 	if err != nil {
@@ -223,6 +223,12 @@ func New(ctx context.Context, opts Options) (*App, error) {
 	}
 
 	a := &App{opts: opts, logger: logger, store: st, config: cfg, registry: prometheus.NewRegistry(), ready: make(chan struct{})}
+	defer func() {
+		if err != nil {
+			a.closeListeners()
+			st.Close()
+		}
+	}()
 	a.registry.MustRegister(
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
@@ -242,6 +248,28 @@ func New(ctx context.Context, opts Options) (*App, error) {
 	})
 	a.registry.MustRegister(a.reloadOK, a.reloadSuccess, a.storeUp)
 
+	// Listen now: the member's default id and address are the host and
+	// the port bound.
+	limits := opts.Server.withDefaults()
+	conns := connlimit.New(limits.MaxConnections)
+	for _, addr := range opts.ListenAddresses {
+		l, err := net.Listen("tcp", addr)
+		if err != nil {
+			return nil, fmt.Errorf("listen on %s: %w", addr, err)
+		}
+		a.listeners = append(a.listeners, conns.Listener(l))
+	}
+	member := opts.Cluster.withDefaults(a.Addrs())
+	a.cluster = cluster.New(cluster.Options{
+		Store: st,
+		Self: store.Member{ID: member.MemberID, Address: member.AdvertiseAddress, Location: member.Location,
+			Version: version.Version},
+		Lease:      member.Lease,
+		Checks:     func() int { return a.exporter.Len() },
+		Ready:      a.ready,
+		Logger:     logger.With("component", "cluster"),
+		Registerer: a.registry,
+	})
 	a.recorder = store.NewRecorder(st, logger.With("component", "store"), a.registry, store.RecorderOptions{
 		Retention:       retention(cfg),
 		ResultsInterval: time.Duration(*cfg.Storage.ResultsInterval),
@@ -268,9 +296,11 @@ func New(ctx context.Context, opts Options) (*App, error) {
 		Registerer: a.registry,
 	})
 	a.evaluator = evaluator.New(evaluator.Options{
-		Logger:      logger.With("component", "evaluator"),
-		Store:       st,
-		Ready:       a.ready,
+		Logger: logger.With("component", "evaluator"),
+		Store:  st,
+		// It decides once this member knows whether it leads.
+		Ready:       a.cluster.Settled(),
+		Leads:       a.cluster.Leads,
 		ExternalURL: external,
 		Registerer:  a.registry,
 		OnChange:    a.board.Invalidate,
@@ -287,43 +317,16 @@ func New(ctx context.Context, opts Options) (*App, error) {
 		Registerer: a.registry,
 	})
 	if err := a.exporter.Apply(cfg); err != nil {
-		st.Close()
 		return nil, err
 	}
 	a.evaluator.Apply(cfg)
 	if err := a.applyReceivers(cfg); err != nil {
-		st.Close()
 		return nil, err
 	}
 	theme, err := page.ThemeOf(cfg, nil)
 	if err != nil {
-		st.Close()
 		return nil, err
 	}
-	// Listen now: the member's default id and address are the host and
-	// the port bound.
-	limits := opts.Server.withDefaults()
-	conns := connlimit.New(limits.MaxConnections)
-	for _, addr := range opts.ListenAddresses {
-		l, err := net.Listen("tcp", addr)
-		if err != nil {
-			a.closeListeners()
-			st.Close()
-			return nil, fmt.Errorf("listen on %s: %w", addr, err)
-		}
-		a.listeners = append(a.listeners, conns.Listener(l))
-	}
-	member := opts.Cluster.withDefaults(a.Addrs())
-	a.cluster = cluster.New(cluster.Options{
-		Store: st,
-		Self: store.Member{ID: member.MemberID, Address: member.AdvertiseAddress, Location: member.Location,
-			Version: version.Version},
-		Lease:      member.Lease,
-		Checks:     a.exporter.Len,
-		Ready:      a.ready,
-		Logger:     logger.With("component", "cluster"),
-		Registerer: a.registry,
-	})
 	a.auth = auth.New(auth.Options{Store: st, Logger: logger.With("component", "auth")})
 	a.pages = page.New(page.Options{
 		Logger:        logger.With("component", "page"),
@@ -349,8 +352,6 @@ func New(ctx context.Context, opts Options) (*App, error) {
 	// that is up) is ready before the first check runs, so that restored
 	// results and heartbeats answer from the first second.
 	if err := a.connectAtStart(ctx); err != nil {
-		a.closeListeners()
-		st.Close()
 		return nil, err
 	}
 	a.reloadOK.Set(1)
@@ -382,8 +383,6 @@ func New(ctx context.Context, opts Options) (*App, error) {
 		Cluster:     a.cluster,
 	})
 	if err != nil {
-		a.closeListeners()
-		st.Close()
 		return nil, err
 	}
 	a.server = &http.Server{

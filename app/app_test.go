@@ -304,6 +304,17 @@ func TestStartErrors(t *testing.T) {
 			t.Errorf("New(%+v) = %v, want an error containing %q", c.opts, err, c.want)
 		}
 	}
+	// A start that failed let go of what it opened: the database (and
+	// its lock) and the listeners.
+	listen := []string{"127.0.0.1:0"}
+	a, err := New(ctx, Options{ConfigFile: minimalConfig(dir), StorageDSN: "sqlite:" + filepath.Join(dir, "s.db"), ListenAddresses: listen, Logger: discard})
+	if err != nil {
+		t.Fatalf("after a failed start, the same database: %v", err)
+	}
+	if err := a.store.Close(); err != nil {
+		t.Fatal(err)
+	}
+	a.closeListeners()
 }
 
 // A database that does not answer is no start error; the log names it

@@ -90,12 +90,35 @@ func TestClusterMembership(t *testing.T) {
 		t.Errorf("without a token: %d, want 401", code)
 	}
 
-	// One stops: it leaves at once, not when its lease lapses.
-	gone := ds[2].app.cluster.View().Self
-	ds[2].stop()
-	eventually(t, "two members after one stopped", func() bool {
-		_, v = ds[1].clusterView(t, token)
-		return len(v.Members) == 2 && !slices.Contains(memberIDs(v), gone)
+	// One member leads, the one they all name.
+	leader := -1
+	eventually(t, "one leader", func() bool {
+		leading := 0
+		for i, d := range ds {
+			if d.app.cluster.Leads() {
+				leader, leading = i, leading+1
+			}
+		}
+		return leading == 1
+	})
+	leaderID := ds[leader].app.cluster.View().Self
+	for _, d := range ds {
+		eventually(t, "every member to name the leader", func() bool { return d.app.cluster.View().Leader == leaderID })
+	}
+	if _, metrics := ds[leader].get(t, "/metrics"); !strings.Contains(metrics, "\nstatusd_cluster_leader 1\n") {
+		t.Errorf("the leader's statusd_cluster_leader is not 1")
+	}
+
+	// The leader stops: it leaves at once, not when its lease lapses, and
+	// another takes the lead at its next renewal.
+	ds[leader].stop()
+	rest := slices.Delete(slices.Clone(ds), leader, leader+1)
+	eventually(t, "two members after the leader stopped", func() bool {
+		_, v = rest[0].clusterView(t, token)
+		return len(v.Members) == 2 && !slices.Contains(memberIDs(v), leaderID)
+	})
+	eventually(t, "a new leader", func() bool {
+		return rest[0].app.cluster.Leads() != rest[1].app.cluster.Leads()
 	})
 }
 
@@ -108,5 +131,71 @@ func TestSQLiteRefusesASecondDaemon(t *testing.T) {
 		ListenAddresses: []string{"127.0.0.1:0"}, Logger: discard})
 	if !errors.Is(err, store.ErrLocked) || !strings.Contains(err.Error(), "PostgreSQL") {
 		t.Fatalf("a second daemon on the same SQLite file: %v", err)
+	}
+}
+
+// Three replicas, one of which cannot reach the API: the services follow
+// the leader, which can, so nothing changes and nobody is paged; once the
+// replica that cannot reach it is the only one left, it leads, and the
+// outage is recorded once, with one incident.
+func TestReplicaThatCannotReachATarget(t *testing.T) {
+	dsn := testsvc.Postgres(t)
+	reachable, _ := testsvc.Target(t)
+	unreachable, up := testsvc.Target(t)
+	up.Store(false)
+	config := func(url string) string {
+		return `
+resources:
+  health:
+    - {name: api, kind: http, url: "` + url + `", interval: 1s, timeout: 500ms}
+services:
+  - {name: API, checks: [health/api], auto_incident: true}
+`
+	}
+	first := start(t, config(reachable.URL), dsn)
+	eventually(t, "the first replica to lead", first.app.cluster.Leads)
+	second := start(t, config(reachable.URL), dsn)
+	blind := start(t, config(unreachable.URL), dsn)
+	eventually(t, "the blind replica to see the API at problem", func() bool { return evaluatedLevelOf(t, blind, "api") == "2" })
+	// A few more of its results, each of which would have flipped the
+	// service had it decided.
+	runs := func() string {
+		_, m := blind.get(t, "/metrics")
+		for _, line := range strings.Split(m, "\n") {
+			if strings.HasPrefix(line, `statusd_check_runs_total{check="api",resource="health"} `) {
+				return strings.Fields(line)[1]
+			}
+		}
+		return ""
+	}
+	seen := runs()
+	eventually(t, "more runs on the blind replica", func() bool { r := runs(); return r != "" && r != seen })
+	history := func() []store.StatusChange {
+		h, err := blind.app.store.ServiceHistory(t.Context(), "API", 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return h
+	}
+	incidents := func() int {
+		_, n, err := blind.app.store.Incidents(t.Context(), store.IncidentQuery{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	if h, n := history(), incidents(); len(h) != 0 || n != 0 {
+		t.Fatalf("the leader sees the API fine, yet %d changes and %d incidents: %+v", len(h), n, h)
+	}
+
+	// The blind replica is left alone: it leads, and the outage is
+	// recorded once.
+	second.stop()
+	first.stop()
+	eventually(t, "the blind replica to lead", blind.app.cluster.Leads)
+	eventually(t, "the outage recorded", func() bool { return len(history()) > 0 })
+	eventually(t, "the incident opened", func() bool { return incidents() > 0 })
+	if h, n := history(), incidents(); len(h) != 1 || n != 1 {
+		t.Errorf("%d changes and %d incidents, want one of each: %+v", len(h), n, h)
 	}
 }

@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"fmt"
 	"log/slog"
@@ -222,6 +223,33 @@ notifier: {group_wait: 1s, retry_min: 100ms, retry_max: 200ms}
 	}
 }
 
+// migratedPages is how many pages a freshly migrated SQLite database
+// takes.
+func migratedPages(t *testing.T) int {
+	t.Helper()
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "pages.db")
+	st, err := store.Open(ctx, "sqlite:"+path, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = st.Migrate(ctx)
+	st.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	db, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var n int
+	if err := db.QueryRowContext(ctx, "PRAGMA page_count").Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
 // A full disk: the database answers but statusd's writes fail. The
 // storage check goes to warning at once, then to problem past its
 // thresholds, as statusd_store_up goes to 0.
@@ -237,10 +265,11 @@ resources:
 `+pings(40)), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	// A database of at most 57 pages of 4 KiB: the migrations fit (56), a
-	// few seconds of history do not.
+	// A database one page larger than the migrated schema: the migrations
+	// fit, a few seconds of history do not.
 	logs := &testsvc.Buffer{}
-	d := startOptions(t, file, "sqlite:"+filepath.Join(dir, "statusd.db")+"?_pragma=max_page_count(57)", logs, nil)
+	pages := migratedPages(t) + 1
+	d := startOptions(t, file, fmt.Sprintf("sqlite:%s?_pragma=max_page_count(%d)", filepath.Join(dir, "statusd.db"), pages), logs, nil)
 	defer func() {
 		if t.Failed() {
 			t.Logf("logs:\n%s", logs)

@@ -105,7 +105,7 @@ func TestStackConfigs(t *testing.T) {
 	copyFile(t, "../alerts/statusd.rules.yml", filepath.Join(dir, "rules", "statusd.rules.yml"))
 	promtool := testsvc.Binary(t, "promtool", "prometheus")
 	out, err := exec.Command(promtool, "check", "config", filepath.Join(dir, "prometheus.yml")).CombinedOutput()
-	if err != nil || !strings.Contains(string(out), "SUCCESS: 19 rules found") {
+	if err != nil || !strings.Contains(string(out), "SUCCESS: 20 rules found") {
 		t.Errorf("promtool check config: %v\n%s", err, out)
 	}
 	amtool := testsvc.Binary(t, "amtool", "prometheus-alertmanager")

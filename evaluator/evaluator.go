@@ -43,6 +43,12 @@ type Options struct {
 	// FlushInterval is how soon a check's changed state (its debounce
 	// streaks) is stored (default 1s).
 	FlushInterval time.Duration
+	// Leads tells whether this process decides what replicas share: the
+	// services' statuses (and with them automatic incidents and
+	// service-change notifications). A process that does not lead
+	// evaluates its checks and follows the services as stored. Nil leads
+	// always (one process).
+	Leads func() bool
 	// Decided is called after each write of decisions that appended
 	// notifications to the outbox, with those rows, e.g. to wake the
 	// notifier; it must not block.
@@ -157,6 +163,9 @@ func New(opts Options) *Evaluator {
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.Leads == nil {
+		opts.Leads = func() bool { return true }
 	}
 	e := &Evaluator{
 		opts:   opts,
@@ -467,6 +476,7 @@ func (e *Evaluator) refresh(ctx context.Context) {
 	e.umu.Lock()
 	unwritten := maps.Clone(e.unwritten)
 	e.umu.Unlock()
+	leads := e.opts.Leads()
 	for _, r := range rows {
 		s := e.plan.services[r.Name]
 		if s == nil {
@@ -477,6 +487,9 @@ func (e *Evaluator) refresh(ctx context.Context) {
 		}
 		s.status, s.manual, s.maintenance, s.known = status.ServiceStatus(r.Status), r.Manual(), r.Maintenance, true
 		s.alert = alerts[r.Name]
+		if !leads {
+			continue // the leader decides; this one follows what it wrote
+		}
 		want := s.computed(e.levels)
 		switch {
 		case want != s.status:

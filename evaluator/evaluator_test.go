@@ -88,12 +88,20 @@ type rig struct {
 
 func newRig(t *testing.T, st *store.Store, clock *clockwork.FakeClock, cfgText string) *rig {
 	t.Helper()
+	return newRigWith(t, st, clock, cfgText, Options{})
+}
+
+// newRigWith is a rig whose evaluator has options of the test's (its
+// store and clock are the rig's).
+func newRigWith(t *testing.T, st *store.Store, clock *clockwork.FakeClock, cfgText string, opts Options) *rig {
+	t.Helper()
 	cfg, err := config.Parse([]byte(cfgText), "", config.OSEnv())
 	if err != nil {
 		t.Fatal(err)
 	}
 	r := &rig{t: t, st: st, clock: clock, cfg: cfg}
-	r.eval = New(Options{Store: st, Clock: clock})
+	opts.Store, opts.Clock = st, clock
+	r.eval = New(opts)
 	r.eval.Apply(cfg)
 	if err := r.eval.Load(context.Background()); err != nil {
 		t.Fatal(err)
@@ -364,6 +372,73 @@ func maintenanceRig(t *testing.T) (*store.Store, *target, *clockwork.FakeClock, 
 	}
 	r.eval.Refresh(ctx)
 	return st, tg, clock, r, end
+}
+
+// Two replicas on one database, one of which cannot reach the API: the
+// services follow the leader's view alone, however the two replicas'
+// results interleave, and when the other replica takes the lead its view
+// decides, once.
+func TestOnlyTheLeaderDecidesServices(t *testing.T) {
+	dsn := testsvc.Postgres(t)
+	clock := clockwork.NewFakeClockAt(time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC))
+	reachable, unreachable := newTarget(t), newTarget(t)
+	unreachable.up.Store(false)
+	var aLeads atomic.Bool
+	aLeads.Store(true)
+	a := newRigWith(t, openStore(t, dsn), clock, fmt.Sprintf(outageConfig, reachable.URL), Options{Leads: aLeads.Load})
+	b := newRigWith(t, openStore(t, dsn), clock, fmt.Sprintf(outageConfig, unreachable.URL),
+		Options{Leads: func() bool { return !aLeads.Load() }})
+	ctx := context.Background()
+	history := func() []store.StatusChange {
+		t.Helper()
+		h, err := a.st.ServiceHistory(ctx, "API", 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return h
+	}
+	for range 4 {
+		a.interval()
+		b.interval()
+		a.eval.Refresh(ctx)
+		b.eval.Refresh(ctx)
+	}
+	if h := history(); len(h) != 0 {
+		t.Fatalf("the leader sees the API fine, yet the service changed: %+v", h)
+	}
+	if got := serviceChanges(t, a.st, "ops", store.OutboxPending); len(got) != 0 {
+		t.Errorf("service changes told while the leader sees the API fine: %+v", got)
+	}
+	incidents := func() int {
+		t.Helper()
+		_, n, err := a.st.Incidents(ctx, store.IncidentQuery{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	if n := incidents(); n != 0 {
+		t.Errorf("%d incidents opened while the leader sees the API fine", n)
+	}
+
+	// b takes the lead: its view decides, and is recorded once.
+	aLeads.Store(false)
+	for range 3 {
+		a.eval.Refresh(ctx)
+		b.eval.Refresh(ctx)
+		a.interval()
+		b.interval()
+	}
+	h := history()
+	if len(h) != 1 || h[0].Old != int(status.Operational) || h[0].New == int(status.Operational) || h[0].Cause != store.CauseChecks {
+		t.Fatalf("after b took the lead: %+v, want one change to an outage", h)
+	}
+	if got := serviceChanges(t, a.st, "ops", store.OutboxPending); len(got) != 1 {
+		t.Errorf("ops was told %d service changes, want 1", len(got))
+	}
+	if n := incidents(); n != 1 {
+		t.Errorf("%d incidents, want 1", n)
+	}
 }
 
 // serviceChanges reads the service changes in a receiver's outbox rows

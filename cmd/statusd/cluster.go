@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/alecthomas/kingpin/v2"
+
+	"github.com/statusd/statusd/internal/cluster"
 )
 
 func (c *cli) addCluster(a *kingpin.Application) {
@@ -43,8 +45,19 @@ func (c *cli) clusterStatus(ctx context.Context) error {
 	}
 	printTable(c.stdout, "no members: no statusd has run on this database in the last hour",
 		[]string{"MEMBER", "ADDRESS", "LOCATION", "VERSION", "CHECKS", "STARTED", "RENEWED", "STATE"}, rows)
-	if len(members) > 0 {
-		fmt.Fprintf(c.stdout, "%d live member(s) on %s\n", live, o.store)
+	if len(members) == 0 {
+		return nil
+	}
+	fmt.Fprintf(c.stdout, "%d live member(s) on %s\n", live, o.store)
+	switch l, ok, err := o.store.Lease(ctx, cluster.LeaderLease); {
+	case err != nil:
+		return err
+	case !ok:
+		fmt.Fprintln(c.stdout, "leader: none")
+	case !l.ExpiresAt.After(now):
+		fmt.Fprintf(c.stdout, "leader: none (%s's lease ended at %s)\n", l.Holder, l.ExpiresAt.UTC().Format(time.RFC3339))
+	default:
+		fmt.Fprintf(c.stdout, "leader: %s, since %s\n", l.Holder, l.AcquiredAt.UTC().Format(time.RFC3339))
 	}
 	return nil
 }

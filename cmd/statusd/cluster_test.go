@@ -37,8 +37,11 @@ func TestClusterStatus(t *testing.T) {
 		return strings.Contains(out, "2 live member(s) on PostgreSQL")
 	})
 	rows := lines(out)
-	if len(rows) != 4 || !strings.HasPrefix(rows[0], "MEMBER") {
-		t.Fatalf("want a header, two members and a total:\n%s", out)
+	if len(rows) != 5 || !strings.HasPrefix(rows[0], "MEMBER") || !strings.HasPrefix(rows[4], "leader: ") {
+		t.Fatalf("want a header, two members, a total and the leader:\n%s", out)
+	}
+	if leader := strings.Fields(rows[4])[1]; !strings.HasPrefix(rows[1], strings.TrimSuffix(leader, ",")) && !strings.HasPrefix(rows[2], strings.TrimSuffix(leader, ",")) {
+		t.Errorf("the leader is not one of the members:\n%s", out)
 	}
 	for _, r := range rows[1:3] {
 		if f := strings.Fields(r); len(f) != 8 || f[4] != "2" || f[7] != "live" {

@@ -1,11 +1,15 @@
 // Package cluster keeps this statusd's membership of the cluster of
 // statusd processes sharing one database: it registers the process, with
 // its address, location and version, and renews its lease every few
-// seconds; a member whose lease lapsed is gone. Each renewal reads back
-// who else is there, which the API, the metrics and `statusd cluster
+// seconds; a member whose lease lapsed is gone. With each renewal it also
+// takes or renews the leader's lease: one member at a time leads, and
+// decides what is shared (the services' statuses, automatic incidents,
+// service-change notifications). Each renewal reads back who else is
+// there and who leads, which the API, the metrics and `statusd cluster
 // status` show.
 //
-// On SQLite the cluster is this one process (the store locks its file).
+// On SQLite the cluster is this one process (the store locks its file),
+// which leads.
 package cluster
 
 import (
@@ -28,11 +32,13 @@ const (
 	// renewalsPerLease: a lease is renewed three times within its term,
 	// so that one slow or failed renewal does not let it lapse.
 	renewalsPerLease = 3
+	// LeaderLease names the leader's lease.
+	LeaderLease = "leader"
 )
 
 // Store is what membership needs of the database.
 type Store interface {
-	Renew(ctx context.Context, m store.Member, now time.Time, ttl time.Duration) ([]store.Member, error)
+	Renew(ctx context.Context, m store.Member, lease string, now time.Time, ttl time.Duration) ([]store.Member, store.Lease, error)
 	Leave(ctx context.Context, id string) error
 }
 
@@ -62,9 +68,18 @@ type Membership struct {
 
 	mu   sync.Mutex
 	view View
+	// leadsUntil is when the leader's lease this member held at its last
+	// renewal ends (zero when another held it); renewedOK tells whether
+	// that renewal was the last attempt.
+	leadsUntil time.Time
+	renewedOK  bool
+	// settled is closed after the first renewal attempt.
+	settled     chan struct{}
+	settledOnce sync.Once
 
 	members  prometheus.GaugeFunc
 	owned    prometheus.GaugeFunc
+	leader   prometheus.GaugeFunc
 	failures prometheus.Counter
 }
 
@@ -75,6 +90,8 @@ type View struct {
 	// Members are the live members, by id, as of At; empty before the
 	// first renewal.
 	Members []store.Member `json:"members"`
+	// Leader is the member holding the leader's lease as of At.
+	Leader string `json:"leader"`
 	// At is when they were read; zero before the first renewal.
 	At time.Time `json:"read_at"`
 	// Current tells whether At is within a lease of now: when the
@@ -100,7 +117,7 @@ func New(opts Options) *Membership {
 	if opts.Self.StartedAt.IsZero() {
 		opts.Self.StartedAt = opts.Clock.Now()
 	}
-	m := &Membership{opts: opts, view: View{Self: opts.Self.ID}}
+	m := &Membership{opts: opts, view: View{Self: opts.Self.ID}, settled: make(chan struct{})}
 	m.members = prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "statusd_cluster_members",
 		Help: "Live members of the cluster of statusd processes sharing this database, as this member last read them (0 before it registered).",
@@ -109,12 +126,21 @@ func New(opts Options) *Membership {
 		Name: "statusd_cluster_checks_owned",
 		Help: "Checks this member runs.",
 	}, func() float64 { return float64(opts.Checks()) })
+	m.leader = prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "statusd_cluster_leader",
+		Help: "Whether this member leads the cluster (1): it decides the services' statuses, automatic incidents and service-change notifications.",
+	}, func() float64 {
+		if m.Leads() {
+			return 1
+		}
+		return 0
+	})
 	m.failures = prometheus.NewCounter(prometheus.CounterOpts{
 		Name: "statusd_cluster_renewal_failures_total",
 		Help: "Renewals of this member's lease that failed (the database did not answer).",
 	})
 	if opts.Registerer != nil {
-		opts.Registerer.MustRegister(m.members, m.owned, m.failures)
+		opts.Registerer.MustRegister(m.members, m.owned, m.leader, m.failures)
 	}
 	return m
 }
@@ -127,6 +153,25 @@ func (m *Membership) View() View {
 	v.Current = !v.At.IsZero() && m.opts.Clock.Since(v.At) < m.opts.Lease
 	return v
 }
+
+// Leads tells whether this member decides what is shared: it held the
+// leader's lease at its last renewal and the lease's term is not over.
+// While the database does not answer, a member that led keeps leading:
+// nobody can write meanwhile, and what it decides in memory (the page
+// follows the checks) is written when the database returns. A member
+// that never renewed does not lead.
+func (m *Membership) Leads() bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.leadsUntil.IsZero() {
+		return false
+	}
+	return !m.renewedOK || m.opts.Clock.Now().Before(m.leadsUntil)
+}
+
+// Settled is closed once this member has tried to renew its lease once,
+// successfully or not: from then on Leads answers for the cluster.
+func (m *Membership) Settled() <-chan struct{} { return m.settled }
 
 // Run registers this member once the database is ready and renews its
 // lease until ctx ends; then it leaves the cluster, so that the others
@@ -160,15 +205,25 @@ func (m *Membership) Renew(ctx context.Context) {
 	rctx, cancel := context.WithTimeout(ctx, m.opts.Lease/renewalsPerLease)
 	defer cancel()
 	now := m.opts.Clock.Now()
-	members, err := m.opts.Store.Renew(rctx, self, now, m.opts.Lease)
+	members, lease, err := m.opts.Store.Renew(rctx, self, LeaderLease, now, m.opts.Lease)
+	defer m.settledOnce.Do(func() { close(m.settled) })
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.renewedOK = err == nil
 	if err != nil {
 		m.failures.Inc()
 		m.opts.Logger.Debug("Cannot renew this member's lease", "err", err)
 		return
 	}
-	m.mu.Lock()
-	m.view.Members, m.view.At = members, now
-	m.mu.Unlock()
+	was := !m.leadsUntil.IsZero()
+	m.view.Members, m.view.Leader, m.view.At = members, lease.Holder, now
+	m.leadsUntil = time.Time{}
+	if lease.Holder == self.ID {
+		m.leadsUntil = lease.ExpiresAt
+	}
+	if leads := !m.leadsUntil.IsZero(); leads != was {
+		m.opts.Logger.Info("Leadership changed", "leads", leads, "leader", lease.Holder)
+	}
 }
 
 func (m *Membership) leave(ctx context.Context) {

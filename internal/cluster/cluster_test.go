@@ -35,28 +35,44 @@ func TestRenewAndView(t *testing.T) {
 	reg := prometheus.NewRegistry()
 	m := New(Options{Store: st, Self: store.Member{ID: "a:9799", Address: "a:9799", Version: "test"},
 		Checks: func() int { return 7 }, Clock: clock, Registerer: reg})
-	if v := m.View(); v.Current || len(v.Members) != 0 || v.Self != "a:9799" {
-		t.Fatalf("before the first renewal: %+v", v)
+	if v := m.View(); v.Current || len(v.Members) != 0 || v.Self != "a:9799" || m.Leads() {
+		t.Fatalf("before the first renewal: %+v, leads %v", v, m.Leads())
+	}
+	select {
+	case <-m.Settled():
+		t.Fatal("settled before the first renewal")
+	default:
 	}
 	m.Renew(context.Background())
+	<-m.Settled()
 	v := m.View()
-	if !v.Current || len(v.Members) != 1 || v.Members[0].Checks != 7 || v.Members[0].ID != "a:9799" {
-		t.Fatalf("after a renewal: %+v", v)
+	if !v.Current || len(v.Members) != 1 || v.Members[0].Checks != 7 || v.Members[0].ID != "a:9799" || v.Leader != "a:9799" || !m.Leads() {
+		t.Fatalf("after a renewal: %+v, leads %v", v, m.Leads())
 	}
 	if got := testutil.ToFloat64(m.members); got != 1 {
 		t.Errorf("statusd_cluster_members %v, want 1", got)
 	}
 	clock.Advance(DefaultLease)
-	if m.View().Current {
-		t.Errorf("a view a lease old is current")
+	if m.View().Current || m.Leads() {
+		t.Errorf("a view a lease old is current, or its lease still leads")
 	}
+	m.Renew(context.Background())
+	if !m.Leads() {
+		t.Errorf("renewed, and does not lead")
+	}
+	// The database goes away: the last view stays, not current, and the
+	// leader goes on deciding (nobody else can write meanwhile).
 	st.Close()
+	clock.Advance(DefaultLease)
 	m.Renew(context.Background())
 	if got := testutil.ToFloat64(m.failures); got != 1 {
 		t.Errorf("failures %v, want 1", got)
 	}
 	if v := m.View(); len(v.Members) != 1 || v.Current {
 		t.Errorf("after a failed renewal: %+v, want the last view, not current", v)
+	}
+	if !m.Leads() || testutil.ToFloat64(m.leader) != 1 {
+		t.Errorf("the leader stopped leading while the database is away")
 	}
 }
 
@@ -92,5 +108,41 @@ func TestRunRenewsAndLeaves(t *testing.T) {
 	<-done
 	if members, _ := st.Members(context.Background()); len(members) != 0 {
 		t.Errorf("after Run ended: %+v, want no member", members)
+	}
+}
+
+// Of two members, the first to renew leads; the other takes over when it
+// leaves, at its next renewal.
+func TestLeaderTakeover(t *testing.T) {
+	st := openStore(t)
+	clock := clockwork.NewFakeClockAt(time.Date(2026, 12, 2, 10, 0, 0, 0, time.UTC))
+	a := New(Options{Store: st, Self: store.Member{ID: "a"}, Clock: clock})
+	b := New(Options{Store: st, Self: store.Member{ID: "b"}, Clock: clock})
+	ctx := context.Background()
+	a.Renew(ctx)
+	b.Renew(ctx)
+	if !a.Leads() || b.Leads() || b.View().Leader != "a" {
+		t.Fatalf("a renewed first: a leads %v, b leads %v, b sees %q", a.Leads(), b.Leads(), b.View().Leader)
+	}
+	// a dies (no renewal): b takes over once a's term is over.
+	clock.Advance(DefaultLease / 2)
+	b.Renew(ctx)
+	if b.Leads() {
+		t.Fatalf("b took over within a's term")
+	}
+	clock.Advance(DefaultLease / 2)
+	b.Renew(ctx)
+	if !b.Leads() || b.View().Leader != "b" {
+		t.Fatalf("b did not take over after a's term: %+v", b.View())
+	}
+	a.Renew(ctx)
+	if a.Leads() {
+		t.Errorf("a came back and leads beside b")
+	}
+	// b leaves: a takes over at its next renewal.
+	b.leave(ctx)
+	a.Renew(ctx)
+	if !a.Leads() {
+		t.Errorf("b left and a does not lead")
 	}
 }

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"time"
@@ -21,6 +22,14 @@ type Member struct {
 	ExpiresAt time.Time `db:"expires_at" json:"expires_at"`
 }
 
+// Lease is a named lease and the member holding it.
+type Lease struct {
+	Name       string    `db:"name" json:"name"`
+	Holder     string    `db:"holder" json:"holder"`
+	AcquiredAt time.Time `db:"acquired_at" json:"acquired_at"`
+	ExpiresAt  time.Time `db:"expires_at" json:"expires_at"`
+}
+
 // ErrMemberIDTaken is a renewal under the id of another live member.
 var ErrMemberIDTaken = errors.New("another live statusd uses this member id; give each its own --cluster.member-id")
 
@@ -28,14 +37,19 @@ var ErrMemberIDTaken = errors.New("another live statusd uses this member id; giv
 // `statusd cluster status` to show who left.
 const memberRetention = time.Hour
 
-// Renew registers or renews a member until now+ttl, in one transaction of
-// three statements whatever the number of checks, and returns the live
-// members by id. Members' clocks are compared, so they must agree to well
-// within ttl (NTP).
-func (s *Store) Renew(ctx context.Context, m Member, now time.Time, ttl time.Duration) ([]Member, error) {
+// Renew registers or renews a member until now+ttl and, when lease is
+// not empty, takes or renews that lease for it until then (taken when
+// nobody holds it or its term is over), in one transaction of a handful
+// of statements whatever the number of checks. It returns the live
+// members by id and the lease as it now stands. Members' clocks are
+// compared, so they must agree to well within ttl (NTP).
+func (s *Store) Renew(ctx context.Context, m Member, lease string, now time.Time, ttl time.Duration) ([]Member, Lease, error) {
 	now = now.UTC()
 	m.RenewedAt, m.ExpiresAt, m.StartedAt = now, now.Add(ttl), m.StartedAt.UTC().Truncate(time.Microsecond)
-	var members []Member
+	var (
+		members []Member
+		held    Lease
+	)
 	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
 		// A live row of another process (another start time) under the
 		// same id is not taken over: two members would be one.
@@ -54,21 +68,52 @@ func (s *Store) Renew(ctx context.Context, m Member, now time.Time, ttl time.Dur
 		if _, err := tx.ExecContext(ctx, tx.Rebind("DELETE FROM cluster_members WHERE expires_at < ?"), now.Add(-memberRetention)); err != nil {
 			return fmt.Errorf("forget departed members: %w", err)
 		}
+		if lease != "" {
+			if _, err := tx.ExecContext(ctx, tx.Rebind(`INSERT INTO cluster_leases (name, holder, acquired_at, expires_at) VALUES (?, ?, ?, ?)
+				ON CONFLICT (name) DO UPDATE SET
+					acquired_at = CASE WHEN cluster_leases.holder = excluded.holder THEN cluster_leases.acquired_at ELSE excluded.acquired_at END,
+					holder = excluded.holder, expires_at = excluded.expires_at
+				WHERE cluster_leases.holder = excluded.holder OR cluster_leases.expires_at <= ?`),
+				lease, m.ID, now, m.ExpiresAt, now); err != nil {
+				return fmt.Errorf("renew lease %s: %w", lease, err)
+			}
+			if err := tx.GetContext(ctx, &held, tx.Rebind("SELECT name, holder, acquired_at, expires_at FROM cluster_leases WHERE name = ?"), lease); err != nil {
+				return fmt.Errorf("read lease %s: %w", lease, err)
+			}
+		}
 		return tx.SelectContext(ctx, &members, tx.Rebind("SELECT * FROM cluster_members WHERE expires_at > ? ORDER BY id"), now)
 	})
 	if err != nil {
-		return nil, err
+		return nil, Lease{}, err
 	}
-	return members, nil
+	return members, held, nil
 }
 
-// Leave removes a member, so that the others see it gone at once instead
-// of when its lease would have lapsed.
+// Leave removes a member and gives up the leases it holds, so that the
+// others see it gone, and take its leases over, at once instead of when
+// its lease would have lapsed.
 func (s *Store) Leave(ctx context.Context, id string) error {
-	if _, err := s.w.ExecContext(ctx, s.w.Rebind("DELETE FROM cluster_members WHERE id = ?"), id); err != nil {
-		return fmt.Errorf("remove member %s: %w", id, err)
+	return s.inTx(ctx, func(tx *sqlx.Tx) error {
+		if _, err := tx.ExecContext(ctx, tx.Rebind("DELETE FROM cluster_leases WHERE holder = ?"), id); err != nil {
+			return fmt.Errorf("release the leases of %s: %w", id, err)
+		}
+		if _, err := tx.ExecContext(ctx, tx.Rebind("DELETE FROM cluster_members WHERE id = ?"), id); err != nil {
+			return fmt.Errorf("remove member %s: %w", id, err)
+		}
+		return nil
+	})
+}
+
+// Lease reads a named lease; ok is false when nobody holds it.
+func (s *Store) Lease(ctx context.Context, name string) (l Lease, ok bool, err error) {
+	err = s.db.GetContext(ctx, &l, s.db.Rebind("SELECT name, holder, acquired_at, expires_at FROM cluster_leases WHERE name = ?"), name)
+	if errors.Is(err, sql.ErrNoRows) {
+		return l, false, nil
 	}
-	return nil
+	if err != nil {
+		return l, false, fmt.Errorf("read lease %s: %w", name, err)
+	}
+	return l, true, nil
 }
 
 // Members reads every member registered in the last hour, live or not

@@ -38,6 +38,7 @@ func TestContract(t *testing.T) {
 		{"ConcurrentWriters", testConcurrentWriters},
 		{"Outbox", testOutbox},
 		{"Members", testMembers},
+		{"Leases", testLeases},
 	}
 	for _, db := range testsvc.Databases() {
 		t.Run(db.Name, func(t *testing.T) {
@@ -636,10 +637,10 @@ func testMembers(t *testing.T, s *Store) {
 		}
 		return out
 	}
-	if _, err := s.Renew(ctx, a, t0, ttl); err != nil {
+	if _, _, err := s.Renew(ctx, a, "", t0, ttl); err != nil {
 		t.Fatal(err)
 	}
-	live, err := s.Renew(ctx, b, t0.Add(time.Second), ttl)
+	live, _, err := s.Renew(ctx, b, "", t0.Add(time.Second), ttl)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -651,7 +652,7 @@ func testMembers(t *testing.T, s *Store) {
 	}
 	// b renews past a's lease: a is gone from the live members, and
 	// still listed (as lapsed) for a while.
-	live, err = s.Renew(ctx, b, t0.Add(ttl), ttl)
+	live, _, err = s.Renew(ctx, b, "", t0.Add(ttl), ttl)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -665,10 +666,10 @@ func testMembers(t *testing.T, s *Store) {
 	// the id over once b's lease lapsed.
 	impostor := b
 	impostor.StartedAt = t0.Add(2 * time.Second)
-	if _, err := s.Renew(ctx, impostor, t0.Add(ttl+time.Second), ttl); !errors.Is(err, ErrMemberIDTaken) {
+	if _, _, err := s.Renew(ctx, impostor, "", t0.Add(ttl+time.Second), ttl); !errors.Is(err, ErrMemberIDTaken) {
 		t.Errorf("a second b: %v, want ErrMemberIDTaken", err)
 	}
-	if _, err := s.Renew(ctx, impostor, t0.Add(3*ttl), ttl); err != nil {
+	if _, _, err := s.Renew(ctx, impostor, "", t0.Add(3*ttl), ttl); err != nil {
 		t.Errorf("b's id after its lease lapsed: %v", err)
 	}
 	if err := s.Leave(ctx, "b"); err != nil {
@@ -678,10 +679,60 @@ func testMembers(t *testing.T, s *Store) {
 		t.Errorf("after b left: %v", ids(all))
 	}
 	// Departed members are forgotten after an hour.
-	if _, err := s.Renew(ctx, b, t0.Add(2*time.Hour), ttl); err != nil {
+	if _, _, err := s.Renew(ctx, b, "", t0.Add(2*time.Hour), ttl); err != nil {
 		t.Fatal(err)
 	}
 	if all, _ := s.Members(ctx); !slices.Equal(ids(all), []string{"b"}) {
 		t.Errorf("an hour later: %v", ids(all))
+	}
+}
+
+// A lease is held by one member until its term is over: renewed by its
+// holder, taken over by another only once expired, released on leaving.
+func testLeases(t *testing.T, s *Store) {
+	ctx := context.Background()
+	const ttl = 6 * time.Second
+	a := Member{ID: "a", StartedAt: t0}
+	b := Member{ID: "b", StartedAt: t0}
+	holder := func(m Member, at time.Time) string {
+		t.Helper()
+		_, l, err := s.Renew(ctx, m, "leader", at, ttl)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return l.Holder
+	}
+	if _, ok, err := s.Lease(ctx, "leader"); ok || err != nil {
+		t.Fatalf("a lease before anyone took it: %v %v", ok, err)
+	}
+	if h := holder(a, t0); h != "a" {
+		t.Fatalf("first taker: %s", h)
+	}
+	if h := holder(b, t0.Add(time.Second)); h != "a" {
+		t.Errorf("while a holds it, b got %s", h)
+	}
+	if h := holder(a, t0.Add(4*time.Second)); h != "a" {
+		t.Errorf("a's renewal: %s", h)
+	}
+	// a stops renewing: b takes the lease once a's term is over, and a
+	// does not take it back.
+	if h := holder(b, t0.Add(4*time.Second+ttl)); h != "b" {
+		t.Errorf("after a's term: %s, want b", h)
+	}
+	if h := holder(a, t0.Add(5*time.Second+ttl)); h != "b" {
+		t.Errorf("a late renewal took the lease back: %s", h)
+	}
+	l, ok, err := s.Lease(ctx, "leader")
+	if err != nil || !ok || l.Holder != "b" || !l.AcquiredAt.Equal(t0.Add(4*time.Second+ttl)) || !l.ExpiresAt.Equal(t0.Add(4*time.Second+2*ttl)) {
+		t.Errorf("lease as stored: %+v %v %v", l, ok, err)
+	}
+	if err := s.Leave(ctx, "b"); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok, _ := s.Lease(ctx, "leader"); ok {
+		t.Errorf("b left and still holds the lease")
+	}
+	if h := holder(a, t0.Add(6*time.Second+ttl)); h != "a" {
+		t.Errorf("after b left: %s, want a at once", h)
 	}
 }

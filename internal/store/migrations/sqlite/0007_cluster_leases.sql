@@ -1,0 +1,8 @@
+-- Named leases among the members (the leader's): held by one member at a
+-- time, renewed by it, taken over by another once expired.
+CREATE TABLE cluster_leases (
+    name        TEXT PRIMARY KEY,
+    holder      TEXT NOT NULL,
+    acquired_at TIMESTAMP NOT NULL,
+    expires_at  TIMESTAMP NOT NULL
+);
