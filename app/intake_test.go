@@ -120,8 +120,8 @@ services:
 		return strings.Contains(s, "The alerts about Payments resolved (PaymentsDown).")
 	})
 	// The read token opens the checks dashboard.
-	req, _ := http.NewRequest(http.MethodGet, d.url+"/checks", nil)
 	for token, want := range map[string]int{"": 401, readToken: 200} {
+		req, _ := http.NewRequest(http.MethodGet, d.url+"/checks", nil)
 		if token != "" {
 			req.Header.Set("Authorization", "Bearer "+token)
 		}
