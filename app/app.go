@@ -615,6 +615,7 @@ func (a *App) components() []component {
 		{"board", func(ctx context.Context) error { a.board.Run(ctx, a.ready); return nil }},
 		{"store", a.watchStore},
 		{"cluster", func(ctx context.Context) error { a.cluster.Run(ctx); return nil }},
+		{"heartbeats", a.shareHeartbeats},
 		{"notifier", func(ctx context.Context) error { a.notifier.Run(ctx); return nil }},
 		{"evaluator", func(ctx context.Context) error { a.evaluator.Run(ctx); return nil }},
 		{"exporter", func(ctx context.Context) error { a.exporter.Run(ctx); return nil }},

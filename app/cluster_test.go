@@ -199,3 +199,38 @@ services:
 		t.Errorf("%d changes and %d incidents, want one of each: %+v", len(h), n, h)
 	}
 }
+
+// A heartbeat sent to one replica is seen by the others: their heartbeat
+// check reports it (and a failed run as failed).
+func TestHeartbeatSeenByEveryReplica(t *testing.T) {
+	dsn := testsvc.Postgres(t)
+	target, _ := testsvc.Target(t)
+	a := start(t, daemonConfig(target.URL), dsn)
+	b := start(t, daemonConfig(target.URL), dsn)
+	backup := func(d *daemon) string {
+		_, body := d.get(t, "/api/v1/checks/health/backup")
+		return body
+	}
+	eventually(t, "b's first run, before any report", func() bool { return strings.Contains(backup(b), "never") })
+	report := func(query string) {
+		t.Helper()
+		req, _ := http.NewRequest(http.MethodPost, a.url+"/api/v1/heartbeats/health/backup"+query, nil)
+		req.Header.Set("Authorization", "Bearer s3cret")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("heartbeat to a: %d", resp.StatusCode)
+		}
+	}
+	report("")
+	eventually(t, "b to see the report a received", func() bool {
+		return strings.Contains(backup(b), `"success":true`)
+	})
+	report("?status=fail")
+	eventually(t, "b to see the failed run a received", func() bool {
+		return strings.Contains(backup(b), `"success":false`) && !strings.Contains(backup(b), "never")
+	})
+}

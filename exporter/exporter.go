@@ -350,6 +350,9 @@ func (e *Exporter) ReportHeartbeat(ctx context.Context, id status.CheckID, token
 	if hb.ReceivedAt.IsZero() {
 		hb.ReceivedAt = e.clock.Now()
 	}
+	// As the database keeps it, so that the report read back from there
+	// (replicas share them) is the same one, not a newer one.
+	hb.ReceivedAt = hb.ReceivedAt.Truncate(time.Microsecond)
 	e.hbMu.Lock()
 	e.heartbeats[id] = hb
 	e.hbMu.Unlock()

@@ -260,6 +260,17 @@ func testHeartbeats(t *testing.T, s *Store) {
 	if hb := last[apiID]; !hb.Failed || !hb.ReceivedAt.Equal(t0.Add(time.Hour)) || hb.Source != "10.0.0.2" || len(last) != 2 {
 		t.Errorf("last heartbeats = %+v", last)
 	}
+	// What was received since a moment: the latest of each check.
+	since, err := s.HeartbeatsSince(ctx, t0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if hb := since[apiID]; len(since) != 2 || !hb.Failed || !hb.ReceivedAt.Equal(t0.Add(time.Hour)) || !since[dbID].ReceivedAt.Equal(t0.Add(time.Minute)) {
+		t.Errorf("heartbeats since t0 = %+v", since)
+	}
+	if since, _ := s.HeartbeatsSince(ctx, t0.Add(time.Minute)); len(since) != 1 || since[apiID].Source != "10.0.0.2" {
+		t.Errorf("heartbeats since t0+1m = %+v", since)
+	}
 
 	// A flood of reports to one check between two writes is one row, the
 	// latest.

@@ -44,21 +44,37 @@ func insertHeartbeats(ctx context.Context, tx *sqlx.Tx, rows []HeartbeatRow) err
 
 // LastHeartbeats returns the latest report of every check that had one.
 func (s *Store) LastHeartbeats(ctx context.Context) (map[status.CheckID]Heartbeat, error) {
+	return s.latestHeartbeats(ctx, `SELECT c.resource, c.name, h.received_at, h.failed, h.source
+		FROM heartbeats h JOIN checks c ON c.id = h.check_id
+		WHERE h.id IN (SELECT MAX(id) FROM heartbeats GROUP BY check_id)`)
+}
+
+// HeartbeatsSince returns the latest report of every check that had one
+// received after since, by whichever statusd received it: how replicas
+// see the reports that reached another one.
+func (s *Store) HeartbeatsSince(ctx context.Context, since time.Time) (map[status.CheckID]Heartbeat, error) {
+	return s.latestHeartbeats(ctx, s.db.Rebind(`SELECT c.resource, c.name, h.received_at, h.failed, h.source
+		FROM heartbeats h JOIN checks c ON c.id = h.check_id
+		WHERE h.received_at > ? ORDER BY h.received_at`), since.UTC())
+}
+
+// latestHeartbeats reads heartbeats, keeping the latest of each check.
+func (s *Store) latestHeartbeats(ctx context.Context, query string, args ...any) (map[status.CheckID]Heartbeat, error) {
 	var rows []struct {
 		Resource string `db:"resource"`
 		Name     string `db:"name"`
 		Heartbeat
 	}
-	err := s.db.SelectContext(ctx, &rows, `SELECT c.resource, c.name, h.received_at, h.failed, h.source
-		FROM heartbeats h JOIN checks c ON c.id = h.check_id
-		WHERE h.id IN (SELECT MAX(id) FROM heartbeats GROUP BY check_id)`)
-	if err != nil {
+	if err := s.db.SelectContext(ctx, &rows, query, args...); err != nil {
 		return nil, fmt.Errorf("read heartbeats: %w", err)
 	}
 	m := make(map[status.CheckID]Heartbeat, len(rows))
 	for _, r := range rows {
 		r.ReceivedAt = r.ReceivedAt.UTC()
-		m[status.CheckID{Resource: r.Resource, Check: r.Name}] = r.Heartbeat
+		id := status.CheckID{Resource: r.Resource, Check: r.Name}
+		if cur, ok := m[id]; !ok || r.ReceivedAt.After(cur.ReceivedAt) {
+			m[id] = r.Heartbeat
+		}
 	}
 	return m, nil
 }
