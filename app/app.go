@@ -275,6 +275,7 @@ func New(ctx context.Context, opts Options) (_ *App, err error) {
 		ResultsInterval: time.Duration(*cfg.Storage.ResultsInterval),
 		Ready:           a.ready,
 		OnWrite:         func(err error) { a.storeUp.Set(boolGauge(err == nil)) },
+		Counts:          a.keepsHistory(),
 	})
 	a.board = board.New(board.Options{Store: st, Logger: logger.With("component", "board"), Registerer: a.registry,
 		Overlay: func() map[string]board.Override {
@@ -397,6 +398,24 @@ func New(ctx context.Context, opts Options) (_ *App, err error) {
 		ErrorLog:          slog.NewLogLogger(logger.With("component", "web").Handler(), slog.LevelDebug),
 	}
 	return a, nil
+}
+
+// keepsHistory tells the recorder whether this process keeps the checks'
+// history: always alone on SQLite; among replicas the leader, and, until
+// this member knows whether it leads (its first renewal), itself too, so
+// that nothing is lost at start.
+func (a *App) keepsHistory() func() bool {
+	if a.store.Dialect() != store.Postgres {
+		return nil
+	}
+	return func() bool {
+		select {
+		case <-a.cluster.Settled():
+			return a.cluster.Leads()
+		default:
+			return true
+		}
+	}
 }
 
 // applyReceivers builds the receivers' integrations for the notifier.

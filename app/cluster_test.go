@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/statusd/statusd/internal/cluster"
+	"github.com/statusd/statusd/internal/status"
 	"github.com/statusd/statusd/internal/store"
 	"github.com/statusd/statusd/internal/testsvc"
 )
@@ -233,4 +234,41 @@ func TestHeartbeatSeenByEveryReplica(t *testing.T) {
 	eventually(t, "b to see the failed run a received", func() bool {
 		return strings.Contains(backup(b), `"success":false`) && !strings.Contains(backup(b), "never")
 	})
+}
+
+// Two replicas run every check; the history of a check holds each run
+// once, the leader's (and at most the other's first runs, before it knew
+// it does not lead).
+func TestHistoryKeptOnce(t *testing.T) {
+	dsn := testsvc.Postgres(t)
+	target, _ := testsvc.Target(t)
+	config := `
+storage: {results_interval: 0s}
+resources:
+  health:
+    - {name: api, kind: http, url: "` + target.URL + `", interval: 1s, timeout: 500ms}
+`
+	leader := start(t, config, dsn)
+	eventually(t, "the first replica to lead", leader.app.cluster.Leads)
+	other := start(t, config, dsn)
+	id := status.CheckID{Resource: "health", Check: "api"}
+	runs := func(d *daemon) uint64 {
+		c, _ := d.app.exporter.Check(id)
+		return c.Runs()
+	}
+	eventually(t, "five runs on the other replica", func() bool { return runs(other) >= 5 })
+	other.stop()
+	leader.stop() // writes what it queued
+	st, err := store.Open(t.Context(), dsn, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	rows, err := st.Results(t.Context(), id, 10000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n, l := uint64(len(rows)), runs(leader); n < l || n > l+2 {
+		t.Errorf("%d results stored; the leader ran %d times and the other %d", n, l, runs(other))
+	}
 }
