@@ -260,6 +260,12 @@ func New(ctx context.Context, opts Options) (_ *App, err error) {
 		a.listeners = append(a.listeners, conns.Listener(l))
 	}
 	member := opts.Cluster.withDefaults(a.Addrs())
+	if st.Dialect() != store.Postgres {
+		// One process (the file is locked): nobody takes over, and a
+		// renewal a minute keeps `statusd cluster status` true for the
+		// price of a write every 20 seconds, not every 2.
+		member.Lease = sqliteLease
+	}
 	a.cluster = cluster.New(cluster.Options{
 		Store: st,
 		Self: store.Member{ID: member.MemberID, Address: member.AdvertiseAddress, Location: member.Location,
@@ -399,6 +405,9 @@ func New(ctx context.Context, opts Options) (_ *App, err error) {
 	}
 	return a, nil
 }
+
+// sqliteLease is the member's lease on SQLite, where it is alone.
+const sqliteLease = time.Minute
 
 // keepsHistory tells the recorder whether this process keeps the checks'
 // history: always alone on SQLite; among replicas the leader, and, until
