@@ -126,3 +126,95 @@ func copyFile(t *testing.T, from, to string) {
 		t.Fatal(err)
 	}
 }
+
+// The replicas example, over the full stack, as docker-compose merges it:
+// three statusd on the one PostgreSQL, each with its own member id and
+// address, in two locations, all three scraped by Prometheus.
+func TestReplicasCompose(t *testing.T) {
+	bin := testsvc.Binary(t, "docker-compose", "docker-compose")
+	cmd := exec.Command(bin, "-f", "docker-compose.yml", "-f", "docker-compose.replicas.yml", "config")
+	cmd.Dir = ".."
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("docker-compose config: %v", err)
+	}
+	var c struct {
+		Services map[string]struct {
+			Image       string            `yaml:"image"`
+			Command     []string          `yaml:"command"`
+			Environment map[string]string `yaml:"environment"`
+			Volumes     []string          `yaml:"volumes"`
+		} `yaml:"services"`
+	}
+	if err := yaml.Unmarshal(out, &c); err != nil {
+		t.Fatal(err)
+	}
+	flag := func(args []string, name string) string {
+		for _, a := range args {
+			if v, ok := strings.CutPrefix(a, "--"+name+"="); ok {
+				return v
+			}
+		}
+		return ""
+	}
+	ids, addrs, locations, dsns := map[string]bool{}, map[string]bool{}, map[string]int{}, map[string]bool{}
+	for _, name := range []string{"statusd", "statusd-2", "statusd-3"} {
+		s, ok := c.Services[name]
+		if !ok {
+			t.Fatalf("no service %s", name)
+		}
+		if s.Image != "statusd:latest" || len(s.Volumes) == 0 {
+			t.Errorf("%s: image %q, volumes %v", name, s.Image, s.Volumes)
+		}
+		ids[flag(s.Command, "cluster.member-id")] = true
+		addrs[flag(s.Command, "cluster.advertise-address")] = true
+		locations[flag(s.Command, "cluster.location")]++
+		dsns[s.Environment["STATUSD_STORAGE_DSN"]] = true
+	}
+	delete(ids, "")
+	delete(addrs, "")
+	if len(ids) != 3 || len(addrs) != 3 {
+		t.Errorf("member ids %v and addresses %v: want three of each", ids, addrs)
+	}
+	if len(dsns) != 1 {
+		t.Errorf("the replicas use %d databases, want one: %v", len(dsns), dsns)
+	} else {
+		for dsn := range dsns {
+			if !strings.HasPrefix(dsn, "postgres://") {
+				t.Errorf("the replicas share %q, not PostgreSQL", dsn)
+			}
+		}
+	}
+	if locations["eu-west"] != 2 || locations["us-east"] != 1 {
+		t.Errorf("locations %v, want two in eu-west and one in us-east", locations)
+	}
+	// Prometheus scrapes the three, with the stack's rules.
+	var promConfig string
+	for _, v := range c.Services["prometheus"].Volumes {
+		if src, dst, _ := strings.Cut(v, ":"); strings.HasPrefix(dst, "/etc/prometheus/prometheus.yml") {
+			promConfig = src
+		}
+	}
+	if !strings.HasSuffix(promConfig, "deploy/replicas/prometheus.yml") {
+		t.Fatalf("prometheus reads %q, want deploy/replicas/prometheus.yml", promConfig)
+	}
+	b, err := os.ReadFile("replicas/prometheus.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for addr := range addrs {
+		if !strings.Contains(string(b), addr) {
+			t.Errorf("Prometheus does not scrape %s", addr)
+		}
+	}
+	dir := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(dir, "rules"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	copyFile(t, "replicas/prometheus.yml", filepath.Join(dir, "prometheus.yml"))
+	copyFile(t, "../alerts/statusd.rules.yml", filepath.Join(dir, "rules", "statusd.rules.yml"))
+	promtool := testsvc.Binary(t, "promtool", "prometheus")
+	if out, err := exec.Command(promtool, "check", "config", filepath.Join(dir, "prometheus.yml")).CombinedOutput(); err != nil {
+		t.Errorf("promtool check config: %v\n%s", err, out)
+	}
+}
