@@ -96,18 +96,7 @@ func TestDockerfile(t *testing.T) {
 
 // The stack's configs pass their own tools' checks.
 func TestStackConfigs(t *testing.T) {
-	// Prometheus, with the rules where the stack mounts them.
-	dir := t.TempDir()
-	if err := os.MkdirAll(filepath.Join(dir, "rules"), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	copyFile(t, "prometheus/prometheus.yml", filepath.Join(dir, "prometheus.yml"))
-	copyFile(t, "../alerts/statusd.rules.yml", filepath.Join(dir, "rules", "statusd.rules.yml"))
-	promtool := testsvc.Binary(t, "promtool", "prometheus")
-	out, err := exec.Command(promtool, "check", "config", filepath.Join(dir, "prometheus.yml")).CombinedOutput()
-	if err != nil || !strings.Contains(string(out), "SUCCESS: 20 rules found") {
-		t.Errorf("promtool check config: %v\n%s", err, out)
-	}
+	checkPrometheusConfig(t, "prometheus/prometheus.yml")
 	amtool := testsvc.Binary(t, "amtool", "prometheus-alertmanager")
 	if out, err := exec.Command(amtool, "check-config", "alertmanager/alertmanager.yml").CombinedOutput(); err != nil {
 		t.Errorf("amtool check-config: %v\n%s", err, out)
@@ -207,14 +196,22 @@ func TestReplicasCompose(t *testing.T) {
 			t.Errorf("Prometheus does not scrape %s", addr)
 		}
 	}
+	checkPrometheusConfig(t, "replicas/prometheus.yml")
+}
+
+// checkPrometheusConfig runs promtool on a Prometheus config of the stack,
+// with statusd's rules where the stack mounts them.
+func checkPrometheusConfig(t *testing.T, config string) {
+	t.Helper()
 	dir := t.TempDir()
 	if err := os.MkdirAll(filepath.Join(dir, "rules"), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	copyFile(t, "replicas/prometheus.yml", filepath.Join(dir, "prometheus.yml"))
+	copyFile(t, config, filepath.Join(dir, "prometheus.yml"))
 	copyFile(t, "../alerts/statusd.rules.yml", filepath.Join(dir, "rules", "statusd.rules.yml"))
 	promtool := testsvc.Binary(t, "promtool", "prometheus")
-	if out, err := exec.Command(promtool, "check", "config", filepath.Join(dir, "prometheus.yml")).CombinedOutput(); err != nil {
-		t.Errorf("promtool check config: %v\n%s", err, out)
+	out, err := exec.Command(promtool, "check", "config", filepath.Join(dir, "prometheus.yml")).CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "SUCCESS: 20 rules found") {
+		t.Errorf("promtool check config %s: %v\n%s", config, err, out)
 	}
 }
