@@ -45,9 +45,9 @@ type Options struct {
 	FlushInterval time.Duration
 	// Leads tells whether this process decides what replicas share: the
 	// services' statuses (and with them automatic incidents and
-	// service-change notifications). A process that does not lead
-	// evaluates its checks and follows the services as stored. Nil leads
-	// always (one process).
+	// service-change notifications), the checks' notifications and the
+	// digests. A process that does not lead evaluates its checks and
+	// follows the services as stored. Nil leads always (one process).
 	Leads func() bool
 	// Decided is called after each write of decisions that appended
 	// notifications to the outbox, with those rows, e.g. to wake the
@@ -68,6 +68,10 @@ type Evaluator struct {
 	plan *plan
 	// loaded is set once the persisted state is in the plan.
 	loaded bool
+	// led tells whether this process led at its last decision (under
+	// mu): when it comes to lead, it first reads what the receivers were
+	// told by the one that led before.
+	led bool
 	// pending are writes that failed, retried in order before new ones.
 	pending []job
 	levels  []status.Level // scratch for service statuses
@@ -308,6 +312,9 @@ func (e *Evaluator) runDigests(ctx context.Context) {
 			continue
 		case <-fire:
 		}
+		if !e.opts.Leads() {
+			continue // the leader writes them
+		}
 		msgs, repeated, err := e.Digest(ctx, slot)
 		if err != nil {
 			e.logger.Warn("Cannot write the digests", "slot", slot, "err", err)
@@ -408,6 +415,7 @@ func (e *Evaluator) Load(ctx context.Context) error {
 		}
 	}
 	e.loaded = true
+	e.led = e.opts.Leads()
 	if err := e.syncConfig(ctx); err != nil {
 		return err
 	}
@@ -519,6 +527,12 @@ func (e *Evaluator) process(ctx context.Context, id status.CheckID, res status.R
 	now := e.clock.Now()
 	prev := c.state
 	next, events := Next(prev, res, rule, now)
+	if !e.leads(ctx) {
+		// The leader tells the receivers; this one keeps what they were
+		// told as it was, and reads it again when it comes to lead.
+		next.Receivers = prev.Receivers
+		events = slices.DeleteFunc(events, func(ev Event) bool { return ev.Kind == Notify })
+	}
 	c.state, c.last, c.seen = next, res, true
 	if !c.dirty && storedState(prev.Check, rule) != storedState(next.Check, rule) {
 		c.dirty = true
@@ -528,6 +542,42 @@ func (e *Evaluator) process(ctx context.Context, id status.CheckID, res status.R
 		return
 	}
 	e.write(ctx, e.newCheckJob(c, prev, events, rule.Muted, now))
+}
+
+// leads tells whether this process decides now (under mu). When it has
+// just come to lead, it first reads what each receiver was told, which
+// the previous leader wrote, so that it neither repeats nor misses a
+// notification (a recovery of an outage the other one told); until that
+// read succeeds it does not decide.
+func (e *Evaluator) leads(ctx context.Context) bool {
+	leads := e.opts.Leads()
+	if leads && !e.led {
+		if err := e.reloadReceivers(ctx); err != nil {
+			e.logger.Warn("Cannot read what the receivers were told; deciding once it can", "err", err)
+			return false
+		}
+	}
+	e.led = leads
+	return leads
+}
+
+// reloadReceivers reads what each receiver was told about each check.
+func (e *Evaluator) reloadReceivers(ctx context.Context) error {
+	st, err := e.store.LoadEvaluatorState(ctx)
+	if err != nil {
+		return err
+	}
+	for _, c := range e.plan.checks {
+		byReceiver := st.Receivers[c.id]
+		for i, r := range c.receivers {
+			rs, ok := byReceiver[r]
+			if !ok {
+				rs = store.ReceiverState{}
+			}
+			c.state.Receivers[i] = fromStored(rs)
+		}
+	}
+	return nil
 }
 
 // write runs a job, or keeps it to retry when the store fails; jobs run
@@ -638,7 +688,7 @@ func (e *Evaluator) flush(ctx context.Context) {
 	}
 	err := e.store.Update(ctx, func(tx *store.Tx) error {
 		for _, c := range dirty {
-			if err := saveState(tx, c, now); err != nil {
+			if err := saveState(tx, c, now, e.led); err != nil {
 				return err
 			}
 		}
@@ -654,9 +704,12 @@ func (e *Evaluator) flush(ctx context.Context) {
 }
 
 // saveState stores a check's state and its receivers'.
-func saveState(tx *store.Tx, c *checkEntry, now time.Time) error {
+func saveState(tx *store.Tx, c *checkEntry, now time.Time, receivers bool) error {
 	if err := tx.SaveCheckState(c.id, storedState(c.state.Check, c.rule), now); err != nil {
 		return err
+	}
+	if !receivers {
+		return nil // the leader's to save
 	}
 	for i, r := range c.receivers {
 		if r == "" {

@@ -406,8 +406,8 @@ func TestOnlyTheLeaderDecidesServices(t *testing.T) {
 	if h := history(); len(h) != 0 {
 		t.Fatalf("the leader sees the API fine, yet the service changed: %+v", h)
 	}
-	if got := serviceChanges(t, a.st, "ops", store.OutboxPending); len(got) != 0 {
-		t.Errorf("service changes told while the leader sees the API fine: %+v", got)
+	if got := outbox(t, a.st); len(got) != 0 {
+		t.Errorf("told while the leader sees the API fine:\n%s", strings.Join(got, "\n"))
 	}
 	incidents := func() int {
 		t.Helper()
@@ -438,6 +438,32 @@ func TestOnlyTheLeaderDecidesServices(t *testing.T) {
 	}
 	if n := incidents(); n != 1 {
 		t.Errorf("%d incidents, want 1", n)
+	}
+	kinds := func() map[string]int {
+		n := map[string]int{}
+		for _, row := range outbox(t, a.st) {
+			n[strings.Fields(row)[2]]++
+		}
+		return n
+	}
+	if got := kinds(); got["instant"] != 2 || got["status_change"] != 1 || got["resolved"] != 0 {
+		t.Errorf("after b took the lead, told %v: want alice and ops of the API, ops of the service", got)
+	}
+
+	// a leads again, and sees the API fine: it reads what b told, and
+	// tells the recovery, once.
+	aLeads.Store(true)
+	for range 3 {
+		a.eval.Refresh(ctx)
+		b.eval.Refresh(ctx)
+		a.interval()
+		b.interval()
+	}
+	if got := kinds(); got["instant"] != 2 || got["resolved"] != 2 || got["status_change"] != 2 {
+		t.Errorf("after a took the lead back, told %v:\n%s", got, strings.Join(outbox(t, a.st), "\n"))
+	}
+	if h := history(); len(h) != 2 || h[0].New != int(status.Operational) {
+		t.Errorf("history: %+v, want the outage and its end", h)
 	}
 }
 

@@ -79,13 +79,16 @@ type checkWrite struct {
 	item   message.Check
 	// decided are the receivers' states written, for apply.
 	decided []ReceiverState
+	// leads is set when the job was decided by the leader, which alone
+	// saves what the receivers were told.
+	leads bool
 }
 
 // newCheckJob is the job of a result that changed a check's level or
 // made someone to be told.
 func (e *Evaluator) newCheckJob(c *checkEntry, prev State, events []Event, muted bool, now time.Time) job {
 	cw := &checkWrite{
-		c: c, state: c.state, from: prev.Check.Level, since: prev.Check.Since, muted: muted, policy: c.rule.Notify,
+		c: c, state: c.state, from: prev.Check.Level, since: prev.Check.Since, muted: muted, policy: c.rule.Notify, leads: e.led,
 		item: message.Check{
 			ID: c.id.String(), Description: c.description, Level: c.state.Check.Level,
 			Since: c.state.Check.Since, Message: c.last.Message, Value: c.last.Value, Link: c.link,
@@ -118,7 +121,7 @@ func (w *checkWrite) write(tx *store.Tx, p *plan, at moment) error {
 	for _, i := range w.notify {
 		others.receivers[i] = ""
 	}
-	if err := saveState(tx, others, now); err != nil {
+	if err := saveState(tx, others, now, w.leads); err != nil {
 		return err
 	}
 	w.decided = w.decided[:0]

@@ -4,7 +4,7 @@
 // seconds; a member whose lease lapsed is gone. With each renewal it also
 // takes or renews the leader's lease: one member at a time leads, and
 // decides what is shared (the services' statuses, automatic incidents,
-// service-change notifications). Each renewal reads back who else is
+// the notifications, the checks' history). Each renewal reads back who else is
 // there and who leads, which the API, the metrics and `statusd cluster
 // status` show.
 //
@@ -128,7 +128,7 @@ func New(opts Options) *Membership {
 	}, func() float64 { return float64(opts.Checks()) })
 	m.leader = prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "statusd_cluster_leader",
-		Help: "Whether this member leads the cluster (1): it decides the services' statuses, automatic incidents and service-change notifications.",
+		Help: "Whether this member leads the cluster (1): it decides the services' statuses and incidents, sends the notifications and keeps the checks' history.",
 	}, func() float64 {
 		if m.Leads() {
 			return 1
