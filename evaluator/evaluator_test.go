@@ -397,12 +397,16 @@ func TestOnlyTheLeaderDecidesServices(t *testing.T) {
 		}
 		return h
 	}
-	for range 4 {
-		a.interval()
-		b.interval()
-		a.eval.Refresh(ctx)
-		b.eval.Refresh(ctx)
+	// Both replicas run and refresh, in turn, a few times.
+	rounds := func(n int) {
+		for range n {
+			a.eval.Refresh(ctx)
+			b.eval.Refresh(ctx)
+			a.interval()
+			b.interval()
+		}
 	}
+	rounds(4)
 	if h := history(); len(h) != 0 {
 		t.Fatalf("the leader sees the API fine, yet the service changed: %+v", h)
 	}
@@ -423,12 +427,7 @@ func TestOnlyTheLeaderDecidesServices(t *testing.T) {
 
 	// b takes the lead: its view decides, and is recorded once.
 	aLeads.Store(false)
-	for range 3 {
-		a.eval.Refresh(ctx)
-		b.eval.Refresh(ctx)
-		a.interval()
-		b.interval()
-	}
+	rounds(3)
 	h := history()
 	if len(h) != 1 || h[0].Old != int(status.Operational) || h[0].New == int(status.Operational) || h[0].Cause != store.CauseChecks {
 		t.Fatalf("after b took the lead: %+v, want one change to an outage", h)
@@ -453,12 +452,7 @@ func TestOnlyTheLeaderDecidesServices(t *testing.T) {
 	// a leads again, and sees the API fine: it reads what b told, and
 	// tells the recovery, once.
 	aLeads.Store(true)
-	for range 3 {
-		a.eval.Refresh(ctx)
-		b.eval.Refresh(ctx)
-		a.interval()
-		b.interval()
-	}
+	rounds(3)
 	if got := kinds(); got["instant"] != 2 || got["resolved"] != 2 || got["status_change"] != 2 {
 		t.Errorf("after a took the lead back, told %v:\n%s", got, strings.Join(outbox(t, a.st), "\n"))
 	}
