@@ -260,17 +260,13 @@ func New(ctx context.Context, opts Options) (_ *App, err error) {
 		a.listeners = append(a.listeners, conns.Listener(l))
 	}
 	member := opts.Cluster.withDefaults(a.Addrs())
-	if st.Dialect() != store.Postgres {
-		// One process (the file is locked): nobody takes over, and a
-		// renewal a minute keeps `statusd cluster status` true for the
-		// price of a write every 20 seconds, not every 2.
-		member.Lease = sqliteLease
-	}
 	a.cluster = cluster.New(cluster.Options{
 		Store: st,
 		Self: store.Member{ID: member.MemberID, Address: member.AdvertiseAddress, Location: member.Location,
 			Version: version.Version},
-		Lease:      member.Lease,
+		Lease: member.Lease,
+		// SQLite is one process: its file is locked (store.Options.Exclusive).
+		Alone:      st.Dialect() != store.Postgres,
 		Checks:     func() int { return a.exporter.Len() },
 		Ready:      a.ready,
 		Logger:     logger.With("component", "cluster"),
@@ -281,7 +277,7 @@ func New(ctx context.Context, opts Options) (_ *App, err error) {
 		ResultsInterval: time.Duration(*cfg.Storage.ResultsInterval),
 		Ready:           a.ready,
 		OnWrite:         func(err error) { a.storeUp.Set(boolGauge(err == nil)) },
-		Counts:          a.keepsHistory(),
+		Counts:          a.keepsHistory,
 	})
 	a.board = board.New(board.Options{Store: st, Logger: logger.With("component", "board"), Registerer: a.registry,
 		Overlay: func() map[string]board.Override {
@@ -406,24 +402,15 @@ func New(ctx context.Context, opts Options) (_ *App, err error) {
 	return a, nil
 }
 
-// sqliteLease is the member's lease on SQLite, where it is alone.
-const sqliteLease = time.Minute
-
 // keepsHistory tells the recorder whether this process keeps the checks'
-// history: always alone on SQLite; among replicas the leader, and, until
-// this member knows whether it leads (its first renewal), itself too, so
-// that nothing is lost at start.
-func (a *App) keepsHistory() func() bool {
-	if a.store.Dialect() != store.Postgres {
-		return nil
-	}
-	return func() bool {
-		select {
-		case <-a.cluster.Settled():
-			return a.cluster.Leads()
-		default:
-			return true
-		}
+// history: the leader does, and, until this member knows whether it leads
+// (its first renewal), each member does, so that nothing is lost at start.
+func (a *App) keepsHistory() bool {
+	select {
+	case <-a.cluster.Settled():
+		return a.cluster.Leads()
+	default:
+		return true
 	}
 }
 
@@ -629,7 +616,7 @@ func (a *App) Run(ctx context.Context) error {
 // evaluates, whose decisions the notifier still sends, and the recorder
 // last, which writes what all of them left.
 func (a *App) components() []component {
-	return []component{
+	comps := []component{
 		{"recorder", func(ctx context.Context) error { a.recorder.Run(ctx); return nil }},
 		{"auth", func(ctx context.Context) error {
 			select {
@@ -643,12 +630,17 @@ func (a *App) components() []component {
 		{"board", func(ctx context.Context) error { a.board.Run(ctx, a.ready); return nil }},
 		{"store", a.watchStore},
 		{"cluster", func(ctx context.Context) error { a.cluster.Run(ctx); return nil }},
-		{"heartbeats", a.shareHeartbeats},
+	}
+	if a.store.Dialect() == store.Postgres {
+		// Replicas read one another's heartbeats; alone, it has them all.
+		comps = append(comps, component{"heartbeats", a.shareHeartbeats})
+	}
+	return append(comps, []component{
 		{"notifier", func(ctx context.Context) error { a.notifier.Run(ctx); return nil }},
 		{"evaluator", func(ctx context.Context) error { a.evaluator.Run(ctx); return nil }},
 		{"exporter", func(ctx context.Context) error { a.exporter.Run(ctx); return nil }},
 		{"web", a.serve},
-	}
+	}...)
 }
 
 // serve runs the web server until ctx ends, then lets the requests in

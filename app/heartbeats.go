@@ -3,8 +3,6 @@ package app
 import (
 	"context"
 	"time"
-
-	"github.com/statusd/statusd/internal/store"
 )
 
 // Replicas see one another's heartbeats through the database: each polls
@@ -17,13 +15,8 @@ const (
 )
 
 // shareHeartbeats gives this replica's heartbeat checks the reports other
-// replicas received, until ctx ends. A single statusd (SQLite) has them
-// all already.
+// replicas received, until ctx ends (a component of replicas only).
 func (a *App) shareHeartbeats(ctx context.Context) error {
-	if a.store.Dialect() != store.Postgres {
-		<-ctx.Done() // a component that returns stops the daemon
-		return nil
-	}
 	select {
 	case <-a.ready:
 	case <-ctx.Done():

@@ -484,7 +484,7 @@ func (e *Evaluator) refresh(ctx context.Context) {
 	e.umu.Lock()
 	unwritten := maps.Clone(e.unwritten)
 	e.umu.Unlock()
-	leads := e.opts.Leads()
+	leads := e.leads(ctx)
 	for _, r := range rows {
 		s := e.plan.services[r.Name]
 		if s == nil {

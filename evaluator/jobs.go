@@ -102,7 +102,7 @@ func (e *Evaluator) newCheckJob(c *checkEntry, prev State, events []Event, muted
 	j := job{what: "check " + c.id.String(), plan: e.plan, at: now, check: cw}
 	// The services follow the check's level, decided by the leader alone
 	// among replicas (the others follow what it stores, see refresh).
-	if cw.item.Level != cw.from && e.opts.Leads() {
+	if cw.item.Level != cw.from && e.led {
 		for _, s := range c.services {
 			if to := s.computed(e.levels); to != s.status {
 				j.services = append(j.services, e.newServiceWrite(s, to, s.maintenance, store.CauseChecks))

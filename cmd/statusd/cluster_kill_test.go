@@ -18,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/statusd/statusd/internal/cluster"
 	"github.com/statusd/statusd/internal/store"
 	"github.com/statusd/statusd/internal/testsvc"
 )
@@ -165,17 +166,36 @@ notifier: {group_wait: 0s}
 		}
 	}
 	var next *member
-	waitFor("another leader", 2*lease+time.Second, func() bool { next = leader(rest); return next != nil })
+	waitFor("another leader", 30*time.Second, func() bool { next = leader(rest); return next != nil })
 	t.Logf("%s took over from %s %s after the kill", next.id, first.id, time.Since(killed).Round(100*time.Millisecond))
-
-	// The API recovers: the new leader records and tells it, once.
-	apiUp.Store(true)
-	waitFor("the recovery to be told", 20*time.Second, func() bool { return len(told()) == 2 })
 	st, err := store.Open(t.Context(), dsn, store.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer st.Close()
+	// Within two lease periods of the dead leader's last renewal, on the
+	// members' own clocks: its lease ended a period after that renewal,
+	// and the new one took it at most a period later (a renewal every
+	// third of it).
+	registered, err := st.Members(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	held, ok, err := st.Lease(t.Context(), cluster.LeaderLease)
+	if err != nil || !ok || held.Holder != next.id {
+		t.Fatalf("leader's lease: %+v %v %v, want %s's", held, ok, err, next.id)
+	}
+	for _, m := range registered {
+		if m.ID == first.id {
+			if late := held.AcquiredAt.Sub(m.ExpiresAt); late > lease {
+				t.Errorf("taken over %s after %s's lease ended, want within a lease (%s)", late, first.id, lease)
+			}
+		}
+	}
+
+	// The API recovers: the new leader records and tells it, once.
+	apiUp.Store(true)
+	waitFor("the recovery to be told", 20*time.Second, func() bool { return len(told()) == 2 })
 	var closed int
 	waitFor("the incident to be resolved", 10*time.Second, func() bool {
 		_, closed, err = st.Incidents(t.Context(), store.IncidentQuery{State: "closed"})

@@ -146,3 +146,43 @@ func TestLeaderTakeover(t *testing.T) {
 		t.Errorf("b left and a does not lead")
 	}
 }
+
+// A member alone on its database (SQLite) leads from the start, even when
+// its renewals fail, takes no leader's lease and renews once in 20 s.
+func TestAlone(t *testing.T) {
+	st := openStore(t)
+	clock := clockwork.NewFakeClockAt(time.Date(2026, 12, 2, 10, 0, 0, 0, time.UTC))
+	ready := make(chan struct{})
+	m := New(Options{Store: st, Self: store.Member{ID: "solo"}, Clock: clock, Ready: ready, Alone: true, Lease: time.Second})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { m.Run(ctx); close(done) }()
+	select {
+	case <-m.Settled():
+		t.Fatal("settled before the database is ready")
+	default:
+	}
+	close(ready)
+	<-m.Settled()
+	if !m.Leads() || m.View().Leader != "solo" {
+		t.Errorf("alone and not leading: %+v", m.View())
+	}
+	var (
+		members []store.Member
+		err     error
+	)
+	for deadline := time.Now().Add(10 * time.Second); len(members) == 0 && err == nil; time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the first renewal never came")
+		}
+		members, err = st.Members(ctx)
+	}
+	if err != nil || len(members) != 1 || !members[0].ExpiresAt.Equal(members[0].RenewedAt.Add(aloneLease)) {
+		t.Fatalf("registered as %+v (%v), want a lease of a minute", members, err)
+	}
+	if _, held, _ := st.Lease(ctx, LeaderLease); held {
+		t.Errorf("alone, it took the leader's lease")
+	}
+	cancel()
+	<-done
+}
