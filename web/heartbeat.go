@@ -1,6 +1,7 @@
 package web
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -73,11 +74,10 @@ func bodyStatuses(contentType string, body io.Reader) ([]string, error) {
 		}
 		return v["status"], nil
 	case "multipart/form-data":
-		r := multipartReader(string(b), params["boundary"])
-		if r == nil {
+		if params["boundary"] == "" {
 			return nil, errors.New("invalid multipart form: no boundary")
 		}
-		form, err := r.ReadForm(maxHeartbeatBody)
+		form, err := multipart.NewReader(bytes.NewReader(b), params["boundary"]).ReadForm(maxHeartbeatBody)
 		if err != nil {
 			return nil, fmt.Errorf("invalid multipart form: %w", err)
 		}
@@ -101,21 +101,6 @@ func bodyStatuses(contentType string, body io.Reader) ([]string, error) {
 	return nil, fmt.Errorf("%w %q (send a form, multipart form, JSON or plain text)", errUnsupportedType, mt)
 }
 
-// multipartReader reads a multipart body; nil without a boundary.
-func multipartReader(body, boundary string) *multipart.Reader {
-	if boundary == "" {
-		return nil
-	}
-	return multipart.NewReader(strings.NewReader(body), boundary)
-}
-
-// muxVars are a request's route variables.
-func muxVars(r *http.Request) map[string]string { return mux.Vars(r) }
-
-// bearerToken is a request's bearer token; the scheme's case does not
-// matter (RFC 7235).
-func bearerToken(r *http.Request) (string, bool) { return auth.Bearer(r) }
-
 // errTooLarge is a body over its route's bound.
 var errTooLarge = errors.New("body too large")
 
@@ -124,23 +109,22 @@ var errTooLarge = errors.New("body too large")
 // bearer token or ?token=, and status=fail for a failed run. The token is
 // checked before any of the body is read.
 func (h *handler) heartbeat(w http.ResponseWriter, r *http.Request) {
-	vars := muxVars(r)
+	vars := mux.Vars(r)
 	id, ok := h.heartbeatID(w, vars["resource"], vars["check"])
 	if !ok {
 		return
 	}
 	token := r.URL.Query().Get("token")
-	if t, ok := bearerToken(r); ok {
+	if t, ok := auth.Bearer(r); ok { // any case of the scheme (RFC 7235)
 		token = t
 	}
 	if err := h.opts.Checks.AuthorizeHeartbeat(id, token); err != nil {
 		h.heartbeatError(w, id, err)
 		return
 	}
-	failed, err := heartbeatFailed(r.URL.Query(), r.Header.Get("Content-Type"), http.MaxBytesReader(w, r.Body, maxHeartbeatBody))
-	var tooLarge *http.MaxBytesError
+	failed, err := heartbeatFailed(r.URL.Query(), r.Header.Get("Content-Type"), r.Body)
 	switch {
-	case errors.Is(err, errTooLarge) || errors.As(err, &tooLarge):
+	case errors.Is(err, errTooLarge):
 		writeError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("a report's body is at most %d bytes", maxHeartbeatBody))
 		return
 	case errors.Is(err, errUnsupportedType):
