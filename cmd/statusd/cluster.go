@@ -8,6 +8,7 @@ import (
 	"github.com/alecthomas/kingpin/v2"
 
 	"github.com/statusd/statusd/internal/cluster"
+	"github.com/statusd/statusd/internal/store"
 )
 
 func (c *cli) addCluster(a *kingpin.Application) {
@@ -49,6 +50,11 @@ func (c *cli) clusterStatus(ctx context.Context) error {
 		return nil
 	}
 	fmt.Fprintf(c.stdout, "%d live member(s) on %s\n", live, o.store)
+	if o.store.Dialect() != store.Postgres {
+		// One statusd per SQLite file: it leads, with no lease to take.
+		fmt.Fprintln(c.stdout, "leader: the statusd running on this file (SQLite is one process)")
+		return nil
+	}
 	switch l, ok, err := o.store.Lease(ctx, cluster.LeaderLease); {
 	case err != nil:
 		return err

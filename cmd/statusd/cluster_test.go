@@ -51,6 +51,10 @@ func TestClusterStatus(t *testing.T) {
 
 	sqlite := "sqlite:" + filepath.Join(t.TempDir(), "statusd.db")
 	serve(t, file, sqlite)
+	eventually(t, "the SQLite daemon to register", func() bool {
+		code, out, _ := runCLI(t, "--config.file", file, "--storage.dsn", sqlite, "cluster", "status")
+		return code == 0 && strings.Contains(out, "1 live member(s)") && strings.Contains(out, "leader: the statusd running on this file")
+	})
 	code, _, errOut := runCLI(t, "--config.file", file, "--storage.dsn", sqlite, "serve", "--web.listen-address", "127.0.0.1:0")
 	if code == 0 || !strings.Contains(errOut, "another statusd is running on this SQLite database") {
 		t.Errorf("a second daemon on one SQLite file: exit %d, %s", code, errOut)
