@@ -11,7 +11,6 @@ import (
 	"github.com/statusd/statusd/internal/config"
 	"github.com/statusd/statusd/internal/status"
 	"github.com/statusd/statusd/internal/store"
-	"github.com/statusd/statusd/web/auth"
 	"github.com/statusd/statusd/web/page"
 )
 
@@ -33,33 +32,28 @@ func fresh(r *http.Request) bool {
 	return f != "" && f != "0" && f != "false"
 }
 
-// freshAllowed tells whether a request may ask for fresh runs (api.fresh),
-// or answers why not: runs are statusd's to start, at a stranger's rate
-// only when the operator says so.
-func (h *handler) freshAllowed(w http.ResponseWriter, r *http.Request) bool {
+// freshGuard answers a request for fresh runs (api.fresh) that may not
+// have them and returns nil, or returns the handler that serves it: runs
+// are statusd's to start, at a stranger's rate only when the operator
+// says so, and otherwise for a read token (auth's answers: 401, or 503
+// while tokens were never read).
+func (h *handler) freshGuard(w http.ResponseWriter, next http.HandlerFunc) http.Handler {
 	mode := config.FreshAnonymous
 	if h.opts.Fresh != nil {
 		mode = h.opts.Fresh()
 	}
-	switch mode {
-	case config.FreshAnonymous:
-		return true
-	case config.FreshOff:
+	switch {
+	case mode == config.FreshAnonymous:
+		return next
+	case mode == config.FreshOff:
 		writeError(w, http.StatusForbidden, "fresh runs are off (api.fresh: off): ask without ?fresh for the latest results")
-		return false
-	}
-	if h.opts.Auth != nil {
-		if _, ok := h.opts.Auth.Check(r, store.ScopeRead); ok {
-			return true
-		}
-		if !h.opts.Auth.Loaded() {
-			auth.Unavailable(w)
-			return false
-		}
+		return nil
+	case h.opts.Auth != nil:
+		return h.opts.Auth.Require(store.ScopeRead, next)
 	}
 	w.Header().Set("WWW-Authenticate", `Bearer realm="statusd"`)
 	writeError(w, http.StatusUnauthorized, "?fresh=1 needs an API token (api.fresh: token); without ?fresh the latest results are served to anyone")
-	return false
+	return nil
 }
 
 // code is 503 when a result is at problem, so that load balancers and
@@ -85,10 +79,17 @@ func (h *handler) report(w http.ResponseWriter, r *http.Request, fresh bool) (st
 // checks serves GET /api/v1/checks[/{resource}[/{check}]]: {resource:
 // {check: result}}, {check: result} or the result alone.
 func (h *handler) checks(w http.ResponseWriter, r *http.Request) {
-	wantFresh := fresh(r)
-	if wantFresh && !h.freshAllowed(w, r) {
+	if !fresh(r) {
+		h.serveChecks(w, r, false)
 		return
 	}
+	if serve := h.freshGuard(w, func(w http.ResponseWriter, r *http.Request) { h.serveChecks(w, r, true) }); serve != nil {
+		serve.ServeHTTP(w, r)
+	}
+}
+
+// serveChecks answers GET /api/v1/checks… once the request may be served.
+func (h *handler) serveChecks(w http.ResponseWriter, r *http.Request, wantFresh bool) {
 	report, ok := h.report(w, r, wantFresh)
 	if !ok {
 		return
