@@ -32,6 +32,7 @@ import (
 	"github.com/statusd/statusd/internal/config"
 	"github.com/statusd/statusd/internal/connlimit"
 	"github.com/statusd/statusd/internal/exposition"
+	"github.com/statusd/statusd/internal/status"
 	"github.com/statusd/statusd/internal/store"
 	"github.com/statusd/statusd/notifier"
 	"github.com/statusd/statusd/notifier/integrations"
@@ -173,6 +174,7 @@ type App struct {
 	notifier  *notifier.Dispatcher
 	board     *board.Cache
 	cluster   *cluster.Membership
+	sharing   *cluster.Sharing // replicas only
 	pages     *page.Pages
 	auth      *auth.Authenticator
 	server    *http.Server
@@ -267,7 +269,7 @@ func New(ctx context.Context, opts Options) (_ *App, err error) {
 		Lease: member.Lease,
 		// SQLite is one process: its file is locked (store.Options.Exclusive).
 		Alone:      st.Dialect() != store.Postgres,
-		Checks:     func() int { return a.exporter.Len() },
+		Checks:     func() int { return a.exporter.Owned() },
 		Ready:      a.ready,
 		Logger:     logger.With("component", "cluster"),
 		Registerer: a.registry,
@@ -277,7 +279,6 @@ func New(ctx context.Context, opts Options) (_ *App, err error) {
 		ResultsInterval: time.Duration(*cfg.Storage.ResultsInterval),
 		Ready:           a.ready,
 		OnWrite:         func(err error) { a.storeUp.Set(boolGauge(err == nil)) },
-		Counts:          a.keepsHistory,
 	})
 	a.board = board.New(board.Options{Store: st, Logger: logger.With("component", "board"), Registerer: a.registry,
 		Overlay: func() map[string]board.Override {
@@ -304,15 +305,35 @@ func New(ctx context.Context, opts Options) (_ *App, err error) {
 		// It decides once this member knows whether it leads.
 		Ready:       a.cluster.Settled(),
 		Leads:       a.cluster.Leads,
+		Owns:        a.cluster.Owns,
 		ExternalURL: external,
 		Registerer:  a.registry,
 		OnChange:    a.board.Invalidate,
 		// What the evaluator decides goes out now, not at the next poll.
 		Decided: func([]store.OutboxRow) { a.notifier.Wake() },
 	})
+	// Each check's owner records its runs (raw results and rollups) and,
+	// among replicas, shares its latest result with the others, which
+	// serve and evaluate it.
+	observers := []exporter.Observer{a.recorder, a.evaluator}
+	if st.Dialect() == store.Postgres {
+		a.sharing = cluster.NewSharing(cluster.SharingOptions{
+			Store: st,
+			Self:  member.MemberID,
+			Adopt: func(id status.CheckID, res status.Result) {
+				if a.exporter.Adopt(id, res) {
+					a.evaluator.Observe(id, res)
+				}
+			},
+			Ready:  a.ready,
+			Logger: logger.With("component", "cluster"),
+		})
+		observers = append(observers, a.sharing)
+	}
 	a.exporter = exporter.New(exporter.Options{
 		Logger:     logger.With("component", "exporter"),
-		Observers:  []exporter.Observer{a.recorder, a.evaluator},
+		Owns:       a.cluster.Owns,
+		Observers:  observers,
 		Heartbeats: a.recorder,
 		Store:      st,
 		Writes:     a.recorder,
@@ -402,18 +423,6 @@ func New(ctx context.Context, opts Options) (_ *App, err error) {
 	return a, nil
 }
 
-// keepsHistory tells the recorder whether this process keeps the checks'
-// history: the leader does, and, until this member knows whether it leads
-// (its first renewal), each member does, so that nothing is lost at start.
-func (a *App) keepsHistory() bool {
-	select {
-	case <-a.cluster.Settled():
-		return a.cluster.Leads()
-	default:
-		return true
-	}
-}
-
 // applyReceivers builds the receivers' integrations for the notifier.
 func (a *App) applyReceivers(cfg *config.Config) error {
 	receivers, err := integrations.Build(cfg, a.store)
@@ -474,7 +483,10 @@ func (a *App) connectAtStart(ctx context.Context) error {
 	case errors.As(err, &fatal):
 		return err
 	case err != nil:
-		return nil // watchStore retries and says so
+		// The checks run meanwhile, all of them, since this member
+		// cannot tell which are its own. watchStore retries and says so.
+		a.cluster.Settle()
+		return nil
 	}
 	a.storeReady(ctx, ran, time.Time{})
 	return nil
@@ -631,14 +643,24 @@ func (a *App) components() []component {
 		{"store", a.watchStore},
 		{"cluster", func(ctx context.Context) error { a.cluster.Run(ctx); return nil }},
 	}
-	if a.store.Dialect() == store.Postgres {
-		// Replicas read one another's heartbeats; alone, it has them all.
-		comps = append(comps, component{"heartbeats", a.shareHeartbeats})
+	if a.sharing != nil {
+		// Replicas read one another's heartbeats and results; alone, it
+		// has them all.
+		comps = append(comps, component{"heartbeats", a.shareHeartbeats},
+			component{"sharing", func(ctx context.Context) error { a.sharing.Run(ctx); return nil }})
 	}
 	return append(comps, []component{
 		{"notifier", func(ctx context.Context) error { a.notifier.Run(ctx); return nil }},
 		{"evaluator", func(ctx context.Context) error { a.evaluator.Run(ctx); return nil }},
-		{"exporter", func(ctx context.Context) error { a.exporter.Run(ctx); return nil }},
+		{"exporter", func(ctx context.Context) error {
+			// Once it knows which checks are its own.
+			select {
+			case <-a.cluster.Settled():
+			case <-ctx.Done():
+			}
+			a.exporter.Run(ctx)
+			return nil
+		}},
 		{"web", a.serve},
 	}...)
 }

@@ -3,11 +3,15 @@ package app
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/statusd/statusd/internal/cluster"
 	"github.com/statusd/statusd/internal/status"
@@ -68,12 +72,22 @@ func TestClusterMembership(t *testing.T) {
 	if got := memberIDs(v); !slices.Equal(got, want) || len(slices.Compact(slices.Clone(want))) != 3 {
 		t.Fatalf("members %v, want the three daemons %v, each its own", got, want)
 	}
-	checks := ds[0].app.exporter.Len()
 	for _, m := range v.Members {
-		if m.Checks != checks || m.Address == "" || m.StartedAt.IsZero() || !m.ExpiresAt.After(m.RenewedAt) {
-			t.Errorf("member as registered: %+v (the config has %d checks)", m, checks)
+		if m.Address == "" || m.StartedAt.IsZero() || m.JoinedAt.Before(m.StartedAt) || !m.ExpiresAt.After(m.RenewedAt) {
+			t.Errorf("member as registered: %+v", m)
 		}
 	}
+	// The checks are shared out: each member registers the number it
+	// runs, and together they run each check once.
+	checks := ds[0].app.exporter.Len()
+	eventually(t, "the members to register the checks shared out", func() bool {
+		_, v = ds[0].clusterView(t, token)
+		sum := 0
+		for _, m := range v.Members {
+			sum += m.Checks
+		}
+		return sum == checks
+	})
 	if !v.Current || v.Self != ds[0].app.cluster.View().Self {
 		t.Errorf("view: self %q current %v", v.Self, v.Current)
 	}
@@ -135,10 +149,11 @@ func TestSQLiteRefusesASecondDaemon(t *testing.T) {
 	}
 }
 
-// Three replicas, one of which cannot reach the API: the services follow
-// the leader, which can, so nothing changes and nobody is paged; once the
-// replica that cannot reach it is the only one left, it leads, and the
-// outage is recorded once, with one incident.
+// Three replicas, one of which cannot reach the API: the API is run by
+// one member, and every member serves what that one sees, so the service
+// changes at most once however the check falls; once the replica that
+// cannot reach it is the only one left, it runs it, and the outage is
+// recorded once, with one incident.
 func TestReplicaThatCannotReachATarget(t *testing.T) {
 	dsn := testsvc.Postgres(t)
 	reachable, _ := testsvc.Target(t)
@@ -154,23 +169,40 @@ services:
 `
 	}
 	first := start(t, config(reachable.URL), dsn)
-	eventually(t, "the first replica to lead", first.app.cluster.Leads)
 	second := start(t, config(reachable.URL), dsn)
 	blind := start(t, config(unreachable.URL), dsn)
-	eventually(t, "the blind replica to see the API at problem", func() bool { return evaluatedLevelOf(t, blind, "api") == "2" })
-	// A few more of its results, each of which would have flipped the
-	// service had it decided.
-	runs := func() string {
-		_, m := blind.get(t, "/metrics")
-		for _, line := range strings.Split(m, "\n") {
-			if strings.HasPrefix(line, `statusd_check_runs_total{check="api",resource="health"} `) {
-				return strings.Fields(line)[1]
+	ds := []*daemon{first, second, blind}
+	id := status.CheckID{Resource: "health", Check: "api"}
+	eventually(t, "the members to agree on the API's owner, the three of them counted", func() bool {
+		o, _ := blind.app.cluster.Owner(id, time.Now())
+		for _, d := range ds {
+			if len(d.app.cluster.View().Members) != 3 {
+				return false
+			}
+			if got, _ := d.app.cluster.Owner(id, time.Now()); got != o {
+				return false
 			}
 		}
-		return ""
+		// Counted: the grace of the last to join is over.
+		for _, m := range blind.app.cluster.View().Members {
+			if time.Since(m.JoinedAt) < cluster.DefaultLease {
+				return false
+			}
+		}
+		return true
+	})
+	owner, _ := blind.app.cluster.Owner(id, time.Now())
+	blindRuns := owner == blind.app.cluster.View().Self
+	want := `"success":true`
+	if blindRuns {
+		want = `"success":false`
 	}
-	seen := runs()
-	eventually(t, "more runs on the blind replica", func() bool { r := runs(); return r != "" && r != seen })
+	for _, d := range ds {
+		eventually(t, "every member to serve what the owner sees", func() bool {
+			_, body := d.get(t, "/api/v1/checks/health/api")
+			return strings.Contains(body, want)
+		})
+	}
 	history := func() []store.StatusChange {
 		h, err := blind.app.store.ServiceHistory(t.Context(), "API", 10)
 		if err != nil {
@@ -185,19 +217,21 @@ services:
 		}
 		return n
 	}
-	if h, n := history(), incidents(); len(h) != 0 || n != 0 {
-		t.Fatalf("the leader sees the API fine, yet %d changes and %d incidents: %+v", len(h), n, h)
+	if !blindRuns {
+		if h, n := history(), incidents(); len(h) != 0 || n != 0 {
+			t.Fatalf("the owner sees the API fine, yet %d changes and %d incidents: %+v", len(h), n, h)
+		}
 	}
 
-	// The blind replica is left alone: it leads, and the outage is
-	// recorded once.
+	// The blind replica is left alone: it runs the check and leads, and
+	// the outage is recorded once.
 	second.stop()
 	first.stop()
 	eventually(t, "the blind replica to lead", blind.app.cluster.Leads)
 	eventually(t, "the outage recorded", func() bool { return len(history()) > 0 })
 	eventually(t, "the incident opened", func() bool { return incidents() > 0 })
 	if h, n := history(), incidents(); len(h) != 1 || n != 1 {
-		t.Errorf("%d changes and %d incidents, want one of each: %+v", len(h), n, h)
+		t.Errorf("%d changes and %d incidents, want one of each (the blind replica ran the check from the start: %v): %+v", len(h), n, blindRuns, h)
 	}
 }
 
@@ -236,9 +270,8 @@ func TestHeartbeatSeenByEveryReplica(t *testing.T) {
 	})
 }
 
-// Two replicas run every check; the history of a check holds each run
-// once, the leader's (and at most the other's first runs, before it knew
-// it does not lead).
+// Two replicas share a check; its history holds each run once, by the
+// member that ran it, whichever that was.
 func TestHistoryKeptOnce(t *testing.T) {
 	dsn := testsvc.Postgres(t)
 	target, _ := testsvc.Target(t)
@@ -248,21 +281,16 @@ resources:
   health:
     - {name: api, kind: http, url: "` + target.URL + `", interval: 1s, timeout: 500ms}
 `
-	leader := start(t, config, dsn)
-	eventually(t, "the first replica to lead", leader.app.cluster.Leads)
-	other := start(t, config, dsn)
+	a := start(t, config, dsn)
+	b := start(t, config, dsn)
 	id := status.CheckID{Resource: "health", Check: "api"}
 	runs := func(d *daemon) uint64 {
 		c, _ := d.app.exporter.Check(id)
 		return c.Runs()
 	}
-	// Runs before the other replica knew it does not lead are kept too
-	// (nothing is lost at start): at most those it had made by then.
-	<-other.app.cluster.Settled()
-	early := runs(other)
-	eventually(t, "five more runs on the other replica", func() bool { return runs(other) >= early+5 })
-	other.stop()
-	leader.stop() // writes what it queued
+	eventually(t, "five runs", func() bool { return runs(a)+runs(b) >= 5 })
+	b.stop()
+	a.stop() // each writes what it queued
 	st, err := store.Open(t.Context(), dsn, store.Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -272,7 +300,125 @@ resources:
 	if err != nil {
 		t.Fatal(err)
 	}
-	if n, l := uint64(len(rows)), runs(leader); n < l || n > l+early {
-		t.Errorf("%d results stored; the leader ran %d times, the other %d (%d before it knew who leads)", n, l, runs(other), early)
+	if n := uint64(len(rows)); n != runs(a)+runs(b) {
+		t.Errorf("%d results stored; a ran %d times, b %d", n, runs(a), runs(b))
 	}
+}
+
+// hits counts the requests to each path of a server.
+type hits struct {
+	mu sync.Mutex
+	at map[string][]time.Time
+}
+
+func (h *hits) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.at[r.URL.Path] = append(h.at[r.URL.Path], time.Now())
+}
+
+func (h *hits) of(path string) []time.Time {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return slices.Clone(h.at[path])
+}
+
+// owners returns, for each check, the daemons that run it.
+func owners(ds []*daemon, ids []status.CheckID) map[status.CheckID][]int {
+	m := map[status.CheckID][]int{}
+	for _, id := range ids {
+		for i, d := range ds {
+			if d.app.cluster.Owns(id, time.Now()) {
+				m[id] = append(m[id], i)
+			}
+		}
+	}
+	return m
+}
+
+// Three replicas share thirty checks out, one joining while the others
+// run: each check runs on one member at a time, never twice within an
+// interval, including across the handover to the one that joined; every
+// member serves every check's latest result; each member exports the
+// checks it runs, and together every check once.
+func TestEachCheckRunsOnce(t *testing.T) {
+	dsn := testsvc.Postgres(t)
+	target := &hits{at: map[string][]time.Time{}}
+	srv := httptest.NewServer(target)
+	t.Cleanup(srv.Close)
+	var b strings.Builder
+	b.WriteString("resources:\n  health:\n")
+	var ids []status.CheckID
+	for i := range 30 {
+		name := fmt.Sprintf("c%02d", i)
+		ids = append(ids, status.CheckID{Resource: "health", Check: name})
+		fmt.Fprintf(&b, "    - {name: %s, kind: http, url: %q, interval: 1s, timeout: 500ms}\n", name, srv.URL+"/"+name)
+	}
+	config := b.String()
+	ds := []*daemon{start(t, config, dsn), start(t, config, dsn)}
+	// Settled: n members, each running some of the checks and each
+	// check run by one.
+	settled := func(n int) func() bool {
+		return func() bool {
+			shares := make([]int, len(ds))
+			for _, o := range owners(ds, ids) {
+				if len(o) != 1 {
+					return false
+				}
+				shares[o[0]]++
+			}
+			if slices.Contains(shares, 0) {
+				return false
+			}
+			for _, d := range ds {
+				if len(d.app.cluster.View().Members) != n {
+					return false
+				}
+			}
+			return true
+		}
+	}
+	eventually(t, "two members sharing the checks", settled(2))
+	ds = append(ds, start(t, config, dsn))
+	eventually(t, "three members sharing the checks", settled(3))
+	// A few more runs of every check, then no run came less than half an
+	// interval after the one before (two members running it would),
+	// but the second: a check runs at once when it is first configured,
+	// then on its slot in the interval.
+	last := target.of("/c00")
+	eventually(t, "three more runs", func() bool { return len(target.of("/c00")) >= len(last)+3 })
+	for _, id := range ids {
+		at := target.of("/" + id.Check)
+		for i := 2; i < len(at); i++ {
+			if gap := at[i].Sub(at[i-1]); gap < 500*time.Millisecond {
+				t.Errorf("%s ran twice within %v (run %d of %d)", id, gap, i, len(at))
+			}
+		}
+	}
+	// Every member serves every check, from the owner's shared results.
+	for _, d := range ds {
+		_, body := d.get(t, "/api/v1/checks/health")
+		if n := strings.Count(body, `"success":true`); n != len(ids) {
+			t.Errorf("%s serves %d successful checks of %d: %s", d.app.cluster.View().Self, n, len(ids), body)
+		}
+	}
+	// Each check is exported once across the members.
+	exported := 0
+	for _, d := range ds {
+		_, m := d.get(t, "/metrics")
+		exported += strings.Count(m, "\nstatusd_check_success{")
+		if n := strings.Count(m, "\nstatusd_check_evaluated_level{"); n != d.app.exporter.Owned() {
+			t.Errorf("%s exports %d evaluated levels, runs %d checks", d.app.cluster.View().Self, n, d.app.exporter.Owned())
+		}
+	}
+	if exported != len(ids) {
+		t.Errorf("%d checks exported across the members, want %d", exported, len(ids))
+	}
+
+	// A member stops: the others take its checks over.
+	ds[0].stop()
+	ds = ds[1:]
+	eventually(t, "two members sharing the checks after one left", settled(2))
+	gone := target.of("/c00")
+	eventually(t, "runs after the handover", func() bool { return len(target.of("/c00")) >= len(gone)+2 })
 }

@@ -60,13 +60,7 @@ func outboxKinds(t *testing.T, st *store.Store) []string {
 }
 
 func evaluatedLevel(t *testing.T, d *daemon) string {
-	_, m := d.get(t, "/metrics")
-	for _, line := range strings.Split(m, "\n") {
-		if strings.HasPrefix(line, `statusd_check_evaluated_level{check="api",resource="health"} `) {
-			return strings.TrimPrefix(line, `statusd_check_evaluated_level{check="api",resource="health"} `)
-		}
-	}
-	return ""
+	return evaluatedLevelOf(t, d, "api")
 }
 
 // A target down for a while and back, with a restart of statusd in the

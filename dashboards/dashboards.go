@@ -161,7 +161,7 @@ func Overview() *dashboard.DashboardBuilder {
 		WithPanel(statPanel("Worst status", "The worst status of all services: the status page's banner and favicon.",
 			`max(statusd_page_worst_status{`+sel+`})`, "none").
 			Mappings(statusMappings()).Span(6).ColorMode(common.BigValueColorModeBackground)).
-		WithPanel(statPanel("Open incidents", "Incidents not resolved.", `sum(statusd_incidents_open{`+sel+`})`, "none").
+		WithPanel(statPanel("Open incidents", "Incidents not resolved.", `max(statusd_incidents_open{`+sel+`})`, "none").
 			Thresholds(thresholds(step(nil, "green"), step(cog.ToPtr(1.0), "orange"))).Span(6)).
 		WithPanel(statPanel("Checks at problem", "Checks whose evaluated (debounced) level is problem.",
 			`sum(statusd_check_evaluated_level{`+sel+`} == bool 2)`, "none").
@@ -189,7 +189,7 @@ func Overview() *dashboard.DashboardBuilder {
 			query(`sum by (receiver, kind) (rate(statusd_notifications_failed_total{`+sel+`}[$__rate_interval]))`, "failed {{receiver}} {{kind}}"),
 		)).
 		WithPanel(timeseriesPanel("Notifications waiting", "Notifications not yet sent, and the age of the oldest.", "none",
-			query(`sum(statusd_notifications_pending{`+sel+`})`, "pending"),
+			query(`max(statusd_notifications_pending{`+sel+`})`, "pending"),
 			query(`max(statusd_notifications_oldest_pending_age_seconds{`+sel+`})`, "oldest (s)"),
 		)).
 		WithPanel(timeseriesPanel("Scheduler delay", "How late check runs start: the 50th and 99th percentiles.", "s",
@@ -230,9 +230,9 @@ func Check() *dashboard.DashboardBuilder {
 			WithTarget(query(`max by (resource, check) (statusd_check_evaluated_level{`+c+`})`, "{{resource}}/{{check}} evaluated")).
 			Mappings(levelMappings()).ShowValue(common.VisibilityModeNever).MergeValues(true).FillOpacity(80)).
 		WithPanel(timeseriesPanel("Value", "The value each run measured, in base units (seconds, bytes, days to expiry…).", "short",
-			query(`statusd_check_value{`+c+`}`, "{{resource}}/{{check}}"))).
+			query(`max by (resource, check) (statusd_check_value{`+c+`})`, "{{resource}}/{{check}}"))).
 		WithPanel(timeseriesPanel("Duration", "How long each run took.", "s",
-			query(`statusd_check_duration_seconds{`+c+`}`, "{{resource}}/{{check}}"))).
+			query(`max by (resource, check) (statusd_check_duration_seconds{`+c+`})`, "{{resource}}/{{check}}"))).
 		WithPanel(timeseriesPanel("Success ratio", "Share of the runs that succeeded.", "percentunit",
 			query(`1 - sum by (resource, check) (rate(statusd_check_failures_total{`+c+`}[$__rate_interval])) / sum by (resource, check) (rate(statusd_check_runs_total{`+c+`}[$__rate_interval]))`, "{{resource}}/{{check}}"),
 		).Min(0).Max(1).Span(24))

@@ -49,6 +49,11 @@ type Options struct {
 	// digests. A process that does not lead evaluates its checks and
 	// follows the services as stored. Nil leads always (one process).
 	Leads func() bool
+	// Owns tells whether this process runs a check (replicas share them
+	// out): it exports the check's evaluated level, so that each check
+	// is exported once per cluster. Every process evaluates every check,
+	// its own results and those its replicas share. Nil owns every check.
+	Owns func(id status.CheckID, at time.Time) bool
 	// Decided is called after each write of decisions that appended
 	// notifications to the outbox, with those rows, e.g. to wake the
 	// notifier; it must not block.
@@ -170,6 +175,9 @@ func New(opts Options) *Evaluator {
 	}
 	if opts.Leads == nil {
 		opts.Leads = func() bool { return true }
+	}
+	if opts.Owns == nil {
+		opts.Owns = func(status.CheckID, time.Time) bool { return true }
 	}
 	e := &Evaluator{
 		opts:   opts,

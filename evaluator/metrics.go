@@ -54,7 +54,7 @@ func (m *metrics) collectors() []prometheus.Collector {
 func (m *metrics) setPlan(p *plan) { m.plan.Store(p) }
 
 // WriteMetrics writes statusd_check_evaluated_level, one series per check
-// evaluated since statusd started; like the check families it can number
+// this process runs (Options.Owns) evaluated since statusd started; like the check families it can number
 // tens of thousands of series, so it is written directly.
 func (e *Evaluator) WriteMetrics(w *exposition.Writer) {
 	const name = "statusd_check_evaluated_level"
@@ -63,8 +63,9 @@ func (e *Evaluator) WriteMetrics(w *exposition.Writer) {
 	if p == nil {
 		return
 	}
+	now := e.clock.Now()
 	for _, c := range p.order {
-		if l := c.level.Load(); l >= 0 { // evaluated at least once
+		if l := c.level.Load(); l >= 0 && e.opts.Owns(c.id, now) { // evaluated at least once
 			w.Sample(name, c.labels, float64(l))
 		}
 	}

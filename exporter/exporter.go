@@ -53,6 +53,11 @@ type Options struct {
 	Writes probe.WriteHealth
 	// Build describes this binary, for the build kind.
 	Build probe.BuildInfo
+	// Owns tells whether this process runs a check at a moment, when
+	// replicas share them out; nil runs every check. A check it does not run is served
+	// from the results Adopt gives it: it is not run, not even for a
+	// fresh result, and not exported in WriteMetrics.
+	Owns func(id status.CheckID, at time.Time) bool
 	// Registerer receives the scheduler's metrics; nil registers nothing.
 	// The check metrics are written by WriteMetrics.
 	Registerer prometheus.Registerer
@@ -65,6 +70,7 @@ type Exporter struct {
 	observers  []Observer
 	hbRecorder HeartbeatRecorder
 	env        probe.Env
+	owns       func(status.CheckID, time.Time) bool
 	sched      *scheduler
 	set        atomic.Pointer[checkSet]
 
@@ -103,7 +109,11 @@ func New(opts Options) *Exporter {
 	if opts.Clock == nil {
 		opts.Clock = clockwork.NewRealClock()
 	}
+	if opts.Owns == nil {
+		opts.Owns = func(status.CheckID, time.Time) bool { return true }
+	}
 	e := &Exporter{
+		owns:       opts.Owns,
 		logger:     opts.Logger,
 		clock:      opts.Clock,
 		observers:  opts.Observers,
@@ -114,7 +124,7 @@ func New(opts Options) *Exporter {
 	e.freshFloor.Store(int64(DefaultFreshFloor))
 	e.env = probe.Env{Now: e.clock.Now, Logger: opts.Logger, Heartbeats: e, Store: opts.Store, Writes: opts.Writes, Build: opts.Build}.WithPools()
 	e.set.Store(&checkSet{byID: map[status.CheckID]*Check{}})
-	e.sched = newScheduler(e.clock, config.DefaultMaxConcurrency, func(ctx context.Context, c *Check) {
+	e.sched = newScheduler(e.clock, config.DefaultMaxConcurrency, e.owns, func(ctx context.Context, c *Check) {
 		// A check that is already running (a fresh run someone asked
 		// for) skips this slot: that run's result is as new.
 		if f, started := c.begin(); started {
@@ -180,8 +190,39 @@ func (e *Exporter) Run(ctx context.Context) {
 // Resources returns the configured resources and checks, in config order.
 func (e *Exporter) Resources() []Resource { return e.set.Load().resources }
 
-// Len is the number of checks this exporter runs.
+// Len is the number of configured checks.
 func (e *Exporter) Len() int { return len(e.set.Load().byID) }
+
+// Owned is the number of checks this process runs.
+func (e *Exporter) Owned() int {
+	n, now := 0, e.clock.Now()
+	for id := range e.set.Load().byID {
+		if e.owns(id, now) {
+			n++
+		}
+	}
+	return n
+}
+
+// Adopt takes a result of a check that another process ran (a replica
+// that owns it), when it is newer than the check's latest, and tells
+// whether it did. Adopted results are served, not observed: the process
+// that ran the check recorded them.
+func (e *Exporter) Adopt(id status.CheckID, res status.Result) bool {
+	c, ok := e.Check(id)
+	if !ok {
+		return false
+	}
+	for {
+		cur := c.state.latest.Load()
+		if cur != nil && !res.CheckedAt.After(cur.CheckedAt) {
+			return false
+		}
+		if c.state.latest.CompareAndSwap(cur, &res) {
+			return true
+		}
+	}
+}
 
 // Check returns a configured check.
 func (e *Exporter) Check(id status.CheckID) (*Check, bool) {
@@ -204,7 +245,12 @@ func (e *Exporter) Fresh(ctx context.Context, checks []*Check) []status.Result {
 	flights := make([]*flight, len(checks))
 	floor := time.Duration(e.freshFloor.Load())
 	fresh := func(r status.Result) bool { return e.clock.Since(r.CheckedAt.Add(r.Duration)) < floor }
+	now := e.clock.Now()
 	for i, c := range checks {
+		if !e.owns(c.ID, now) {
+			out[i] = c.Current() // its owner runs it and shares the result
+			continue
+		}
 		f, started, latest := c.beginUnless(fresh)
 		if latest != nil {
 			out[i] = *latest
@@ -300,7 +346,7 @@ func (e *Exporter) LoadHeartbeats(ctx context.Context, last map[status.CheckID]s
 	for id, hb := range last {
 		if cur, ok := e.heartbeats[id]; !ok || hb.ReceivedAt.After(cur.ReceivedAt) {
 			e.heartbeats[id] = hb
-			if c, ok := e.Check(id); ok && c.reported {
+			if c, ok := e.Check(id); ok && c.reported && e.owns(id, e.clock.Now()) {
 				if _, ran := c.Latest(); ran {
 					stale = append(stale, c)
 				}
@@ -358,6 +404,11 @@ func (e *Exporter) ReportHeartbeat(ctx context.Context, id status.CheckID, token
 	e.hbMu.Unlock()
 	if e.hbRecorder != nil {
 		e.hbRecorder.RecordHeartbeat(id, hb)
+	}
+	if !e.owns(id, e.clock.Now()) {
+		// Its owner reads the report from the database and runs it; the
+		// reporter is answered with what that run will say.
+		return c.execute(ctx, e.clock.Now, e.logger), nil
 	}
 	return e.rerun(ctx, c), nil
 }

@@ -57,7 +57,9 @@ func infoLabels(id status.CheckID, kind string) exposition.Labels {
 // WriteMetrics writes the check metrics in the Prometheus text format
 // (version 0.0.4), built from the latest results at the time of the call:
 // a check removed by a reload is gone, and a check that has not run yet
-// has no series. Labels are the resource and check names, which the
+// has no series. Only the checks this process runs are written: when
+// replicas share the checks out, each check is exported by its owner,
+// once per cluster. Labels are the resource and check names, which the
 // config bounds; never URLs, DSNs or error text.
 //
 // With tens of thousands of series this is the bulk of a scrape, so it is
@@ -69,8 +71,14 @@ func (e *Exporter) WriteMetrics(w *exposition.Writer) {
 		r *status.Result
 	}
 	var samples []sample
+	var owned []*Check
+	now := e.clock.Now()
 	for _, res := range e.Resources() {
 		for _, c := range res.Checks {
+			if !e.owns(c.ID, now) {
+				continue
+			}
+			owned = append(owned, c)
 			// One load per check, so that its families agree.
 			if r := c.state.latest.Load(); r != nil {
 				samples = append(samples, sample{c, r})
@@ -80,10 +88,8 @@ func (e *Exporter) WriteMetrics(w *exposition.Writer) {
 	// Every configured check, run or not, with its kind: alerting rules
 	// join it to pick a kind (heartbeat, tls).
 	w.Family("statusd_check_info", "gauge", "A configured check, with its kind; always 1.")
-	for _, res := range e.Resources() {
-		for _, c := range res.Checks {
-			w.Sample("statusd_check_info", c.infoLabels, 1)
-		}
+	for _, c := range owned {
+		w.Sample("statusd_check_info", c.infoLabels, 1)
 	}
 	for _, f := range checkFamilies() {
 		w.Family(f.name, f.typ, f.help)

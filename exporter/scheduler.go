@@ -24,7 +24,11 @@ import (
 type scheduler struct {
 	clock clockwork.Clock
 	exec  func(context.Context, *Check)
-	sem   chan struct{}
+	// owns tells whether this process runs a check (replicas share them
+	// out); a slot of a check it does not run passes without a run, so
+	// that a check that changes hands keeps its place in its interval.
+	owns func(status.CheckID, time.Time) bool
+	sem  chan struct{}
 
 	mu      sync.Mutex
 	queue   entryHeap
@@ -64,10 +68,14 @@ type entry struct {
 	gone  bool
 }
 
-func newScheduler(clock clockwork.Clock, maxConcurrency int, exec func(context.Context, *Check)) *scheduler {
+func newScheduler(clock clockwork.Clock, maxConcurrency int, owns func(status.CheckID, time.Time) bool, exec func(context.Context, *Check)) *scheduler {
+	if owns == nil {
+		owns = func(status.CheckID, time.Time) bool { return true }
+	}
 	return &scheduler{
 		clock:   clock,
 		exec:    exec,
+		owns:    owns,
 		sem:     make(chan struct{}, maxConcurrency),
 		entries: map[status.CheckID]*entry{},
 		wake:    make(chan struct{}, 1),
@@ -195,6 +203,14 @@ func (s *scheduler) run(ctx context.Context) {
 		}
 		s.mu.Unlock()
 
+		// Asked at the slot's time, not now, so that every member
+		// answers for the same moment.
+		if due != nil && !s.owns(due.check.ID, due.next) {
+			s.mu.Lock()
+			s.requeue(due, due.next, false)
+			s.mu.Unlock()
+			continue
+		}
 		if due != nil {
 			select {
 			case sem <- struct{}{}:
@@ -266,21 +282,30 @@ func (s *scheduler) dispatch(ctx context.Context, e *entry, sem chan struct{}) {
 
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.requeue(e, due, true)
+}
+
+// requeue schedules e's next run after the one due then, unless e was
+// removed meanwhile. Runs fall on the check's phase within each interval:
+// the first run happens at once, the next on the first slot after it.
+// Slots already past are skipped, and counted as such when missed says
+// they were missed (the run overran them). s.mu must be held.
+func (s *scheduler) requeue(e *entry, due time.Time, missed bool) {
 	if e.gone {
 		return
 	}
 	now := s.clock.Now()
 	interval := e.check.Interval
-	// Runs fall on the check's phase within each interval: the first run
-	// happens at once, the next on the first slot after it.
 	next := due.Truncate(interval).Add(e.phase)
 	for !next.After(due) {
 		next = next.Add(interval)
 	}
 	if !next.After(now) {
-		missed := now.Sub(next)/interval + 1
-		s.skipped.Add(float64(missed))
-		next = next.Add(missed * interval)
+		n := now.Sub(next)/interval + 1
+		if missed {
+			s.skipped.Add(float64(n))
+		}
+		next = next.Add(n * interval)
 	}
 	e.next = next
 	heap.Push(&s.queue, e)

@@ -108,7 +108,7 @@ func TestSchedulerRunsOnPhase(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		start := time.Now()
 		log := newRunLog()
-		s := newScheduler(clockwork.NewRealClock(), 10, log.exec)
+		s := newScheduler(clockwork.NewRealClock(), 10, nil, log.exec)
 		checks := []*Check{testCheck("a", 10*time.Second), testCheck("b", 10*time.Second), testCheck("c", 30*time.Second), testCheck("d", 7*time.Second)}
 		s.set(checks)
 		defer startScheduler(s)()
@@ -152,7 +152,7 @@ func TestSchedulerBoundsConcurrency(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		log := newRunLog()
 		log.hold = make(chan struct{})
-		s := newScheduler(clockwork.NewRealClock(), 2, log.exec)
+		s := newScheduler(clockwork.NewRealClock(), 2, nil, log.exec)
 		var checks []*Check
 		for _, n := range []string{"a", "b", "c", "d", "e"} {
 			checks = append(checks, testCheck(n, time.Minute))
@@ -186,7 +186,7 @@ func TestSchedulerSkipsMissedSlots(t *testing.T) {
 		start := time.Now()
 		log := newRunLog()
 		log.hold = make(chan struct{})
-		s := newScheduler(clockwork.NewRealClock(), 10, log.exec)
+		s := newScheduler(clockwork.NewRealClock(), 10, nil, log.exec)
 		c := testCheck("slow", 10*time.Second)
 		s.set([]*Check{c})
 		defer startScheduler(s)()
@@ -209,7 +209,7 @@ func TestSchedulerSkipsMissedSlots(t *testing.T) {
 func TestSchedulerSetAddsAndRemoves(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		log := newRunLog()
-		s := newScheduler(clockwork.NewRealClock(), 10, log.exec)
+		s := newScheduler(clockwork.NewRealClock(), 10, nil, log.exec)
 		a, b := testCheck("a", 10*time.Second), testCheck("b", 10*time.Second)
 		s.set([]*Check{a})
 		defer startScheduler(s)()
@@ -242,7 +242,7 @@ func TestSchedulerShutdownWaitsForRuns(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		log := newRunLog()
 		log.hold = make(chan struct{})
-		s := newScheduler(clockwork.NewRealClock(), 10, log.exec)
+		s := newScheduler(clockwork.NewRealClock(), 10, nil, log.exec)
 		s.set([]*Check{testCheck("a", time.Minute)})
 		ctx, cancel := context.WithCancel(context.Background())
 		done := make(chan struct{})

@@ -1,12 +1,13 @@
 // Package cluster keeps this statusd's membership of the cluster of
 // statusd processes sharing one database: it registers the process, with
 // its address, location and version, and renews its lease every few
-// seconds; a member whose lease lapsed is gone. With each renewal it also
-// takes or renews the leader's lease: one member at a time leads, and
-// decides what is shared (the services' statuses, automatic incidents,
-// the notifications, the checks' history). Each renewal reads back who else is
-// there and who leads, which the API, the metrics and `statusd cluster
-// status` show.
+// seconds; a member whose lease lapsed is gone. The checks are shared out
+// among the members by rendezvous hashing (see Owner), and their owners
+// share the latest results (Sharing). With each renewal it also takes or
+// renews the leader's lease: one member at a time leads, and decides what
+// is shared (the services' statuses, automatic incidents, the
+// notifications). Each renewal reads back who else is there and who
+// leads, which the API, the metrics and `statusd cluster status` show.
 //
 // On SQLite the cluster is this one process (the store locks its file):
 // see Options.Alone.
@@ -14,6 +15,7 @@ package cluster
 
 import (
 	"context"
+	"hash/fnv"
 	"log/slog"
 	"sync"
 	"time"
@@ -21,6 +23,7 @@ import (
 	"github.com/jonboulle/clockwork"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/statusd/statusd/internal/status"
 	"github.com/statusd/statusd/internal/store"
 )
 
@@ -34,6 +37,9 @@ const (
 	renewalsPerLease = 3
 	// LeaderLease names the leader's lease.
 	LeaderLease = "leader"
+	// joinGrace, in leases: a member takes its share of the checks
+	// that long after it joined.
+	joinGrace = 2 // halves of a lease
 	// aloneLease is the lease of a member that is alone: nobody takes
 	// over from it, so a renewal every 20 s keeps `statusd cluster
 	// status` true for a write every 20 s instead of every 2.
@@ -72,6 +78,19 @@ type Options struct {
 }
 
 // Membership is this process's place in the cluster.
+//
+// Checks are shared out by rendezvous (highest random weight) hashing of
+// the check's id over the members rather than by a lease per check:
+// every member computes the same owner from the same list of members,
+// so sharing costs no statement per check (membership is one
+// transaction per member every lease/3 whatever the number of checks),
+// and when a member comes or goes only the checks it gains or loses
+// move. A member joining takes its share only after joinGrace, by which
+// time every other member has read it (they renew every lease/3), so
+// that the old and the new owner of a check agree on the moment it
+// moves; since a check's runs fall on the same phase of its interval
+// on every member (the exporter's scheduler), it then runs once per
+// interval across the handover.
 type Membership struct {
 	opts Options
 
@@ -143,7 +162,7 @@ func New(opts Options) *Membership {
 	}, func() float64 { return float64(opts.Checks()) })
 	m.leader = prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "statusd_cluster_leader",
-		Help: "Whether this member leads the cluster (1): it decides the services' statuses and incidents, sends the notifications and keeps the checks' history.",
+		Help: "Whether this member leads the cluster (1): it decides the services' statuses, incidents and notifications.",
 	}, func() float64 {
 		if m.Leads() {
 			return 1
@@ -265,4 +284,78 @@ func (m *Membership) leave(ctx context.Context) {
 	if err := m.opts.Store.Leave(ctx, m.opts.Self.ID); err != nil {
 		m.opts.Logger.Debug("Cannot leave the cluster; the lease lapses instead", "err", err)
 	}
+}
+
+// Settle makes this member decide without the database, which is away:
+// until it renews once, it runs every check (better twice than not at
+// all) and does not lead.
+func (m *Membership) Settle() { m.settle() }
+
+// Owns tells whether this member runs a check at a moment (a slot of
+// the check, the same on every member, so that they agree on the moment
+// it changes hands): alone, or before it ever read the members, it runs
+// every check; otherwise it runs those it owns (see Owner).
+func (m *Membership) Owns(id status.CheckID, at time.Time) bool {
+	if m.opts.Alone {
+		return true
+	}
+	owner, known := m.Owner(id, at)
+	return !known || owner == m.opts.Self.ID
+}
+
+// Owner returns the member that runs a check at a moment, by rendezvous
+// hashing over the members that joined at least joinGrace before it (or,
+// when none did, those that joined first: members starting together
+// leave the checks to the first until they all count); known is false
+// before this member read the members. While the database does not
+// answer, the last members read stand.
+func (m *Membership) Owner(id status.CheckID, at time.Time) (owner string, known bool) {
+	if m.opts.Alone {
+		return m.opts.Self.ID, true
+	}
+	m.mu.Lock()
+	members := m.view.Members
+	m.mu.Unlock()
+	if len(members) == 0 {
+		return "", false
+	}
+	joined := at.Add(-m.opts.Lease * joinGrace / 2)
+	first := members[0].JoinedAt
+	for _, mem := range members[1:] {
+		if mem.JoinedAt.Before(first) {
+			first = mem.JoinedAt
+		}
+	}
+	if first.After(joined) {
+		joined = first
+	}
+	var best uint64
+	for _, mem := range members {
+		if mem.JoinedAt.After(joined) {
+			continue
+		}
+		if w := weight(mem.ID, id); owner == "" || w > best {
+			owner, best = mem.ID, w
+		}
+	}
+	return owner, true
+}
+
+// weight is a member's rendezvous weight for a check: FNV-1a of both ids,
+// then SplitMix64's finaliser, so that ids that differ in their last
+// bytes still spread evenly.
+func weight(member string, id status.CheckID) uint64 {
+	h := fnv.New64a()
+	h.Write([]byte(member))
+	h.Write([]byte{0})
+	h.Write([]byte(id.Resource))
+	h.Write([]byte{'/'})
+	h.Write([]byte(id.Check))
+	x := h.Sum64()
+	x ^= x >> 30
+	x *= 0xbf58476d1ce4e5b9
+	x ^= x >> 27
+	x *= 0x94d049bb133111eb
+	x ^= x >> 31
+	return x
 }

@@ -2,7 +2,9 @@ package cluster
 
 import (
 	"context"
+	"fmt"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 
@@ -10,6 +12,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
+	"github.com/statusd/statusd/internal/status"
 	"github.com/statusd/statusd/internal/store"
 )
 
@@ -185,4 +188,108 @@ func TestAlone(t *testing.T) {
 	}
 	cancel()
 	<-done
+}
+
+// membersView gives a membership a view without a database.
+func membersView(self string, at time.Time, members ...store.Member) *Membership {
+	m := New(Options{Self: store.Member{ID: self}, Clock: clockwork.NewFakeClockAt(at)})
+	m.view.Members, m.view.At = members, at
+	return m
+}
+
+// Rendezvous hashing shares 1,000 checks out among three members within
+// ±10 % of a third each; when a fourth joins, only the checks it takes
+// move, and when one leaves, only its checks.
+func TestOwnerSharesEvenly(t *testing.T) {
+	t0 := time.Date(2026, 12, 2, 10, 0, 0, 0, time.UTC)
+	joined := t0.Add(-time.Hour)
+	three := []store.Member{{ID: "statusd-0:9799", JoinedAt: joined}, {ID: "statusd-1:9799", JoinedAt: joined}, {ID: "statusd-2:9799", JoinedAt: joined}}
+	m := membersView("statusd-0:9799", t0, three...)
+	var ids []status.CheckID
+	for i := range 1000 {
+		ids = append(ids, status.CheckID{Resource: "health", Check: fmt.Sprintf("check-%d", i)})
+	}
+	owners := func(m *Membership) map[status.CheckID]string {
+		o := map[status.CheckID]string{}
+		for _, id := range ids {
+			owner, known := m.Owner(id, t0)
+			if !known {
+				t.Fatal("owner unknown with members read")
+			}
+			o[id] = owner
+		}
+		return o
+	}
+	before := owners(m)
+	count := map[string]int{}
+	for _, o := range before {
+		count[o]++
+	}
+	for _, mem := range three {
+		if n := count[mem.ID]; n < 300 || n > 366 {
+			t.Errorf("%s owns %d of 1000 checks, want 333 ± 10 %%", mem.ID, n)
+		}
+	}
+	// A fourth joins: checks move only to it.
+	four := append(slices.Clone(three), store.Member{ID: "statusd-3:9799", JoinedAt: joined})
+	moved := 0
+	for id, o := range owners(membersView("statusd-0:9799", t0, four...)) {
+		if o != before[id] {
+			moved++
+			if o != "statusd-3:9799" {
+				t.Errorf("%s moved from %s to %s, not to the member that joined", id, before[id], o)
+			}
+		}
+	}
+	if moved < 200 || moved > 300 {
+		t.Errorf("%d checks moved to the fourth member, want about 250", moved)
+	}
+	// One leaves: only its checks move.
+	for id, o := range owners(membersView("statusd-0:9799", t0, three[1:]...)) {
+		if before[id] != "statusd-0:9799" && o != before[id] {
+			t.Errorf("%s moved from %s to %s, though its owner stayed", id, before[id], o)
+		}
+	}
+}
+
+// A member that joins takes its share only after the grace, at the same
+// moment for every member; members that start together leave the checks
+// to the first until then; before it read the members, one runs all.
+func TestOwnerAfterGrace(t *testing.T) {
+	t0 := time.Date(2026, 12, 2, 10, 0, 0, 0, time.UTC)
+	old := store.Member{ID: "a", JoinedAt: t0.Add(-time.Hour)}
+	late := store.Member{ID: "b", JoinedAt: t0}
+	a, b := membersView("a", t0, old, late), membersView("b", t0, old, late)
+	id := status.CheckID{Resource: "r", Check: "c"}
+	var moves status.CheckID // a check that b owns once counted
+	for i := range 100 {
+		c := status.CheckID{Resource: "r", Check: fmt.Sprint(i)}
+		if o, _ := a.Owner(c, t0.Add(time.Hour)); o == "b" {
+			moves = c
+			break
+		}
+	}
+	grace := DefaultLease * joinGrace / 2
+	for _, at := range []time.Time{t0, t0.Add(grace - time.Millisecond)} {
+		if !a.Owns(moves, at) || b.Owns(moves, at) {
+			t.Errorf("at %v after b joined, a owns %v and b %v; want a until the grace is over", at.Sub(t0), a.Owns(moves, at), b.Owns(moves, at))
+		}
+	}
+	if at := t0.Add(grace); a.Owns(moves, at) || !b.Owns(moves, at) {
+		t.Errorf("once the grace is over, a owns %v and b %v; want b", a.Owns(moves, at), b.Owns(moves, at))
+	}
+	// Starting together: the first to join runs everything meanwhile.
+	first := store.Member{ID: "x", JoinedAt: t0}
+	second := store.Member{ID: "y", JoinedAt: t0.Add(time.Millisecond)}
+	y := membersView("y", t0, first, second)
+	for i := range 50 {
+		c := status.CheckID{Resource: "r", Check: fmt.Sprint(i)}
+		if o, _ := y.Owner(c, t0.Add(time.Second)); o != "x" {
+			t.Fatalf("%s owned by %s within the grace of two members that started together, want the first, x", c, o)
+		}
+	}
+	// Before reading the members, it runs every check.
+	if fresh := New(Options{Self: store.Member{ID: "z"}}); !fresh.Owns(id, t0) {
+		t.Error("a member that never read the members does not run a check")
+	}
 }

@@ -18,6 +18,9 @@ type Member struct {
 	Version   string    `db:"version" json:"version"`
 	Checks    int       `db:"checks" json:"checks"`
 	StartedAt time.Time `db:"started_at" json:"started_at"`
+	// JoinedAt is when this process last joined: its first renewal, or
+	// the first after its lease had lapsed.
+	JoinedAt  time.Time `db:"joined_at" json:"joined_at"`
 	RenewedAt time.Time `db:"renewed_at" json:"renewed_at"`
 	ExpiresAt time.Time `db:"expires_at" json:"expires_at"`
 }
@@ -53,12 +56,15 @@ func (s *Store) Renew(ctx context.Context, m Member, lease string, now time.Time
 	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
 		// A live row of another process (another start time) under the
 		// same id is not taken over: two members would be one.
-		res, err := tx.ExecContext(ctx, tx.Rebind(`INSERT INTO cluster_members (id, address, location, version, checks, started_at, renewed_at, expires_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+		// It joins anew when its row is another process's or had lapsed.
+		res, err := tx.ExecContext(ctx, tx.Rebind(`INSERT INTO cluster_members (id, address, location, version, checks, started_at, joined_at, renewed_at, expires_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
 			ON CONFLICT (id) DO UPDATE SET address = excluded.address, location = excluded.location, version = excluded.version,
-				checks = excluded.checks, started_at = excluded.started_at, renewed_at = excluded.renewed_at, expires_at = excluded.expires_at
+				checks = excluded.checks, started_at = excluded.started_at, renewed_at = excluded.renewed_at, expires_at = excluded.expires_at,
+				joined_at = CASE WHEN cluster_members.started_at = excluded.started_at AND cluster_members.expires_at > excluded.renewed_at
+					THEN cluster_members.joined_at ELSE excluded.joined_at END
 			WHERE cluster_members.started_at = excluded.started_at OR cluster_members.expires_at <= ?`),
-			m.ID, m.Address, m.Location, m.Version, m.Checks, m.StartedAt, m.RenewedAt, m.ExpiresAt, now)
+			m.ID, m.Address, m.Location, m.Version, m.Checks, m.StartedAt, now, m.RenewedAt, m.ExpiresAt, now)
 		if err != nil {
 			return fmt.Errorf("renew member %s: %w", m.ID, err)
 		}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"maps"
+	"reflect"
 	"slices"
 	"strings"
 	"sync"
@@ -39,6 +40,7 @@ func TestContract(t *testing.T) {
 		{"Outbox", testOutbox},
 		{"Members", testMembers},
 		{"Leases", testLeases},
+		{"SharedResults", testSharedResults},
 	}
 	for _, db := range testsvc.Databases() {
 		t.Run(db.Name, func(t *testing.T) {
@@ -658,8 +660,12 @@ func testMembers(t *testing.T, s *Store) {
 	if got := ids(live); !slices.Equal(got, []string{"a", "b"}) {
 		t.Fatalf("live members: %v", got)
 	}
-	if got := live[0]; got.Address != a.Address || got.Location != "eu-west" || got.Checks != 3 || !got.StartedAt.Equal(t0) || !got.ExpiresAt.Equal(t0.Add(ttl)) {
+	if got := live[0]; got.Address != a.Address || got.Location != "eu-west" || got.Checks != 3 || !got.StartedAt.Equal(t0) || !got.JoinedAt.Equal(t0) || !got.ExpiresAt.Equal(t0.Add(ttl)) {
 		t.Errorf("member a as stored: %+v", got)
+	}
+	// A renewal keeps the time a member joined.
+	if live, _, err := s.Renew(ctx, a, "", t0.Add(time.Millisecond), ttl-time.Millisecond); err != nil || !live[0].JoinedAt.Equal(t0) {
+		t.Errorf("a renewed: joined %v, %v", live[0].JoinedAt, err)
 	}
 	// b renews past a's lease: a is gone from the live members, and
 	// still listed (as lapsed) for a while.
@@ -680,8 +686,8 @@ func testMembers(t *testing.T, s *Store) {
 	if _, _, err := s.Renew(ctx, impostor, "", t0.Add(ttl+time.Second), ttl); !errors.Is(err, ErrMemberIDTaken) {
 		t.Errorf("a second b: %v, want ErrMemberIDTaken", err)
 	}
-	if _, _, err := s.Renew(ctx, impostor, "", t0.Add(3*ttl), ttl); err != nil {
-		t.Errorf("b's id after its lease lapsed: %v", err)
+	if live, _, err := s.Renew(ctx, impostor, "", t0.Add(3*ttl), ttl); err != nil || !live[len(live)-1].JoinedAt.Equal(t0.Add(3*ttl)) {
+		t.Errorf("b's id after its lease lapsed: %v, joined %v (a new member joins then)", err, live[len(live)-1].JoinedAt)
 	}
 	if err := s.Leave(ctx, "b"); err != nil {
 		t.Fatal(err)
@@ -745,5 +751,44 @@ func testLeases(t *testing.T, s *Store) {
 	}
 	if h := holder(a, t0.Add(6*time.Second+ttl)); h != "a" {
 		t.Errorf("after b left: %s, want a at once", h)
+	}
+}
+
+// The owner of a check shares its latest result; the others read what
+// they did not write, since a moment; an older result never replaces a
+// newer one.
+func testSharedResults(t *testing.T, s *Store) {
+	ctx := context.Background()
+	dbID := status.CheckID{Resource: "health", Check: "db"}
+	res := func(at time.Time, ok bool) status.Result {
+		return status.Result{Level: status.Fine, Success: ok, Value: status.Float(0.25), Message: "200 OK",
+			Details: map[string]any{"rows": 3.0}, Duration: 250 * time.Millisecond, CheckedAt: at}
+	}
+	if err := s.ShareResults(ctx, "a", t0, map[status.CheckID]status.Result{apiID: res(t0, true), dbID: res(t0, true)}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.ShareResults(ctx, "b", t0.Add(time.Second), map[status.CheckID]status.Result{dbID: res(t0.Add(time.Second), false)}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.SharedResultsSince(ctx, t0.Add(-time.Second), "b")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 1 || got[0].ID != apiID || got[0].Owner != "a" || !reflect.DeepEqual(got[0].Result, res(t0, true)) {
+		t.Errorf("b reads %+v, want a's result of %s", got, apiID)
+	}
+	// a wrote an older result of db late: b's newer one stays.
+	if err := s.ShareResults(ctx, "a", t0.Add(2*time.Second), map[status.CheckID]status.Result{dbID: res(t0, true)}); err != nil {
+		t.Fatal(err)
+	}
+	got, err = s.SharedResultsSince(ctx, t0.Add(500*time.Millisecond), "a")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 1 || got[0].ID != dbID || got[0].Owner != "b" || got[0].Result.Success {
+		t.Errorf("a reads %+v, want b's newer failed result of %s", got, dbID)
+	}
+	if got, err := s.SharedResultsSince(ctx, t0.Add(time.Second), "a"); err != nil || len(got) != 0 {
+		t.Errorf("nothing written since: %+v %v", got, err)
 	}
 }

@@ -78,11 +78,6 @@ type RecorderOptions struct {
 	Ready <-chan struct{}
 	// OnWrite, when set, is told the outcome of every write.
 	OnWrite func(error)
-	// Counts, when set, tells whether this process keeps the checks'
-	// history (raw results and rollups) now: among replicas that all run
-	// every check, one of them does, so that each run is counted once.
-	// Heartbeats are always written.
-	Counts func() bool
 }
 
 type keptResult struct {
@@ -168,9 +163,6 @@ func (r *Recorder) SetRetention(ret Retention, resultsInterval time.Duration) {
 // stored as a raw result when it changed level or success, or when the
 // check's last stored result is ResultsInterval old.
 func (r *Recorder) Observe(id status.CheckID, res status.Result) {
-	if r.opts.Counts != nil && !r.opts.Counts() {
-		return
-	}
 	minute := res.CheckedAt.Unix() / 60
 	r.mu.Lock()
 	defer r.mu.Unlock()

@@ -1,0 +1,142 @@
+package cluster
+
+import (
+	"context"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/jonboulle/clockwork"
+
+	"github.com/statusd/statusd/internal/status"
+	"github.com/statusd/statusd/internal/store"
+)
+
+// How results travel between members: the owner of a check writes its
+// latest results every shareWrite, in one statement however many there
+// are, and every member reads those the others wrote every shareRead,
+// reading back shareOverlap more for a write that committed late or a
+// clock a little behind. A result is served by every member within a
+// second of its run.
+const (
+	shareWrite   = 250 * time.Millisecond
+	shareRead    = 500 * time.Millisecond
+	shareOverlap = 2 * time.Second
+)
+
+// SharingStore is what sharing results needs of the database.
+type SharingStore interface {
+	ShareResults(ctx context.Context, owner string, now time.Time, results map[status.CheckID]status.Result) error
+	SharedResultsSince(ctx context.Context, since time.Time, self string) ([]store.SharedResult, error)
+}
+
+// SharingOptions configure a Sharing.
+type SharingOptions struct {
+	Store SharingStore
+	// Self is this member's id.
+	Self string
+	// Adopt receives the results the other members ran, in the order
+	// each check ran; it must not block.
+	Adopt func(id status.CheckID, res status.Result)
+	// Ready is closed once the database is migrated.
+	Ready  <-chan struct{}
+	Clock  clockwork.Clock
+	Logger *slog.Logger
+}
+
+// Sharing shares the latest results of the checks this member runs with
+// the other members, and gives it theirs, so that each member serves
+// every check: the API, the page and the evaluator's view.
+type Sharing struct {
+	opts SharingOptions
+
+	mu      sync.Mutex
+	pending map[status.CheckID]status.Result
+}
+
+// NewSharing returns a Sharing; Run shares.
+func NewSharing(opts SharingOptions) *Sharing {
+	if opts.Clock == nil {
+		opts.Clock = clockwork.NewRealClock()
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	return &Sharing{opts: opts, pending: map[status.CheckID]status.Result{}}
+}
+
+// Observe queues a result of a check this member ran (an
+// exporter.Observer); only the newest of each check is written.
+func (s *Sharing) Observe(id status.CheckID, res status.Result) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if cur, ok := s.pending[id]; !ok || res.CheckedAt.After(cur.CheckedAt) {
+		s.pending[id] = res
+	}
+}
+
+// Run writes and reads results once the database is ready, until ctx
+// ends; then it writes what is left.
+func (s *Sharing) Run(ctx context.Context) {
+	select {
+	case <-s.opts.Ready:
+	case <-ctx.Done():
+		return
+	}
+	tick := s.opts.Clock.NewTicker(shareWrite)
+	defer tick.Stop()
+	since := s.opts.Clock.Now().Add(-shareOverlap)
+	var read time.Time
+	for {
+		select {
+		case <-ctx.Done():
+			wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
+			s.write(wctx)
+			cancel()
+			return
+		case <-tick.Chan():
+		}
+		s.write(ctx)
+		if now := s.opts.Clock.Now(); now.Sub(read) >= shareRead {
+			read = now
+			if s.read(ctx, since) {
+				since = now.Add(-shareOverlap)
+			}
+		}
+	}
+}
+
+// write writes the queued results; when the database does not take them
+// they wait for the next write, unless a newer result came meanwhile.
+func (s *Sharing) write(ctx context.Context) {
+	s.mu.Lock()
+	batch := s.pending
+	if len(batch) == 0 {
+		s.mu.Unlock()
+		return
+	}
+	s.pending = map[status.CheckID]status.Result{}
+	s.mu.Unlock()
+	err := s.opts.Store.ShareResults(ctx, s.opts.Self, s.opts.Clock.Now(), batch)
+	if err == nil {
+		return
+	}
+	s.opts.Logger.Debug("Cannot share the latest results with the other members", "err", err)
+	for id, res := range batch {
+		s.Observe(id, res)
+	}
+}
+
+// read adopts what the others wrote since; false when the database did
+// not answer.
+func (s *Sharing) read(ctx context.Context, since time.Time) bool {
+	shared, err := s.opts.Store.SharedResultsSince(ctx, since, s.opts.Self)
+	if err != nil {
+		s.opts.Logger.Debug("Cannot read the results the other members shared", "err", err)
+		return false
+	}
+	for _, r := range shared {
+		s.opts.Adopt(r.ID, r.Result)
+	}
+	return true
+}
