@@ -303,9 +303,15 @@ func New(ctx context.Context, opts Options) (_ *App, err error) {
 		Logger: logger.With("component", "evaluator"),
 		Store:  st,
 		// It decides once this member knows whether it leads.
-		Ready:       a.cluster.Settled(),
-		Leads:       a.cluster.Leads,
-		Owns:        a.cluster.Owns,
+		Ready: a.cluster.Settled(),
+		Leads: a.cluster.Leads,
+		// It exports a check's evaluated level where the check is
+		// decided: its owner, or for a check with locations, one member
+		// among them.
+		Owns: func(id status.CheckID, at time.Time) bool {
+			c, ok := a.exporter.Check(id)
+			return ok && a.cluster.Reports(id, c.Locations, at)
+		},
 		ExternalURL: external,
 		Registerer:  a.registry,
 		OnChange:    a.board.Invalidate,
@@ -315,31 +321,36 @@ func New(ctx context.Context, opts Options) (_ *App, err error) {
 	// Each check's owner records its runs (raw results and rollups) and,
 	// among replicas, shares its latest result with the others, which
 	// serve and evaluate it.
-	observers := []exporter.Observer{a.recorder, a.evaluator}
+	var shares *cluster.Sharing // a nil *Sharing would be a non-nil interface
 	if st.Dialect() == store.Postgres {
 		a.sharing = cluster.NewSharing(cluster.SharingOptions{
 			Store: st,
 			Self:  member.MemberID,
-			Adopt: func(id status.CheckID, res status.Result) {
-				if a.exporter.Adopt(id, res) {
-					a.evaluator.Observe(id, res)
+			Adopt: func(r store.SharedResult) {
+				if decided, changed := a.exporter.Adopt(r.ID, r.Location, r.Result); changed {
+					a.evaluator.Observe(r.ID, decided)
 				}
 			},
 			Ready:  a.ready,
 			Logger: logger.With("component", "cluster"),
 		})
-		observers = append(observers, a.sharing)
+		shares = a.sharing
 	}
-	a.exporter = exporter.New(exporter.Options{
+	eopts := exporter.Options{
 		Logger:     logger.With("component", "exporter"),
 		Owns:       a.cluster.Owns,
-		Observers:  observers,
+		Location:   member.Location,
+		Observers:  []exporter.Observer{a.recorder, a.evaluator},
 		Heartbeats: a.recorder,
 		Store:      st,
 		Writes:     a.recorder,
 		Build:      probe.ThisBuild(logger.Enabled(ctx, slog.LevelDebug)),
 		Registerer: a.registry,
-	})
+	}
+	if shares != nil {
+		eopts.Shares = shares
+	}
+	a.exporter = exporter.New(eopts)
 	if err := a.exporter.Apply(cfg); err != nil {
 		return nil, err
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -328,12 +329,67 @@ func owners(ds []*daemon, ids []status.CheckID) map[status.CheckID][]int {
 	m := map[status.CheckID][]int{}
 	for _, id := range ids {
 		for i, d := range ds {
-			if d.app.cluster.Owns(id, time.Now()) {
+			if d.app.cluster.Owns(id, nil, time.Now()) {
 				m[id] = append(m[id], i)
 			}
 		}
 	}
 	return m
+}
+
+// sharedChecks serves n http checks at a 1 s interval, counting each
+// one's runs, and returns their config and ids.
+func sharedChecks(t *testing.T, n int) (config string, ids []status.CheckID, target *hits) {
+	target = &hits{at: map[string][]time.Time{}}
+	srv := httptest.NewServer(target)
+	t.Cleanup(srv.Close)
+	var b strings.Builder
+	b.WriteString("resources:\n  health:\n")
+	for i := range n {
+		name := fmt.Sprintf("c%02d", i)
+		ids = append(ids, status.CheckID{Resource: "health", Check: name})
+		fmt.Fprintf(&b, "    - {name: %s, kind: http, url: %q, interval: 1s, timeout: 500ms}\n", name, srv.URL+"/"+name)
+	}
+	return b.String(), ids, target
+}
+
+// sharing tells whether the daemons all see the n members, each runs
+// some of the checks, and each check is run by one.
+func sharing(ds []*daemon, ids []status.CheckID, n int) func() bool {
+	return func() bool {
+		shares := make([]int, len(ds))
+		for _, o := range owners(ds, ids) {
+			if len(o) != 1 {
+				return false
+			}
+			shares[o[0]]++
+		}
+		if slices.Contains(shares, 0) {
+			return false
+		}
+		for _, d := range ds {
+			if len(d.app.cluster.View().Members) != n {
+				return false
+			}
+		}
+		return true
+	}
+}
+
+// ranOnceEach fails the test for a check that ran less than half an
+// interval after its run before (two members running it would), but the
+// second: a check runs at once when it is first configured, then on its
+// slot in the interval.
+func ranOnceEach(t *testing.T, target *hits, ids []status.CheckID) {
+	t.Helper()
+	for _, id := range ids {
+		at := target.of("/" + id.Check)
+		for i := 2; i < len(at); i++ {
+			if gap := at[i].Sub(at[i-1]); gap < 500*time.Millisecond {
+				t.Errorf("%s ran twice within %v (run %d of %d)", id, gap, i, len(at))
+			}
+		}
+	}
 }
 
 // Three replicas share thirty checks out, one joining while the others
@@ -343,58 +399,14 @@ func owners(ds []*daemon, ids []status.CheckID) map[status.CheckID][]int {
 // checks it runs, and together every check once.
 func TestEachCheckRunsOnce(t *testing.T) {
 	dsn := testsvc.Postgres(t)
-	target := &hits{at: map[string][]time.Time{}}
-	srv := httptest.NewServer(target)
-	t.Cleanup(srv.Close)
-	var b strings.Builder
-	b.WriteString("resources:\n  health:\n")
-	var ids []status.CheckID
-	for i := range 30 {
-		name := fmt.Sprintf("c%02d", i)
-		ids = append(ids, status.CheckID{Resource: "health", Check: name})
-		fmt.Fprintf(&b, "    - {name: %s, kind: http, url: %q, interval: 1s, timeout: 500ms}\n", name, srv.URL+"/"+name)
-	}
-	config := b.String()
+	config, ids, target := sharedChecks(t, 30)
 	ds := []*daemon{start(t, config, dsn), start(t, config, dsn)}
-	// Settled: n members, each running some of the checks and each
-	// check run by one.
-	settled := func(n int) func() bool {
-		return func() bool {
-			shares := make([]int, len(ds))
-			for _, o := range owners(ds, ids) {
-				if len(o) != 1 {
-					return false
-				}
-				shares[o[0]]++
-			}
-			if slices.Contains(shares, 0) {
-				return false
-			}
-			for _, d := range ds {
-				if len(d.app.cluster.View().Members) != n {
-					return false
-				}
-			}
-			return true
-		}
-	}
-	eventually(t, "two members sharing the checks", settled(2))
+	eventually(t, "two members sharing the checks", sharing(ds, ids, 2))
 	ds = append(ds, start(t, config, dsn))
-	eventually(t, "three members sharing the checks", settled(3))
-	// A few more runs of every check, then no run came less than half an
-	// interval after the one before (two members running it would),
-	// but the second: a check runs at once when it is first configured,
-	// then on its slot in the interval.
+	eventually(t, "three members sharing the checks", sharing(ds, ids, 3))
 	last := target.of("/c00")
 	eventually(t, "three more runs", func() bool { return len(target.of("/c00")) >= len(last)+3 })
-	for _, id := range ids {
-		at := target.of("/" + id.Check)
-		for i := 2; i < len(at); i++ {
-			if gap := at[i].Sub(at[i-1]); gap < 500*time.Millisecond {
-				t.Errorf("%s ran twice within %v (run %d of %d)", id, gap, i, len(at))
-			}
-		}
-	}
+	ranOnceEach(t, target, ids)
 	// Every member serves every check, from the owner's shared results.
 	for _, d := range ds {
 		_, body := d.get(t, "/api/v1/checks/health")
@@ -418,7 +430,134 @@ func TestEachCheckRunsOnce(t *testing.T) {
 	// A member stops: the others take its checks over.
 	ds[0].stop()
 	ds = ds[1:]
-	eventually(t, "two members sharing the checks after one left", settled(2))
+	eventually(t, "two members sharing the checks after one left", sharing(ds, ids, 2))
 	gone := target.of("/c00")
 	eventually(t, "runs after the handover", func() bool { return len(target.of("/c00")) >= len(gone)+2 })
+	ranOnceEach(t, target, ids)
+}
+
+// A rolling restart of three replicas, one after the other: no check runs
+// twice within an interval, every check keeps running, and a service
+// whose checks stay fine never changes.
+func TestRollingRestart(t *testing.T) {
+	dsn := testsvc.Postgres(t)
+	config, ids, target := sharedChecks(t, 12)
+	config += "services:\n  - {name: All, checks: [health/c00, health/c01, health/c02, health/c03], auto_incident: true}\n"
+	ds := []*daemon{start(t, config, dsn), start(t, config, dsn), start(t, config, dsn)}
+	eventually(t, "three members sharing the checks", sharing(ds, ids, 3))
+	for i := range ds {
+		ds[i].stop()
+		ds[i] = start(t, config, dsn)
+		eventually(t, fmt.Sprintf("three members sharing the checks after restarting the member %d", i+1), sharing(ds, ids, 3))
+	}
+	before := map[status.CheckID]int{}
+	for _, id := range ids {
+		before[id] = len(target.of("/" + id.Check))
+	}
+	eventually(t, "every check to run again", func() bool {
+		for _, id := range ids {
+			if len(target.of("/"+id.Check)) < before[id]+2 {
+				return false
+			}
+		}
+		return true
+	})
+	ranOnceEach(t, target, ids)
+	h, err := ds[0].app.store.ServiceHistory(t.Context(), "All", 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(h) != 0 {
+		t.Errorf("the service changed %d times across the restarts: %+v", len(h), h)
+	}
+}
+
+// startIn runs a daemon in a location.
+func startIn(t *testing.T, configText, dsn, location string) *daemon {
+	t.Helper()
+	file := filepath.Join(t.TempDir(), "statusd.yml")
+	if err := os.WriteFile(file, []byte(configText), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return startOptions(t, file, dsn, nil, func(o *Options) { o.Cluster.Location = location })
+}
+
+// A check run from two locations, one of which cannot reach the API
+// (two members in eu-west, one in us-east that is refused): each
+// location runs it once, every member serves both locations' results,
+// and the level is the quorum's. With the default quorum (a majority:
+// both) nothing changes and nobody is paged; with a quorum of one, the
+// outage is recorded once, with one incident.
+func TestLocationQuorum(t *testing.T) {
+	for _, tc := range []struct {
+		quorum  string
+		success bool
+		changes int
+	}{{"", true, 0}, {"quorum: 1,", false, 1}} {
+		t.Run("quorum "+tc.quorum, func(t *testing.T) {
+			dsn := testsvc.Postgres(t)
+			reachable, _ := testsvc.Target(t)
+			refused, up := testsvc.Target(t)
+			up.Store(false)
+			config := func(url string) string {
+				return `
+resources:
+  health:
+    - {name: api, kind: http, url: "` + url + `", interval: 1s, timeout: 500ms, ` + tc.quorum + ` locations: [eu-west, us-east]}
+services:
+  - {name: API, checks: [health/api], auto_incident: true}
+`
+			}
+			ds := []*daemon{
+				startIn(t, config(reachable.URL), dsn, "eu-west"),
+				startIn(t, config(reachable.URL), dsn, "eu-west"),
+				startIn(t, config(refused.URL), dsn, "us-east"),
+			}
+			id := status.CheckID{Resource: "health", Check: "api"}
+			want := fmt.Sprintf(`"success":%v`, tc.success)
+			for _, d := range ds {
+				eventually(t, "every member to serve both locations and the quorum's verdict", func() bool {
+					_, body := d.get(t, "/api/v1/checks/health/api")
+					return strings.HasPrefix(body, `{"level":`) && strings.Contains(body, want) &&
+						strings.Contains(body, `"eu-west":{`) && strings.Contains(body, `"us-east":{`)
+				})
+			}
+			// One member per location runs it.
+			running := 0
+			for _, d := range ds {
+				if d.app.cluster.Owns(id, []string{"eu-west", "us-east"}, time.Now()) {
+					running++
+				}
+			}
+			if running != 2 {
+				t.Errorf("%d members run the check, want one per location", running)
+			}
+			// The us-east member exports its location's run.
+			eventually(t, "us-east's series", func() bool {
+				_, m := ds[2].get(t, "/metrics")
+				return strings.Contains(m, `statusd_check_success{check="api",location="us-east",resource="health"} 0`)
+			})
+			leader := ds[0]
+			for _, d := range ds {
+				if d.app.cluster.Leads() {
+					leader = d
+				}
+			}
+			// A few more runs in both locations, then the service's
+			// history and incidents.
+			_, before := leader.get(t, "/api/v1/checks/health/api")
+			eventually(t, "more runs", func() bool {
+				_, now := leader.get(t, "/api/v1/checks/health/api")
+				return now != before
+			})
+			eventually(t, "the service's status to be decided", func() bool {
+				h, err := leader.app.store.ServiceHistory(t.Context(), "API", 10)
+				return err == nil && len(h) == tc.changes
+			})
+			_, n, err := leader.app.store.Incidents(t.Context(), store.IncidentQuery{})
+			if err != nil || n != tc.changes {
+				t.Errorf("%d incidents (%v), want %d", n, err, tc.changes)
+			}
+		})
+	}
 }

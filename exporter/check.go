@@ -23,6 +23,14 @@ type Check struct {
 	Interval time.Duration
 	Timeout  time.Duration
 
+	// Locations run the check once in each; Quorum of them decide its
+	// level (see decide).
+	Locations []string
+	Quorum    int
+	// location is this process's location when it runs the check as one
+	// of its locations, "" otherwise.
+	location string
+
 	warning, problem *threshold.Expr
 	prober           probe.Prober
 	// reported is set for a check that jobs report to (heartbeats),
@@ -43,6 +51,11 @@ type checkState struct {
 
 	mu     sync.Mutex
 	flight *flight // the run in progress, shared by everyone who asks
+
+	// sites are the latest results of each location, for a check with
+	// locations.
+	sitesMu sync.Mutex
+	sites   map[string]status.Result
 }
 
 // flight is one run of a check, which everyone who asks for a fresh result
@@ -65,7 +78,9 @@ func (c *Check) Latest() (status.Result, bool) {
 	return status.Result{}, false
 }
 
-func newCheck(id status.CheckID, c *config.Check, env probe.Env, prev *Check) (*Check, error) {
+// newCheck builds a check; location is this process's, when it runs
+// the check as one of its locations.
+func newCheck(id status.CheckID, c *config.Check, env probe.Env, location string, prev *Check) (*Check, error) {
 	p, err := probe.New(id, c, env)
 	if err != nil {
 		return nil, err
@@ -75,11 +90,14 @@ func newCheck(id status.CheckID, c *config.Check, env probe.Env, prev *Check) (*
 		Kind:       c.Kind,
 		Interval:   time.Duration(c.Interval),
 		Timeout:    time.Duration(c.Timeout),
+		Locations:  c.Locations,
+		Quorum:     c.Quorum,
+		location:   location,
 		warning:    c.Warning,
 		problem:    c.Problem,
 		prober:     p,
-		labels:     checkLabels(id),
-		infoLabels: infoLabels(id, c.Kind),
+		labels:     checkLabels(id, location),
+		infoLabels: infoLabels(id, c.Kind, location),
 		state:      &checkState{},
 	}
 	if r, ok := p.(probe.Reported); ok {
@@ -121,23 +139,32 @@ func (c *Check) beginUnless(fresh func(status.Result) bool) (f *flight, started 
 // the scheduler or of the exporter, never a request's. A run that ctx
 // cancels (statusd shutting down) is not a result: it is neither kept,
 // counted nor recorded. record is called once per kept run.
-func (c *Check) fly(ctx context.Context, f *flight, now func() time.Time, logger *slog.Logger, record func(*Check, status.Result)) {
+func (c *Check) fly(ctx context.Context, f *flight, now func() time.Time, logger *slog.Logger, record recordFunc) {
 	res := c.execute(ctx, now, logger)
 	c.land(f, res, ctx.Err() == nil, record)
 }
 
-// land ends a flight with its result.
-func (c *Check) land(f *flight, res status.Result, keep bool, record func(*Check, status.Result)) {
+// recordFunc receives a kept run: its own result and the check's, which
+// for a check with locations is what they decide.
+type recordFunc func(c *Check, run, decided status.Result)
+
+// land ends a flight with its result: the check's result (for a check
+// with locations, what the run and the other locations' decide).
+func (c *Check) land(f *flight, res status.Result, keep bool, record recordFunc) {
 	s := c.state
 	f.res, f.kept = res, keep
 	if keep {
-		s.latest.Store(&f.res)
+		if c.location != "" {
+			f.res, _ = c.site(c.location, res)
+		} else {
+			s.latest.Store(&f.res)
+		}
 		s.runs.Add(1)
 		if !res.Success {
 			s.failures.Add(1)
 		}
 		if record != nil {
-			record(c, res)
+			record(c, res, f.res)
 		}
 	}
 	s.mu.Lock()

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -54,10 +55,19 @@ type Options struct {
 	// Build describes this binary, for the build kind.
 	Build probe.BuildInfo
 	// Owns tells whether this process runs a check at a moment, when
-	// replicas share them out; nil runs every check. A check it does not run is served
-	// from the results Adopt gives it: it is not run, not even for a
-	// fresh result, and not exported in WriteMetrics.
-	Owns func(id status.CheckID, at time.Time) bool
+	// replicas share them out; nil runs every check. A check it does
+	// not run is served from the results Adopt gives it: it is not run,
+	// not even for a fresh result, and not exported in WriteMetrics.
+	Owns func(id status.CheckID, locations []string, at time.Time) bool
+	// Location is where this process runs (--cluster.location): it runs
+	// the checks that list it as that location's.
+	Location string
+	// Shares receives the result of every run with this process's
+	// location ("" for a check without locations), for the replicas;
+	// may be nil.
+	Shares interface {
+		Share(id status.CheckID, location string, res status.Result)
+	}
 	// Registerer receives the scheduler's metrics; nil registers nothing.
 	// The check metrics are written by WriteMetrics.
 	Registerer prometheus.Registerer
@@ -70,9 +80,13 @@ type Exporter struct {
 	observers  []Observer
 	hbRecorder HeartbeatRecorder
 	env        probe.Env
-	owns       func(status.CheckID, time.Time) bool
-	sched      *scheduler
-	set        atomic.Pointer[checkSet]
+	owns       func(status.CheckID, []string, time.Time) bool
+	location   string
+	shares     interface {
+		Share(id status.CheckID, location string, res status.Result)
+	}
+	sched *scheduler
+	set   atomic.Pointer[checkSet]
 
 	// life bounds fresh runs, which no request may cancel; Run cancels it
 	// at shutdown and waits for the runs in flights.
@@ -110,10 +124,12 @@ func New(opts Options) *Exporter {
 		opts.Clock = clockwork.NewRealClock()
 	}
 	if opts.Owns == nil {
-		opts.Owns = func(status.CheckID, time.Time) bool { return true }
+		opts.Owns = func(status.CheckID, []string, time.Time) bool { return true }
 	}
 	e := &Exporter{
 		owns:       opts.Owns,
+		location:   opts.Location,
+		shares:     opts.Shares,
 		logger:     opts.Logger,
 		clock:      opts.Clock,
 		observers:  opts.Observers,
@@ -124,7 +140,7 @@ func New(opts Options) *Exporter {
 	e.freshFloor.Store(int64(DefaultFreshFloor))
 	e.env = probe.Env{Now: e.clock.Now, Logger: opts.Logger, Heartbeats: e, Store: opts.Store, Writes: opts.Writes, Build: opts.Build}.WithPools()
 	e.set.Store(&checkSet{byID: map[status.CheckID]*Check{}})
-	e.sched = newScheduler(e.clock, config.DefaultMaxConcurrency, e.owns, func(ctx context.Context, c *Check) {
+	e.sched = newScheduler(e.clock, config.DefaultMaxConcurrency, func(c *Check, at time.Time) bool { return e.owns(c.ID, c.Locations, at) }, func(ctx context.Context, c *Check) {
 		// A check that is already running (a fresh run someone asked
 		// for) skips this slot: that run's result is as new.
 		if f, started := c.begin(); started {
@@ -148,7 +164,11 @@ func (e *Exporter) Apply(cfg *config.Config) error {
 		res := Resource{Name: r.Name}
 		for i := range r.Checks {
 			id := r.Checks[i].ID(r.Name)
-			c, err := newCheck(id, &r.Checks[i], e.env, old.byID[id])
+			location := ""
+			if len(r.Checks[i].Locations) > 0 && slices.Contains(r.Checks[i].Locations, e.location) {
+				location = e.location
+			}
+			c, err := newCheck(id, &r.Checks[i], e.env, location, old.byID[id])
 			if err != nil {
 				errs = append(errs, err)
 				continue
@@ -196,8 +216,8 @@ func (e *Exporter) Len() int { return len(e.set.Load().byID) }
 // Owned is the number of checks this process runs.
 func (e *Exporter) Owned() int {
 	n, now := 0, e.clock.Now()
-	for id := range e.set.Load().byID {
-		if e.owns(id, now) {
+	for _, c := range e.set.Load().byID {
+		if e.owns(c.ID, c.Locations, now) {
 			n++
 		}
 	}
@@ -205,21 +225,26 @@ func (e *Exporter) Owned() int {
 }
 
 // Adopt takes a result of a check that another process ran (a replica
-// that owns it), when it is newer than the check's latest, and tells
-// whether it did. Adopted results are served, not observed: the process
-// that ran the check recorded them.
-func (e *Exporter) Adopt(id status.CheckID, res status.Result) bool {
+// that owns it) in a location ("" for a check without locations), when
+// it is newer than the one it has, and returns the check's result now
+// (for a check with locations, what they decide); changed is false when
+// it did not take it. Adopted results are served, not recorded: the
+// process that ran the check recorded them.
+func (e *Exporter) Adopt(id status.CheckID, location string, res status.Result) (decided status.Result, changed bool) {
 	c, ok := e.Check(id)
 	if !ok {
-		return false
+		return status.Result{}, false
+	}
+	if location != "" && len(c.Locations) > 0 {
+		return c.site(location, res)
 	}
 	for {
 		cur := c.state.latest.Load()
 		if cur != nil && !res.CheckedAt.After(cur.CheckedAt) {
-			return false
+			return status.Result{}, false
 		}
 		if c.state.latest.CompareAndSwap(cur, &res) {
-			return true
+			return res, true
 		}
 	}
 }
@@ -247,7 +272,7 @@ func (e *Exporter) Fresh(ctx context.Context, checks []*Check) []status.Result {
 	fresh := func(r status.Result) bool { return e.clock.Since(r.CheckedAt.Add(r.Duration)) < floor }
 	now := e.clock.Now()
 	for i, c := range checks {
-		if !e.owns(c.ID, now) {
+		if !e.owns(c.ID, c.Locations, now) {
 			out[i] = c.Current() // its owner runs it and shares the result
 			continue
 		}
@@ -330,9 +355,12 @@ func (e *Exporter) await(ctx context.Context, c *Check, f *flight) status.Result
 	return c.Current()
 }
 
-func (e *Exporter) record(c *Check, res status.Result) {
+func (e *Exporter) record(c *Check, run, decided status.Result) {
 	for _, o := range e.observers {
-		o.Observe(c.ID, res)
+		o.Observe(c.ID, decided)
+	}
+	if e.shares != nil {
+		e.shares.Share(c.ID, c.location, run)
 	}
 }
 
@@ -346,7 +374,7 @@ func (e *Exporter) LoadHeartbeats(ctx context.Context, last map[status.CheckID]s
 	for id, hb := range last {
 		if cur, ok := e.heartbeats[id]; !ok || hb.ReceivedAt.After(cur.ReceivedAt) {
 			e.heartbeats[id] = hb
-			if c, ok := e.Check(id); ok && c.reported && e.owns(id, e.clock.Now()) {
+			if c, ok := e.Check(id); ok && c.reported && e.owns(id, c.Locations, e.clock.Now()) {
 				if _, ran := c.Latest(); ran {
 					stale = append(stale, c)
 				}
@@ -405,7 +433,7 @@ func (e *Exporter) ReportHeartbeat(ctx context.Context, id status.CheckID, token
 	if e.hbRecorder != nil {
 		e.hbRecorder.RecordHeartbeat(id, hb)
 	}
-	if !e.owns(id, e.clock.Now()) {
+	if !e.owns(id, c.Locations, e.clock.Now()) {
 		// Its owner reads the report from the database and runs it; the
 		// reporter is answered with what that run will say.
 		return c.execute(ctx, e.clock.Now, e.logger), nil

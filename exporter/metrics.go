@@ -43,14 +43,21 @@ func boolValue(b bool) float64 {
 	return 0
 }
 
-// checkLabels renders a check's labels once, when the check is built.
-func checkLabels(id status.CheckID) exposition.Labels {
+// checkLabels renders a check's labels once, when the check is built:
+// with the location this process runs it in, if any.
+func checkLabels(id status.CheckID, location string) exposition.Labels {
+	if location != "" {
+		return exposition.NewLabels("check", id.Check, "location", location, "resource", id.Resource)
+	}
 	return exposition.NewLabels("check", id.Check, "resource", id.Resource)
 }
 
 // infoLabels renders a check's labels with its kind, for
 // statusd_check_info.
-func infoLabels(id status.CheckID, kind string) exposition.Labels {
+func infoLabels(id status.CheckID, kind, location string) exposition.Labels {
+	if location != "" {
+		return exposition.NewLabels("check", id.Check, "kind", kind, "location", location, "resource", id.Resource)
+	}
 	return exposition.NewLabels("check", id.Check, "kind", kind, "resource", id.Resource)
 }
 
@@ -75,12 +82,18 @@ func (e *Exporter) WriteMetrics(w *exposition.Writer) {
 	now := e.clock.Now()
 	for _, res := range e.Resources() {
 		for _, c := range res.Checks {
-			if !e.owns(c.ID, now) {
+			if !e.owns(c.ID, c.Locations, now) {
 				continue
 			}
 			owned = append(owned, c)
-			// One load per check, so that its families agree.
-			if r := c.state.latest.Load(); r != nil {
+			// One load per check, so that its families agree; a check
+			// run in this process's location exports that location's
+			// run, labelled with it.
+			if c.location != "" {
+				if r, ok := c.siteResult(c.location); ok {
+					samples = append(samples, sample{c, &r})
+				}
+			} else if r := c.state.latest.Load(); r != nil {
 				samples = append(samples, sample{c, r})
 			}
 		}

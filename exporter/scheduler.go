@@ -27,7 +27,7 @@ type scheduler struct {
 	// owns tells whether this process runs a check (replicas share them
 	// out); a slot of a check it does not run passes without a run, so
 	// that a check that changes hands keeps its place in its interval.
-	owns func(status.CheckID, time.Time) bool
+	owns func(*Check, time.Time) bool
 	sem  chan struct{}
 
 	mu      sync.Mutex
@@ -68,9 +68,9 @@ type entry struct {
 	gone  bool
 }
 
-func newScheduler(clock clockwork.Clock, maxConcurrency int, owns func(status.CheckID, time.Time) bool, exec func(context.Context, *Check)) *scheduler {
+func newScheduler(clock clockwork.Clock, maxConcurrency int, owns func(*Check, time.Time) bool, exec func(context.Context, *Check)) *scheduler {
 	if owns == nil {
-		owns = func(status.CheckID, time.Time) bool { return true }
+		owns = func(*Check, time.Time) bool { return true }
 	}
 	return &scheduler{
 		clock:   clock,
@@ -205,7 +205,7 @@ func (s *scheduler) run(ctx context.Context) {
 
 		// Asked at the slot's time, not now, so that every member
 		// answers for the same moment.
-		if due != nil && !s.owns(due.check.ID, due.next) {
+		if due != nil && !s.owns(due.check, due.next) {
 			s.mu.Lock()
 			s.requeue(due, due.next, false)
 			s.mu.Unlock()

@@ -24,6 +24,10 @@
 //	go run ./bench/checkload -statusd bin/statusd -checks 2000 -interval 10s -window 60s
 //	go run ./bench/checkload -statusd bin/statusd -checks 2000 -outbox 100000 -hook down
 //	go run ./bench/checkload -statusd bin/statusd -against /tmp/statusd-old -checks 1000 -interval 1s -rounds 3
+//	go run ./bench/checkload -statusd bin/statusd -members 3 -checks 9000 -interval 30s -storage.dsn postgres://…
+//
+// With -members N it runs N statusd sharing the checks on one PostgreSQL
+// and reports for them together, and for PostgreSQL.
 package main
 
 import (
@@ -33,6 +37,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log"
 	"net"
 	"net/http"
 	"os"
@@ -64,10 +69,18 @@ func main() {
 		hook     = flag.String("hook", "down", "the outbox's webhook receiver: down (refuses every attempt) or up (answers 204)")
 		against  = flag.String("against", "", "a second statusd binary to compare with -statusd, run in turn with the same load")
 		rounds   = flag.Int("rounds", 3, "with -against: how many times each binary runs")
+		members  = flag.Int("members", 0, "run this many statusd sharing the checks on the PostgreSQL of -storage.dsn (in a schema of their own) and report for all of them and PostgreSQL")
 	)
 	flag.Parse()
 	if *warmup == 0 {
 		*warmup = min(2**interval, time.Minute)
+	}
+	if *members > 0 {
+		if !strings.HasPrefix(*dsn, "postgres") {
+			log.Fatal("-members needs -storage.dsn=postgres://…")
+		}
+		clusterLoad(*binary, *dsn, *members, load{checks: *checks, interval: *interval, warmup: *warmup, window: *window})
+		return
 	}
 	if *against != "" {
 		l := load{checks: *checks, interval: *interval, warmup: *warmup, window: *window, scrapes: *scrapes}

@@ -54,9 +54,11 @@ func (m *member) runs() int {
 func (m *member) leads() bool { return strings.Contains(m.metrics(), "\nstatusd_cluster_leader 1\n") }
 
 // Three statusd processes on one PostgreSQL, an API that is down, and the
-// leader killed with SIGKILL in the middle of the outage: another member
-// leads within two lease periods, and the outage and its recovery are
-// each recorded once, with one incident and one message each.
+// leader killed with SIGKILL in the middle of the outage, then the member
+// that runs the API's check (when it was not the leader): another member
+// leads within two lease periods, another runs the check, and the outage
+// and its recovery are each recorded once, with one incident and one
+// message each.
 func TestKillTheLeader(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the binary")
@@ -152,6 +154,21 @@ notifier: {group_wait: 0s}
 	var first *member
 	waitFor("one leader", 20*time.Second, func() bool { first = leader(members); return first != nil })
 	waitFor("the outage to be told", 20*time.Second, func() bool { return len(told()) == 1 })
+	// The member that runs the check (it may be the leader).
+	owner := func(among []*member) *member {
+		var found *member
+		for _, m := range among {
+			if strings.Contains(m.metrics(), "\nstatusd_cluster_checks_owned 1\n") {
+				if found != nil {
+					return nil
+				}
+				found = m
+			}
+		}
+		return found
+	}
+	var runner *member
+	waitFor("one member to run the check", 20*time.Second, func() bool { runner = owner(members); return runner != nil })
 
 	// SIGKILL: no leaving, the lease must lapse.
 	if err := first.cmd.Process.Kill(); err != nil {
@@ -193,6 +210,32 @@ notifier: {group_wait: 0s}
 		}
 	}
 
+	// The member that ran the check is killed too, mid-outage, unless it
+	// was the leader: a survivor runs the check, and the outage goes on
+	// being the same outage.
+	if runner != first {
+		if err := runner.cmd.Process.Kill(); err != nil {
+			t.Fatal(err)
+		}
+		_ = runner.cmd.Wait()
+		killed = time.Now()
+		for i, m := range rest {
+			if m == runner {
+				rest = append(rest[:i:i], rest[i+1:]...)
+				break
+			}
+		}
+	}
+	var taker *member
+	waitFor("a survivor to run the check", 30*time.Second, func() bool {
+		taker = owner(rest)
+		return taker != nil && taker.runs() > 0
+	})
+	t.Logf("%s runs the check %s after its owner %s was killed", taker.id, time.Since(killed).Round(100*time.Millisecond), runner.id)
+	if len(told()) != 1 {
+		t.Errorf("told %v after the owner was killed, want the outage alone", told())
+	}
+
 	// The API recovers: the new leader records and tells it, once.
 	apiUp.Store(true)
 	waitFor("the recovery to be told", 20*time.Second, func() bool { return len(told()) == 2 })
@@ -204,7 +247,12 @@ notifier: {group_wait: 0s}
 	// Six more runs of the check, by whichever survivor owns it (past a
 	// refresh of each, which would correct a service it saw wrong):
 	// nothing more is recorded.
-	runs := func() int { return rest[0].runs() + rest[1].runs() }
+	runs := func() (n int) {
+		for _, m := range rest {
+			n += m.runs()
+		}
+		return n
+	}
 	start := runs()
 	waitFor("six more runs", 20*time.Second, func() bool { return runs() >= start+6 })
 	history, err := st.ServiceHistory(t.Context(), "API", 10)

@@ -17,6 +17,7 @@ import (
 	"context"
 	"hash/fnv"
 	"log/slog"
+	"slices"
 	"sync"
 	"time"
 
@@ -294,44 +295,73 @@ func (m *Membership) Settle() { m.settle() }
 // Owns tells whether this member runs a check at a moment (a slot of
 // the check, the same on every member, so that they agree on the moment
 // it changes hands): alone, or before it ever read the members, it runs
-// every check; otherwise it runs those it owns (see Owner).
-func (m *Membership) Owns(id status.CheckID, at time.Time) bool {
+// every check it may run; otherwise those it owns (see Owner). A check
+// with locations runs once in each: on the owner among the members of
+// each location listed, and never on a member elsewhere.
+func (m *Membership) Owns(id status.CheckID, locations []string, at time.Time) bool {
 	if m.opts.Alone {
 		return true
 	}
-	owner, known := m.Owner(id, at)
-	return !known || owner == m.opts.Self.ID
+	self := m.opts.Self
+	in := func(store.Member) bool { return true }
+	if len(locations) > 0 {
+		if !slices.Contains(locations, self.Location) {
+			return false
+		}
+		in = func(mem store.Member) bool { return mem.Location == self.Location }
+	}
+	owner, known := m.owner(id, at, in)
+	return !known || owner == self.ID
 }
 
-// Owner returns the member that runs a check at a moment, by rendezvous
-// hashing over the members that joined at least joinGrace before it (or,
-// when none did, those that joined first: members starting together
-// leave the checks to the first until they all count); known is false
-// before this member read the members. While the database does not
-// answer, the last members read stand.
+// Reports tells whether this member exports what is decided of a check
+// with locations (its evaluated level): the owner among the members of
+// all its locations, so that one member in the cluster does. For a check
+// without locations it is Owns.
+func (m *Membership) Reports(id status.CheckID, locations []string, at time.Time) bool {
+	if m.opts.Alone || len(locations) == 0 {
+		return m.Owns(id, locations, at)
+	}
+	owner, known := m.owner(id, at, func(mem store.Member) bool { return slices.Contains(locations, mem.Location) })
+	return known && owner == m.opts.Self.ID
+}
+
+// Owner returns the member that runs a check without locations at a
+// moment; known is false before this member read the members.
 func (m *Membership) Owner(id status.CheckID, at time.Time) (owner string, known bool) {
 	if m.opts.Alone {
 		return m.opts.Self.ID, true
 	}
+	return m.owner(id, at, func(store.Member) bool { return true })
+}
+
+// owner returns the member that runs a check at a moment among the
+// members in, by rendezvous hashing over those that joined at least
+// joinGrace before it (or, when none did, those that joined first:
+// members starting together leave the checks to the first until they
+// all count). While the database does not answer, the last members read
+// stand. known is false before this member read the members; owner is
+// empty when none is in.
+func (m *Membership) owner(id status.CheckID, at time.Time, in func(store.Member) bool) (owner string, known bool) {
 	m.mu.Lock()
-	members := m.view.Members
+	all := m.view.Members
 	m.mu.Unlock()
-	if len(members) == 0 {
+	if len(all) == 0 {
 		return "", false
 	}
-	joined := at.Add(-m.opts.Lease * joinGrace / 2)
-	first := members[0].JoinedAt
-	for _, mem := range members[1:] {
-		if mem.JoinedAt.Before(first) {
+	var first time.Time
+	for _, mem := range all {
+		if in(mem) && (first.IsZero() || mem.JoinedAt.Before(first)) {
 			first = mem.JoinedAt
 		}
 	}
+	joined := at.Add(-m.opts.Lease * joinGrace / 2)
 	if first.After(joined) {
 		joined = first
 	}
 	var best uint64
-	for _, mem := range members {
-		if mem.JoinedAt.After(joined) {
+	for _, mem := range all {
+		if !in(mem) || mem.JoinedAt.After(joined) {
 			continue
 		}
 		if w := weight(mem.ID, id); owner == "" || w > best {

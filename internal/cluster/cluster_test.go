@@ -271,12 +271,12 @@ func TestOwnerAfterGrace(t *testing.T) {
 	}
 	grace := DefaultLease * joinGrace / 2
 	for _, at := range []time.Time{t0, t0.Add(grace - time.Millisecond)} {
-		if !a.Owns(moves, at) || b.Owns(moves, at) {
-			t.Errorf("at %v after b joined, a owns %v and b %v; want a until the grace is over", at.Sub(t0), a.Owns(moves, at), b.Owns(moves, at))
+		if !a.Owns(moves, nil, at) || b.Owns(moves, nil, at) {
+			t.Errorf("at %v after b joined, a owns %v and b %v; want a until the grace is over", at.Sub(t0), a.Owns(moves, nil, at), b.Owns(moves, nil, at))
 		}
 	}
-	if at := t0.Add(grace); a.Owns(moves, at) || !b.Owns(moves, at) {
-		t.Errorf("once the grace is over, a owns %v and b %v; want b", a.Owns(moves, at), b.Owns(moves, at))
+	if at := t0.Add(grace); a.Owns(moves, nil, at) || !b.Owns(moves, nil, at) {
+		t.Errorf("once the grace is over, a owns %v and b %v; want b", a.Owns(moves, nil, at), b.Owns(moves, nil, at))
 	}
 	// Starting together: the first to join runs everything meanwhile.
 	first := store.Member{ID: "x", JoinedAt: t0}
@@ -289,7 +289,51 @@ func TestOwnerAfterGrace(t *testing.T) {
 		}
 	}
 	// Before reading the members, it runs every check.
-	if fresh := New(Options{Self: store.Member{ID: "z"}}); !fresh.Owns(id, t0) {
+	if fresh := New(Options{Self: store.Member{ID: "z"}}); !fresh.Owns(id, nil, t0) {
 		t.Error("a member that never read the members does not run a check")
+	}
+}
+
+// A check with locations runs once in each location listed, on one of
+// its members, and never elsewhere; one member among them exports what
+// they decide. A check without locations runs on one member anywhere.
+func TestOwnsByLocation(t *testing.T) {
+	t0 := time.Date(2026, 12, 2, 10, 0, 0, 0, time.UTC)
+	joined := t0.Add(-time.Hour)
+	all := []store.Member{
+		{ID: "a", Location: "eu-west", JoinedAt: joined}, {ID: "b", Location: "eu-west", JoinedAt: joined},
+		{ID: "c", Location: "us-east", JoinedAt: joined}, {ID: "d", JoinedAt: joined},
+	}
+	views := map[string]*Membership{}
+	for _, m := range all {
+		v := membersView(m.ID, t0, all...)
+		v.opts.Self = m
+		views[m.ID] = v
+	}
+	where := []string{"eu-west", "us-east"}
+	for i := range 200 {
+		id := status.CheckID{Resource: "r", Check: fmt.Sprint(i)}
+		var runs, reports, anywhere []string
+		for _, m := range all {
+			v := views[m.ID]
+			if v.Owns(id, where, t0) {
+				runs = append(runs, m.ID)
+			}
+			if v.Reports(id, where, t0) {
+				reports = append(reports, m.ID)
+			}
+			if v.Owns(id, nil, t0) {
+				anywhere = append(anywhere, m.ID)
+			}
+		}
+		if len(runs) != 2 || runs[len(runs)-1] != "c" || (runs[0] != "a" && runs[0] != "b") {
+			t.Fatalf("%s with locations %v runs on %v, want one of a and b (eu-west), and c (us-east)", id, where, runs)
+		}
+		if len(reports) != 1 || reports[0] == "d" {
+			t.Fatalf("%s is reported by %v, want one member of its locations", id, reports)
+		}
+		if len(anywhere) != 1 {
+			t.Fatalf("%s without locations runs on %v, want one member", id, anywhere)
+		}
 	}
 }

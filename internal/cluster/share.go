@@ -26,7 +26,7 @@ const (
 
 // SharingStore is what sharing results needs of the database.
 type SharingStore interface {
-	ShareResults(ctx context.Context, owner string, now time.Time, results map[status.CheckID]status.Result) error
+	ShareResults(ctx context.Context, owner string, now time.Time, results []store.SharedResult) error
 	SharedResultsSince(ctx context.Context, since time.Time, self string) ([]store.SharedResult, error)
 }
 
@@ -35,9 +35,10 @@ type SharingOptions struct {
 	Store SharingStore
 	// Self is this member's id.
 	Self string
-	// Adopt receives the results the other members ran, in the order
-	// each check ran; it must not block.
-	Adopt func(id status.CheckID, res status.Result)
+	// Adopt receives the results the other members ran (ID, Location,
+	// Result), in the order each check ran in each location; it must not
+	// block.
+	Adopt func(store.SharedResult)
 	// Ready is closed once the database is migrated.
 	Ready  <-chan struct{}
 	Clock  clockwork.Clock
@@ -51,7 +52,13 @@ type Sharing struct {
 	opts SharingOptions
 
 	mu      sync.Mutex
-	pending map[status.CheckID]status.Result
+	pending map[site]status.Result
+}
+
+// site is a check in a location ("" for a check without locations).
+type site struct {
+	id       status.CheckID
+	location string
 }
 
 // NewSharing returns a Sharing; Run shares.
@@ -62,16 +69,18 @@ func NewSharing(opts SharingOptions) *Sharing {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &Sharing{opts: opts, pending: map[status.CheckID]status.Result{}}
+	return &Sharing{opts: opts, pending: map[site]status.Result{}}
 }
 
-// Observe queues a result of a check this member ran (an
-// exporter.Observer); only the newest of each check is written.
-func (s *Sharing) Observe(id status.CheckID, res status.Result) {
+// Share queues the result of a run of a check this member ran in its
+// location ("" for a check without locations); only the newest of each
+// is written.
+func (s *Sharing) Share(id status.CheckID, location string, res status.Result) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if cur, ok := s.pending[id]; !ok || res.CheckedAt.After(cur.CheckedAt) {
-		s.pending[id] = res
+	k := site{id, location}
+	if cur, ok := s.pending[k]; !ok || res.CheckedAt.After(cur.CheckedAt) {
+		s.pending[k] = res
 	}
 }
 
@@ -115,15 +124,19 @@ func (s *Sharing) write(ctx context.Context) {
 		s.mu.Unlock()
 		return
 	}
-	s.pending = map[status.CheckID]status.Result{}
+	s.pending = map[site]status.Result{}
 	s.mu.Unlock()
-	err := s.opts.Store.ShareResults(ctx, s.opts.Self, s.opts.Clock.Now(), batch)
+	rows := make([]store.SharedResult, 0, len(batch))
+	for k, res := range batch {
+		rows = append(rows, store.SharedResult{ID: k.id, Location: k.location, Result: res})
+	}
+	err := s.opts.Store.ShareResults(ctx, s.opts.Self, s.opts.Clock.Now(), rows)
 	if err == nil {
 		return
 	}
 	s.opts.Logger.Debug("Cannot share the latest results with the other members", "err", err)
-	for id, res := range batch {
-		s.Observe(id, res)
+	for k, res := range batch {
+		s.Share(k.id, k.location, res)
 	}
 }
 
@@ -136,7 +149,7 @@ func (s *Sharing) read(ctx context.Context, since time.Time) bool {
 		return false
 	}
 	for _, r := range shared {
-		s.opts.Adopt(r.ID, r.Result)
+		s.opts.Adopt(r)
 	}
 	return true
 }

@@ -174,6 +174,14 @@ type Check struct {
 	SuccessThreshold int `yaml:"success_threshold"`
 	// Notify says who is told about the check and how; nobody when unset.
 	Notify *Notify `yaml:"notify"`
+	// Locations run the check once in each (replicas started with
+	// --cluster.location); its level is the one Quorum of them agree on.
+	// Empty: one member anywhere runs it.
+	Locations []string `yaml:"locations"`
+	// Quorum is how many locations must see a level for the check to be
+	// at it; 0 is a majority of the locations that reported within two
+	// intervals.
+	Quorum int `yaml:"quorum"`
 
 	Ping      *PingCheck      `kind:"ping"`
 	HTTP      *HTTPCheck      `kind:"http"`

@@ -618,3 +618,34 @@ func TestMessageTemplates(t *testing.T) {
 		t.Errorf("good templates: %v", err)
 	}
 }
+
+func TestLocations(t *testing.T) {
+	c, errs := parse(t, `
+resources:
+  health:
+    - {name: api, kind: http, url: "https://api.example/", locations: [eu-west, us-east], quorum: 1}
+`)
+	if errs != nil {
+		t.Fatal(errs)
+	}
+	if ch := c.Resources[0].Checks[0]; len(ch.Locations) != 2 || ch.Locations[1] != "us-east" || ch.Quorum != 1 {
+		t.Errorf("check as loaded: %+v", ch)
+	}
+	_, errs = parse(t, `
+resources:
+  health:
+    - {name: a, kind: http, url: "https://api.example/", locations: [eu-west, eu-west]}
+    - {name: b, kind: http, url: "https://api.example/", quorum: 1}
+    - {name: c, kind: http, url: "https://api.example/", locations: [eu-west], quorum: 2}
+    - {name: d, kind: http, url: "https://api.example/", locations: ["eu west"]}
+`)
+	want := []string{
+		`statusd.yml:4: resources.health[0].locations[1]: location "eu-west" listed twice`,
+		`statusd.yml:5: resources.health[1].quorum: needs locations: a quorum is of the locations that run the check`,
+		`statusd.yml:6: resources.health[2].quorum: is 2, more than the 1 locations listed`,
+		`statusd.yml:7: resources.health[3].locations[0]: invalid location "eu west": use letters, digits, '_', '.' and '-'`,
+	}
+	if errs == nil || errs.Error() != strings.Join(want, "\n") {
+		t.Errorf("errors:\n%v\nwant:\n%s", errs, strings.Join(want, "\n"))
+	}
+}

@@ -79,6 +79,7 @@ func (ch *Check) validate(p *problems, path string) {
 		p.add(joinPath(path, "kind"), "required (one of: %s)", strings.Join(KindNames(), ", "))
 		return
 	}
+	ch.validateLocations(p, path)
 	if ch.Timeout >= ch.Interval {
 		p.add(joinPath(path, "timeout"), "must be less than interval (%s)", ch.Interval)
 	}
@@ -199,4 +200,24 @@ func requireHostPort(p *problems, path, addr string) {
 // KindNames lists the check kinds statusd knows, sorted.
 func KindNames() []string {
 	return kindNames(infoOf(reflect.TypeOf(Check{})))
+}
+
+// validateLocations checks a check's locations and quorum.
+func (ch *Check) validateLocations(p *problems, path string) {
+	for i, l := range ch.Locations {
+		switch {
+		case !namePattern.MatchString(l):
+			p.add(indexPath(joinPath(path, "locations"), i), "invalid location %q: use letters, digits, '_', '.' and '-'", l)
+		case slices.Index(ch.Locations, l) < i:
+			p.add(indexPath(joinPath(path, "locations"), i), "location %q listed twice", l)
+		}
+	}
+	switch {
+	case ch.Quorum < 0:
+		p.add(joinPath(path, "quorum"), "must not be negative")
+	case ch.Quorum > 0 && len(ch.Locations) == 0:
+		p.add(joinPath(path, "quorum"), "needs locations: a quorum is of the locations that run the check")
+	case ch.Quorum > len(ch.Locations):
+		p.add(joinPath(path, "quorum"), "is %d, more than the %d locations listed", ch.Quorum, len(ch.Locations))
+	}
 }

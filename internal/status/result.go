@@ -46,19 +46,23 @@ type Result struct {
 	Duration time.Duration
 	// CheckedAt is when the probe started.
 	CheckedAt time.Time
+	// Locations are the latest results of each location, for a check run
+	// in several (then the rest of the result is what they decide).
+	Locations map[string]Result
 }
 
 // Float returns a pointer to v, for Result.Value.
 func Float(v float64) *float64 { return &v }
 
 type resultJSON struct {
-	Level           Level          `json:"level"`
-	Success         bool           `json:"success"`
-	Value           *float64       `json:"value"`
-	Message         string         `json:"message"`
-	Details         map[string]any `json:"details"`
-	DurationSeconds float64        `json:"duration_seconds"`
-	CheckedAt       *time.Time     `json:"checked_at"`
+	Level           Level             `json:"level"`
+	Success         bool              `json:"success"`
+	Value           *float64          `json:"value"`
+	Message         string            `json:"message"`
+	Details         map[string]any    `json:"details"`
+	DurationSeconds float64           `json:"duration_seconds"`
+	CheckedAt       *time.Time        `json:"checked_at"`
+	Locations       map[string]Result `json:"locations,omitempty"`
 }
 
 // MarshalJSON renders the result in the API's shape.
@@ -82,6 +86,7 @@ func (r Result) api() resultJSON {
 		Message:         r.Message,
 		Details:         r.Details,
 		DurationSeconds: r.Duration.Seconds(),
+		Locations:       r.Locations,
 	}
 	if j.Details == nil {
 		j.Details = map[string]any{}
@@ -100,12 +105,13 @@ func (r *Result) UnmarshalJSON(b []byte) error {
 		return err
 	}
 	*r = Result{
-		Level:    j.Level,
-		Success:  j.Success,
-		Value:    j.Value,
-		Message:  j.Message,
-		Details:  j.Details,
-		Duration: time.Duration(j.DurationSeconds * float64(time.Second)),
+		Level:     j.Level,
+		Success:   j.Success,
+		Value:     j.Value,
+		Message:   j.Message,
+		Details:   j.Details,
+		Duration:  time.Duration(j.DurationSeconds * float64(time.Second)),
+		Locations: j.Locations,
 	}
 	if j.CheckedAt != nil {
 		r.CheckedAt = *j.CheckedAt

@@ -764,21 +764,23 @@ func testSharedResults(t *testing.T, s *Store) {
 		return status.Result{Level: status.Fine, Success: ok, Value: status.Float(0.25), Message: "200 OK",
 			Details: map[string]any{"rows": 3.0}, Duration: 250 * time.Millisecond, CheckedAt: at}
 	}
-	if err := s.ShareResults(ctx, "a", t0, map[status.CheckID]status.Result{apiID: res(t0, true), dbID: res(t0, true)}); err != nil {
+	if err := s.ShareResults(ctx, "a", t0, []SharedResult{{ID: apiID, Result: res(t0, true)}, {ID: dbID, Result: res(t0, true)}, {ID: dbID, Location: "us-east", Result: res(t0, false)}}); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.ShareResults(ctx, "b", t0.Add(time.Second), map[status.CheckID]status.Result{dbID: res(t0.Add(time.Second), false)}); err != nil {
+	if err := s.ShareResults(ctx, "b", t0.Add(time.Second), []SharedResult{{ID: dbID, Result: res(t0.Add(time.Second), false)}}); err != nil {
 		t.Fatal(err)
 	}
 	got, err := s.SharedResultsSince(ctx, t0.Add(-time.Second), "b")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(got) != 1 || got[0].ID != apiID || got[0].Owner != "a" || !reflect.DeepEqual(got[0].Result, res(t0, true)) {
-		t.Errorf("b reads %+v, want a's result of %s", got, apiID)
+	slices.SortFunc(got, func(x, y SharedResult) int { return strings.Compare(x.ID.Check+x.Location, y.ID.Check+y.Location) })
+	if len(got) != 2 || got[0].ID != apiID || got[0].Owner != "a" || !reflect.DeepEqual(got[0].Result, res(t0, true)) ||
+		got[1].ID != dbID || got[1].Location != "us-east" || got[1].Result.Success {
+		t.Errorf("b reads %+v, want a's results of %s and of %s in us-east", got, apiID, dbID)
 	}
 	// a wrote an older result of db late: b's newer one stays.
-	if err := s.ShareResults(ctx, "a", t0.Add(2*time.Second), map[status.CheckID]status.Result{dbID: res(t0, true)}); err != nil {
+	if err := s.ShareResults(ctx, "a", t0.Add(2*time.Second), []SharedResult{{ID: dbID, Result: res(t0, true)}}); err != nil {
 		t.Fatal(err)
 	}
 	got, err = s.SharedResultsSince(ctx, t0.Add(500*time.Millisecond), "a")

@@ -12,51 +12,46 @@ import (
 	"github.com/statusd/statusd/internal/status"
 )
 
-// SharedResult is the latest result of a check as the member that ran it
-// shared it with the others.
+// SharedResult is the latest result of a check, in a location ("" for
+// a check without locations), as the member that ran it shared it with
+// the others.
 type SharedResult struct {
 	ID        status.CheckID
+	Location  string
 	Owner     string
 	Result    status.Result
 	WrittenAt time.Time
 }
 
-// maxSharedPerInsert keeps a multi-row upsert (6 values a row) well under
+// maxSharedPerInsert keeps a multi-row upsert (7 values a row) well under
 // SQLite's bound-variable limit and PostgreSQL's 65,535.
 const maxSharedPerInsert = 1000
 
-// ShareResults writes the latest result of each check that owner ran, at
-// now, in one statement per thousand checks. A result older than the one
-// stored (another member ran the check since) is not written.
-func (s *Store) ShareResults(ctx context.Context, owner string, now time.Time, results map[status.CheckID]status.Result) error {
-	type row struct {
-		id  status.CheckID
-		res status.Result
-	}
-	rows := make([]row, 0, len(results))
-	for id, res := range results {
-		rows = append(rows, row{id, res})
-	}
+// ShareResults writes the latest result of each check and location that
+// owner ran, at now, in one statement per thousand. A result older than
+// the one stored (another member ran the check since) is not written.
+func (s *Store) ShareResults(ctx context.Context, owner string, now time.Time, results []SharedResult) error {
+	rows := results
 	now = now.UTC()
 	return s.inTx(ctx, func(tx *sqlx.Tx) error {
 		for len(rows) > 0 {
 			chunk := rows[:min(len(rows), maxSharedPerInsert)]
 			rows = rows[len(chunk):]
 			var b strings.Builder
-			b.WriteString("INSERT INTO check_latest (resource, name, owner, checked_at, written_at, result) VALUES ")
-			args := make([]any, 0, 6*len(chunk))
+			b.WriteString("INSERT INTO check_latest (resource, name, location, owner, checked_at, written_at, result) VALUES ")
+			args := make([]any, 0, 7*len(chunk))
 			for i, r := range chunk {
 				if i > 0 {
 					b.WriteByte(',')
 				}
-				b.WriteString("(?, ?, ?, ?, ?, ?)")
-				j, err := json.Marshal(r.res)
+				b.WriteString("(?, ?, ?, ?, ?, ?, ?)")
+				j, err := json.Marshal(r.Result)
 				if err != nil {
-					return fmt.Errorf("encode the result of %s: %w", r.id, err)
+					return fmt.Errorf("encode the result of %s: %w", r.ID, err)
 				}
-				args = append(args, r.id.Resource, r.id.Check, owner, r.res.CheckedAt.UTC(), now, string(j))
+				args = append(args, r.ID.Resource, r.ID.Check, r.Location, owner, r.Result.CheckedAt.UTC(), now, string(j))
 			}
-			b.WriteString(` ON CONFLICT (resource, name) DO UPDATE SET owner = excluded.owner, checked_at = excluded.checked_at,
+			b.WriteString(` ON CONFLICT (resource, name, location) DO UPDATE SET owner = excluded.owner, checked_at = excluded.checked_at,
 				written_at = excluded.written_at, result = excluded.result
 				WHERE check_latest.checked_at <= excluded.checked_at`)
 			if _, err := tx.ExecContext(ctx, tx.Rebind(b.String()), args...); err != nil {
@@ -73,18 +68,19 @@ func (s *Store) SharedResultsSince(ctx context.Context, since time.Time, self st
 	var recs []struct {
 		Resource  string    `db:"resource"`
 		Name      string    `db:"name"`
+		Location  string    `db:"location"`
 		Owner     string    `db:"owner"`
 		WrittenAt time.Time `db:"written_at"`
 		Result    string    `db:"result"`
 	}
-	err := s.db.SelectContext(ctx, &recs, s.db.Rebind(`SELECT resource, name, owner, written_at, result FROM check_latest
+	err := s.db.SelectContext(ctx, &recs, s.db.Rebind(`SELECT resource, name, location, owner, written_at, result FROM check_latest
 		WHERE written_at > ? AND owner <> ?`), since.UTC(), self)
 	if err != nil {
 		return nil, fmt.Errorf("read shared results: %w", err)
 	}
 	out := make([]SharedResult, 0, len(recs))
 	for _, r := range recs {
-		sr := SharedResult{ID: status.CheckID{Resource: r.Resource, Check: r.Name}, Owner: r.Owner, WrittenAt: r.WrittenAt.UTC()}
+		sr := SharedResult{ID: status.CheckID{Resource: r.Resource, Check: r.Name}, Location: r.Location, Owner: r.Owner, WrittenAt: r.WrittenAt.UTC()}
 		if err := json.Unmarshal([]byte(r.Result), &sr.Result); err != nil {
 			return nil, fmt.Errorf("decode the shared result of %s: %w", sr.ID, err)
 		}
