@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/statusd/statusd/internal/status"
@@ -31,6 +32,15 @@ type CheckRow struct {
 	Details string
 	// Receivers are told about the check; listed when it is not fine.
 	Receivers []string
+	// Locations are each location's latest run, by name, for a check
+	// run in several.
+	Locations []LocationRow
+}
+
+// LocationRow is a location's latest run of a check.
+type LocationRow struct {
+	Name, Level, Message string
+	CheckedAt            time.Time
 }
 
 // checksView builds the dashboard from the checks.
@@ -57,6 +67,10 @@ func checksView(checks []CheckInfo) *ChecksView {
 					row.Details = string(b)
 				}
 			}
+			for name, l := range res.Locations {
+				row.Locations = append(row.Locations, LocationRow{Name: name, Level: l.Level.String(), Message: l.Message, CheckedAt: l.CheckedAt})
+			}
+			slices.SortFunc(row.Locations, func(a, b LocationRow) int { return strings.Compare(a.Name, b.Name) })
 			rank = int(res.Level)
 		}
 		worst := rank

@@ -395,6 +395,11 @@ func TestChecksDashboard(t *testing.T) {
 			{ID: status.CheckID{Resource: "health", Check: "never"}, Kind: "tcp"},
 			{ID: status.CheckID{Resource: "health", Check: "bad"}, Kind: "http", Evaluated: &lvl, Receivers: []string{"ops", "alice"},
 				Result: &status.Result{Level: status.Problem, Message: "HTTP 500", Value: &val, CheckedAt: now, Details: map[string]any{"status_code": 500}}},
+			{ID: status.CheckID{Resource: "health", Check: "everywhere"}, Kind: "http", Result: &status.Result{Level: status.Fine, Success: true,
+				Message: "1 of 2 locations fine (quorum 2)", CheckedAt: now, Locations: map[string]status.Result{
+					"us-east": {Level: status.Problem, Message: "connection refused", CheckedAt: now},
+					"eu-west": {Level: status.Fine, Success: true, Message: "200 OK", CheckedAt: now},
+				}}},
 		}
 	})
 	f.refresh()
@@ -407,7 +412,8 @@ func TestChecksDashboard(t *testing.T) {
 	if bad < 0 || bad > fine || fine > never {
 		t.Errorf("not worst first: bad %d, fine %d, never %d", bad, fine, never)
 	}
-	for _, want := range []string{"1 at problem · 0 at warning · 1 fine · 1 not run yet", "ops, alice", `&#34;status_code&#34;: 500`, "HTTP 500", "1.5"} {
+	for _, want := range []string{"1 at problem · 0 at warning · 2 fine · 1 not run yet", "ops, alice", `&#34;status_code&#34;: 500`, "HTTP 500", "1.5",
+		`<li><span class="lv lfine">eu-west</span> 200 OK`, `<li><span class="lv lproblem">us-east</span> connection refused`} {
 		if !strings.Contains(r.body, want) {
 			t.Errorf("lacks %q", want)
 		}
