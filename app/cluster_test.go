@@ -236,21 +236,39 @@ services:
 	}
 }
 
-// A heartbeat sent to one replica is seen by the others: their heartbeat
-// check reports it (and a failed run as failed).
+// A heartbeat sent to the replica that does not run its check is seen by
+// the one that does, which runs the check, and by every replica: their
+// heartbeat check reports it (and a failed run as failed).
 func TestHeartbeatSeenByEveryReplica(t *testing.T) {
 	dsn := testsvc.Postgres(t)
 	target, _ := testsvc.Target(t)
 	a := start(t, daemonConfig(target.URL), dsn)
 	b := start(t, daemonConfig(target.URL), dsn)
+	id := status.CheckID{Resource: "health", Check: "backup"}
+	ds := []*daemon{a, b}
+	eventually(t, "one replica to run the heartbeat check, both counted", func() bool {
+		o := owners(ds, []status.CheckID{id})[id]
+		for _, d := range ds {
+			for _, m := range d.app.cluster.View().Members {
+				if time.Since(m.JoinedAt) < cluster.DefaultLease {
+					return false
+				}
+			}
+		}
+		return len(o) == 1 && len(a.app.cluster.View().Members) == 2 && len(b.app.cluster.View().Members) == 2
+	})
+	owner, other := a, b
+	if b.app.cluster.Owns(id, nil, time.Now()) {
+		owner, other = b, a
+	}
 	backup := func(d *daemon) string {
 		_, body := d.get(t, "/api/v1/checks/health/backup")
 		return body
 	}
-	eventually(t, "b's first run, before any report", func() bool { return strings.Contains(backup(b), "never") })
+	eventually(t, "the first run, before any report", func() bool { return strings.Contains(backup(other), "never") })
 	report := func(query string) {
 		t.Helper()
-		req, _ := http.NewRequest(http.MethodPost, a.url+"/api/v1/heartbeats/health/backup"+query, nil)
+		req, _ := http.NewRequest(http.MethodPost, other.url+"/api/v1/heartbeats/health/backup"+query, nil)
 		req.Header.Set("Authorization", "Bearer s3cret")
 		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
@@ -258,17 +276,32 @@ func TestHeartbeatSeenByEveryReplica(t *testing.T) {
 		}
 		resp.Body.Close()
 		if resp.StatusCode != http.StatusOK {
-			t.Fatalf("heartbeat to a: %d", resp.StatusCode)
+			t.Fatalf("heartbeat to the replica that does not run the check: %d", resp.StatusCode)
 		}
 	}
+	runs := func(d *daemon) uint64 {
+		c, _ := d.app.exporter.Check(id)
+		return c.Runs()
+	}
+	before, otherBefore := runs(owner), runs(other)
 	report("")
-	eventually(t, "b to see the report a received", func() bool {
-		return strings.Contains(backup(b), `"success":true`)
-	})
+	for _, d := range ds {
+		eventually(t, "every replica to see the report", func() bool {
+			return strings.Contains(backup(d), `"success":true`)
+		})
+	}
+	if runs(owner) == before {
+		t.Error("the owner did not run the check for the report")
+	}
+	if n := runs(other); n != otherBefore {
+		t.Errorf("the replica that does not run the check ran it %d times for the report", n-otherBefore)
+	}
 	report("?status=fail")
-	eventually(t, "b to see the failed run a received", func() bool {
-		return strings.Contains(backup(b), `"success":false`) && !strings.Contains(backup(b), "never")
-	})
+	for _, d := range ds {
+		eventually(t, "every replica to see the failed run", func() bool {
+			return strings.Contains(backup(d), `"success":false`) && !strings.Contains(backup(d), "never")
+		})
+	}
 }
 
 // Two replicas share a check; its history holds each run once, by the
@@ -353,22 +386,23 @@ func sharedChecks(t *testing.T, n int) (config string, ids []status.CheckID, tar
 	return b.String(), ids, target
 }
 
-// sharing tells whether the daemons all see the n members, each runs
-// some of the checks, and each check is run by one.
+// sharing tells whether the daemons all see the n members, all of them
+// past their grace (they count), and each check is run by one.
 func sharing(ds []*daemon, ids []status.CheckID, n int) func() bool {
 	return func() bool {
-		shares := make([]int, len(ds))
-		for _, o := range owners(ds, ids) {
-			if len(o) != 1 {
+		for _, d := range ds {
+			v := d.app.cluster.View()
+			if len(v.Members) != n {
 				return false
 			}
-			shares[o[0]]++
+			for _, m := range v.Members {
+				if time.Since(m.JoinedAt) < cluster.DefaultLease {
+					return false
+				}
+			}
 		}
-		if slices.Contains(shares, 0) {
-			return false
-		}
-		for _, d := range ds {
-			if len(d.app.cluster.View().Members) != n {
+		for _, o := range owners(ds, ids) {
+			if len(o) != 1 {
 				return false
 			}
 		}
@@ -414,17 +448,25 @@ func TestEachCheckRunsOnce(t *testing.T) {
 			t.Errorf("%s serves %d successful checks of %d: %s", d.app.cluster.View().Self, n, len(ids), body)
 		}
 	}
-	// Each check is exported once across the members.
-	exported := 0
+	// Each check is exported once across the members, by the one that
+	// runs it, which counts it in statusd_cluster_checks_owned.
+	exported, evaluated := 0, 0
 	for _, d := range ds {
 		_, m := d.get(t, "/metrics")
 		exported += strings.Count(m, "\nstatusd_check_success{")
-		if n := strings.Count(m, "\nstatusd_check_evaluated_level{"); n != d.app.exporter.Owned() {
-			t.Errorf("%s exports %d evaluated levels, runs %d checks", d.app.cluster.View().Self, n, d.app.exporter.Owned())
+		evaluated += strings.Count(m, "\nstatusd_check_evaluated_level{")
+		owned := 0
+		for _, id := range ids {
+			if d.app.cluster.Owns(id, nil, time.Now()) {
+				owned++
+			}
+		}
+		if !strings.Contains(m, fmt.Sprintf("\nstatusd_cluster_checks_owned %d\n", owned)) {
+			t.Errorf("%s runs %d checks, and its statusd_cluster_checks_owned says otherwise", d.app.cluster.View().Self, owned)
 		}
 	}
-	if exported != len(ids) {
-		t.Errorf("%d checks exported across the members, want %d", exported, len(ids))
+	if exported != len(ids) || evaluated != len(ids) {
+		t.Errorf("%d checks and %d evaluated levels exported across the members, want %d", exported, evaluated, len(ids))
 	}
 
 	// A member stops: the others take its checks over.
@@ -448,7 +490,7 @@ func TestRollingRestart(t *testing.T) {
 	for i := range ds {
 		ds[i].stop()
 		ds[i] = start(t, config, dsn)
-		eventually(t, fmt.Sprintf("three members sharing the checks after restarting the member %d", i+1), sharing(ds, ids, 3))
+		eventuallyWithin(t, 20*time.Second, fmt.Sprintf("three members sharing the checks after restarting the member %d", i+1), sharing(ds, ids, 3))
 	}
 	before := map[status.CheckID]int{}
 	for _, id := range ids {

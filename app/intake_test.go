@@ -66,6 +66,8 @@ services:
 		return resp.StatusCode, string(b)
 	}
 	firing := amPayload("firing", "Payments", map[string]string{"severity": "critical"}, "Card payments fail")
+	// Until it has read the tokens once, statusd answers 503 (retry).
+	eventually(t, "the tokens to be read", d.app.auth.Loaded)
 	if code, body := post("", firing); code != 401 || !strings.Contains(body, `"error"`) {
 		t.Errorf("no token: %d %s", code, body)
 	}

@@ -77,6 +77,9 @@ type Evaluator struct {
 	// mu): when it comes to lead, it first reads what the receivers were
 	// told by the one that led before.
 	led bool
+	// maybeDirty is set when a state may have changed since it was last
+	// stored (under mu); anyDirty clears it.
+	maybeDirty bool
 	// pending are writes that failed, retried in order before new ones.
 	pending []job
 	levels  []status.Level // scratch for service statuses
@@ -202,6 +205,7 @@ func (e *Evaluator) Apply(cfg *config.Config) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	e.plan = newPlan(cfg, e.opts.ExternalURL, e.plan)
+	e.maybeDirty = true // states kept from the old plan may be
 	e.metrics.setPlan(e.plan)
 	select {
 	case e.replanned <- struct{}{}:
@@ -286,11 +290,17 @@ func (e *Evaluator) Run(ctx context.Context) {
 	}
 }
 
-// anyDirty tells whether a state changed since it was last stored.
+// anyDirty tells whether a state changed since it was last stored. It
+// looks only when one may have (maybeDirty), not at every result of
+// tens of thousands of checks.
 func (e *Evaluator) anyDirty() bool {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	return slices.ContainsFunc(e.plan.order, func(c *checkEntry) bool { return c.dirty })
+	if !e.maybeDirty {
+		return false
+	}
+	e.maybeDirty = slices.ContainsFunc(e.plan.order, func(c *checkEntry) bool { return c.dirty })
+	return e.maybeDirty
 }
 
 // runDigests writes the digests at each slot of the schedule.
@@ -535,15 +545,17 @@ func (e *Evaluator) process(ctx context.Context, id status.CheckID, res status.R
 	now := e.clock.Now()
 	prev := c.state
 	next, events := Next(prev, res, rule, now)
-	if !e.leads(ctx) {
-		// The leader tells the receivers; this one keeps what they were
-		// told as it was, and reads it again when it comes to lead.
+	leads := e.leads(ctx)
+	if !leads {
+		// The leader tells the receivers and stores the states; this one
+		// keeps what they were told as it was, and reads it again when
+		// it comes to lead.
 		next.Receivers = prev.Receivers
-		events = slices.DeleteFunc(events, func(ev Event) bool { return ev.Kind == Notify })
+		events = nil
 	}
 	c.state, c.last, c.seen = next, res, true
 	if !c.dirty && storedState(prev.Check, rule) != storedState(next.Check, rule) {
-		c.dirty = true
+		c.dirty, e.maybeDirty = true, true
 	}
 	c.level.Store(int32(next.Check.Level))
 	if len(events) == 0 {
@@ -676,8 +688,13 @@ func (e *Evaluator) tell(rows []store.OutboxRow) {
 // flush stores every state that changed since it was last stored (the
 // debounce streaks change with every result), so that a restart goes on
 // counting.
+//
+// Among replicas the leader does: every member evaluates every check from
+// the same results, so the leader's states are everyone's, and one
+// writer instead of one per member keeps the writes from growing with
+// the members (and from contending for the same rows).
 func (e *Evaluator) flush(ctx context.Context) {
-	if !e.loaded {
+	if !e.loaded || !e.led {
 		return
 	}
 	e.retry(ctx)

@@ -42,6 +42,9 @@ type scheduler struct {
 	idle    atomic.Int32
 	stopped chan struct{}
 
+	// owned counts the entries this process ran at their last slot.
+	owned atomic.Int64
+
 	delay   prometheus.Histogram
 	skipped prometheus.Counter
 }
@@ -66,6 +69,9 @@ type entry struct {
 	phase time.Duration
 	index int // in the heap; -1 while running or removed
 	gone  bool
+	// owned is whether this process ran the check at its last slot
+	// (under the scheduler's mu).
+	owned bool
 }
 
 func newScheduler(clock clockwork.Clock, maxConcurrency int, owns func(*Check, time.Time) bool, exec func(context.Context, *Check)) *scheduler {
@@ -143,6 +149,9 @@ func (s *scheduler) set(checks []*Check) {
 			continue
 		}
 		e.gone = true
+		if e.owned {
+			s.owned.Add(-1)
+		}
 		if e.index >= 0 {
 			heap.Remove(&s.queue, e.index)
 		}
@@ -205,11 +214,24 @@ func (s *scheduler) run(ctx context.Context) {
 
 		// Asked at the slot's time, not now, so that every member
 		// answers for the same moment.
-		if due != nil && !s.owns(due.check, due.next) {
+		if due != nil {
+			owns := s.owns(due.check, due.next)
 			s.mu.Lock()
-			s.requeue(due, due.next, false)
+			if owns != due.owned && !due.gone {
+				due.owned = owns
+				if owns {
+					s.owned.Add(1)
+				} else {
+					s.owned.Add(-1)
+				}
+			}
+			if !owns {
+				s.requeue(due, due.next, false)
+			}
 			s.mu.Unlock()
-			continue
+			if !owns {
+				continue
+			}
 		}
 		if due != nil {
 			select {

@@ -267,3 +267,44 @@ func TestSchedulerShutdownWaitsForRuns(t *testing.T) {
 		}
 	})
 }
+
+// A check that changes hands at a moment runs on its slots before it on
+// the old owner and after it on the new one: once per slot across the
+// two, never twice, and each counts the checks it ran at their last slot.
+func TestSchedulerHandsChecksOver(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		start := time.Now()
+		handover := start.Add(25 * time.Second)
+		c := testCheck("a", 10*time.Second)
+		oldLog, newLog := newRunLog(), newRunLog()
+		old := newScheduler(clockwork.NewRealClock(), 10, func(_ *Check, at time.Time) bool { return at.Before(handover) }, oldLog.exec)
+		next := newScheduler(clockwork.NewRealClock(), 10, func(_ *Check, at time.Time) bool { return !at.Before(handover) }, newLog.exec)
+		old.set([]*Check{testCheck("a", 10*time.Second)})
+		next.set([]*Check{testCheck("a", 10*time.Second)})
+		defer startScheduler(old)()
+		defer startScheduler(next)()
+		end := start.Add(60 * time.Second)
+		for _, at := range expectedRuns(c, start, end) {
+			sleepUntil(at)
+		}
+		sleepUntil(end)
+		exp := expectedRuns(c, start, end)
+		got := append(oldLog.of(c.ID), newLog.of(c.ID)...)
+		if len(got) != len(exp) {
+			t.Fatalf("%d runs across the two, want %d: %v", len(got), len(exp), got)
+		}
+		for i := range exp {
+			if !got[i].Equal(exp[i]) {
+				t.Errorf("run %d at %s, want %s", i, got[i].Format(time.StampMilli), exp[i].Format(time.StampMilli))
+			}
+		}
+		for _, at := range oldLog.of(c.ID) {
+			if !at.Before(handover) {
+				t.Errorf("the old owner ran it at %s, after the handover", at.Format(time.StampMilli))
+			}
+		}
+		if o, n := old.owned.Load(), next.owned.Load(); o != 0 || n != 1 {
+			t.Errorf("owned: old %d, new %d; want 0 and 1", o, n)
+		}
+	})
+}

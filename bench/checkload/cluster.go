@@ -76,6 +76,12 @@ func clusterLoad(binary, dsn string, members int, l load) {
 	start := time.Now()
 	time.Sleep(l.window)
 	c1, pg1, st1 := cpu(), postgresCPU(), pgStats(db, schema)
+	var pg time.Duration // of the processes alive over the window
+	for pid, c := range pg1 {
+		if b, ok := pg0[pid]; ok {
+			pg += c - b
+		}
+	}
 	elapsed := time.Since(start)
 	r1, each := runs()
 	var rss int64
@@ -89,7 +95,7 @@ func clusterLoad(binary, dsn string, members int, l load) {
 		(c1 - c0).Seconds(), (c1-c0).Seconds()*1000/done, 100*(c1-c0).Seconds()/elapsed.Seconds(), proc.MiB(rss), float64(rss)/1024/float64(l.checks))
 	per := func(a, b int64) float64 { return float64(b-a) / elapsed.Seconds() }
 	fmt.Printf("postgres: cpu=%.2fs cpu_share=%.1f%% xact_per_s=%.1f check_latest_rows_written_per_s=%.1f cluster_rows_written_per_s=%.1f results_rows_per_s=%.1f\n",
-		(pg1 - pg0).Seconds(), 100*(pg1-pg0).Seconds()/elapsed.Seconds(), per(st0.xacts, st1.xacts),
+		pg.Seconds(), 100*pg.Seconds()/elapsed.Seconds(), per(st0.xacts, st1.xacts),
 		per(st0.latest, st1.latest), per(st0.cluster, st1.cluster), per(st0.results, st1.results))
 }
 
@@ -118,8 +124,10 @@ func pgStats(db *sql.DB, schema string) pgCounters {
 	return c
 }
 
-// postgresCPU is the CPU of every process named postgres on the machine.
-func postgresCPU() (c time.Duration) {
+// postgresCPU is the CPU of every process named postgres on the
+// machine, by pid.
+func postgresCPU() map[int]time.Duration {
+	c := map[int]time.Duration{}
 	entries, err := os.ReadDir("/proc")
 	proc.Must(err)
 	for _, e := range entries {
@@ -135,7 +143,7 @@ func postgresCPU() (c time.Duration) {
 			fields := strings.Fields(string(b[strings.LastIndexByte(string(b), ')')+2:]))
 			u, _ := strconv.ParseInt(fields[11], 10, 64)
 			s, _ := strconv.ParseInt(fields[12], 10, 64)
-			c += time.Duration(u+s) * time.Second / 100
+			c[pid] = time.Duration(u+s) * time.Second / 100
 		}
 	}
 	return c

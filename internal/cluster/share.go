@@ -16,18 +16,19 @@ import (
 // latest results every shareWrite, in one statement however many there
 // are, and every member reads those the others wrote every shareRead,
 // reading back shareOverlap more for a write that committed late or a
-// clock a little behind. A result is served by every member within a
-// second of its run.
+// clock a little behind (members' clocks must agree to well within it:
+// NTP), and decoding only the results it has not read. A result is
+// served by every member within a second of its run.
 const (
 	shareWrite   = 250 * time.Millisecond
 	shareRead    = 500 * time.Millisecond
-	shareOverlap = 2 * time.Second
+	shareOverlap = time.Second
 )
 
 // SharingStore is what sharing results needs of the database.
 type SharingStore interface {
 	ShareResults(ctx context.Context, owner string, now time.Time, results []store.SharedResult) error
-	SharedResultsSince(ctx context.Context, since time.Time, self string) ([]store.SharedResult, error)
+	SharedResultsSince(ctx context.Context, since time.Time, self string, newer func(store.SharedResult) bool) ([]store.SharedResult, error)
 }
 
 // SharingOptions configure a Sharing.
@@ -53,6 +54,11 @@ type Sharing struct {
 
 	mu      sync.Mutex
 	pending map[site]status.Result
+
+	// seen is when the run of each result read last started: a result
+	// is read back for shareOverlap after it was written, and decoded
+	// once.
+	seen map[site]time.Time
 }
 
 // site is a check in a location ("" for a check without locations).
@@ -69,7 +75,7 @@ func NewSharing(opts SharingOptions) *Sharing {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &Sharing{opts: opts, pending: map[site]status.Result{}}
+	return &Sharing{opts: opts, pending: map[site]status.Result{}, seen: map[site]time.Time{}}
 }
 
 // Share queues the result of a run of a check this member ran in its
@@ -143,7 +149,14 @@ func (s *Sharing) write(ctx context.Context) {
 // read adopts what the others wrote since; false when the database did
 // not answer.
 func (s *Sharing) read(ctx context.Context, since time.Time) bool {
-	shared, err := s.opts.Store.SharedResultsSince(ctx, since, s.opts.Self)
+	shared, err := s.opts.Store.SharedResultsSince(ctx, since, s.opts.Self, func(r store.SharedResult) bool {
+		k := site{r.ID, r.Location}
+		if last, ok := s.seen[k]; ok && !r.Result.CheckedAt.After(last) {
+			return false
+		}
+		s.seen[k] = r.Result.CheckedAt
+		return true
+	})
 	if err != nil {
 		s.opts.Logger.Debug("Cannot read the results the other members shared", "err", err)
 		return false

@@ -770,7 +770,7 @@ func testSharedResults(t *testing.T, s *Store) {
 	if err := s.ShareResults(ctx, "b", t0.Add(time.Second), []SharedResult{{ID: dbID, Result: res(t0.Add(time.Second), false)}}); err != nil {
 		t.Fatal(err)
 	}
-	got, err := s.SharedResultsSince(ctx, t0.Add(-time.Second), "b")
+	got, err := s.SharedResultsSince(ctx, t0.Add(-time.Second), "b", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -783,14 +783,14 @@ func testSharedResults(t *testing.T, s *Store) {
 	if err := s.ShareResults(ctx, "a", t0.Add(2*time.Second), []SharedResult{{ID: dbID, Result: res(t0, true)}}); err != nil {
 		t.Fatal(err)
 	}
-	got, err = s.SharedResultsSince(ctx, t0.Add(500*time.Millisecond), "a")
+	got, err = s.SharedResultsSince(ctx, t0.Add(500*time.Millisecond), "a", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(got) != 1 || got[0].ID != dbID || got[0].Owner != "b" || got[0].Result.Success {
 		t.Errorf("a reads %+v, want b's newer failed result of %s", got, dbID)
 	}
-	if got, err := s.SharedResultsSince(ctx, t0.Add(time.Second), "a"); err != nil || len(got) != 0 {
+	if got, err := s.SharedResultsSince(ctx, t0.Add(time.Second), "a", nil); err != nil || len(got) != 0 {
 		t.Errorf("nothing written since: %+v %v", got, err)
 	}
 }

@@ -63,24 +63,32 @@ func (s *Store) ShareResults(ctx context.Context, owner string, now time.Time, r
 }
 
 // SharedResultsSince returns the latest results that members other than
-// self wrote after since.
-func (s *Store) SharedResultsSince(ctx context.Context, since time.Time, self string) ([]SharedResult, error) {
+// self wrote after since. When newer is set, only the results it accepts
+// are decoded and returned: it is given each one's ID, Location, Owner
+// and the time its run started (Result.CheckedAt), which skips, for the
+// cost of a comparison, the results the caller read before.
+func (s *Store) SharedResultsSince(ctx context.Context, since time.Time, self string, newer func(SharedResult) bool) ([]SharedResult, error) {
 	var recs []struct {
 		Resource  string    `db:"resource"`
 		Name      string    `db:"name"`
 		Location  string    `db:"location"`
 		Owner     string    `db:"owner"`
+		CheckedAt time.Time `db:"checked_at"`
 		WrittenAt time.Time `db:"written_at"`
 		Result    string    `db:"result"`
 	}
-	err := s.db.SelectContext(ctx, &recs, s.db.Rebind(`SELECT resource, name, location, owner, written_at, result FROM check_latest
+	err := s.db.SelectContext(ctx, &recs, s.db.Rebind(`SELECT resource, name, location, owner, checked_at, written_at, result FROM check_latest
 		WHERE written_at > ? AND owner <> ?`), since.UTC(), self)
 	if err != nil {
 		return nil, fmt.Errorf("read shared results: %w", err)
 	}
 	out := make([]SharedResult, 0, len(recs))
 	for _, r := range recs {
-		sr := SharedResult{ID: status.CheckID{Resource: r.Resource, Check: r.Name}, Location: r.Location, Owner: r.Owner, WrittenAt: r.WrittenAt.UTC()}
+		sr := SharedResult{ID: status.CheckID{Resource: r.Resource, Check: r.Name}, Location: r.Location, Owner: r.Owner,
+			WrittenAt: r.WrittenAt.UTC(), Result: status.Result{CheckedAt: r.CheckedAt.UTC()}}
+		if newer != nil && !newer(sr) {
+			continue
+		}
 		if err := json.Unmarshal([]byte(r.Result), &sr.Result); err != nil {
 			return nil, fmt.Errorf("decode the shared result of %s: %w", sr.ID, err)
 		}

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -14,11 +15,13 @@ import (
 )
 
 // EnsureChecks returns the database id of every check, creating rows for
-// new ones.
+// new ones, in the order of their names: processes registering the same
+// new checks at once wait for one another instead of deadlocking.
 func (s *Store) EnsureChecks(ctx context.Context, ids []status.CheckID, now time.Time) (map[status.CheckID]int64, error) {
+	ids = slices.Clone(ids)
+	slices.SortFunc(ids, func(a, b status.CheckID) int { return strings.Compare(a.String(), b.String()) })
 	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
-		stmt, err := tx.PreparexContext(ctx, tx.Rebind(
-			"INSERT INTO checks (resource, name, created_at) VALUES (?, ?, ?) ON CONFLICT (resource, name) DO NOTHING"))
+		stmt, err := tx.PreparexContext(ctx, tx.Rebind(insertCheck))
 		if err != nil {
 			return err
 		}

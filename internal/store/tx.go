@@ -18,10 +18,14 @@ import (
 // UPDATE), so that several statusd processes decide in turn; SQLite has
 // one writer.
 type Tx struct {
-	tx       *sqlx.Tx
-	ctx      context.Context
-	dialect  Dialect
-	checks   map[status.CheckID]int64
+	tx      *sqlx.Tx
+	ctx     context.Context
+	dialect Dialect
+	checks  map[status.CheckID]int64
+	// register, when set, registers a check outside the transaction
+	// (PostgreSQL): several processes registering the same new checks in
+	// their own orders inside longer transactions would deadlock.
+	register func(status.CheckID) error
 	bumped   bool
 	enqueued []OutboxRow
 }
@@ -30,7 +34,14 @@ type Tx struct {
 // nil.
 func (s *Store) Update(ctx context.Context, fn func(*Tx) error) error {
 	return s.inTx(ctx, func(tx *sqlx.Tx) error {
-		return fn(&Tx{tx: tx, ctx: ctx, dialect: s.dialect, checks: map[status.CheckID]int64{}})
+		t := &Tx{tx: tx, ctx: ctx, dialect: s.dialect, checks: map[status.CheckID]int64{}}
+		if s.dialect == Postgres {
+			t.register = func(id status.CheckID) error {
+				_, err := s.w.ExecContext(ctx, s.w.Rebind(insertCheck), id.Resource, id.Check, time.Now().UTC())
+				return err
+			}
+		}
+		return fn(t)
 	})
 }
 
@@ -57,17 +68,30 @@ func (t *Tx) selectRows(dest any, query string, args ...any) error {
 	return t.tx.SelectContext(t.ctx, dest, t.tx.Rebind(query), args...)
 }
 
-// checkID returns a check's database id, registering the check.
+// insertCheck registers a check, once.
+const insertCheck = "INSERT INTO checks (resource, name, created_at) VALUES (?, ?, ?) ON CONFLICT (resource, name) DO NOTHING"
+
+// checkID returns a check's database id, registering the check when it
+// is new.
 func (t *Tx) checkID(id status.CheckID) (int64, error) {
 	if n, ok := t.checks[id]; ok {
 		return n, nil
 	}
-	if _, err := t.exec("INSERT INTO checks (resource, name, created_at) VALUES (?, ?, ?) ON CONFLICT (resource, name) DO NOTHING",
-		id.Resource, id.Check, time.Now().UTC()); err != nil {
-		return 0, fmt.Errorf("register check %s: %w", id, err)
-	}
+	const read = "SELECT id FROM checks WHERE resource = ? AND name = ?"
 	var n int64
-	if err := t.get(&n, "SELECT id FROM checks WHERE resource = ? AND name = ?", id.Resource, id.Check); err != nil {
+	err := t.get(&n, read, id.Resource, id.Check)
+	if errors.Is(err, sql.ErrNoRows) {
+		if t.register != nil {
+			err = t.register(id)
+		} else {
+			_, err = t.exec(insertCheck, id.Resource, id.Check, time.Now().UTC())
+		}
+		if err != nil {
+			return 0, fmt.Errorf("register check %s: %w", id, err)
+		}
+		err = t.get(&n, read, id.Resource, id.Check)
+	}
+	if err != nil {
 		return 0, fmt.Errorf("read check %s: %w", id, err)
 	}
 	t.checks[id] = n
