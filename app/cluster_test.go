@@ -223,6 +223,7 @@ services:
 			t.Fatalf("the owner sees the API fine, yet %d changes and %d incidents: %+v", len(h), n, h)
 		}
 	}
+	eventually(t, "the same summary from every member", sameSummary(t, ds))
 
 	// The blind replica is left alone: it runs the check and leads, and
 	// the outage is recorded once.
@@ -514,6 +515,33 @@ func TestRollingRestart(t *testing.T) {
 	}
 }
 
+// sameSummary tells whether the daemons answer /api/v1/summary alike:
+// the worst status, the services and the incidents (not when each read
+// them).
+func sameSummary(t *testing.T, ds []*daemon) func() bool {
+	return func() bool {
+		var first string
+		for i, d := range ds {
+			_, body := d.get(t, "/api/v1/summary")
+			var s struct {
+				Worst     json.RawMessage `json:"worst_status"`
+				Services  json.RawMessage `json:"services"`
+				Incidents json.RawMessage `json:"incidents"`
+			}
+			if err := json.Unmarshal([]byte(body), &s); err != nil {
+				t.Fatalf("summary: %v: %s", err, body)
+			}
+			got := string(s.Worst) + string(s.Services) + string(s.Incidents)
+			if i == 0 {
+				first = got
+			} else if got != first {
+				return false
+			}
+		}
+		return true
+	}
+}
+
 // startIn runs a daemon in a location.
 func startIn(t *testing.T, configText, dsn, location string) *daemon {
 	t.Helper()
@@ -600,6 +628,7 @@ services:
 			if err != nil || n != tc.changes {
 				t.Errorf("%d incidents (%v), want %d", n, err, tc.changes)
 			}
+			eventually(t, "the same summary from every member", sameSummary(t, ds))
 		})
 	}
 }

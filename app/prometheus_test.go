@@ -124,19 +124,37 @@ var grafanaVars = strings.NewReplacer(`"$job"`, `"statusd"`, `"$instance"`, `".*
 	`"$resource"`, `".*"`, `"$check"`, `".*"`, "$__rate_interval", "10s")
 
 // The shipped rules and dashboards work against a real Prometheus
-// scraping a real statusd: every metric they name exists in statusd's
-// output, every dashboard query evaluates without error and with data,
-// and every variable finds values.
+// scraping a real statusd, and three members sharing the checks: every
+// metric they name exists in statusd's output, every dashboard query
+// evaluates without error and with data, and every variable finds
+// values; among the three, each check is exported once and the rules
+// give one series per check.
 func TestRulesAndDashboardsInPrometheus(t *testing.T) {
 	target, _ := testsvc.Target(t)
 	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
 	t.Cleanup(hook.Close)
-	d := start(t, prometheusDaemonConfig(target.URL, hook.URL), "sqlite:"+filepath.Join(t.TempDir(), "statusd.db"))
-	// The services' statuses follow the checks' levels a moment later.
+	config := prometheusDaemonConfig(target.URL, hook.URL)
+	t.Run("one statusd", func(t *testing.T) {
+		rulesAndDashboards(t, []*daemon{start(t, config, "sqlite:"+filepath.Join(t.TempDir(), "statusd.db"))})
+	})
+	t.Run("three members", func(t *testing.T) {
+		dsn := testsvc.Postgres(t)
+		rulesAndDashboards(t, []*daemon{start(t, config, dsn), start(t, config, dsn), start(t, config, dsn)})
+	})
+}
+
+func rulesAndDashboards(t *testing.T, ds []*daemon) {
+	// The services' statuses follow the checks' levels a moment later;
+	// among members, each check is evaluated and exported by one.
 	var metrics string
 	eventually(t, "the checks and services to be evaluated", func() bool {
-		_, metrics = d.get(t, "/metrics")
-		return strings.Contains(metrics, `statusd_check_evaluated_level{check="app",`) && strings.Contains(metrics, "\nstatusd_service_status{")
+		metrics = ""
+		for _, d := range ds {
+			_, m := d.get(t, "/metrics")
+			metrics += m
+		}
+		return strings.Count(metrics, `statusd_check_evaluated_level{check="app",`) == 1 &&
+			strings.Count(metrics, `statusd_check_evaluated_level{check="ping",`) == 1 && strings.Contains(metrics, "\nstatusd_service_status{")
 	})
 
 	// Every metric named by a rule or a dashboard is in statusd's output.
@@ -173,22 +191,42 @@ func TestRulesAndDashboardsInPrometheus(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	var targets []string
+	for _, d := range ds {
+		targets = append(targets, strings.TrimPrefix(d.url, "http://"))
+	}
+	list, _ := json.Marshal(targets)
 	prom := testsvc.Prometheus(t, dir, fmt.Sprintf(`
 global: {scrape_interval: 1s, evaluation_interval: 1s}
 rule_files: [%q]
 scrape_configs:
   - job_name: statusd
-    static_configs: [{targets: [%q]}]
-`, rulesAbs, strings.TrimPrefix(d.url, "http://")))
+    static_configs: [{targets: %s}]
+`, rulesAbs, list))
 	// Enough scrapes for rates over $__rate_interval, and rules evaluated.
 	eventuallyWithin(t, time.Minute, "Prometheus to have 10s of statusd", func() bool {
 		r := promQuery(t, prom, `count_over_time(up{job="statusd"}[30s]) >= 8`)
-		return r.Status == "success" && len(r.Data.Result) > 0
+		return r.Status == "success" && len(r.Data.Result) == len(ds)
 	})
 	eventuallyWithin(t, time.Minute, "the rules to be evaluated", func() bool {
 		r := promQuery(t, prom, `resource_check:statusd_check_success:ratio_rate1h`)
 		return len(r.Data.Result) > 0
 	})
+	// One series per check, however many members: the checks' series
+	// (exported by the member that runs each) and the rules' (which
+	// aggregate instance away).
+	for _, q := range []string{
+		`count by (resource, check) (statusd_check_success{job="statusd"}) > 1`,
+		`count by (resource, check) (resource_check:statusd_check_success:ratio_rate1h) > 1`,
+		`count by (service) (service:statusd_service_up:ratio_avg1h) > 1`,
+	} {
+		if r := promQuery(t, prom, q); r.Status != "success" || len(r.Data.Result) != 0 {
+			t.Errorf("%s: %s %s", q, r.Status, r.Data.Result)
+		}
+	}
+	if r := promQuery(t, prom, `resource_check:statusd_check_success:ratio_rate1h{check="app"}`); len(r.Data.Result) != 1 {
+		t.Errorf("health/app's success ratio: %d series, want 1", len(r.Data.Result))
+	}
 	for _, e := range exprs {
 		q := grafanaVars.Replace(e)
 		r := promQuery(t, prom, q)
