@@ -487,6 +487,55 @@ func testConcurrentWriters(t *testing.T, s *Store) {
 	if hist, _ := s.Results(ctx, apiID, 1000); len(hist) != 80 {
 		t.Errorf("stored %d results, want 80", len(hist))
 	}
+
+	// Replicas add to the same hour rollups of many checks, each listing
+	// them in its own order (a check changed hands), and share results
+	// of the same checks: no writer deadlocks another, and every run
+	// counts.
+	var many []status.CheckID
+	for i := range 40 {
+		many = append(many, status.CheckID{Resource: "load", Check: fmt.Sprintf("c%02d", i)})
+	}
+	mids, err := s.EnsureChecks(ctx, many, t0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	errs = make(chan error, 4)
+	for w := range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range 10 {
+				var minutes []Rollup
+				var shared []SharedResult
+				for j := range many {
+					id := many[j]
+					if w%2 == 1 {
+						id = many[len(many)-1-j]
+					}
+					minutes = append(minutes, Rollup{CheckID: mids[id], Resolution: Minute, Bucket: t0.Add(time.Duration(i) * time.Minute), Runs: 1})
+					shared = append(shared, SharedResult{ID: id, Result: result(t0.Add(time.Duration(w*10+i)*time.Second), status.Fine, nil)})
+				}
+				if err := s.Write(ctx, Batch{Minutes: minutes}); err != nil {
+					errs <- err
+					return
+				}
+				if err := s.ShareResults(ctx, fmt.Sprint("m", w), t0, shared); err != nil {
+					errs <- err
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	hours, err := s.Rollups(ctx, many[0], Hour, t0.Add(-time.Hour), t0.Add(time.Hour))
+	if err != nil || len(hours) != 1 || hours[0].Runs != 40 {
+		t.Errorf("the hour of %s: %+v %v, want 40 runs", many[0], hours, err)
+	}
 }
 
 func testRecorderSamples(t *testing.T, s *Store) {

@@ -1,9 +1,11 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -31,7 +33,12 @@ const maxSharedPerInsert = 1000
 // owner ran, at now, in one statement per thousand. A result older than
 // the one stored (another member ran the check since) is not written.
 func (s *Store) ShareResults(ctx context.Context, owner string, now time.Time, results []SharedResult) error {
-	rows := results
+	// In one order for every writer: during a handover two members write
+	// the same rows, and upserts in different orders would deadlock.
+	rows := slices.Clone(results)
+	slices.SortFunc(rows, func(a, b SharedResult) int {
+		return cmp.Or(strings.Compare(a.ID.Resource, b.ID.Resource), strings.Compare(a.ID.Check, b.ID.Check), strings.Compare(a.Location, b.Location))
+	})
 	now = now.UTC()
 	return s.inTx(ctx, func(tx *sqlx.Tx) error {
 		for len(rows) > 0 {

@@ -1,8 +1,11 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -99,6 +102,12 @@ func addRollups(ctx context.Context, tx *sqlx.Tx, minutes []Rollup) error {
 			r.Merge(m)
 		}
 	}
+	// In one order for every writer: replicas add to the same hour and
+	// day rows of a check that changed hands, and two writers upserting
+	// rows in different orders deadlock.
+	slices.SortFunc(order, func(a, b rollupKey) int {
+		return cmp.Or(cmp.Compare(a.check, b.check), strings.Compare(string(a.res), string(b.res)), cmp.Compare(a.at, b.at))
+	})
 	stmt, err := tx.PreparexContext(ctx, tx.Rebind(`INSERT INTO check_rollups
 		(check_id, resolution, bucket, runs, failures, warnings, problems, worst_level, duration_seconds)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
