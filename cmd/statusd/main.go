@@ -102,6 +102,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	c.addIncident(a)
 	c.addMaintenance(a)
 	c.addToken(a)
+	c.addUser(a)
 	c.addCluster(a)
 	c.command(a, "migrate", "Apply the database schema migrations and exit.", c.migrate)
 	c.command(a, "version", "Print the version.", func(context.Context) error {

@@ -1,12 +1,15 @@
 package main
 
 import (
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/statusd/statusd/internal/store"
 )
 
 func TestCLI(t *testing.T) {
@@ -27,6 +30,10 @@ func TestCLI(t *testing.T) {
 		t.Fatal(err)
 	}
 	db := "sqlite:" + filepath.Join(dir, "statusd.db")
+	migrations, err := store.Migrations(store.SQLite)
+	if err != nil {
+		t.Fatal(err)
+	}
 
 	cases := []struct {
 		name   string
@@ -45,7 +52,7 @@ func TestCLI(t *testing.T) {
 		{"check unknown", []string{"--config.file", cfg, "check", "stats"}, 2, "", "resource stats not found"},
 		{"check bad config", []string{"--config.file", bad, "check"}, 2, "", "unknown kind"},
 		{"migrate", []string{"--storage.dsn", db, "migrate"}, 0, "applied 0001_schema\napplied 0002_evaluator\napplied 0003_notifier\napplied 0004_alerts_tokens\napplied 0005_outbox_collapsed", ""},
-		{"migrate again", []string{"--storage.dsn", db, "migrate"}, 0, "is at schema version 9", ""},
+		{"migrate again", []string{"--storage.dsn", db, "migrate"}, 0, fmt.Sprintf("is at schema version %d", len(migrations)), ""},
 		{"token add", []string{"--storage.dsn", db, "token", "add", "ci", "--scope", "read"}, 0, "sdt_", ""},
 		{"token bad scope", []string{"--storage.dsn", db, "token", "add", "x", "--scope", "admin"}, 2, "", "enum value must be one of read,write"},
 		{"token bad name", []string{"--storage.dsn", db, "token", "add", "a b"}, 1, "", `invalid token name "a b"`},

@@ -15,6 +15,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
+	"golang.org/x/crypto/bcrypt"
 
 	"github.com/statusd/statusd/internal/status"
 	"github.com/statusd/statusd/internal/testsvc"
@@ -41,6 +42,7 @@ func TestContract(t *testing.T) {
 		{"Members", testMembers},
 		{"Leases", testLeases},
 		{"SharedResults", testSharedResults},
+		{"Users", testUsers},
 	}
 	for _, db := range testsvc.Databases() {
 		t.Run(db.Name, func(t *testing.T) {
@@ -841,5 +843,54 @@ func testSharedResults(t *testing.T, s *Store) {
 	}
 	if got, err := s.SharedResultsSince(ctx, t0.Add(time.Second), "a", nil); err != nil || len(got) != 0 {
 		t.Errorf("nothing written since: %+v %v", got, err)
+	}
+}
+
+// Users are added once, listed by name, given a new password and
+// removed; a hash checks its password only.
+func testUsers(t *testing.T, s *Store) {
+	ctx := context.Background()
+	// bcrypt's least work, for speed; the cost is the hash's own.
+	hash, err := hashPassword("correct horse battery", bcrypt.MinCost)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := HashPassword("short"); err == nil {
+		t.Error("a 5-character password was hashed")
+	}
+	if _, err := HashPassword(strings.Repeat("x", 73)); err == nil {
+		t.Error("a 73-byte password was hashed")
+	}
+	if err := s.AddUser(ctx, "bob", hash, t0); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.AddUser(ctx, "alice", hash, t0); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.AddUser(ctx, "alice", hash, t0); !errors.Is(err, ErrUserExists) {
+		t.Errorf("alice twice: %v", err)
+	}
+	us, err := s.Users(ctx)
+	if err != nil || len(us) != 2 || us[0].Name != "alice" || !us[0].CreatedAt.Equal(t0) || !CheckPassword(us[0].Hash, "correct horse battery") {
+		t.Fatalf("users: %+v %v", us, err)
+	}
+	other, _ := hashPassword("staple battery horse", bcrypt.MinCost)
+	if err := s.SetPassword(ctx, "alice", other, t0.Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	u, err := s.UserByName(ctx, "alice")
+	if err != nil || CheckPassword(u.Hash, "correct horse battery") || !CheckPassword(u.Hash, "staple battery horse") || !u.UpdatedAt.Equal(t0.Add(time.Hour)) {
+		t.Errorf("alice after passwd: %+v %v", u, err)
+	}
+	if err := s.RemoveUser(ctx, "alice"); err != nil {
+		t.Fatal(err)
+	}
+	for _, err := range []error{s.RemoveUser(ctx, "alice"), s.SetPassword(ctx, "alice", other, t0)} {
+		if !errors.Is(err, ErrNoUser) {
+			t.Errorf("alice gone: %v, want ErrNoUser", err)
+		}
+	}
+	if _, err := s.UserByName(ctx, "alice"); !errors.Is(err, ErrNoUser) {
+		t.Errorf("alice read after removal: %v", err)
 	}
 }
