@@ -331,8 +331,9 @@ func New(ctx context.Context, opts Options) (_ *App, err error) {
 					a.evaluator.Observe(r.ID, decided)
 				}
 			},
-			Ready:  a.ready,
-			Logger: logger.With("component", "cluster"),
+			Ready:      a.ready,
+			Logger:     logger.With("component", "cluster"),
+			Registerer: a.registry,
 		})
 		shares = a.sharing
 	}

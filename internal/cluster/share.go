@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/jonboulle/clockwork"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/statusd/statusd/internal/status"
 	"github.com/statusd/statusd/internal/store"
@@ -41,16 +42,18 @@ type SharingOptions struct {
 	// block.
 	Adopt func(store.SharedResult)
 	// Ready is closed once the database is migrated.
-	Ready  <-chan struct{}
-	Clock  clockwork.Clock
-	Logger *slog.Logger
+	Ready      <-chan struct{}
+	Clock      clockwork.Clock
+	Logger     *slog.Logger
+	Registerer prometheus.Registerer
 }
 
 // Sharing shares the latest results of the checks this member runs with
 // the other members, and gives it theirs, so that each member serves
 // every check: the API, the page and the evaluator's view.
 type Sharing struct {
-	opts SharingOptions
+	opts     SharingOptions
+	failures *prometheus.CounterVec
 
 	mu      sync.Mutex
 	pending map[site]status.Result
@@ -75,7 +78,18 @@ func NewSharing(opts SharingOptions) *Sharing {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &Sharing{opts: opts, pending: map[site]status.Result{}, seen: map[site]time.Time{}}
+	s := &Sharing{opts: opts, pending: map[site]status.Result{}, seen: map[site]time.Time{},
+		failures: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "statusd_cluster_sharing_failures_total",
+			Help: "Writes of this member's latest results, and reads of the other members', that the database refused (they are retried).",
+		}, []string{"op"}),
+	}
+	s.failures.WithLabelValues("write")
+	s.failures.WithLabelValues("read")
+	if opts.Registerer != nil {
+		opts.Registerer.MustRegister(s.failures)
+	}
+	return s
 }
 
 // Share queues the result of a run of a check this member ran in its
@@ -100,8 +114,10 @@ func (s *Sharing) Run(ctx context.Context) {
 	}
 	tick := s.opts.Clock.NewTicker(shareWrite)
 	defer tick.Stop()
-	since := s.opts.Clock.Now().Add(-shareOverlap)
-	var read time.Time
+	// The first read takes every shared result, so that a member that
+	// starts serves the latest of every check at once, not only of
+	// those run since.
+	var since, read time.Time
 	for {
 		select {
 		case <-ctx.Done():
@@ -140,6 +156,7 @@ func (s *Sharing) write(ctx context.Context) {
 	if err == nil {
 		return
 	}
+	s.failures.WithLabelValues("write").Inc()
 	s.opts.Logger.Debug("Cannot share the latest results with the other members", "err", err)
 	for k, res := range batch {
 		s.Share(k.id, k.location, res)
@@ -158,6 +175,7 @@ func (s *Sharing) read(ctx context.Context, since time.Time) bool {
 		return true
 	})
 	if err != nil {
+		s.failures.WithLabelValues("read").Inc()
 		s.opts.Logger.Debug("Cannot read the results the other members shared", "err", err)
 		return false
 	}
