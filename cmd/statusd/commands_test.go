@@ -339,6 +339,20 @@ services:
 	if code, out := incident("list"); code != 0 || !strings.Contains(out, "1   resolved") || !strings.Contains(out, "Payments fail  API") {
 		t.Errorf("list: %d %s", code, out)
 	}
+	// Yesterday's outage, written up today.
+	yesterday := time.Now().Add(-24 * time.Hour).UTC()
+	if code, out := incident("open", "--title", "Docs were down", "--service", "Docs", "--state", "resolved", "--occurred", yesterday.Format(time.RFC3339)); code != 0 || out != "incident 2 opened: resolved\n" {
+		t.Errorf("open dated back: %d %s", code, out)
+	}
+	if code, out := incident("list"); code != 0 || !strings.Contains(out, "2   resolved  "+yesterday.Format(listTime)) {
+		t.Errorf("list, the incident dated back: %d %s", code, out)
+	}
+	if code, out := incident("open", "--title", "x", "--occurred", "+1h"); code != 2 || !strings.Contains(out, "--occurred: ") || !strings.Contains(out, "is in the future") {
+		t.Errorf("an incident in the future: %d %s", code, out)
+	}
+	if code, out := incident("open", "--title", "x", "--occurred", "last week"); code != 2 || !strings.Contains(out, `--occurred: "last week": use now, +DURATION, -DURATION`) {
+		t.Errorf("an unreadable time: %d %s", code, out)
+	}
 
 	code, out = maintenance("add", "--title", "Database upgrade", "--start", "+1h", "--end", "+3h", "--service", "API", "--description", "Read-only for an hour")
 	if code != 0 || !strings.HasPrefix(out, "maintenance 1 scheduled from ") {
@@ -369,6 +383,7 @@ func TestParseTime(t *testing.T) {
 	for in, want := range map[string]time.Time{
 		"now":                  now,
 		"+90m":                 now.Add(90 * time.Minute),
+		"-3h":                  now.Add(-3 * time.Hour),
 		"2026-12-05T22:00:00Z": time.Date(2026, 12, 5, 22, 0, 0, 0, time.UTC),
 		"2026-12-05 22:00":     time.Date(2026, 12, 5, 21, 0, 0, 0, time.UTC),
 		"2026-12-05":           time.Date(2026, 12, 4, 23, 0, 0, 0, time.UTC),
@@ -378,7 +393,7 @@ func TestParseTime(t *testing.T) {
 			t.Errorf("parseTime(%q) = %s, %v; want %s", in, got, err, want)
 		}
 	}
-	for _, in := range []string{"", "+-1h", "+soon", "05/12/2026"} {
+	for _, in := range []string{"", "+-1h", "--1h", "-soon", "+soon", "05/12/2026"} {
 		if _, err := parseTime(in, now, rome); err == nil {
 			t.Errorf("parseTime(%q) took it", in)
 		}
@@ -386,9 +401,9 @@ func TestParseTime(t *testing.T) {
 }
 
 // FuzzParseTime: no time the command line is given panics; "now" is now,
-// and an accepted "+DURATION" is not before now.
+// an accepted "+DURATION" is not before now and "-DURATION" not after.
 func FuzzParseTime(f *testing.F) {
-	for _, s := range []string{"now", "+2h", "+-1h", "2026-12-05 22:00", "2026-12-05T22:00:00Z", "2026-12-05", "", "+9999999999h"} {
+	for _, s := range []string{"now", "+2h", "-2h", "+-1h", "2026-12-05 22:00", "2026-12-05T22:00:00Z", "2026-12-05", "", "+9999999999h"} {
 		f.Add(s)
 	}
 	now := time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
@@ -402,6 +417,8 @@ func FuzzParseTime(f *testing.F) {
 			t.Fatalf("parseTime(%q) = %s, not now", s, got)
 		case strings.HasPrefix(trimmed, "+") && got.Before(now):
 			t.Fatalf("parseTime(%q) = %s, before now", s, got)
+		case strings.HasPrefix(trimmed, "-") && got.After(now):
+			t.Fatalf("parseTime(%q) = %s, after now", s, got)
 		}
 	})
 }

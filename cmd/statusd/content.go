@@ -87,6 +87,8 @@ type incidentFlags struct {
 	services []string
 	state    string
 	message  string
+	// occurred dates an incident back (open).
+	occurred string
 	// list: state "open", "closed" or "" (all), at most limit.
 	limit int
 }
@@ -104,6 +106,7 @@ func (c *cli) addIncident(a *kingpin.Application) {
 	open.Flag("service", "A service the incident affects (repeatable).").StringsVar(&f.services)
 	open.Flag("state", "State of the first update.").Default(store.Investigating).EnumVar(&f.state, incidentStates...)
 	open.Flag("message", "The first update's text.").StringVar(&f.message)
+	open.Flag("occurred", "When it began, to write one up after the fact: -DURATION (-3h), RFC 3339 or \"2026-12-01 14:00\" in the site's time zone (default: now).").StringVar(&f.occurred)
 	update := c.command(group, "update", "Add an update to an incident.", run("update"))
 	update.Arg("id", "Incident id (statusd incident list).").Required().Int64Var(&f.id)
 	update.Flag("state", "The incident's new state.").Required().EnumVar(&f.state, incidentStates...)
@@ -144,6 +147,15 @@ func (c *cli) incident(ctx context.Context, action string, f incidentFlags) erro
 		return nil
 	}
 	msg, state, id := f.message, f.state, f.id
+	occurred := now
+	if f.occurred != "" {
+		if occurred, err = parseTime(f.occurred, now, o.cfg.Site.Location()); err != nil {
+			return usageError{fmt.Errorf("--occurred: %w", err)}
+		}
+		if occurred.After(now) {
+			return usageError{fmt.Errorf("--occurred: %s is in the future", occurred.In(o.cfg.Site.Location()).Format(listTime))}
+		}
+	}
 	if action == "resolve" {
 		state = store.Resolved
 	}
@@ -158,8 +170,10 @@ func (c *cli) incident(ctx context.Context, action string, f incidentFlags) erro
 		if err != nil {
 			return err
 		}
-		id, err = tx.OpenIncident(f.title, ids, state, msg, false, now)
-		return err
+		if id, err = tx.OpenIncident(f.title, ids, state, msg, false, now); err != nil || occurred.Equal(now) {
+			return err
+		}
+		return tx.DateIncident(id, occurred)
 	})
 	switch {
 	case errors.Is(err, store.ErrNoIncident):
@@ -305,16 +319,19 @@ func maintenanceCommand(ctx context.Context, o *opened, action string, f mainten
 var timeLayouts = []string{"2006-01-02 15:04", "2006-01-02T15:04", "2006-01-02 15:04:05", "2006-01-02"}
 
 // parseTime reads a time from the command line: "now", "+2h" (from now),
-// RFC 3339, or "2026-12-05 22:00" in the site's time zone.
+// "-2h" (ago), RFC 3339, or "2026-12-05 22:00" in the site's time zone.
 func parseTime(s string, now time.Time, loc *time.Location) (time.Time, error) {
 	s = strings.TrimSpace(s)
 	switch {
 	case s == "now":
 		return now, nil
-	case strings.HasPrefix(s, "+"):
+	case strings.HasPrefix(s, "+"), strings.HasPrefix(s, "-"):
 		d, err := time.ParseDuration(s[1:])
 		if err != nil || d < 0 {
-			return time.Time{}, fmt.Errorf("%q: write a duration after +, such as +30m or +2h", s)
+			return time.Time{}, fmt.Errorf("%q: write a duration after %c, such as %c30m or %c2h", s, s[0], s[0], s[0])
+		}
+		if s[0] == '-' {
+			d = -d
 		}
 		return now.Add(d), nil
 	}
@@ -325,5 +342,5 @@ func parseTime(s string, now time.Time, loc *time.Location) (time.Time, error) {
 		t, _ := time.ParseInLocation(timeLayouts[i], s, loc)
 		return t, nil
 	}
-	return time.Time{}, fmt.Errorf("%q: use now, +DURATION, RFC 3339 (2026-12-05T22:00:00Z) or 2026-12-05 22:00 (in %s)", s, loc)
+	return time.Time{}, fmt.Errorf("%q: use now, +DURATION, -DURATION, RFC 3339 (2026-12-05T22:00:00Z) or 2026-12-05 22:00 (in %s)", s, loc)
 }

@@ -76,6 +76,19 @@ func (t *Tx) OpenIncident(title string, serviceIDs []int64, state, msg string, a
 	return id, nil
 }
 
+// DateIncident sets when an incident occurred, for an incident written
+// up after the fact; its updates keep when they were written.
+func (t *Tx) DateIncident(id int64, occurred time.Time) error {
+	res, err := t.exec("UPDATE incidents SET occurred_at = ? WHERE id = ?", occurred.UTC(), id)
+	if err != nil {
+		return fmt.Errorf("date incident %d: %w", id, err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return fmt.Errorf("incident %d: %w", id, ErrNoIncident)
+	}
+	return t.BumpBoard()
+}
+
 // AddIncidentUpdate adds an update to an incident, which is closed when
 // the update resolves it and open otherwise.
 func (t *Tx) AddIncidentUpdate(id int64, state, msg string, now time.Time) error {
