@@ -321,7 +321,6 @@ func New(ctx context.Context, opts Options) (_ *App, err error) {
 	// Each check's owner records its runs (raw results and rollups) and,
 	// among replicas, shares its latest result with the others, which
 	// serve and evaluate it.
-	var shares *cluster.Sharing // a nil *Sharing would be a non-nil interface
 	if st.Dialect() == store.Postgres {
 		a.sharing = cluster.NewSharing(cluster.SharingOptions{
 			Store: st,
@@ -331,11 +330,13 @@ func New(ctx context.Context, opts Options) (_ *App, err error) {
 					a.evaluator.Observe(r.ID, decided)
 				}
 			},
+			// Only reports newer than those this member has change
+			// anything (their checks run again).
+			Heartbeats: func(ctx context.Context, hb map[status.CheckID]store.Heartbeat) { a.exporter.LoadHeartbeats(ctx, hb) },
 			Ready:      a.ready,
 			Logger:     logger.With("component", "cluster"),
 			Registerer: a.registry,
 		})
-		shares = a.sharing
 	}
 	eopts := exporter.Options{
 		Logger:     logger.With("component", "exporter"),
@@ -348,8 +349,8 @@ func New(ctx context.Context, opts Options) (_ *App, err error) {
 		Build:      probe.ThisBuild(logger.Enabled(ctx, slog.LevelDebug)),
 		Registerer: a.registry,
 	}
-	if shares != nil {
-		eopts.Shares = shares
+	if a.sharing != nil { // not a nil *Sharing in the interface
+		eopts.Shares = a.sharing
 	}
 	a.exporter = exporter.New(eopts)
 	if err := a.exporter.Apply(cfg); err != nil {
@@ -656,10 +657,9 @@ func (a *App) components() []component {
 		{"cluster", func(ctx context.Context) error { a.cluster.Run(ctx); return nil }},
 	}
 	if a.sharing != nil {
-		// Replicas read one another's heartbeats and results; alone, it
+		// Replicas read one another's results and heartbeats; alone, it
 		// has them all.
-		comps = append(comps, component{"heartbeats", a.shareHeartbeats},
-			component{"sharing", func(ctx context.Context) error { a.sharing.Run(ctx); return nil }})
+		comps = append(comps, component{"sharing", func(ctx context.Context) error { a.sharing.Run(ctx); return nil }})
 	}
 	return append(comps, []component{
 		{"notifier", func(ctx context.Context) error { a.notifier.Run(ctx); return nil }},

@@ -155,7 +155,13 @@ func (c *Check) land(f *flight, res status.Result, keep bool, record recordFunc)
 	f.res, f.kept = res, keep
 	if keep {
 		if c.location != "" {
-			f.res, _ = c.site(c.location, res)
+			// (Not newer than its location's latest, which another
+			// member of the location ran since: the check's stands.)
+			decided, changed := c.site(c.location, res)
+			if !changed {
+				decided = c.Current()
+			}
+			f.res = decided
 		} else {
 			s.latest.Store(&f.res)
 		}

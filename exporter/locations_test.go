@@ -47,3 +47,21 @@ func TestDecide(t *testing.T) {
 		})
 	}
 }
+
+// A run of a check with locations that lands after a newer result of the
+// same location (another member of it ran the check since) leaves the
+// check's result as it stands: it is not replaced by nothing.
+func TestLateRunOfALocation(t *testing.T) {
+	t0 := time.Date(2026, 12, 2, 10, 0, 0, 0, time.UTC)
+	c := testCheck("api", 10*time.Second)
+	c.Locations, c.location = []string{"eu", "us"}, "eu"
+	if _, changed := c.site("eu", status.Result{Level: status.Problem, Message: "refused", CheckedAt: t0.Add(time.Second)}); !changed {
+		t.Fatal("the first result of eu was not kept")
+	}
+	var got status.Result
+	c.land(&flight{done: make(chan struct{})}, status.Result{Level: status.Fine, Success: true, CheckedAt: t0}, true,
+		func(_ *Check, _, decided status.Result) { got = decided })
+	if got.CheckedAt.IsZero() || got.Level != status.Problem || c.Current().Level != status.Problem {
+		t.Errorf("after a late run: observed %+v, current %+v; want the newer problem to stand", got, c.Current())
+	}
+}

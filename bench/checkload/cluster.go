@@ -139,11 +139,8 @@ func postgresCPU() map[int]time.Duration {
 		if err != nil || !strings.HasPrefix(strings.TrimSpace(string(comm)), "postgres") {
 			continue
 		}
-		if b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid)); err == nil {
-			fields := strings.Fields(string(b[strings.LastIndexByte(string(b), ')')+2:]))
-			u, _ := strconv.ParseInt(fields[11], 10, 64)
-			s, _ := strconv.ParseInt(fields[12], 10, 64)
-			c[pid] = time.Duration(u+s) * time.Second / 100
+		if u, s, err := readCPU(pid); err == nil {
+			c[pid] = u + s
 		}
 	}
 	return c

@@ -369,14 +369,24 @@ func cpuTime(pid int) time.Duration {
 
 // cpuSplit is the process's user and system CPU from /proc/PID/stat.
 func cpuSplit(pid int) (user, system time.Duration) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	user, system, err := readCPU(pid)
 	proc.Must(err)
+	return user, system
+}
+
+// readCPU reads a process's user and system CPU from /proc/PID/stat; an
+// error when the process is gone.
+func readCPU(pid int) (user, system time.Duration, err error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, 0, err
+	}
 	// Fields after the command name, which is in parentheses.
 	fields := strings.Fields(string(b[strings.LastIndexByte(string(b), ')')+2:]))
 	utime, _ := strconv.ParseInt(fields[11], 10, 64)
 	stime, _ := strconv.ParseInt(fields[12], 10, 64)
 	const ticks = 100 // sysconf(_SC_CLK_TCK) on Linux
-	return time.Duration(utime) * time.Second / ticks, time.Duration(stime) * time.Second / ticks
+	return time.Duration(utime) * time.Second / ticks, time.Duration(stime) * time.Second / ticks, nil
 }
 
 type peakRSS struct {

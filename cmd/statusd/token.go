@@ -28,7 +28,7 @@ func (c *cli) addToken(a *kingpin.Application) {
 // token runs `statusd token add|list|revoke`.
 func (c *cli) token(ctx context.Context, action, name, scope string) error {
 	stdout := c.stdout
-	if action != "list" && !store.ValidTokenName(name) {
+	if action != "list" && !store.ValidName(name) {
 		return fmt.Errorf("invalid token name %q: use up to 64 letters, digits, '-', '_' and '.'", name)
 	}
 	o, err := c.open(ctx, opening{store: true})

@@ -36,7 +36,7 @@ func (c *cli) addUser(a *kingpin.Application) {
 
 // user runs `statusd user add|passwd|remove|list`.
 func (c *cli) user(ctx context.Context, action, name, passwordFile string) error {
-	if action != "list" && !store.ValidTokenName(name) {
+	if action != "list" && !store.ValidName(name) {
 		return usageError{fmt.Errorf("invalid user name %q: use up to 64 letters, digits, '-', '_' and '.'", name)}
 	}
 	var hash string
@@ -101,7 +101,9 @@ func (c *cli) password(file string) (string, error) {
 			defer f.Close()
 			r = f
 		}
-		line, err := bufio.NewReader(r).ReadString('\n')
+		// Bounded: a file with no newline (/dev/zero) is refused as too
+		// long, not read forever.
+		line, err := bufio.NewReader(io.LimitReader(r, 4*store.MaxPasswordLength)).ReadString('\n')
 		if err != nil && !errors.Is(err, io.EOF) {
 			return "", fmt.Errorf("--password-file: %w", err)
 		}

@@ -42,6 +42,7 @@ func TestUserCommands(t *testing.T) {
 		{[]string{"remove", "carol"}, 1, `no user named "carol"`},
 		{[]string{"passwd", "carol", "--password-file", pw}, 1, `no user named "carol"`},
 		{[]string{"add", "bob", "--password-file", filepath.Join(dir, "missing")}, 2, "--password-file: open"},
+		{[]string{"add", "bob", "--password-file", "/dev/zero"}, 2, "bcrypt takes at most 72"},
 	} {
 		if code, _, errOut := user(tc.args...); code != tc.code || !strings.Contains(errOut, tc.want) {
 			t.Errorf("user %v: exit %d %q, want %d and %q", tc.args, code, errOut, tc.code, tc.want)

@@ -20,16 +20,24 @@ import (
 // clock a little behind (members' clocks must agree to well within it:
 // NTP), and decoding only the results it has not read. A result is
 // served by every member within a second of its run.
+//
+// Heartbeats travel the same way, with the same reads: the member a job
+// reports to records the report (within a second: the recorder's
+// flush), and every member reads the reports received since its last
+// look, heartbeatOverlap more, so that the owner of the heartbeat check
+// runs it on the report.
 const (
-	shareWrite   = 250 * time.Millisecond
-	shareRead    = 500 * time.Millisecond
-	shareOverlap = time.Second
+	shareWrite       = 250 * time.Millisecond
+	shareRead        = 500 * time.Millisecond
+	shareOverlap     = time.Second
+	heartbeatOverlap = 5 * time.Second
 )
 
 // SharingStore is what sharing results needs of the database.
 type SharingStore interface {
 	ShareResults(ctx context.Context, owner string, now time.Time, results []store.SharedResult) error
 	SharedResultsSince(ctx context.Context, since time.Time, self string, newer func(store.SharedResult) bool) ([]store.SharedResult, error)
+	HeartbeatsSince(ctx context.Context, since time.Time) (map[status.CheckID]store.Heartbeat, error)
 }
 
 // SharingOptions configure a Sharing.
@@ -41,6 +49,10 @@ type SharingOptions struct {
 	// Result), in the order each check ran in each location; it must not
 	// block.
 	Adopt func(store.SharedResult)
+	// Heartbeats receives the latest report of each check that any
+	// member received since the last read (and a few seconds more); it
+	// may run the checks they change.
+	Heartbeats func(context.Context, map[status.CheckID]store.Heartbeat)
 	// Ready is closed once the database is migrated.
 	Ready      <-chan struct{}
 	Clock      clockwork.Clock
@@ -116,8 +128,10 @@ func (s *Sharing) Run(ctx context.Context) {
 	defer tick.Stop()
 	// The first read takes every shared result, so that a member that
 	// starts serves the latest of every check at once, not only of
-	// those run since.
+	// those run since. (Heartbeats were all read when the store became
+	// ready.)
 	var since, read time.Time
+	heartbeatsSince := s.opts.Clock.Now().Add(-heartbeatOverlap)
 	for {
 		select {
 		case <-ctx.Done():
@@ -133,8 +147,29 @@ func (s *Sharing) Run(ctx context.Context) {
 			if s.read(ctx, since) {
 				since = now.Add(-shareOverlap)
 			}
+			if s.readHeartbeats(ctx, heartbeatsSince) {
+				heartbeatsSince = now.Add(-heartbeatOverlap)
+			}
 		}
 	}
+}
+
+// readHeartbeats gives Heartbeats the reports received since; false when
+// the database did not answer.
+func (s *Sharing) readHeartbeats(ctx context.Context, since time.Time) bool {
+	if s.opts.Heartbeats == nil {
+		return true
+	}
+	hb, err := s.opts.Store.HeartbeatsSince(ctx, since)
+	if err != nil {
+		s.failures.WithLabelValues("read").Inc()
+		s.opts.Logger.Debug("Cannot read the heartbeats the other members received", "err", err)
+		return false
+	}
+	if len(hb) > 0 {
+		s.opts.Heartbeats(ctx, hb)
+	}
+	return true
 }
 
 // write writes the queued results; when the database does not take them

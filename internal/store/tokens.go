@@ -116,9 +116,9 @@ func (s *Store) TokensUsed(ctx context.Context, used map[int64]time.Time) error 
 	})
 }
 
-// ValidTokenName is what a token's name may be: it shows in logs and
-// listings.
-func ValidTokenName(name string) bool {
+// ValidName is what a token's or a user's name may be: it shows in logs
+// and listings.
+func ValidName(name string) bool {
 	return name != "" && len(name) <= 64 && strings.IndexFunc(name, func(r rune) bool {
 		ok := r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_' || r == '.'
 		return !ok

@@ -62,21 +62,19 @@ func CheckPassword(hash, password string) bool {
 	return bcrypt.CompareHashAndPassword([]byte(hash), []byte(password)) == nil
 }
 
-// AddUser stores a user with the hash of a password (HashPassword).
+// AddUser stores a user with the hash of a password (HashPassword);
+// ErrUserExists when the name is taken, by another command at the same
+// moment too.
 func (s *Store) AddUser(ctx context.Context, name, hash string, now time.Time) error {
-	return s.Update(ctx, func(t *Tx) error {
-		var n int
-		if err := t.get(&n, "SELECT COUNT(*) FROM users WHERE name = ?", name); err != nil {
-			return fmt.Errorf("add user %q: %w", name, err)
-		}
-		if n > 0 {
-			return fmt.Errorf("user %q: %w", name, ErrUserExists)
-		}
-		if _, err := t.exec("INSERT INTO users (name, password_hash, created_at, updated_at) VALUES (?, ?, ?, ?)", name, hash, now.UTC(), now.UTC()); err != nil {
-			return fmt.Errorf("add user %q: %w", name, err)
-		}
-		return nil
-	})
+	res, err := s.w.ExecContext(ctx, s.w.Rebind(`INSERT INTO users (name, password_hash, created_at, updated_at) VALUES (?, ?, ?, ?)
+		ON CONFLICT (name) DO NOTHING`), name, hash, now.UTC(), now.UTC())
+	if err != nil {
+		return fmt.Errorf("add user %q: %w", name, err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return fmt.Errorf("user %q: %w", name, ErrUserExists)
+	}
+	return nil
 }
 
 // SetPassword replaces a user's password hash.
