@@ -87,7 +87,7 @@ func (e *Evaluator) serviceAlerts(ctx context.Context, name string, alerts []ale
 		if err := e.newServiceWrite(s, o.To, row.Maintenance, store.CauseAlert).write(tx, e.plan, moment{now, now}); err != nil {
 			return err
 		}
-		return alertIncident(tx, row, fired, resolved, worst, now)
+		return alertIncident(tx, row, fired, resolved, worst, e.plan.noteEvery, now)
 	})
 	if err != nil {
 		return o, err
@@ -98,17 +98,25 @@ func (e *Evaluator) serviceAlerts(ctx context.Context, name string, alerts []ale
 }
 
 // alertIncident tells visitors about alerts: the first firing alert of a
-// service opens an incident (or updates the open one), later ones update
-// it, and the last one resolved resolves the incident statusd opened.
-func alertIncident(tx *store.Tx, sv store.ServiceRow, fired, resolved []alert.Alert, worst status.ServiceStatus, now time.Time) error {
+// service opens an incident (or updates statusd's open one), later ones
+// update it, and the last one resolved resolves the incident statusd
+// opened. In an operator's incident they are notes (at most one per
+// noteEvery), which keep its state.
+func alertIncident(tx *store.Tx, sv store.ServiceRow, fired, resolved []alert.Alert, worst status.ServiceStatus, noteEvery time.Duration, now time.Time) error {
 	for _, a := range fired {
 		text := fmt.Sprintf("%s (alert %s).", a.Summary, a.Name)
 		open, err := tx.OpenIncidentOf(sv.ID, false)
 		if err != nil {
 			return err
 		}
-		if open == nil {
+		switch {
+		case open == nil:
 			if _, err := tx.OpenIncident(fmt.Sprintf("%s: %s", sv.Name, a.Summary), []int64{sv.ID}, store.Investigating, text, true, now); err != nil {
+				return err
+			}
+			continue
+		case !open.Automatic:
+			if err := noteOnce(tx, open.ID, text, noteEvery, now); err != nil {
 				return err
 			}
 			continue
@@ -131,8 +139,14 @@ func alertIncident(tx *store.Tx, sv store.ServiceRow, fired, resolved []alert.Al
 	slices.Sort(names)
 	text := fmt.Sprintf("The alerts about %s resolved (%s).", sv.Name, strings.Join(slices.Compact(names), ", "))
 	open, err := tx.OpenIncidentOf(sv.ID, true)
-	if err != nil || open == nil {
+	if err == nil && open == nil {
+		open, err = tx.OpenIncidentOf(sv.ID, false)
+	}
+	switch {
+	case err != nil || open == nil:
 		return err
+	case !open.Automatic:
+		return noteOnce(tx, open.ID, text, noteEvery, now)
 	}
 	return tx.AddIncidentUpdate(open.ID, store.Resolved, text, now)
 }

@@ -241,7 +241,7 @@ func (w *serviceWrite) write(tx *store.Tx, p *plan, at moment) error {
 		return nil
 	}
 	if w.s.autoIncident && w.cause == store.CauseChecks {
-		return autoIncident(tx, row, from, w.to, w.failing, now)
+		return autoIncident(tx, row, from, w.to, w.failing, p.noteEvery, now)
 	}
 	return nil
 }
@@ -332,45 +332,60 @@ func (p *plan) outboxRow(receiver string, kind message.Kind, key, topic string, 
 }
 
 // autoIncident opens, updates or resolves the incident of a service whose
-// checks put it in or out of an outage. An incident already open about
-// the service (an operator's) is updated instead of opening a second one.
-func autoIncident(tx *store.Tx, sv store.ServiceRow, from, to status.ServiceStatus, failing []string, now time.Time) error {
+// checks put it in or out of an outage. In an incident already open about
+// the service that an operator opened, statusd writes notes instead (at
+// most one per noteEvery): they neither change nor claim its state, which
+// is the operator's to give.
+func autoIncident(tx *store.Tx, sv store.ServiceRow, from, to status.ServiceStatus, failing []string, noteEvery time.Duration, now time.Time) error {
 	outage := func(s status.ServiceStatus) bool { return s >= status.PartialOutage }
 	label := strings.ReplaceAll(to.String(), "_", " ")
+	var text string
 	switch {
 	case outage(to):
-		text := fmt.Sprintf("%s is in %s.", sv.Name, label)
+		text = fmt.Sprintf("%s is in %s.", sv.Name, label)
 		if len(failing) > 0 {
 			text += "\n" + strings.Join(failing, "\n")
 		}
-		open, err := tx.OpenIncidentOf(sv.ID, false)
-		if err != nil {
-			return err
-		}
-		if open == nil {
-			_, err := tx.OpenIncident(fmt.Sprintf("%s: %s", sv.Name, label), []int64{sv.ID}, store.Investigating, text, true, now)
-			return err
-		}
+	case outage(from):
+		text = fmt.Sprintf("%s is %s again: its checks recovered.", sv.Name, label)
+	default:
+		return nil
+	}
+	// A recovery resolves statusd's own incident first.
+	open, err := tx.OpenIncidentOf(sv.ID, !outage(to))
+	if err == nil && open == nil && !outage(to) {
+		open, err = tx.OpenIncidentOf(sv.ID, false)
+	}
+	if err != nil {
+		return err
+	}
+	switch {
+	case open == nil && outage(to):
+		_, err := tx.OpenIncident(fmt.Sprintf("%s: %s", sv.Name, label), []int64{sv.ID}, store.Investigating, text, true, now)
+		return err
+	case open == nil:
+		return nil
+	case !open.Automatic:
+		return noteOnce(tx, open.ID, text, noteEvery, now)
+	case outage(to):
 		state, err := tx.IncidentState(open.ID)
 		if err != nil {
 			return err
 		}
 		return tx.AddIncidentUpdate(open.ID, state, text, now)
-	case outage(from):
-		text := fmt.Sprintf("%s is %s again: its checks recovered.", sv.Name, label)
-		if open, err := tx.OpenIncidentOf(sv.ID, true); err != nil || open != nil {
-			if err != nil {
-				return err
-			}
-			return tx.AddIncidentUpdate(open.ID, store.Resolved, text, now)
-		}
-		// An operator's incident is theirs to resolve: say the checks
-		// recovered and that it is being watched.
-		open, err := tx.OpenIncidentOf(sv.ID, false)
-		if err != nil || open == nil {
-			return err
-		}
-		return tx.AddIncidentUpdate(open.ID, store.Monitoring, text, now)
 	}
-	return nil
+	return tx.AddIncidentUpdate(open.ID, store.Resolved, text, now)
+}
+
+// noteOnce adds statusd's note to an operator's incident unless it added
+// one less than every ago.
+func noteOnce(tx *store.Tx, id int64, text string, every time.Duration, now time.Time) error {
+	last, err := tx.LastNote(id)
+	if err != nil {
+		return err
+	}
+	if !last.IsZero() && now.Sub(last) < every {
+		return nil
+	}
+	return tx.AddIncidentNote(id, text, now)
 }

@@ -79,6 +79,9 @@ type plan struct {
 	base      string // external URL for links, without a trailing slash
 	receivers config.Receivers
 	digest    config.Digest
+	// noteEvery is how often, at most, statusd notes in an operator's
+	// incident.
+	noteEvery time.Duration
 	checks    map[status.CheckID]*checkEntry
 	order     []*checkEntry // config order
 	services  map[string]*serviceEntry
@@ -94,6 +97,7 @@ func newPlan(cfg *config.Config, external *url.URL, prev *plan) *plan {
 		site:      message.Site{Name: cfg.Site.Name, URL: cfg.Site.URL},
 		receivers: cfg.Receivers,
 		digest:    cfg.Digest,
+		noteEvery: time.Duration(cfg.Incidents.NoteInterval),
 		checks:    map[status.CheckID]*checkEntry{},
 		services:  map[string]*serviceEntry{},
 	}

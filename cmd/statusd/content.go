@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
+	"os/user"
 	"slices"
 	"strconv"
 	"strings"
@@ -13,6 +15,8 @@ import (
 
 	"github.com/alecthomas/kingpin/v2"
 
+	"github.com/statusd/statusd/evaluator"
+	"github.com/statusd/statusd/internal/content"
 	"github.com/statusd/statusd/internal/status"
 	"github.com/statusd/statusd/internal/store"
 )
@@ -52,12 +56,12 @@ func (c *cli) setService(ctx context.Context, name string, manual *status.Servic
 	if err != nil {
 		return err
 	}
-	from, to, err := e.SetManual(ctx, name, manual, reason)
+	from, to, err := e.SetManual(ctx, cliActor(), content.ManualStatus{Service: name, Status: manual, Reason: reason})
 	if errors.Is(err, store.ErrNoService) {
 		return fmt.Errorf("no service %q (services are defined in the config)", name)
 	}
 	if err != nil {
-		return err
+		return o.errContent(err, 0)
 	}
 	how := "set by hand until cleared"
 	if manual == nil {
@@ -67,17 +71,48 @@ func (c *cli) setService(ctx context.Context, name string, manual *status.Servic
 	return printWritten(c.stdout, w.all())
 }
 
-// openContent opens the store for a command that writes page content.
-func (c *cli) openContent(ctx context.Context) (*opened, error) {
+// cliActor is who writes from the command line, for the audit log: the
+// system user running statusd.
+func cliActor() store.Actor {
+	name := os.Getenv("USER")
+	if u, err := user.Current(); err == nil {
+		name = u.Username
+	}
+	if name == "" {
+		name = "unknown"
+	}
+	return store.Actor{Name: name, Via: store.ViaCLI}
+}
+
+// errContent turns an operator write's errors into the command line's:
+// field errors are usage errors, and an unknown incident or window (id)
+// says how to list them.
+func (o *opened) errContent(err error, id int64) error {
+	var fe content.FieldErrors
+	switch {
+	case errors.As(err, &fe):
+		return usageError{fmt.Errorf("invalid input: %w", fe)}
+	case errors.Is(err, store.ErrNoIncident):
+		return fmt.Errorf("no incident %d (statusd incident list shows them)", id)
+	case errors.Is(err, store.ErrNoMaintenance):
+		return fmt.Errorf("no maintenance window %d (statusd maintenance list shows them)", id)
+	}
+	return o.errNoService(err)
+}
+
+// openContent opens the store and an evaluator for a command that writes
+// page content.
+func (c *cli) openContent(ctx context.Context) (*opened, *evaluator.Evaluator, error) {
 	o, err := c.open(ctx, opening{config: true, store: true})
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	if _, err := o.evaluator(ctx, nil); err != nil {
+	e, err := o.evaluator(ctx, nil)
+	if err != nil {
 		o.Close()
-		return nil, err
+		return nil, nil, err
 	}
-	return o, nil
+	return o, e, nil
 }
 
 // incidentFlags are the flags of `statusd incident`.
@@ -87,8 +122,9 @@ type incidentFlags struct {
 	services []string
 	state    string
 	message  string
-	// occurred dates an incident back (open).
+	// occurred dates an incident back (open, edit).
 	occurred string
+	impact   string
 	// list: state "open", "closed" or "" (all), at most limit.
 	limit int
 }
@@ -107,6 +143,14 @@ func (c *cli) addIncident(a *kingpin.Application) {
 	open.Flag("state", "State of the first update.").Default(store.Investigating).EnumVar(&f.state, incidentStates...)
 	open.Flag("message", "The first update's text.").StringVar(&f.message)
 	open.Flag("occurred", "When it began, to write one up after the fact: -DURATION (-3h), RFC 3339 or \"2026-12-01 14:00\" in the site's time zone (default: now).").StringVar(&f.occurred)
+	open.Flag("impact", "How bad it is: its colour on the page.").Default(store.ImpactNone).EnumVar(&f.impact, store.Impacts...)
+	edit := c.command(group, "edit", "Change an incident's title, impact or start.", run("edit"))
+	edit.Arg("id", "Incident id.").Required().Int64Var(&f.id)
+	edit.Flag("title", "New title.").StringVar(&f.title)
+	edit.Flag("impact", "New impact.").EnumVar(&f.impact, store.Impacts...)
+	edit.Flag("occurred", "When it began (same forms as open).").StringVar(&f.occurred)
+	c.command(group, "delete", "Delete an incident and its updates.", run("delete")).
+		Arg("id", "Incident id.").Required().Int64Var(&f.id)
 	update := c.command(group, "update", "Add an update to an incident.", run("update"))
 	update.Arg("id", "Incident id (statusd incident list).").Required().Int64Var(&f.id)
 	update.Flag("state", "The incident's new state.").Required().EnumVar(&f.state, incidentStates...)
@@ -119,70 +163,77 @@ func (c *cli) addIncident(a *kingpin.Application) {
 	list.Flag("limit", "At most this many.").Default("20").IntVar(&f.limit)
 }
 
-// Default messages of incident updates written without one.
-var defaultMessages = map[string]string{
-	store.Investigating: "We are investigating this issue.",
-	store.Identified:    "The cause has been identified.",
-	store.Monitoring:    "A fix is in place; we are monitoring the results.",
-	store.Resolved:      "This incident has been resolved.",
-}
-
-// incident runs `statusd incident open|update|resolve|list`.
+// incident runs `statusd incident open|update|resolve|edit|delete|list`.
 func (c *cli) incident(ctx context.Context, action string, f incidentFlags) error {
-	o, err := c.openContent(ctx)
+	o, e, err := c.openContent(ctx)
 	if err != nil {
 		return err
 	}
 	defer o.Close()
 	now := time.Now()
+	loc := o.cfg.Site.Location()
 	if action == "list" {
 		incs, total, err := o.store.Incidents(ctx, store.IncidentQuery{State: f.state, Limit: f.limit})
 		if err != nil {
 			return err
 		}
-		printIncidents(c.stdout, incs, o.cfg.Site.Location())
+		printIncidents(c.stdout, incs, loc)
 		if total > len(incs) {
 			fmt.Fprintf(c.stdout, "(%d of %d; --limit shows more)\n", len(incs), total)
 		}
 		return nil
 	}
-	msg, state, id := f.message, f.state, f.id
-	occurred := now
+	var occurred *time.Time
 	if f.occurred != "" {
-		if occurred, err = parseTime(f.occurred, now, o.cfg.Site.Location()); err != nil {
+		t, err := parseTime(f.occurred, now, loc)
+		if err != nil {
 			return usageError{fmt.Errorf("--occurred: %w", err)}
 		}
-		if occurred.After(now) {
-			return usageError{fmt.Errorf("--occurred: %s is in the future", occurred.In(o.cfg.Site.Location()).Format(listTime))}
+		if t.After(now) {
+			return usageError{fmt.Errorf("--occurred: %s is in the future", t.In(loc).Format(listTime))}
 		}
+		occurred = &t
 	}
-	if action == "resolve" {
-		state = store.Resolved
-	}
-	if msg == "" {
-		msg = defaultMessages[state]
-	}
-	err = o.store.Update(ctx, func(tx *store.Tx) error {
-		if action != "open" {
-			return tx.AddIncidentUpdate(id, state, msg, now)
+	who := cliActor()
+	var inc *store.Incident
+	switch action {
+	case "open":
+		in := content.NewIncident{Title: f.title, Impact: f.impact, State: f.state, Message: f.message}
+		if occurred != nil {
+			in.Occurred = *occurred
 		}
-		ids, err := tx.ServiceIDs(f.services)
-		if err != nil {
-			return err
+		for _, s := range f.services {
+			in.Services = append(in.Services, content.ServiceImpact{Name: s})
 		}
-		if id, err = tx.OpenIncident(f.title, ids, state, msg, false, now); err != nil || occurred.Equal(now) {
-			return err
+		inc, err = e.OpenIncident(ctx, who, in)
+	case "update", "resolve":
+		state := f.state
+		if action == "resolve" {
+			state = store.Resolved
 		}
-		return tx.DateIncident(id, occurred)
-	})
-	switch {
-	case errors.Is(err, store.ErrNoIncident):
-		return fmt.Errorf("no incident %d (statusd incident list shows them)", id)
-	case err != nil:
-		return o.errNoService(err)
+		inc, err = e.UpdateIncident(ctx, who, f.id, content.IncidentUpdate{State: state, Message: f.message})
+	case "edit":
+		var ch content.IncidentChange
+		if f.title != "" {
+			ch.Title = &f.title
+		}
+		if f.impact != "" {
+			ch.Impact = &f.impact
+		}
+		ch.Occurred = occurred
+		inc, err = e.EditIncident(ctx, who, f.id, ch)
+	case "delete":
+		if err := e.DeleteIncident(ctx, who, f.id); err != nil {
+			return o.errContent(err, f.id)
+		}
+		fmt.Fprintf(c.stdout, "incident %d deleted\n", f.id)
+		return nil
 	}
-	verb := map[string]string{"open": "opened", "update": "updated", "resolve": "resolved"}[action]
-	fmt.Fprintf(c.stdout, "incident %d %s: %s\n", id, verb, state)
+	if err != nil {
+		return o.errContent(err, f.id)
+	}
+	verb := map[string]string{"open": "opened", "update": "updated", "resolve": "resolved", "edit": "edited"}[action]
+	fmt.Fprintf(c.stdout, "incident %d %s: %s\n", inc.ID, verb, inc.State())
 	return nil
 }
 
@@ -238,15 +289,15 @@ func (c *cli) addMaintenance(a *kingpin.Application) {
 
 // maintenance runs `statusd maintenance add|list|cancel`.
 func (c *cli) maintenance(ctx context.Context, action string, f maintenanceFlags) error {
-	o, err := c.openContent(ctx)
+	o, e, err := c.openContent(ctx)
 	if err != nil {
 		return err
 	}
 	defer o.Close()
-	return maintenanceCommand(ctx, o, action, f, c.stdout)
+	return maintenanceCommand(ctx, o, e, action, f, c.stdout)
 }
 
-func maintenanceCommand(ctx context.Context, o *opened, action string, f maintenanceFlags, stdout io.Writer) error {
+func maintenanceCommand(ctx context.Context, o *opened, e *evaluator.Evaluator, action string, f maintenanceFlags, stdout io.Writer) error {
 	id := f.id
 	now := time.Now()
 	loc := o.cfg.Site.Location()
@@ -268,12 +319,8 @@ func maintenanceCommand(ctx context.Context, o *opened, action string, f mainten
 		printTable(stdout, "no maintenance windows ahead or in progress", []string{"ID", "STARTS", "ENDS", "ACTIVE", "TITLE", "SERVICES"}, rows)
 		return nil
 	case "cancel":
-		err := o.store.Update(ctx, func(tx *store.Tx) error { return tx.CancelMaintenance(id) })
-		if errors.Is(err, store.ErrNoMaintenance) {
-			return fmt.Errorf("no maintenance window %d (statusd maintenance list shows them)", id)
-		}
-		if err != nil {
-			return err
+		if err := e.CancelMaintenance(ctx, cliActor(), id); err != nil {
+			return o.errContent(err, id)
 		}
 		fmt.Fprintf(stdout, "maintenance %d cancelled\n", id)
 		return nil
@@ -296,18 +343,11 @@ func maintenanceCommand(ctx context.Context, o *opened, action string, f mainten
 		}
 		end = &e
 	}
-	err = o.store.Update(ctx, func(tx *store.Tx) error {
-		ids, err := tx.ServiceIDs(f.services)
-		if err != nil {
-			return err
-		}
-		id, err = tx.AddMaintenance(f.title, f.description, start, end, ids, now)
-		return err
-	})
+	m, err := e.AddMaintenance(ctx, cliActor(), content.Maintenance{Title: f.title, Description: f.description, Start: start, End: end, Services: f.services})
 	if err != nil {
-		return o.errNoService(err)
+		return o.errContent(err, 0)
 	}
-	fmt.Fprintf(stdout, "maintenance %d scheduled from %s", id, start.In(loc).Format(listTime))
+	fmt.Fprintf(stdout, "maintenance %d scheduled from %s", m.ID, start.In(loc).Format(listTime))
 	if end != nil {
 		fmt.Fprintf(stdout, " to %s", end.In(loc).Format(listTime))
 	}

@@ -33,6 +33,8 @@ type Config struct {
 	Page Page `yaml:"page"`
 	// API is how the JSON API serves strangers.
 	API API `yaml:"api"`
+	// Incidents say how statusd writes in incidents.
+	Incidents Incidents `yaml:"incidents"`
 
 	// File is where the config was read from; "" for the built-in default.
 	File string `yaml:"-"`
@@ -55,6 +57,15 @@ type API struct {
 	// answer a request for a fresh one (default 5s): a check runs fresh
 	// at most once per it, whoever asks.
 	FreshMinInterval model.Duration `yaml:"fresh_min_interval"`
+}
+
+// Incidents say how statusd writes in incidents.
+type Incidents struct {
+	// NoteInterval is how often, at most, statusd adds a note to an
+	// operator's incident when the checks of its services fail or
+	// recover (default 15m): a flapping check writes one note per
+	// interval, not one per flap.
+	NoteInterval model.Duration `yaml:"note_interval"`
 }
 
 // Site describes the monitored site.

@@ -36,6 +36,7 @@ func (c *Config) applyDefaults() {
 	}
 	setString(&c.API.Fresh, FreshToken)
 	setDuration(&c.API.FreshMinInterval, model.Duration(5*time.Second))
+	setDuration(&c.Incidents.NoteInterval, model.Duration(15*time.Minute))
 	if c.Scheduler.MaxConcurrency == 0 {
 		c.Scheduler.MaxConcurrency = DefaultMaxConcurrency
 	}

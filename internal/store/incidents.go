@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/jmoiron/sqlx"
+
+	"github.com/statusd/statusd/internal/status"
 )
 
 // Incident states; an incident is closed when its latest update is
@@ -23,26 +25,43 @@ const (
 // IncidentStates are the states of an incident update, in order.
 var IncidentStates = []string{Investigating, Identified, Monitoring, Resolved}
 
+// Impacts of an incident, from none to critical: its colour on the page.
+const (
+	ImpactNone     = "none"
+	ImpactMinor    = "minor"
+	ImpactMajor    = "major"
+	ImpactCritical = "critical"
+)
+
+// Impacts are the impacts, in order.
+var Impacts = []string{ImpactNone, ImpactMinor, ImpactMajor, ImpactCritical}
+
 // Incident is an incident with its services and its updates, newest
 // first.
 type Incident struct {
 	ID        int64            `db:"id" json:"id"`
 	Title     string           `db:"name" json:"title"`
+	Impact    string           `db:"impact" json:"impact"`
 	Occurred  time.Time        `db:"occurred_at" json:"occurred"`
 	Closed    bool             `db:"closed" json:"closed"`
 	Automatic bool             `db:"automatic" json:"automatic"`
 	CreatedAt time.Time        `db:"created_at" json:"created"`
 	UpdatedAt time.Time        `db:"updated_at" json:"updated"`
 	Services  []string         `db:"-" json:"services"`
-	Updates   []IncidentUpdate `db:"-" json:"updates"`
+	// Statuses are the statuses the incident set on its services by
+	// hand (cleared when it is resolved), by service name.
+	Statuses map[string]string `db:"-" json:"statuses"`
+	Updates  []IncidentUpdate  `db:"-" json:"updates"`
 }
 
-// State is the state of the latest update.
+// State is the state of the latest update that is not a note.
 func (i *Incident) State() string {
-	if len(i.Updates) == 0 {
-		return Investigating
+	for _, u := range i.Updates {
+		if !u.Note {
+			return u.State
+		}
 	}
-	return i.Updates[0].State
+	return Investigating
 }
 
 // IncidentUpdate is one step of an incident.
@@ -51,6 +70,9 @@ type IncidentUpdate struct {
 	IncidentID int64     `db:"incident_id" json:"-"`
 	State      string    `db:"state" json:"state"`
 	Message    string    `db:"description" json:"message"`
+	// Note marks statusd's own line in an operator's incident: it does
+	// not change the incident's state (State is the one it had).
+	Note bool `db:"note" json:"note"`
 	CreatedAt  time.Time `db:"created_at" json:"created"`
 }
 
@@ -110,7 +132,7 @@ func (t *Tx) AddIncidentUpdate(id int64, state, msg string, now time.Time) error
 // OpenIncidentOf returns the newest open incident about a service, nil
 // when there is none; automaticOnly limits it to the ones statusd opened.
 func (t *Tx) OpenIncidentOf(serviceID int64, automaticOnly bool) (*Incident, error) {
-	q := `SELECT i.id, i.name, i.occurred_at, i.closed, i.automatic, i.created_at, i.updated_at
+	q := `SELECT i.id, i.name, i.impact, i.occurred_at, i.closed, i.automatic, i.created_at, i.updated_at
 		FROM incidents i JOIN incident_services s ON s.incident_id = i.id
 		WHERE s.service_id = ? AND NOT i.closed`
 	if automaticOnly {
@@ -130,7 +152,7 @@ func (t *Tx) OpenIncidentOf(serviceID int64, automaticOnly bool) (*Incident, err
 // IncidentState is the state of an incident's latest update.
 func (t *Tx) IncidentState(id int64) (string, error) {
 	var state string
-	err := t.get(&state, "SELECT state FROM incident_updates WHERE incident_id = ? ORDER BY created_at DESC, id DESC LIMIT 1", id)
+	err := t.get(&state, "SELECT state FROM incident_updates WHERE incident_id = ? AND NOT note ORDER BY created_at DESC, id DESC LIMIT 1", id)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Investigating, nil
 	}
@@ -185,7 +207,7 @@ func (s *Store) Incidents(ctx context.Context, q IncidentQuery) ([]Incident, int
 	if err := s.db.GetContext(ctx, &total, s.db.Rebind("SELECT COUNT(*) FROM incidents"+cond), args...); err != nil {
 		return nil, 0, fmt.Errorf("count incidents: %w", err)
 	}
-	query := "SELECT id, name, occurred_at, closed, automatic, created_at, updated_at FROM incidents" + cond + " ORDER BY occurred_at DESC, id DESC"
+	query := "SELECT "+incidentColumns+" FROM incidents" + cond + " ORDER BY occurred_at DESC, id DESC"
 	if q.Limit > 0 {
 		query += fmt.Sprintf(" LIMIT %d OFFSET %d", q.Limit, q.Offset)
 	}
@@ -199,16 +221,36 @@ func (s *Store) Incidents(ctx context.Context, q IncidentQuery) ([]Incident, int
 	return incidents, total, nil
 }
 
+const incidentColumns = "id, name, impact, occurred_at, closed, automatic, created_at, updated_at"
+
 // Incident reads one incident.
 func (s *Store) Incident(ctx context.Context, id int64) (*Incident, error) {
+	return readIncident(s.selector(ctx), id)
+}
+
+// Incident reads one incident as this transaction sees it.
+func (t *Tx) Incident(id int64) (*Incident, error) {
+	return readIncident(t.selectRows, id)
+}
+
+// selectFunc runs a query (with ? placeholders) into dest.
+type selectFunc func(dest any, query string, args ...any) error
+
+func (s *Store) selector(ctx context.Context) selectFunc {
+	return func(dest any, query string, args ...any) error {
+		return s.db.SelectContext(ctx, dest, s.db.Rebind(query), args...)
+	}
+}
+
+func readIncident(sel selectFunc, id int64) (*Incident, error) {
 	var inc []Incident
-	if err := s.db.SelectContext(ctx, &inc, s.db.Rebind("SELECT id, name, occurred_at, closed, automatic, created_at, updated_at FROM incidents WHERE id = ?"), id); err != nil {
+	if err := sel(&inc, "SELECT "+incidentColumns+" FROM incidents WHERE id = ?", id); err != nil {
 		return nil, fmt.Errorf("read incident %d: %w", id, err)
 	}
 	if len(inc) == 0 {
 		return nil, fmt.Errorf("incident %d: %w", id, ErrNoIncident)
 	}
-	if err := s.fillIncidents(ctx, inc); err != nil {
+	if err := fillIncidents(sel, inc); err != nil {
 		return nil, err
 	}
 	return &inc[0], nil
@@ -216,6 +258,10 @@ func (s *Store) Incident(ctx context.Context, id int64) (*Incident, error) {
 
 // fillIncidents reads the services and updates of incidents.
 func (s *Store) fillIncidents(ctx context.Context, incidents []Incident) error {
+	return fillIncidents(s.selector(ctx), incidents)
+}
+
+func fillIncidents(sel selectFunc, incidents []Incident) error {
 	if len(incidents) == 0 {
 		return nil
 	}
@@ -224,32 +270,37 @@ func (s *Store) fillIncidents(ctx context.Context, incidents []Incident) error {
 	for i := range incidents {
 		inc := &incidents[i]
 		inc.Occurred, inc.CreatedAt, inc.UpdatedAt = inc.Occurred.UTC(), inc.CreatedAt.UTC(), inc.UpdatedAt.UTC()
-		inc.Services, inc.Updates = []string{}, []IncidentUpdate{}
+		inc.Services, inc.Statuses, inc.Updates = []string{}, map[string]string{}, []IncidentUpdate{}
 		ids[i] = inc.ID
 		byID[inc.ID] = inc
 	}
-	q, args, err := sqlx.In(`SELECT s.incident_id, v.name FROM incident_services s JOIN services v ON v.id = s.service_id
+	q, args, err := sqlx.In(`SELECT s.incident_id, v.name, s.status FROM incident_services s JOIN services v ON v.id = s.service_id
 		WHERE s.incident_id IN (?) ORDER BY v.priority DESC, v.name`, ids)
 	if err != nil {
 		return err
 	}
 	var links []struct {
-		IncidentID int64  `db:"incident_id"`
-		Name       string `db:"name"`
+		IncidentID int64         `db:"incident_id"`
+		Name       string        `db:"name"`
+		Status     sql.NullInt16 `db:"status"`
 	}
-	if err := s.db.SelectContext(ctx, &links, s.db.Rebind(q), args...); err != nil {
+	if err := sel(&links, q, args...); err != nil {
 		return fmt.Errorf("read incident services: %w", err)
 	}
 	for _, l := range links {
-		byID[l.IncidentID].Services = append(byID[l.IncidentID].Services, l.Name)
+		inc := byID[l.IncidentID]
+		inc.Services = append(inc.Services, l.Name)
+		if l.Status.Valid {
+			inc.Statuses[l.Name] = status.ServiceStatus(l.Status.Int16).String()
+		}
 	}
-	q, args, err = sqlx.In(`SELECT id, incident_id, state, description, created_at FROM incident_updates
+	q, args, err = sqlx.In(`SELECT id, incident_id, state, description, note, created_at FROM incident_updates
 		WHERE incident_id IN (?) ORDER BY created_at DESC, id DESC`, ids)
 	if err != nil {
 		return err
 	}
 	var updates []IncidentUpdate
-	if err := s.db.SelectContext(ctx, &updates, s.db.Rebind(q), args...); err != nil {
+	if err := sel(&updates, q, args...); err != nil {
 		return fmt.Errorf("read incident updates: %w", err)
 	}
 	for _, u := range updates {

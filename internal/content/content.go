@@ -1,0 +1,276 @@
+// Package content is what operators write on the status page —
+// incidents with their updates, services' statuses set by hand,
+// maintenance windows — as the admin, the API and the command line hand it
+// to the evaluator, which writes it. Each input validates itself, so the
+// three say the same thing about the same mistake.
+package content
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/statusd/statusd/internal/status"
+	"github.com/statusd/statusd/internal/store"
+)
+
+// Bounds of what an operator writes.
+const (
+	MaxTitle   = 200
+	MaxMessage = 20000
+	MaxReason  = 500
+)
+
+// FieldErrors are the mistakes of an input, by field name (the API's JSON
+// names).
+type FieldErrors map[string]string
+
+func (f FieldErrors) Error() string {
+	keys := make([]string, 0, len(f))
+	for k := range f {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		parts[i] = k + ": " + f[k]
+	}
+	return strings.Join(parts, "; ")
+}
+
+// err returns f as an error, nil when it is empty.
+func (f FieldErrors) err() error {
+	if len(f) == 0 {
+		return nil
+	}
+	return f
+}
+
+// ErrConflict is a write that clashes with what is stored (a name taken,
+// a config-defined service edited).
+var ErrConflict = errors.New("conflict")
+
+// ServiceImpact names a service an incident affects, with the status the
+// incident sets on it (nil: none; the service keeps the status its checks
+// give).
+type ServiceImpact struct {
+	Name   string
+	Status *status.ServiceStatus
+}
+
+// NewIncident opens an incident with its first update.
+type NewIncident struct {
+	Title   string
+	Impact  string // default none
+	State   string // default investigating
+	Message string // default: the state's default message
+	// Occurred dates the incident back (zero: now); never in the future.
+	Occurred time.Time
+	Services []ServiceImpact
+}
+
+// Validate checks the input against now and fills its defaults.
+func (n *NewIncident) Validate(now time.Time) error {
+	f := FieldErrors{}
+	checkText(f, "title", n.Title, MaxTitle, true)
+	if n.Impact == "" {
+		n.Impact = store.ImpactNone
+	}
+	checkEnum(f, "impact", n.Impact, store.Impacts)
+	if n.State == "" {
+		n.State = store.Investigating
+	}
+	checkEnum(f, "state", n.State, store.IncidentStates)
+	checkText(f, "message", n.Message, MaxMessage, false)
+	if n.Message == "" {
+		n.Message = DefaultMessage(n.State)
+	}
+	if n.Occurred.After(now) {
+		f["occurred"] = "is in the future"
+	}
+	checkServices(f, n.Services)
+	return f.err()
+}
+
+// IncidentChange edits an incident; nil fields stay.
+type IncidentChange struct {
+	Title    *string
+	Impact   *string
+	Occurred *time.Time
+	// Services, when not nil, replace the incident's services.
+	Services *[]ServiceImpact
+}
+
+// Validate checks the change.
+func (c *IncidentChange) Validate(now time.Time) error {
+	f := FieldErrors{}
+	if c.Title != nil {
+		checkText(f, "title", *c.Title, MaxTitle, true)
+	}
+	if c.Impact != nil {
+		checkEnum(f, "impact", *c.Impact, store.Impacts)
+	}
+	if c.Occurred != nil && c.Occurred.After(now) {
+		f["occurred"] = "is in the future"
+	}
+	if c.Services != nil {
+		checkServices(f, *c.Services)
+	}
+	if c.Title == nil && c.Impact == nil && c.Occurred == nil && c.Services == nil {
+		f["body"] = "changes nothing: give title, impact, occurred or services"
+	}
+	return f.err()
+}
+
+// IncidentUpdate is an operator's update of an incident.
+type IncidentUpdate struct {
+	State   string
+	Message string // default: the state's default message
+	// Services set statuses on services (added to the incident when it
+	// did not name them).
+	Services []ServiceImpact
+}
+
+// Validate checks the update and fills its defaults.
+func (u *IncidentUpdate) Validate() error {
+	f := FieldErrors{}
+	if u.State == "" {
+		f["state"] = "is required"
+	} else {
+		checkEnum(f, "state", u.State, store.IncidentStates)
+	}
+	checkText(f, "message", u.Message, MaxMessage, false)
+	if u.Message == "" {
+		u.Message = DefaultMessage(u.State)
+	}
+	checkServices(f, u.Services)
+	return f.err()
+}
+
+// ManualStatus sets (Status != nil) or clears a service's status by hand.
+type ManualStatus struct {
+	Service string
+	Status  *status.ServiceStatus
+	Reason  string
+}
+
+// Validate checks the input.
+func (m *ManualStatus) Validate() error {
+	f := FieldErrors{}
+	checkText(f, "reason", m.Reason, MaxReason, false)
+	return f.err()
+}
+
+// Maintenance schedules a maintenance window.
+type Maintenance struct {
+	Title       string
+	Description string
+	Start       time.Time
+	End         *time.Time // nil: until cancelled
+	Services    []string
+}
+
+// Validate checks the window.
+func (m *Maintenance) Validate() error {
+	f := FieldErrors{}
+	checkText(f, "title", m.Title, MaxTitle, true)
+	checkText(f, "description", m.Description, MaxMessage, false)
+	if m.Start.IsZero() {
+		f["start"] = "is required"
+	}
+	if m.End != nil && !m.End.After(m.Start) {
+		f["end"] = "is not after start"
+	}
+	checkNames(f, "services", m.Services)
+	return f.err()
+}
+
+// MaintenanceChange edits a maintenance window; nil fields stay.
+type MaintenanceChange struct {
+	Title       *string
+	Description *string
+	Start       *time.Time
+	End         *time.Time
+	// NoEnd removes the end: the window lasts until cancelled.
+	NoEnd    bool
+	Services *[]string
+}
+
+// Validate checks the change against the window as stored.
+func (c *MaintenanceChange) Validate(start time.Time, end *time.Time) error {
+	f := FieldErrors{}
+	if c.Title != nil {
+		checkText(f, "title", *c.Title, MaxTitle, true)
+	}
+	if c.Description != nil {
+		checkText(f, "description", *c.Description, MaxMessage, false)
+	}
+	if c.Start != nil {
+		start = *c.Start
+	}
+	if c.End != nil {
+		end = c.End
+	}
+	if c.NoEnd {
+		end = nil
+	}
+	if end != nil && !end.After(start) {
+		f["end"] = "is not after start"
+	}
+	if c.Services != nil {
+		checkNames(f, "services", *c.Services)
+	}
+	return f.err()
+}
+
+// DefaultMessage is the text of an update written without one.
+func DefaultMessage(state string) string {
+	return map[string]string{
+		store.Investigating: "We are investigating this issue.",
+		store.Identified:    "The cause has been identified.",
+		store.Monitoring:    "A fix is in place; we are monitoring the results.",
+		store.Resolved:      "This incident has been resolved.",
+	}[state]
+}
+
+func checkText(f FieldErrors, field, v string, limit int, required bool) {
+	switch {
+	case required && strings.TrimSpace(v) == "":
+		f[field] = "is required"
+	case !utf8.ValidString(v):
+		f[field] = "is not valid UTF-8"
+	case utf8.RuneCountInString(v) > limit:
+		f[field] = fmt.Sprintf("is longer than %d characters", limit)
+	}
+}
+
+func checkEnum(f FieldErrors, field, v string, allowed []string) {
+	if !slices.Contains(allowed, v) {
+		f[field] = fmt.Sprintf("%q is not one of %s", v, strings.Join(allowed, ", "))
+	}
+}
+
+func checkServices(f FieldErrors, services []ServiceImpact) {
+	names := make([]string, len(services))
+	for i, s := range services {
+		names[i] = s.Name
+	}
+	checkNames(f, "services", names)
+}
+
+func checkNames(f FieldErrors, field string, names []string) {
+	seen := map[string]bool{}
+	for _, n := range names {
+		switch {
+		case strings.TrimSpace(n) == "":
+			f[field] = "has an empty service name"
+		case seen[n]:
+			f[field] = fmt.Sprintf("names %q twice", n)
+		}
+		seen[n] = true
+	}
+}
