@@ -39,15 +39,15 @@ var Impacts = []string{ImpactNone, ImpactMinor, ImpactMajor, ImpactCritical}
 // Incident is an incident with its services and its updates, newest
 // first.
 type Incident struct {
-	ID        int64            `db:"id" json:"id"`
-	Title     string           `db:"name" json:"title"`
-	Impact    string           `db:"impact" json:"impact"`
-	Occurred  time.Time        `db:"occurred_at" json:"occurred"`
-	Closed    bool             `db:"closed" json:"closed"`
-	Automatic bool             `db:"automatic" json:"automatic"`
-	CreatedAt time.Time        `db:"created_at" json:"created"`
-	UpdatedAt time.Time        `db:"updated_at" json:"updated"`
-	Services  []string         `db:"-" json:"services"`
+	ID        int64     `db:"id" json:"id"`
+	Title     string    `db:"name" json:"title"`
+	Impact    string    `db:"impact" json:"impact"`
+	Occurred  time.Time `db:"occurred_at" json:"occurred"`
+	Closed    bool      `db:"closed" json:"closed"`
+	Automatic bool      `db:"automatic" json:"automatic"`
+	CreatedAt time.Time `db:"created_at" json:"created"`
+	UpdatedAt time.Time `db:"updated_at" json:"updated"`
+	Services  []string  `db:"-" json:"services"`
 	// Statuses are the statuses the incident set on its services by
 	// hand (cleared when it is resolved), by service name.
 	Statuses map[string]string `db:"-" json:"statuses"`
@@ -66,14 +66,14 @@ func (i *Incident) State() string {
 
 // IncidentUpdate is one step of an incident.
 type IncidentUpdate struct {
-	ID         int64     `db:"id" json:"id"`
-	IncidentID int64     `db:"incident_id" json:"-"`
-	State      string    `db:"state" json:"state"`
-	Message    string    `db:"description" json:"message"`
+	ID         int64  `db:"id" json:"id"`
+	IncidentID int64  `db:"incident_id" json:"-"`
+	State      string `db:"state" json:"state"`
+	Message    string `db:"description" json:"message"`
 	// Note marks statusd's own line in an operator's incident: it does
 	// not change the incident's state (State is the one it had).
-	Note bool `db:"note" json:"note"`
-	CreatedAt  time.Time `db:"created_at" json:"created"`
+	Note      bool      `db:"note" json:"note"`
+	CreatedAt time.Time `db:"created_at" json:"created"`
 }
 
 // ErrNoIncident is an incident id the store does not know.
@@ -207,7 +207,7 @@ func (s *Store) Incidents(ctx context.Context, q IncidentQuery) ([]Incident, int
 	if err := s.db.GetContext(ctx, &total, s.db.Rebind("SELECT COUNT(*) FROM incidents"+cond), args...); err != nil {
 		return nil, 0, fmt.Errorf("count incidents: %w", err)
 	}
-	query := "SELECT "+incidentColumns+" FROM incidents" + cond + " ORDER BY occurred_at DESC, id DESC"
+	query := "SELECT " + incidentColumns + " FROM incidents" + cond + " ORDER BY occurred_at DESC, id DESC"
 	if q.Limit > 0 {
 		query += fmt.Sprintf(" LIMIT %d OFFSET %d", q.Limit, q.Offset)
 	}
