@@ -418,6 +418,7 @@ func New(ctx context.Context, opts Options) (_ *App, err error) {
 		Auth:        a.auth,
 		Alerts:      a.evaluator,
 		Cluster:     a.cluster,
+		Operator:    operator{a.evaluator, st},
 	})
 	if err != nil {
 		return nil, err
@@ -759,4 +760,15 @@ func retention(c *config.Config) store.Retention {
 		Heartbeats:      time.Duration(r.Heartbeats),
 		Notifications:   time.Duration(r.Notifications),
 	}
+}
+
+// operator is what the write API writes through (the evaluator) and reads
+// the audit log from (the store).
+type operator struct {
+	*evaluator.Evaluator
+	store *store.Store
+}
+
+func (o operator) Audit(ctx context.Context, q store.AuditQuery) ([]store.AuditEntry, error) {
+	return o.store.Audit(ctx, q)
 }

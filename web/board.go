@@ -300,9 +300,8 @@ func openIncidents(b *board.Board) []store.Incident {
 
 func maintenancesJSON(b *board.Board, now time.Time) []maintenanceJSON {
 	out := make([]maintenanceJSON, 0, len(b.Maintenances))
-	for _, m := range b.Maintenances {
-		out = append(out, maintenanceJSON{ID: m.ID, Title: m.Title, Description: m.Description, Starts: m.StartsAt,
-			Ends: m.End(), Active: m.Active(now), Services: m.Services})
+	for i := range b.Maintenances {
+		out = append(out, maintenanceOf(&b.Maintenances[i], now))
 	}
 	return out
 }

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"strings"
 
 	"github.com/gorilla/mux"
 	"github.com/prometheus/client_golang/prometheus"
@@ -71,12 +72,15 @@ type Options struct {
 	// Cluster is this member's view of the cluster; with Auth it serves
 	// /api/v1/cluster to read tokens.
 	Cluster Cluster
+	// Operator writes incidents, statuses and maintenance; with Auth it
+	// serves the write API to write tokens.
+	Operator Operator
 }
 
 // Handler returns statusd's HTTP handler.
 func Handler(opts Options) (http.Handler, error) {
-	h := &handler{opts: opts}
 	r := mux.NewRouter()
+	h := &handler{opts: opts, router: r}
 	in := newInstrumentation(opts.Registerer)
 	r.Use(in.middleware)
 	r.Use(securityHeaders)
@@ -96,6 +100,9 @@ func Handler(opts Options) (http.Handler, error) {
 	}
 	if opts.Auth != nil && opts.Alerts != nil {
 		r.Handle("/api/v1/alertmanager", opts.Auth.Require(store.ScopeWrite, http.HandlerFunc(h.alertmanager))).Methods(http.MethodPost)
+	}
+	if opts.Auth != nil && opts.Operator != nil {
+		h.writeRoutes(r)
 	}
 	if opts.Auth != nil && opts.Cluster != nil {
 		r.Handle("/api/v1/cluster", opts.Auth.Require(store.ScopeRead, http.HandlerFunc(h.cluster))).Methods(http.MethodGet, http.MethodHead)
@@ -124,7 +131,8 @@ func Handler(opts Options) (http.Handler, error) {
 }
 
 type handler struct {
-	opts Options
+	opts   Options
+	router *mux.Router
 }
 
 func (h *handler) healthy(w http.ResponseWriter, _ *http.Request) {
@@ -159,7 +167,25 @@ func (h *handler) notFound(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *handler) methodNotAllowed(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Allow", strings.Join(h.allowed(r), ", "))
 	writeError(w, http.StatusMethodNotAllowed, "method "+r.Method+" is not allowed on "+r.URL.Path)
+}
+
+// methods are the methods statusd's routes answer.
+var methods = []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete, http.MethodOptions}
+
+// allowed are the methods a request's path answers, for Allow.
+func (h *handler) allowed(r *http.Request) []string {
+	var out []string
+	for _, m := range methods {
+		try := r.Clone(r.Context())
+		try.Method = m
+		var match mux.RouteMatch
+		if h.router.Match(try, &match) && match.MatchErr == nil {
+			out = append(out, m)
+		}
+	}
+	return out
 }
 
 // writeJSON writes v as JSON with a status code.

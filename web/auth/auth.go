@@ -154,6 +154,15 @@ type Identity struct {
 	Scope string
 }
 
+type identityKey struct{}
+
+// IdentityOf is the identity Require found for a request's context; false
+// outside Require.
+func IdentityOf(ctx context.Context) (Identity, bool) {
+	id, ok := ctx.Value(identityKey{}).(Identity)
+	return id, ok
+}
+
 // Check returns the identity of a request's bearer token when it has the
 // scope (a write token also reads); ok is false otherwise.
 func (a *Authenticator) Check(r *http.Request, scope string) (Identity, bool) {
@@ -195,8 +204,8 @@ func Bearer(r *http.Request) (string, bool) {
 // on a write route), with a JSON error.
 func (a *Authenticator) Require(scope string, h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if _, ok := a.Check(r, scope); ok {
-			h.ServeHTTP(w, r)
+		if id, ok := a.Check(r, scope); ok {
+			h.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), identityKey{}, id)))
 			return
 		}
 		if !a.Loaded() {

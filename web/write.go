@@ -1,0 +1,325 @@
+package web
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gorilla/mux"
+
+	"github.com/statusd/statusd/internal/content"
+	"github.com/statusd/statusd/internal/status"
+	"github.com/statusd/statusd/internal/store"
+	"github.com/statusd/statusd/web/auth"
+)
+
+// Operator is what the write API asks of statusd (app hands it the
+// evaluator, which writes each change with its audit entry).
+type Operator interface {
+	SetManual(ctx context.Context, who store.Actor, in content.ManualStatus) (from, to status.ServiceStatus, err error)
+	OpenIncident(ctx context.Context, who store.Actor, in content.NewIncident) (*store.Incident, error)
+	EditIncident(ctx context.Context, who store.Actor, id int64, c content.IncidentChange) (*store.Incident, error)
+	UpdateIncident(ctx context.Context, who store.Actor, id int64, u content.IncidentUpdate) (*store.Incident, error)
+	DeleteIncident(ctx context.Context, who store.Actor, id int64) error
+	AddMaintenance(ctx context.Context, who store.Actor, m content.Maintenance) (*store.Maintenance, error)
+	EditMaintenance(ctx context.Context, who store.Actor, id int64, c content.MaintenanceChange) (*store.Maintenance, error)
+	CancelMaintenance(ctx context.Context, who store.Actor, id int64) error
+	// Audit reads the recorded writes, newest first.
+	Audit(ctx context.Context, q store.AuditQuery) ([]store.AuditEntry, error)
+}
+
+// writeRoutes serves the write API: every route needs a write token.
+func (h *handler) writeRoutes(r *mux.Router) {
+	write := func(f http.HandlerFunc) http.Handler { return h.opts.Auth.Require(store.ScopeWrite, f) }
+	r.Handle("/api/v1/incidents", write(h.createIncident)).Methods(http.MethodPost)
+	r.Handle("/api/v1/incidents/{id}", write(h.editIncident)).Methods(http.MethodPatch)
+	r.Handle("/api/v1/incidents/{id}", write(h.deleteIncident)).Methods(http.MethodDelete)
+	r.Handle("/api/v1/incidents/{id}/updates", write(h.updateIncident)).Methods(http.MethodPost)
+	r.Handle("/api/v1/services/{name}/status", write(h.setStatus)).Methods(http.MethodPut)
+	r.Handle("/api/v1/services/{name}/status", write(h.clearStatus)).Methods(http.MethodDelete)
+	r.Handle("/api/v1/maintenances", write(h.createMaintenance)).Methods(http.MethodPost)
+	r.Handle("/api/v1/maintenances/{id}", write(h.editMaintenance)).Methods(http.MethodPatch)
+	r.Handle("/api/v1/maintenances/{id}", write(h.cancelMaintenance)).Methods(http.MethodDelete)
+	r.Handle("/api/v1/audit", write(h.audit)).Methods(http.MethodGet, http.MethodHead)
+}
+
+// actor is who writes through the API: the token's name.
+func actor(r *http.Request) store.Actor {
+	id, _ := auth.IdentityOf(r.Context())
+	return store.Actor{Name: "token:" + id.Token, Via: store.ViaAPI}
+}
+
+// pathID is the {id} of a route; false (answered 404) when it is not one.
+func pathID(w http.ResponseWriter, r *http.Request, what string) (int64, bool) {
+	raw := mux.Vars(r)["id"]
+	id, err := strconv.ParseInt(raw, 10, 64)
+	if err != nil || id <= 0 {
+		writeError(w, http.StatusNotFound, "no "+what+" "+strconv.Quote(raw))
+		return 0, false
+	}
+	return id, true
+}
+
+// writeFailed answers a write the operator refused: 400 for the input's
+// mistakes (a service named in the body that does not exist is one), 404
+// for what the path names, 500 otherwise.
+func (h *handler) writeFailed(w http.ResponseWriter, err error) {
+	var fe content.FieldErrors
+	switch {
+	case errors.As(err, &fe):
+		writeFieldErrors(w, fe)
+	case errors.Is(err, store.ErrNoService):
+		writeFieldErrors(w, content.FieldErrors{"services": err.Error()})
+	case errors.Is(err, store.ErrNoIncident), errors.Is(err, store.ErrNoMaintenance):
+		writeError(w, http.StatusNotFound, err.Error())
+	case errors.Is(err, content.ErrConflict):
+		writeError(w, http.StatusConflict, err.Error())
+	default:
+		h.opts.Logger.Error("A write through the API failed", "err", err)
+		writeError(w, http.StatusInternalServerError, "the write failed; statusd's log says why")
+	}
+}
+
+type incidentCreateJSON struct {
+	Title    string              `json:"title"`
+	Impact   string              `json:"impact"`
+	State    string              `json:"state"`
+	Message  string              `json:"message"`
+	Occurred *time.Time          `json:"occurred"`
+	Services []serviceImpactJSON `json:"services"`
+}
+
+func (h *handler) createIncident(w http.ResponseWriter, r *http.Request) {
+	var in incidentCreateJSON
+	if !decodeBody(w, r, &in) {
+		return
+	}
+	n := content.NewIncident{Title: in.Title, Impact: in.Impact, State: in.State, Message: in.Message, Services: impacts(in.Services)}
+	if in.Occurred != nil {
+		n.Occurred = *in.Occurred
+	}
+	inc, err := h.opts.Operator.OpenIncident(r.Context(), actor(r), n)
+	if err != nil {
+		h.writeFailed(w, err)
+		return
+	}
+	w.Header().Set("Location", "/api/v1/incidents/"+strconv.FormatInt(inc.ID, 10))
+	writeJSON(w, http.StatusCreated, inc)
+}
+
+type incidentEditJSON struct {
+	Title    *string              `json:"title"`
+	Impact   *string              `json:"impact"`
+	Occurred *time.Time           `json:"occurred"`
+	Services *[]serviceImpactJSON `json:"services"`
+}
+
+func (h *handler) editIncident(w http.ResponseWriter, r *http.Request) {
+	id, ok := pathID(w, r, "incident")
+	if !ok {
+		return
+	}
+	var in incidentEditJSON
+	if !decodeBody(w, r, &in) {
+		return
+	}
+	c := content.IncidentChange{Title: in.Title, Impact: in.Impact, Occurred: in.Occurred}
+	if in.Services != nil {
+		s := impacts(*in.Services)
+		c.Services = &s
+	}
+	inc, err := h.opts.Operator.EditIncident(r.Context(), actor(r), id, c)
+	if err != nil {
+		h.writeFailed(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, inc)
+}
+
+func (h *handler) deleteIncident(w http.ResponseWriter, r *http.Request) {
+	id, ok := pathID(w, r, "incident")
+	if !ok {
+		return
+	}
+	if err := h.opts.Operator.DeleteIncident(r.Context(), actor(r), id); err != nil {
+		h.writeFailed(w, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+type incidentUpdateJSON struct {
+	State    string              `json:"state"`
+	Message  string              `json:"message"`
+	Services []serviceImpactJSON `json:"services"`
+}
+
+func (h *handler) updateIncident(w http.ResponseWriter, r *http.Request) {
+	id, ok := pathID(w, r, "incident")
+	if !ok {
+		return
+	}
+	var in incidentUpdateJSON
+	if !decodeBody(w, r, &in) {
+		return
+	}
+	inc, err := h.opts.Operator.UpdateIncident(r.Context(), actor(r), id, content.IncidentUpdate{State: in.State, Message: in.Message, Services: impacts(in.Services)})
+	if err != nil {
+		h.writeFailed(w, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, inc)
+}
+
+type statusSetJSON struct {
+	Status *status.ServiceStatus `json:"status"`
+	Reason string                `json:"reason"`
+}
+
+type statusChangeJSON struct {
+	Service string               `json:"service"`
+	From    status.ServiceStatus `json:"from"`
+	To      status.ServiceStatus `json:"to"`
+	Manual  bool                 `json:"manual"`
+}
+
+func (h *handler) setStatus(w http.ResponseWriter, r *http.Request) {
+	var in statusSetJSON
+	if !decodeBody(w, r, &in) {
+		return
+	}
+	if in.Status == nil {
+		writeFieldErrors(w, content.FieldErrors{"status": "is required (DELETE clears the status set by hand)"})
+		return
+	}
+	h.manual(w, r, content.ManualStatus{Service: mux.Vars(r)["name"], Status: in.Status, Reason: in.Reason})
+}
+
+func (h *handler) clearStatus(w http.ResponseWriter, r *http.Request) {
+	h.manual(w, r, content.ManualStatus{Service: mux.Vars(r)["name"]})
+}
+
+func (h *handler) manual(w http.ResponseWriter, r *http.Request, in content.ManualStatus) {
+	from, to, err := h.opts.Operator.SetManual(r.Context(), actor(r), in)
+	if errors.Is(err, store.ErrNoService) {
+		writeError(w, http.StatusNotFound, "service "+in.Service+" not found")
+		return
+	}
+	if err != nil {
+		h.writeFailed(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, statusChangeJSON{Service: in.Service, From: from, To: to, Manual: in.Status != nil})
+}
+
+type maintenanceCreateJSON struct {
+	Title       string     `json:"title"`
+	Description string     `json:"description"`
+	Start       *time.Time `json:"start"`
+	End         *time.Time `json:"end"`
+	Services    []string   `json:"services"`
+}
+
+func (h *handler) createMaintenance(w http.ResponseWriter, r *http.Request) {
+	var in maintenanceCreateJSON
+	if !decodeBody(w, r, &in) {
+		return
+	}
+	m := content.Maintenance{Title: in.Title, Description: in.Description, End: in.End, Services: in.Services}
+	if in.Start != nil {
+		m.Start = *in.Start
+	}
+	out, err := h.opts.Operator.AddMaintenance(r.Context(), actor(r), m)
+	if err != nil {
+		h.writeFailed(w, err)
+		return
+	}
+	w.Header().Set("Location", "/api/v1/maintenances/"+strconv.FormatInt(out.ID, 10))
+	writeJSON(w, http.StatusCreated, maintenanceOf(out, time.Now()))
+}
+
+type maintenanceEditJSON struct {
+	Title       *string      `json:"title"`
+	Description *string      `json:"description"`
+	Start       *time.Time   `json:"start"`
+	End         optionalTime `json:"end"`
+	Services    *[]string    `json:"services"`
+}
+
+func (h *handler) editMaintenance(w http.ResponseWriter, r *http.Request) {
+	id, ok := pathID(w, r, "maintenance")
+	if !ok {
+		return
+	}
+	var in maintenanceEditJSON
+	if !decodeBody(w, r, &in) {
+		return
+	}
+	c := content.MaintenanceChange{Title: in.Title, Description: in.Description, Start: in.Start, Services: in.Services}
+	if in.End.Set {
+		c.End, c.NoEnd = in.End.Time, in.End.Time == nil
+	}
+	out, err := h.opts.Operator.EditMaintenance(r.Context(), actor(r), id, c)
+	if err != nil {
+		h.writeFailed(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, maintenanceOf(out, time.Now()))
+}
+
+func (h *handler) cancelMaintenance(w http.ResponseWriter, r *http.Request) {
+	id, ok := pathID(w, r, "maintenance")
+	if !ok {
+		return
+	}
+	if err := h.opts.Operator.CancelMaintenance(r.Context(), actor(r), id); err != nil {
+		h.writeFailed(w, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func maintenanceOf(m *store.Maintenance, now time.Time) maintenanceJSON {
+	return maintenanceJSON{ID: m.ID, Title: m.Title, Description: m.Description, Starts: m.StartsAt,
+		Ends: m.End(), Active: m.Active(now), Services: m.Services}
+}
+
+type auditPageJSON struct {
+	Entries []store.AuditEntry `json:"entries"`
+	// Next is the query of the next (older) page, "" on the last.
+	Next string `json:"next"`
+}
+
+func (h *handler) audit(w http.ResponseWriter, r *http.Request) {
+	q := store.AuditQuery{Limit: 100}
+	for key, dst := range map[string]any{"before": &q.Before, "limit": &q.Limit} {
+		raw := r.URL.Query().Get(key)
+		if raw == "" {
+			continue
+		}
+		n, err := strconv.ParseInt(raw, 10, 64)
+		if err != nil || n <= 0 {
+			writeError(w, http.StatusBadRequest, key+" must be a positive integer")
+			return
+		}
+		switch p := dst.(type) {
+		case *int64:
+			*p = n
+		case *int:
+			*p = int(min(n, 1000))
+		}
+	}
+	entries, err := h.opts.Operator.Audit(r.Context(), q)
+	if err != nil {
+		h.writeFailed(w, err)
+		return
+	}
+	out := auditPageJSON{Entries: entries}
+	if len(entries) == q.Limit {
+		out.Next = "?" + strings.Join([]string{"before=" + strconv.FormatInt(entries[len(entries)-1].ID, 10), "limit=" + strconv.Itoa(q.Limit)}, "&")
+	}
+	writeJSON(w, http.StatusOK, out)
+}
