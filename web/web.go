@@ -91,6 +91,11 @@ func Handler(opts Options) (http.Handler, error) {
 	r.HandleFunc("/-/healthy", h.healthy).Methods(http.MethodGet, http.MethodHead)
 	r.HandleFunc("/-/ready", h.ready).Methods(http.MethodGet, http.MethodHead)
 	r.HandleFunc("/-/reload", h.reload).Methods(http.MethodPost, http.MethodPut)
+	doc, err := openAPIJSON()
+	if err != nil {
+		return nil, err
+	}
+	r.HandleFunc("/api/v1/openapi.json", openAPI(doc)).Methods(http.MethodGet, http.MethodHead)
 
 	// API routes hang off the root router: a mux subrouter would answer
 	// 404 instead of 405 for a wrong method.

@@ -29,6 +29,8 @@ type writeFixture struct {
 	st                   *store.Store
 	cache                *board.Cache
 	write, read, revoked string
+	auth                 *auth.Authenticator
+	operator             Operator
 }
 
 const writeConfig = `
@@ -86,8 +88,9 @@ func newWriteFixture(t testing.TB) *writeFixture {
 	}
 	reg := prometheus.NewRegistry()
 	f.cache = board.New(board.Options{Store: st, Registerer: reg})
+	f.auth, f.operator = a, operatorFixture{e, st}
 	h, err := Handler(Options{Logger: slog.New(slog.DiscardHandler), Board: f.cache, History: st, Gatherer: reg,
-		Auth: a, Operator: operatorFixture{e, st}})
+		Auth: a, Operator: f.operator})
 	if err != nil {
 		t.Fatal(err)
 	}
