@@ -256,8 +256,8 @@ func (p *Pages) feed(w http.ResponseWriter, r *http.Request) {
 			link := base + "incidents/" + strconv.FormatInt(inc.ID, 10)
 			var content []byte
 			for _, u := range inc.Updates {
-				content = fmt.Appendf(content, "<p><strong>%s</strong> (%s): %s</p>", stateLabel(u.State),
-					u.CreatedAt.UTC().Format(time.RFC1123), Urlize(u.Message))
+				content = fmt.Appendf(content, "<p><strong>%s</strong> (%s):</p>%s", stateLabel(u.State),
+					u.CreatedAt.UTC().Format(time.RFC1123), Markdown(u.Message))
 			}
 			updated := inc.Occurred
 			if len(inc.Updates) > 0 {

@@ -115,10 +115,12 @@ type IncidentView struct {
 	Title      string
 	State      string
 	StateLabel string
-	Closed     bool
-	Occurred   time.Time
-	Services   []string
-	Updates    []UpdateView
+	// Impact is none, minor, major or critical: the incident's colour.
+	Impact   string
+	Closed   bool
+	Occurred time.Time
+	Services []string
+	Updates  []UpdateView
 	// Month is the archive month of the incident ("2026/11"), and
 	// MonthLabel names it ("November 2026").
 	Month, MonthLabel string
@@ -128,6 +130,8 @@ type IncidentView struct {
 type UpdateView struct {
 	State, StateLabel, Message string
 	At                         time.Time
+	// Note is statusd's own line in an operator's incident.
+	Note bool
 }
 
 // ErrorView is an error page.
@@ -152,12 +156,12 @@ func stateLabel(s string) string {
 
 func incidentView(inc *store.Incident, root string) IncidentView {
 	v := IncidentView{
-		ID: inc.ID, Root: root, Title: inc.Title, State: inc.State(), StateLabel: stateLabel(inc.State()),
+		ID: inc.ID, Root: root, Title: inc.Title, State: inc.State(), StateLabel: stateLabel(inc.State()), Impact: inc.Impact,
 		Closed: inc.Closed, Occurred: inc.Occurred, Services: inc.Services,
 		Month: inc.Occurred.UTC().Format("2006/01"), MonthLabel: inc.Occurred.UTC().Format("January 2006"),
 	}
 	for _, u := range inc.Updates {
-		v.Updates = append(v.Updates, UpdateView{State: u.State, StateLabel: stateLabel(u.State), Message: u.Message, At: u.CreatedAt})
+		v.Updates = append(v.Updates, UpdateView{State: u.State, StateLabel: stateLabel(u.State), Message: u.Message, At: u.CreatedAt, Note: u.Note})
 	}
 	return v
 }

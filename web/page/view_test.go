@@ -3,8 +3,12 @@ package page
 import (
 	"html/template"
 	"net/http/httptest"
+	"regexp"
+	"strings"
 	"testing"
 	"time"
+
+	"golang.org/x/net/html"
 
 	"github.com/statusd/statusd/internal/status"
 	"github.com/statusd/statusd/internal/store"
@@ -151,4 +155,80 @@ func TestAcceptsGzip(t *testing.T) {
 			t.Errorf("Accept-Encoding %q: %v, want %v", header, got, want)
 		}
 	}
+}
+
+// TestMarkdownIsInert: operators write Markdown; raw HTML, script and
+// javascript: links come out inert, and links get rel="nofollow noopener".
+func TestMarkdownIsInert(t *testing.T) {
+	for in, want := range map[string]string{
+		"Card payments **fail**.":               "<p>Card payments <strong>fail</strong>.</p>\n",
+		"see https://psp.example/status":        `<p>see <a href="https://psp.example/status" rel="nofollow noopener">https://psp.example/status</a></p>` + "\n",
+		"[docs](https://x.example)":             `<p><a href="https://x.example" rel="nofollow noopener">docs</a></p>` + "\n",
+		"line one\nline two":                    "<p>line one<br>\nline two</p>\n",
+		"<script>alert(1)</script>":             "<!-- raw HTML omitted -->\n",
+		"hi <img src=x onerror=alert(1)> there": "<p>hi <!-- raw HTML omitted --> there</p>\n",
+		"[click](javascript:alert(1))":          `<p><a href="" rel="nofollow noopener">click</a></p>` + "\n",
+		"[x](JaVaScRiPt:alert(1))":              `<p><a href="" rel="nofollow noopener">x</a></p>` + "\n",
+		"<javascript:alert(1)>":                 `<p><a href="" rel="nofollow noopener">javascript:alert(1)</a></p>` + "\n",
+		"`<b>`":                                 "<p><code>&lt;b&gt;</code></p>\n",
+		"a & b < c":                             "<p>a &amp; b &lt; c</p>\n",
+	} {
+		if got := string(Markdown(in)); got != want {
+			t.Errorf("Markdown(%q)\n got %q\nwant %q", in, got, want)
+		}
+	}
+}
+
+// schemePattern is an address's scheme; dangerous are the schemes that
+// run code or read files when followed.
+var (
+	schemePattern = regexp.MustCompile(`^([a-z][a-z0-9+.-]*):`)
+	dangerous     = map[string]bool{"javascript": true, "vbscript": true, "file": true, "data": true}
+)
+
+// FuzzMarkdown: whatever an operator writes, the HTML has only the
+// elements Markdown makes, no event handler attribute and no address that
+// runs code or reads files (javascript:, vbscript:, file:, data: but
+// images).
+func FuzzMarkdown(f *testing.F) {
+	for _, s := range []string{"<script>x</script>", "[a](javascript:x)", "<a href=javascript:x>y</a>", "**x** https://e.example", "<div onclick=x>", "![i](data:text/html,x)"} {
+		f.Add(s)
+	}
+	allowed := map[string]bool{"p": true, "a": true, "strong": true, "em": true, "code": true, "pre": true, "br": true, "ul": true, "ol": true, "li": true,
+		"blockquote": true, "h1": true, "h2": true, "h3": true, "h4": true, "h5": true, "h6": true, "hr": true, "del": true, "img": true}
+	f.Fuzz(func(t *testing.T, s string) {
+		out := string(Markdown(s))
+		z := html.NewTokenizer(strings.NewReader(out))
+		for {
+			tt := z.Next()
+			if tt == html.ErrorToken {
+				return
+			}
+			if tt != html.StartTagToken && tt != html.SelfClosingTagToken {
+				continue
+			}
+			tok := z.Token()
+			if !allowed[tok.Data] {
+				t.Fatalf("Markdown(%q) = %q has <%s>", s, out, tok.Data)
+			}
+			for _, a := range tok.Attr {
+				// Browsers drop tabs and line breaks inside an address.
+				v := strings.ToLower(strings.Map(func(r rune) rune {
+					if r == '\t' || r == '\n' || r == '\r' {
+						return -1
+					}
+					return r
+				}, strings.TrimSpace(a.Val)))
+				if strings.HasPrefix(a.Key, "on") {
+					t.Fatalf("Markdown(%q) = %q has %s", s, out, a.Key)
+				}
+				if a.Key != "href" && a.Key != "src" {
+					continue
+				}
+				if m := schemePattern.FindStringSubmatch(v); m != nil && dangerous[m[1]] && !strings.HasPrefix(v, "data:image/") {
+					t.Fatalf("Markdown(%q) = %q has %s=%q", s, out, a.Key, a.Val)
+				}
+			}
+		}
+	})
 }
