@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/exporter-toolkit/web"
 
+	"github.com/statusd/statusd/internal/content"
 	"github.com/statusd/statusd/internal/exposition"
 	"github.com/statusd/statusd/internal/status"
 	"github.com/statusd/statusd/internal/store"
@@ -74,7 +75,7 @@ type Options struct {
 	Cluster Cluster
 	// Operator writes incidents, statuses and maintenance; with Auth it
 	// serves the write API to write tokens.
-	Operator Operator
+	Operator content.Operator
 }
 
 // Handler returns statusd's HTTP handler.

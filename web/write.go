@@ -1,7 +1,6 @@
 package web
 
 import (
-	"context"
 	"errors"
 	"net/http"
 	"strconv"
@@ -15,21 +14,6 @@ import (
 	"github.com/statusd/statusd/internal/store"
 	"github.com/statusd/statusd/web/auth"
 )
-
-// Operator is what the write API asks of statusd (app hands it the
-// evaluator, which writes each change with its audit entry).
-type Operator interface {
-	SetManual(ctx context.Context, who store.Actor, in content.ManualStatus) (from, to status.ServiceStatus, err error)
-	OpenIncident(ctx context.Context, who store.Actor, in content.NewIncident) (*store.Incident, error)
-	EditIncident(ctx context.Context, who store.Actor, id int64, c content.IncidentChange) (*store.Incident, error)
-	UpdateIncident(ctx context.Context, who store.Actor, id int64, u content.IncidentUpdate) (*store.Incident, error)
-	DeleteIncident(ctx context.Context, who store.Actor, id int64) error
-	AddMaintenance(ctx context.Context, who store.Actor, m content.Maintenance) (*store.Maintenance, error)
-	EditMaintenance(ctx context.Context, who store.Actor, id int64, c content.MaintenanceChange) (*store.Maintenance, error)
-	CancelMaintenance(ctx context.Context, who store.Actor, id int64) error
-	// Audit reads the recorded writes, newest first.
-	Audit(ctx context.Context, q store.AuditQuery) ([]store.AuditEntry, error)
-}
 
 // writeRoutes serves the write API: every route needs a write token.
 func (h *handler) writeRoutes(r *mux.Router) {

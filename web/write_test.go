@@ -18,6 +18,7 @@ import (
 	"github.com/statusd/statusd/evaluator"
 	"github.com/statusd/statusd/internal/board"
 	"github.com/statusd/statusd/internal/config"
+	"github.com/statusd/statusd/internal/content"
 	"github.com/statusd/statusd/internal/store"
 	"github.com/statusd/statusd/web/auth"
 )
@@ -30,7 +31,7 @@ type writeFixture struct {
 	cache                *board.Cache
 	write, read, revoked string
 	auth                 *auth.Authenticator
-	operator             Operator
+	operator             content.Operator
 }
 
 const writeConfig = `

@@ -6,6 +6,7 @@
 package content
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"slices"
@@ -273,4 +274,20 @@ func checkNames(f FieldErrors, field string, names []string) {
 		}
 		seen[n] = true
 	}
+}
+
+// Operator writes what operators write, each change with its audit entry
+// (the evaluator), and reads the audit log; the admin and the API write
+// through it.
+type Operator interface {
+	SetManual(ctx context.Context, who store.Actor, in ManualStatus) (from, to status.ServiceStatus, err error)
+	OpenIncident(ctx context.Context, who store.Actor, in NewIncident) (*store.Incident, error)
+	EditIncident(ctx context.Context, who store.Actor, id int64, c IncidentChange) (*store.Incident, error)
+	UpdateIncident(ctx context.Context, who store.Actor, id int64, u IncidentUpdate) (*store.Incident, error)
+	DeleteIncident(ctx context.Context, who store.Actor, id int64) error
+	AddMaintenance(ctx context.Context, who store.Actor, m Maintenance) (*store.Maintenance, error)
+	EditMaintenance(ctx context.Context, who store.Actor, id int64, c MaintenanceChange) (*store.Maintenance, error)
+	CancelMaintenance(ctx context.Context, who store.Actor, id int64) error
+	// Audit reads the recorded writes, newest first.
+	Audit(ctx context.Context, q store.AuditQuery) ([]store.AuditEntry, error)
 }

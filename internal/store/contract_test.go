@@ -100,7 +100,7 @@ func testMigrations(t *testing.T, s *Store) {
 	}
 	for _, table := range []string{"checks", "check_results", "check_rollups", "check_state", "heartbeats",
 		"service_groups", "services", "incidents", "incident_services", "incident_updates", "maintenances",
-		"maintenance_services", "downtime_periods", "notification_outbox", "api_tokens", "admin_users", "admin_sessions", "service_alerts"} {
+		"maintenance_services", "downtime_periods", "notification_outbox", "api_tokens", "users", "admin_sessions", "audit_log", "service_alerts"} {
 		var n int
 		if err := s.db.GetContext(ctx, &n, "SELECT COUNT(*) FROM "+table); err != nil {
 			t.Errorf("table %s: %v", table, err)

@@ -77,9 +77,13 @@ func (s *Store) AddUser(ctx context.Context, name, hash string, now time.Time) e
 	return nil
 }
 
-// SetPassword replaces a user's password hash.
+// SetPassword replaces a user's password hash and ends the user's
+// sessions: a new password logs out whoever had the old one.
 func (s *Store) SetPassword(ctx context.Context, name, hash string, now time.Time) error {
-	return s.changeUser(ctx, name, "UPDATE users SET password_hash = ?, updated_at = ? WHERE name = ?", hash, now.UTC(), name)
+	if err := s.changeUser(ctx, name, "UPDATE users SET password_hash = ?, updated_at = ? WHERE name = ?", hash, now.UTC(), name); err != nil {
+		return err
+	}
+	return s.EndSessionsOf(ctx, name)
 }
 
 // RemoveUser removes a user.

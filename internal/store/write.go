@@ -61,6 +61,7 @@ func (s *Store) Prune(ctx context.Context, r Retention, now time.Time) (int64, e
 		{`DELETE FROM heartbeats WHERE received_at < ?
 			AND id NOT IN (SELECT MAX(id) FROM heartbeats GROUP BY check_id)`, []any{now.Add(-r.Heartbeats)}},
 		{"DELETE FROM notification_outbox WHERE state <> 'pending' AND created_at < ?", []any{now.Add(-r.Notifications)}},
+		{"DELETE FROM admin_sessions WHERE expires_at <= ?", []any{now}},
 	}
 	if r.ResultsPerCheck > 0 {
 		var checks []int64

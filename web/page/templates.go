@@ -148,9 +148,9 @@ func (ts templates) execute(page string, d *Data) ([]byte, error) {
 // the site's time zone.
 func funcs(now func() time.Time, loc *time.Location) template.FuncMap {
 	return template.FuncMap{
-		"iso":    func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
-		"exact":  func(t time.Time) string { return t.In(loc).Format("Mon 2 Jan 2006 15:04 MST") },
-		"ago":    func(t time.Time) string { return Ago(t, now()) },
+		"iso":      func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
+		"exact":    func(t time.Time) string { return t.In(loc).Format("Mon 2 Jan 2006 15:04 MST") },
+		"ago":      func(t time.Time) string { return Ago(t, now()) },
 		"urlize":   Urlize,
 		"markdown": Markdown,
 	}
