@@ -37,6 +37,7 @@ import (
 	"github.com/statusd/statusd/notifier"
 	"github.com/statusd/statusd/notifier/integrations"
 	"github.com/statusd/statusd/web"
+	"github.com/statusd/statusd/web/admin"
 	"github.com/statusd/statusd/web/auth"
 	"github.com/statusd/statusd/web/page"
 )
@@ -171,6 +172,7 @@ type App struct {
 	recorder  *store.Recorder
 	exporter  *exporter.Exporter
 	evaluator *evaluator.Evaluator
+	admin     *admin.Admin
 	notifier  *notifier.Dispatcher
 	board     *board.Cache
 	cluster   *cluster.Membership
@@ -376,7 +378,7 @@ func New(ctx context.Context, opts Options) (_ *App, err error) {
 		ChecksGuarded: webConfigAuthenticates(opts.WebConfigFile),
 		Authorize: func(r *http.Request) error {
 			switch _, ok := a.auth.Check(r, store.ScopeRead); {
-			case ok:
+			case ok, a.admin != nil && a.admin.LoggedIn(r):
 				return nil
 			case !a.auth.Loaded():
 				return page.ErrTokensUnknown
@@ -397,6 +399,19 @@ func New(ctx context.Context, opts Options) (_ *App, err error) {
 	var reload func(context.Context) error
 	if opts.EnableLifecycle {
 		reload = a.Reload
+	}
+	a.admin, err = admin.New(admin.Options{
+		Logger:      logger.With("component", "admin"),
+		Store:       st,
+		Operator:    operator{a.evaluator, st},
+		Boards:      a.board,
+		Checks:      a.checkInfos,
+		ExternalURL: external,
+		Location:    cfg.Site.Location(),
+		Registerer:  a.registry,
+	})
+	if err != nil {
+		return nil, err
 	}
 	handler, err := web.Handler(web.Options{
 		Logger:       logger.With("component", "web"),
@@ -419,6 +434,7 @@ func New(ctx context.Context, opts Options) (_ *App, err error) {
 		Alerts:      a.evaluator,
 		Cluster:     a.cluster,
 		Operator:    operator{a.evaluator, st},
+		Admin:       a.admin,
 	})
 	if err != nil {
 		return nil, err

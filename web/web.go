@@ -18,6 +18,7 @@ import (
 	"github.com/statusd/statusd/internal/exposition"
 	"github.com/statusd/statusd/internal/status"
 	"github.com/statusd/statusd/internal/store"
+	"github.com/statusd/statusd/web/admin"
 	"github.com/statusd/statusd/web/auth"
 	"github.com/statusd/statusd/web/page"
 )
@@ -76,6 +77,8 @@ type Options struct {
 	// Operator writes incidents, statuses and maintenance; with Auth it
 	// serves the write API to write tokens.
 	Operator content.Operator
+	// Admin serves /admin; nil serves none.
+	Admin *admin.Admin
 }
 
 // Handler returns statusd's HTTP handler.
@@ -114,6 +117,9 @@ func Handler(opts Options) (http.Handler, error) {
 		r.Handle("/api/v1/cluster", opts.Auth.Require(store.ScopeRead, http.HandlerFunc(h.cluster))).Methods(http.MethodGet, http.MethodHead)
 	}
 
+	if opts.Admin != nil {
+		opts.Admin.Routes(r)
+	}
 	if opts.Pages != nil {
 		opts.Pages.Routes(r)
 		return r, nil

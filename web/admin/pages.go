@@ -1,0 +1,538 @@
+package admin
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"html/template"
+	"maps"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gorilla/mux"
+
+	"github.com/statusd/statusd/internal/content"
+	"github.com/statusd/statusd/internal/status"
+	"github.com/statusd/statusd/internal/store"
+	"github.com/statusd/statusd/web/page"
+)
+
+// pageNames are the admin's pages, one template each.
+var pageNames = []string{"login", "dashboard", "incidents", "incident_new", "incident", "services", "maintenances", "tokens", "users", "audit", "error"}
+
+// formTime is how a datetime-local field writes a time.
+const formTime = "2006-01-02T15:04"
+
+func parseTemplates(loc *time.Location) (map[string]*template.Template, error) {
+	funcs := template.FuncMap{
+		"iso":      func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
+		"local":    func(t time.Time) string { return t.In(loc).Format("Mon 2 Jan 2006 15:04 MST") },
+		"markdown": page.Markdown,
+		"impacts":  func() []string { return store.Impacts },
+		"states":   func() []string { return store.IncidentStates },
+		"statuses": func() []string { return []string{"operational", "degraded", "partial_outage", "major_outage"} },
+		"label":    func(s string) string { return strings.ReplaceAll(s, "_", " ") },
+	}
+	out := map[string]*template.Template{}
+	for _, name := range pageNames {
+		t, err := template.New(name).Funcs(funcs).ParseFS(assets, "templates/layout.html", "templates/"+name+".html")
+		if err != nil {
+			return nil, fmt.Errorf("admin template %s: %w", name, err)
+		}
+		out[name] = t
+	}
+	return out, nil
+}
+
+// view is what every admin page gets.
+type view struct {
+	Title, Nav, User, CSRF string
+	Errors                 content.FieldErrors
+	Data                   any
+}
+
+var titles = map[string]string{
+	"login": "Log in", "dashboard": "Dashboard", "incidents": "Incidents", "incident_new": "Open an incident",
+	"services": "Services' statuses", "maintenances": "Maintenance", "tokens": "API tokens", "users": "Users",
+	"audit": "Audit log", "error": "Something went wrong",
+}
+
+// render writes a page; v is nil on the login page.
+func (a *Admin) render(w http.ResponseWriter, r *http.Request, code int, name string, v *visit, data any) {
+	a.renderWith(w, r, code, name, v, data, nil, "")
+}
+
+func (a *Admin) renderWith(w http.ResponseWriter, _ *http.Request, code int, name string, v *visit, data any, errs content.FieldErrors, title string) {
+	pv := view{Title: titles[name], Nav: strings.SplitN(name, "_", 2)[0], Data: data, Errors: errs}
+	if title != "" {
+		pv.Title = title
+	}
+	if name == "incident" {
+		pv.Nav = "incidents"
+	}
+	if v != nil {
+		pv.User, pv.CSRF = v.user, v.csrf
+	}
+	var b bytes.Buffer
+	if err := a.pages[name].ExecuteTemplate(&b, "layout", pv); err != nil {
+		a.opts.Logger.Error("Cannot render an admin page", "page", name, "err", err)
+		http.Error(w, "the page cannot be rendered", http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(code)
+	_, _ = w.Write(b.Bytes())
+}
+
+// fail shows an error page.
+func (a *Admin) fail(w http.ResponseWriter, r *http.Request, code int, msg string) {
+	a.renderWith(w, r, code, "error", a.session(r), msg, nil, "")
+}
+
+// failWrite answers a write the operator refused: the form again with its
+// field errors (400), a missing target (404) or an error page.
+func (a *Admin) failWrite(w http.ResponseWriter, r *http.Request, err error, again func(content.FieldErrors)) {
+	var fe content.FieldErrors
+	switch {
+	case errors.As(err, &fe):
+		again(fe)
+	case errors.Is(err, store.ErrNoService):
+		again(content.FieldErrors{"services": err.Error()})
+	case errors.Is(err, store.ErrNoIncident), errors.Is(err, store.ErrNoMaintenance):
+		a.fail(w, r, http.StatusNotFound, "It is not there any more: "+err.Error()+".")
+	default:
+		a.opts.Logger.Error("A write from the admin failed", "err", err)
+		a.fail(w, r, http.StatusInternalServerError, "The write failed; statusd's log says why.")
+	}
+}
+
+type dashboardView struct {
+	WorstCode    int
+	Banner       string
+	Incidents    []incidentRow
+	Problems     []page.CheckInfo
+	Maintenances []store.Maintenance
+}
+
+type incidentRow struct {
+	ID        int64
+	Title     string
+	Impact    string
+	State     string
+	Automatic bool
+	Occurred  time.Time
+}
+
+func rowOf(inc *store.Incident) incidentRow {
+	return incidentRow{ID: inc.ID, Title: inc.Title, Impact: inc.Impact, State: inc.State(), Automatic: inc.Automatic, Occurred: inc.Occurred}
+}
+
+func (a *Admin) dashboard(w http.ResponseWriter, r *http.Request, v *visit) {
+	d := dashboardView{WorstCode: -1, Banner: "No services"}
+	b := a.opts.Boards.Board()
+	if worst, ok := b.Worst(); ok {
+		d.WorstCode, d.Banner = int(worst), worst.Summary()
+	}
+	for i := range b.Incidents {
+		if !b.Incidents[i].Closed {
+			d.Incidents = append(d.Incidents, rowOf(&b.Incidents[i]))
+		}
+	}
+	if a.opts.Checks != nil {
+		for _, c := range a.opts.Checks() {
+			if c.Evaluated != nil && *c.Evaluated == status.Problem {
+				d.Problems = append(d.Problems, c)
+			}
+		}
+	}
+	d.Maintenances = b.Maintenances
+	a.render(w, r, http.StatusOK, "dashboard", v, d)
+}
+
+const perPage = 50
+
+type incidentsView struct {
+	Incidents []incidentRow
+	Older     int // the next page, 0 on the last
+}
+
+func (a *Admin) incidents(w http.ResponseWriter, r *http.Request, v *visit) {
+	p, _ := strconv.Atoi(r.URL.Query().Get("page"))
+	p = max(p, 1)
+	incs, total, err := a.opts.Store.Incidents(r.Context(), store.IncidentQuery{Limit: perPage, Offset: (p - 1) * perPage})
+	if err != nil {
+		a.fail(w, r, http.StatusServiceUnavailable, "statusd cannot read incidents: its database does not answer.")
+		return
+	}
+	d := incidentsView{}
+	for i := range incs {
+		d.Incidents = append(d.Incidents, rowOf(&incs[i]))
+	}
+	if p*perPage < total {
+		d.Older = p + 1
+	}
+	a.render(w, r, http.StatusOK, "incidents", v, d)
+}
+
+// serviceNames are the services an incident or a window may name.
+func (a *Admin) serviceNames() []string {
+	var names []string
+	for _, s := range a.opts.Boards.Board().Services {
+		names = append(names, s.Name)
+	}
+	return names
+}
+
+type incidentForm struct {
+	Title, Impact, State, Message, Occurred string
+}
+
+type newIncidentView struct {
+	Form     incidentForm
+	Services []string
+}
+
+func (a *Admin) newIncident(w http.ResponseWriter, r *http.Request, v *visit) {
+	a.render(w, r, http.StatusOK, "incident_new", v, newIncidentView{Form: incidentForm{Impact: store.ImpactNone, State: store.Investigating}, Services: a.serviceNames()})
+}
+
+// formTimeValue reads a datetime-local field in the site's time zone.
+func (a *Admin) formTimeValue(raw, field string, errs content.FieldErrors) *time.Time {
+	if raw == "" {
+		return nil
+	}
+	t, err := time.ParseInLocation(formTime, raw, a.opts.Location)
+	if err != nil {
+		errs[field] = "is not a date and time (YYYY-MM-DDTHH:MM)"
+		return nil
+	}
+	return &t
+}
+
+// impactsOf reads the services a form names, each with the status set
+// for it ("status:NAME"; empty: unchanged). checked limits them to the
+// ticked "service" boxes; otherwise every service with a status counts.
+func impactsOf(r *http.Request, names []string, checked bool) []content.ServiceImpact {
+	var out []content.ServiceImpact
+	ticked := r.PostForm["service"]
+	for _, n := range names {
+		raw := r.PostFormValue("status:" + n)
+		var st *status.ServiceStatus
+		if raw != "" {
+			if s, err := status.ParseServiceStatus(raw); err == nil {
+				st = &s
+			}
+		}
+		switch {
+		case checked && slices.Contains(ticked, n):
+			out = append(out, content.ServiceImpact{Name: n, Status: st})
+		case !checked && st != nil:
+			out = append(out, content.ServiceImpact{Name: n, Status: st})
+		}
+	}
+	return out
+}
+
+func (a *Admin) createIncident(w http.ResponseWriter, r *http.Request, v *visit) {
+	f := incidentForm{Title: r.PostFormValue("title"), Impact: r.PostFormValue("impact"), State: r.PostFormValue("state"),
+		Message: r.PostFormValue("message"), Occurred: r.PostFormValue("occurred")}
+	names := a.serviceNames()
+	again := func(errs content.FieldErrors) {
+		a.renderWith(w, r, http.StatusBadRequest, "incident_new", v, newIncidentView{Form: f, Services: names}, errs, "")
+	}
+	errs := content.FieldErrors{}
+	n := content.NewIncident{Title: f.Title, Impact: f.Impact, State: f.State, Message: f.Message, Services: impactsOf(r, names, true)}
+	if t := a.formTimeValue(f.Occurred, "occurred", errs); t != nil {
+		n.Occurred = *t
+	}
+	if len(errs) > 0 {
+		// Say everything that is wrong at once.
+		if fe, ok := n.Validate(a.opts.Clock.Now()).(content.FieldErrors); ok {
+			maps.Copy(errs, fe)
+		}
+		again(errs)
+		return
+	}
+	inc, err := a.opts.Operator.OpenIncident(r.Context(), v.actor(), n)
+	if err != nil {
+		a.failWrite(w, r, err, again)
+		return
+	}
+	http.Redirect(w, r, "/admin/incidents/"+strconv.FormatInt(inc.ID, 10), http.StatusSeeOther)
+}
+
+type incidentView struct {
+	Incident *store.Incident
+	Occurred string
+	Services []string
+}
+
+func (a *Admin) incidentID(w http.ResponseWriter, r *http.Request) (int64, bool) {
+	id, err := strconv.ParseInt(mux.Vars(r)["id"], 10, 64)
+	if err != nil {
+		a.fail(w, r, http.StatusNotFound, "No such incident.")
+		return 0, false
+	}
+	return id, true
+}
+
+func (a *Admin) showIncident(w http.ResponseWriter, r *http.Request, v *visit, id int64, code int, errs content.FieldErrors) {
+	inc, err := a.opts.Store.Incident(r.Context(), id)
+	if errors.Is(err, store.ErrNoIncident) {
+		a.fail(w, r, http.StatusNotFound, fmt.Sprintf("No incident %d.", id))
+		return
+	}
+	if err != nil {
+		a.fail(w, r, http.StatusServiceUnavailable, "statusd cannot read the incident: its database does not answer.")
+		return
+	}
+	a.renderWith(w, r, code, "incident", v, incidentView{Incident: inc, Occurred: inc.Occurred.In(a.opts.Location).Format(formTime), Services: a.serviceNames()}, errs, inc.Title)
+}
+
+func (a *Admin) incident(w http.ResponseWriter, r *http.Request, v *visit) {
+	if id, ok := a.incidentID(w, r); ok {
+		a.showIncident(w, r, v, id, http.StatusOK, nil)
+	}
+}
+
+func (a *Admin) editIncident(w http.ResponseWriter, r *http.Request, v *visit) {
+	id, ok := a.incidentID(w, r)
+	if !ok {
+		return
+	}
+	errs := content.FieldErrors{}
+	title, impact := r.PostFormValue("title"), r.PostFormValue("impact")
+	c := content.IncidentChange{Title: &title, Impact: &impact, Occurred: a.formTimeValue(r.PostFormValue("occurred"), "occurred", errs)}
+	again := func(errs content.FieldErrors) { a.showIncident(w, r, v, id, http.StatusBadRequest, errs) }
+	if len(errs) > 0 {
+		again(errs)
+		return
+	}
+	if _, err := a.opts.Operator.EditIncident(r.Context(), v.actor(), id, c); err != nil {
+		a.failWrite(w, r, err, again)
+		return
+	}
+	http.Redirect(w, r, r.URL.Path, http.StatusSeeOther)
+}
+
+func (a *Admin) updateIncident(w http.ResponseWriter, r *http.Request, v *visit) {
+	id, ok := a.incidentID(w, r)
+	if !ok {
+		return
+	}
+	u := content.IncidentUpdate{State: r.PostFormValue("state"), Message: r.PostFormValue("message"), Services: impactsOf(r, a.serviceNames(), false)}
+	if _, err := a.opts.Operator.UpdateIncident(r.Context(), v.actor(), id, u); err != nil {
+		a.failWrite(w, r, err, func(errs content.FieldErrors) { a.showIncident(w, r, v, id, http.StatusBadRequest, errs) })
+		return
+	}
+	http.Redirect(w, r, "/admin/incidents/"+strconv.FormatInt(id, 10), http.StatusSeeOther)
+}
+
+func (a *Admin) deleteIncident(w http.ResponseWriter, r *http.Request, v *visit) {
+	id, ok := a.incidentID(w, r)
+	if !ok {
+		return
+	}
+	if r.PostFormValue("confirm") != "yes" {
+		a.showIncident(w, r, v, id, http.StatusBadRequest, content.FieldErrors{"confirm": "tick the box to delete"})
+		return
+	}
+	if err := a.opts.Operator.DeleteIncident(r.Context(), v.actor(), id); err != nil {
+		a.failWrite(w, r, err, func(errs content.FieldErrors) { a.showIncident(w, r, v, id, http.StatusBadRequest, errs) })
+		return
+	}
+	http.Redirect(w, r, "/admin/incidents", http.StatusSeeOther)
+}
+
+type serviceRow struct {
+	Name, Label, Reason string
+	Code                int
+	Manual, Maintenance bool
+}
+
+func (a *Admin) services(w http.ResponseWriter, r *http.Request, v *visit) {
+	a.showServices(w, r, v, http.StatusOK, nil)
+}
+
+func (a *Admin) showServices(w http.ResponseWriter, r *http.Request, v *visit, code int, errs content.FieldErrors) {
+	var rows []serviceRow
+	for _, s := range a.opts.Boards.Board().Services {
+		rows = append(rows, serviceRow{Name: s.Name, Label: strings.ReplaceAll(s.Status.String(), "_", " "), Code: int(s.Status),
+			Manual: s.Manual, Reason: s.ManualReason, Maintenance: s.Maintenance})
+	}
+	a.renderWith(w, r, code, "services", v, struct{ Services []serviceRow }{rows}, errs, "")
+}
+
+func (a *Admin) setStatus(w http.ResponseWriter, r *http.Request, v *visit) {
+	in := content.ManualStatus{Service: r.PostFormValue("service"), Reason: r.PostFormValue("reason")}
+	if raw := r.PostFormValue("status"); raw != "" {
+		s, err := status.ParseServiceStatus(raw)
+		if err != nil {
+			a.showServices(w, r, v, http.StatusBadRequest, content.FieldErrors{"status": err.Error()})
+			return
+		}
+		in.Status = &s
+	}
+	if _, _, err := a.opts.Operator.SetManual(r.Context(), v.actor(), in); err != nil {
+		a.failWrite(w, r, err, func(errs content.FieldErrors) { a.showServices(w, r, v, http.StatusBadRequest, errs) })
+		return
+	}
+	http.Redirect(w, r, "/admin/services", http.StatusSeeOther)
+}
+
+type maintenanceForm struct {
+	Title, Description, Start, End string
+}
+
+type maintenancesView struct {
+	Windows  []store.Maintenance
+	Form     maintenanceForm
+	Services []string
+}
+
+func (a *Admin) maintenances(w http.ResponseWriter, r *http.Request, v *visit) {
+	a.showMaintenances(w, r, v, http.StatusOK, maintenanceForm{}, nil)
+}
+
+func (a *Admin) showMaintenances(w http.ResponseWriter, r *http.Request, v *visit, code int, f maintenanceForm, errs content.FieldErrors) {
+	ms, err := a.opts.Store.Maintenances(r.Context(), a.opts.Clock.Now())
+	if err != nil {
+		a.fail(w, r, http.StatusServiceUnavailable, "statusd cannot read maintenance windows: its database does not answer.")
+		return
+	}
+	a.renderWith(w, r, code, "maintenances", v, maintenancesView{Windows: ms, Form: f, Services: a.serviceNames()}, errs, "")
+}
+
+func (a *Admin) createMaintenance(w http.ResponseWriter, r *http.Request, v *visit) {
+	f := maintenanceForm{Title: r.PostFormValue("title"), Description: r.PostFormValue("description"), Start: r.PostFormValue("start"), End: r.PostFormValue("end")}
+	errs := content.FieldErrors{}
+	m := content.Maintenance{Title: f.Title, Description: f.Description, Services: r.PostForm["service"]}
+	if t := a.formTimeValue(f.Start, "start", errs); t != nil {
+		m.Start = *t
+	}
+	m.End = a.formTimeValue(f.End, "end", errs)
+	again := func(errs content.FieldErrors) { a.showMaintenances(w, r, v, http.StatusBadRequest, f, errs) }
+	if len(errs) > 0 {
+		again(errs)
+		return
+	}
+	if _, err := a.opts.Operator.AddMaintenance(r.Context(), v.actor(), m); err != nil {
+		a.failWrite(w, r, err, again)
+		return
+	}
+	http.Redirect(w, r, "/admin/maintenances", http.StatusSeeOther)
+}
+
+func (a *Admin) cancelMaintenance(w http.ResponseWriter, r *http.Request, v *visit) {
+	id, err := strconv.ParseInt(mux.Vars(r)["id"], 10, 64)
+	if err == nil {
+		err = a.opts.Operator.CancelMaintenance(r.Context(), v.actor(), id)
+	}
+	if err != nil {
+		a.failWrite(w, r, err, func(errs content.FieldErrors) {
+			a.showMaintenances(w, r, v, http.StatusBadRequest, maintenanceForm{}, errs)
+		})
+		return
+	}
+	http.Redirect(w, r, "/admin/maintenances", http.StatusSeeOther)
+}
+
+type createdToken struct{ Name, Token string }
+
+type tokensView struct {
+	Tokens  []store.Token
+	Created *createdToken
+}
+
+func (a *Admin) tokens(w http.ResponseWriter, r *http.Request, v *visit) {
+	a.showTokens(w, r, v, http.StatusOK, nil, nil)
+}
+
+func (a *Admin) showTokens(w http.ResponseWriter, r *http.Request, v *visit, code int, created *createdToken, errs content.FieldErrors) {
+	ts, err := a.opts.Store.Tokens(r.Context())
+	if err != nil {
+		a.fail(w, r, http.StatusServiceUnavailable, "statusd cannot read the tokens: its database does not answer.")
+		return
+	}
+	a.renderWith(w, r, code, "tokens", v, tokensView{Tokens: ts, Created: created}, errs, "")
+}
+
+// tokenView is a token in the audit log (never the token itself).
+type tokenView struct {
+	Name  string `json:"name"`
+	Scope string `json:"scope"`
+}
+
+func (a *Admin) createToken(w http.ResponseWriter, r *http.Request, v *visit) {
+	name, scope := r.PostFormValue("name"), r.PostFormValue("scope")
+	switch {
+	case !store.ValidName(name):
+		a.showTokens(w, r, v, http.StatusBadRequest, nil, content.FieldErrors{"name": "use letters, digits, _ . - (at most 64)"})
+		return
+	case scope != store.ScopeRead && scope != store.ScopeWrite:
+		a.showTokens(w, r, v, http.StatusBadRequest, nil, content.FieldErrors{"scope": "is read or write"})
+		return
+	}
+	now := a.opts.Clock.Now()
+	token, err := a.opts.Store.AddToken(r.Context(), name, scope, now)
+	if errors.Is(err, store.ErrTokenExists) {
+		a.showTokens(w, r, v, http.StatusConflict, nil, content.FieldErrors{"name": "is taken by another token"})
+		return
+	}
+	if err != nil {
+		a.failWrite(w, r, err, nil)
+		return
+	}
+	if err := a.opts.Store.RecordAudit(r.Context(), v.actor(), "token.create", "token/"+name, nil, tokenView{name, scope}, now); err != nil {
+		a.opts.Logger.Error("Cannot audit a token's creation", "token", name, "err", err)
+	}
+	a.showTokens(w, r, v, http.StatusCreated, &createdToken{Name: name, Token: token}, nil)
+}
+
+func (a *Admin) revokeToken(w http.ResponseWriter, r *http.Request, v *visit) {
+	name := r.PostFormValue("name")
+	now := a.opts.Clock.Now()
+	if err := a.opts.Store.RevokeToken(r.Context(), name, now); err != nil {
+		if errors.Is(err, store.ErrNoToken) {
+			a.fail(w, r, http.StatusNotFound, "No token "+name+".")
+			return
+		}
+		a.failWrite(w, r, err, nil)
+		return
+	}
+	if err := a.opts.Store.RecordAudit(r.Context(), v.actor(), "token.revoke", "token/"+name, tokenView{Name: name}, nil, now); err != nil {
+		a.opts.Logger.Error("Cannot audit a token's revocation", "token", name, "err", err)
+	}
+	http.Redirect(w, r, "/admin/tokens", http.StatusSeeOther)
+}
+
+func (a *Admin) users(w http.ResponseWriter, r *http.Request, v *visit) {
+	us, err := a.opts.Store.Users(r.Context())
+	if err != nil {
+		a.fail(w, r, http.StatusServiceUnavailable, "statusd cannot read its users: its database does not answer.")
+		return
+	}
+	a.render(w, r, http.StatusOK, "users", v, us)
+}
+
+type auditView struct {
+	Entries []store.AuditEntry
+	Older   int64
+}
+
+func (a *Admin) audit(w http.ResponseWriter, r *http.Request, v *visit) {
+	before, _ := strconv.ParseInt(r.URL.Query().Get("before"), 10, 64)
+	entries, err := a.opts.Operator.Audit(r.Context(), store.AuditQuery{Before: max(before, 0), Limit: perPage})
+	if err != nil {
+		a.fail(w, r, http.StatusServiceUnavailable, "statusd cannot read the audit log: its database does not answer.")
+		return
+	}
+	d := auditView{Entries: entries}
+	if len(entries) == perPage {
+		d.Older = entries[len(entries)-1].ID
+	}
+	a.render(w, r, http.StatusOK, "audit", v, d)
+}
