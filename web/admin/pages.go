@@ -250,7 +250,8 @@ func (a *Admin) createIncident(w http.ResponseWriter, r *http.Request, v *visit)
 	}
 	if len(errs) > 0 {
 		// Say everything that is wrong at once.
-		if fe, ok := n.Validate(a.opts.Clock.Now()).(content.FieldErrors); ok {
+		var fe content.FieldErrors
+		if errors.As(n.Validate(a.opts.Clock.Now()), &fe) {
 			maps.Copy(errs, fe)
 		}
 		again(errs)
