@@ -1,0 +1,195 @@
+package app
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/statusd/statusd/internal/store"
+	"github.com/statusd/statusd/internal/testsvc"
+)
+
+// The admin in a real headless Chromium, on a desktop and on a phone: an
+// operator logs in, opens an incident that puts a service in major outage,
+// sees it on the public page and in /api/v1/summary, posts updates until
+// it is resolved (the service recovers), and logs out — with no console
+// error (a refused style or script under the admin's CSP would be one)
+// and no sideways scrolling on the phone.
+func TestAdminInChromium(t *testing.T) {
+	d := start(t, `
+site: {name: ACME}
+services:
+  - {name: API, description: "The public API"}
+  - {name: Docs}
+`, "sqlite:"+filepath.Join(t.TempDir(), "statusd.db"))
+	hash, err := store.HashPassword("correct horse battery")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := d.app.store.AddUser(context.Background(), "ada", hash, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	browser := testsvc.Chromium(t)
+	artifacts := testsvc.Artifacts(t)
+	var mu sync.Mutex
+	var console []chromedp.ConsoleMessage
+	go func() {
+		for m, err := range chromedp.Console(browser) {
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			console = append(console, m)
+			mu.Unlock()
+		}
+	}()
+
+	summary := func() (worst string, open []string) {
+		resp, err := http.Get(d.url + "/api/v1/summary")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		var s struct {
+			Worst     string `json:"worst_status"`
+			Incidents []struct {
+				Title string `json:"title"`
+			} `json:"incidents"`
+		}
+		if err := json.Unmarshal(b, &s); err != nil {
+			t.Fatalf("summary %s: %v", b, err)
+		}
+		for _, i := range s.Incidents {
+			open = append(open, i.Title)
+		}
+		return s.Worst, open
+	}
+	step := func(what string, actions ...chromedp.Action[chromedp.Void]) {
+		t.Helper()
+		ctx, cancel := context.WithTimeout(browser, 15*time.Second)
+		defer cancel()
+		if err := chromedp.Do(ctx, actions...); err != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
+	}
+	text := func(sel string) string {
+		t.Helper()
+		ctx, cancel := context.WithTimeout(browser, 15*time.Second)
+		defer cancel()
+		s, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(sel)))
+		if err != nil {
+			t.Fatalf("text of %s: %v", sel, err)
+		}
+		return s
+	}
+
+	for _, v := range []struct {
+		name          string
+		width, height int64
+		mobile        bool
+	}{{"desktop", 1280, 900, false}, {"phone", 390, 844, true}} {
+		title := "Payments fail on " + v.name
+		var opts []chromedp.EmulateViewportOption
+		if v.mobile {
+			opts = append(opts, chromedp.EmulateMobile, chromedp.EmulateTouch)
+		}
+		step("open the admin", chromedp.EmulateViewport(v.width, v.height, opts...), chromedp.Navigate(d.url+"/admin"),
+			chromedp.WaitVisible(chromedp.CSS(`input[name="password"]`)))
+		step("log in", chromedp.SendKeys(chromedp.CSS(`input[name="name"]`), "ada"),
+			chromedp.SendKeys(chromedp.CSS(`input[name="password"]`), "correct horse battery"),
+			chromedp.Click(chromedp.CSS(`main form button[type="submit"]`)), chromedp.WaitVisible(chromedp.CSS("#oi")))
+
+		step("open an incident", chromedp.Navigate(d.url+"/admin/incidents/new"), chromedp.WaitVisible(chromedp.CSS(`input[name="title"]`)),
+			chromedp.SendKeys(chromedp.CSS(`input[name="title"]`), title),
+			chromedp.SetValue(chromedp.CSS(`select[name="impact"]`), "major"),
+			chromedp.SendKeys(chromedp.CSS(`textarea[name="message"]`), "Card payments **fail** at checkout."),
+			chromedp.Click(chromedp.CSS(`input[name="service"][value="API"]`)),
+			chromedp.SetValue(chromedp.CSS(`select[name="status:API"]`), "major_outage"),
+			chromedp.Click(chromedp.CSS(`main form button[type="submit"]`)), chromedp.WaitVisible(chromedp.CSS(`form[action$="/updates"]`)))
+		if h1 := text("h1"); h1 != title {
+			t.Fatalf("after opening: h1 %q", h1)
+		}
+		if v.mobile {
+			ctx, cancel := context.WithTimeout(browser, 10*time.Second)
+			overflow, err := chromedp.Run(ctx, chromedp.Evaluate[bool]("document.documentElement.scrollWidth > window.innerWidth"))
+			cancel()
+			if err != nil || overflow {
+				t.Errorf("the incident page scrolls sideways on a phone (%v)", err)
+			}
+		}
+		ctx, cancel := context.WithTimeout(browser, 10*time.Second)
+		png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+		cancel()
+		if err == nil {
+			_ = os.WriteFile(filepath.Join(artifacts, "admin-incident-"+v.name+".png"), png, 0o644)
+		}
+
+		eventually(t, "the summary to show the incident and the outage", func() bool {
+			worst, open := summary()
+			return worst == "major_outage" && len(open) == 1 && open[0] == title
+		})
+		step("see it on the public page", chromedp.Navigate(d.url+"/"), chromedp.WaitVisible(chromedp.CSS(".banner")))
+		if page := text("main"); !strings.Contains(page, title) || !strings.Contains(page, "Card payments fail at checkout.") {
+			t.Errorf("the public page lacks the incident:\n%s", page)
+		}
+
+		for i, state := range []string{"identified", "monitoring", "resolved"} {
+			// The page after the post has one more update than before.
+			posted := fmt.Sprintf(`ol.updates li:nth-of-type(%d)`, i+2)
+			step("post "+state, chromedp.Navigate(d.url+"/admin/incidents"), chromedp.Click(chromedp.CSS(`ul.list a`)),
+				chromedp.WaitVisible(chromedp.CSS(`form[action$="/updates"]`)),
+				chromedp.SetValue(chromedp.CSS(`form[action$="/updates"] select[name="state"]`), state),
+				chromedp.SendKeys(chromedp.CSS(`form[action$="/updates"] textarea`), "Now "+state+"."),
+				chromedp.Click(chromedp.CSS(`form[action$="/updates"] button`)), chromedp.WaitVisible(chromedp.CSS(posted)))
+			if u := text("ol.updates li"); !strings.Contains(u, state) || !strings.Contains(u, "Now "+state+".") {
+				t.Errorf("latest update after posting %s: %q", state, u)
+			}
+		}
+		eventually(t, "the summary to show the service recovered and no open incident", func() bool {
+			worst, open := summary()
+			return worst == "operational" && len(open) == 0
+		})
+
+		step("log out", chromedp.Click(chromedp.CSS(`form.logout button`)), chromedp.WaitVisible(chromedp.CSS(`input[name="password"]`)))
+		step("the admin is closed again", chromedp.Navigate(d.url+"/admin/incidents"), chromedp.WaitVisible(chromedp.CSS(`input[name="password"]`)))
+		// The incident was removed so that the next width starts afresh.
+		incs, _, err := d.app.store.Incidents(context.Background(), store.IncidentQuery{})
+		if err != nil || len(incs) != 1 || !incs[0].Closed || len(incs[0].Updates) != 4 {
+			t.Errorf("stored incidents after %s: %+v %v", v.name, incs, err)
+		}
+		if err := d.app.evaluator.DeleteIncident(context.Background(), store.Actor{Name: "test", Via: store.ViaCLI}, incs[0].ID); err != nil {
+			t.Fatal(err)
+		}
+	}
+	entries, err := d.app.store.Audit(context.Background(), store.AuditQuery{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	byAda := 0
+	for _, e := range entries {
+		if e.Actor == "ada" && e.Via == store.ViaAdmin {
+			byAda++
+		}
+	}
+	if byAda != 8 { // per width: one incident opened, three updates
+		t.Errorf("audit: %d writes by ada, want 8", byAda)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	for _, m := range console {
+		if m.Type == "error" || m.IsException() || m.Type == "warning" {
+			t.Errorf("console %s: %s (%s:%d)", m.Type, m.Text, m.URL, m.Line)
+		}
+	}
+}
