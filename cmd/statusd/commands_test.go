@@ -324,6 +324,17 @@ services:
 	if code, out := incident("resolve", "7"); code != 1 || !strings.Contains(out, "no incident 7") {
 		t.Errorf("resolve a missing incident: %d %s", code, out)
 	}
+	if code, out := incident("edit", "1", "--impact", "major"); code != 0 || out != "incident 1 edited: resolved\n" {
+		t.Errorf("edit: %d %s", code, out)
+	}
+	if code, out := incident("edit", "1", "--occurred", "+1h"); code != 2 || !strings.Contains(out, "in the future") {
+		t.Errorf("edit into the future: %d %s", code, out)
+	}
+	// Every write is in the audit log, by the system user, via the CLI.
+	code, out = statusd("audit")
+	if code != 0 || strings.Count(out, "incident.update") != 2 || strings.Count(out, "incident.create") != 1 || strings.Count(out, "incident.edit") != 1 || !strings.Contains(out, " cli ") {
+		t.Errorf("audit: %d\n%s", code, out)
+	}
 	eventually(t, "the incident page to show its three updates", func() bool {
 		p := page("/incidents/1")
 		return strings.Contains(p, "This incident has been resolved.") && strings.Contains(p, "The PSP is down.") &&

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"time"
 
 	"github.com/alecthomas/kingpin/v2"
@@ -47,6 +48,7 @@ func (c *cli) token(ctx context.Context, action, name, scope string) error {
 		if err != nil {
 			return err
 		}
+		audit(ctx, st, "token.create", "token/"+name, nil, map[string]string{"name": name, "scope": scope}, now)
 		fmt.Fprintf(stdout, "%s\n", tok)
 		fmt.Fprintf(stdout, "# token %q (scope %s): shown once, only its hash is stored. Send it as\n#   Authorization: Bearer %s\n", name, scope, tok)
 	case "list":
@@ -71,7 +73,17 @@ func (c *cli) token(ctx context.Context, action, name, scope string) error {
 		if err != nil {
 			return err
 		}
+		audit(ctx, st, "token.revoke", "token/"+name, map[string]string{"name": name}, nil, now)
 		fmt.Fprintf(stdout, "token %q revoked; running statusd processes refuse it within 5 seconds\n", name)
 	}
 	return nil
+}
+
+// audit records a write of the command line outside the evaluator's
+// (tokens, users); a failure to record it is said, not fatal: the write
+// is done.
+func audit(ctx context.Context, st *store.Store, action, target string, before, after any, now time.Time) {
+	if err := st.RecordAudit(ctx, cliActor(), action, target, before, after, now); err != nil {
+		fmt.Fprintf(os.Stderr, "warning: the audit log did not record %s %s: %v\n", action, target, err)
+	}
 }

@@ -62,14 +62,17 @@ func (c *cli) user(ctx context.Context, action, name, passwordFile string) error
 			return fmt.Errorf("a user named %q exists; statusd user passwd %s changes the password", name, name)
 		}
 		if err == nil {
+			audit(ctx, st, "user.create", "user/"+name, nil, map[string]string{"name": name}, now)
 			fmt.Fprintf(c.stdout, "user %q added\n", name)
 		}
 	case "passwd":
 		if err = st.SetPassword(ctx, name, hash, now); err == nil {
-			fmt.Fprintf(c.stdout, "password of %q changed\n", name)
+			audit(ctx, st, "user.password", "user/"+name, nil, nil, now)
+			fmt.Fprintf(c.stdout, "password of %q changed; the user's sessions have ended\n", name)
 		}
 	case "remove":
 		if err = st.RemoveUser(ctx, name); err == nil {
+			audit(ctx, st, "user.remove", "user/"+name, map[string]string{"name": name}, nil, now)
 			fmt.Fprintf(c.stdout, "user %q removed\n", name)
 		}
 	case "list":
