@@ -409,6 +409,7 @@ func New(ctx context.Context, opts Options) (_ *App, err error) {
 		ExternalURL: external,
 		Location:    cfg.Site.Location(),
 		Registerer:  a.registry,
+		Refresh:     a.board.Refresh,
 	})
 	if err != nil {
 		return nil, err

@@ -395,3 +395,118 @@ func (e *Evaluator) CancelMaintenance(ctx context.Context, who store.Actor, id i
 	e.Refresh(ctx)
 	return nil
 }
+
+// serviceView is a service in the audit log.
+func serviceView(r *store.ServiceRow) map[string]any {
+	return map[string]any{"name": r.Name, "group": r.Group.String, "description": r.Description, "link": r.Link, "priority": r.Priority}
+}
+
+// AddService makes a service: on the page at once, operational until an
+// incident or an operator says otherwise.
+func (e *Evaluator) AddService(ctx context.Context, who store.Actor, s content.Service) error {
+	if err := s.Validate(); err != nil {
+		return err
+	}
+	return e.operate(ctx, func(tx *store.Tx, now time.Time) ([]manualWrite, error) {
+		f := store.ServiceFields{Description: &s.Description, Link: &s.Link, Priority: &s.Priority}
+		if s.Group != "" {
+			f.Group = &s.Group
+		}
+		if err := tx.AddService(s.Name, f, now); err != nil {
+			return nil, err
+		}
+		after, err := tx.ServiceRowOf(s.Name)
+		if err != nil {
+			return nil, err
+		}
+		return nil, tx.Audit(who, "service.create", "service/"+s.Name, nil, serviceView(after), now)
+	})
+}
+
+// EditService changes a service an operator made.
+func (e *Evaluator) EditService(ctx context.Context, who store.Actor, name string, c content.ServiceChange) error {
+	if err := c.Validate(); err != nil {
+		return err
+	}
+	return e.operate(ctx, func(tx *store.Tx, now time.Time) ([]manualWrite, error) {
+		before, err := tx.ServiceRowOf(name)
+		if err != nil {
+			return nil, err
+		}
+		if err := tx.EditService(name, store.ServiceFields{Group: c.Group, Description: c.Description, Link: c.Link, Priority: c.Priority}, now); err != nil {
+			return nil, err
+		}
+		after, err := tx.ServiceRowOf(name)
+		if err != nil {
+			return nil, err
+		}
+		return nil, tx.Audit(who, "service.edit", "service/"+name, serviceView(before), serviceView(after), now)
+	})
+}
+
+// DeleteService removes a service an operator made, with its history.
+func (e *Evaluator) DeleteService(ctx context.Context, who store.Actor, name string) error {
+	return e.operate(ctx, func(tx *store.Tx, now time.Time) ([]manualWrite, error) {
+		before, err := tx.ServiceRowOf(name)
+		if err != nil {
+			return nil, err
+		}
+		if err := tx.DeleteService(name); err != nil {
+			return nil, err
+		}
+		return nil, tx.Audit(who, "service.delete", "service/"+name, serviceView(before), nil, now)
+	})
+}
+
+// AddGroup makes a group.
+func (e *Evaluator) AddGroup(ctx context.Context, who store.Actor, g content.Group) error {
+	if err := g.Validate(); err != nil {
+		return err
+	}
+	return e.operate(ctx, func(tx *store.Tx, now time.Time) ([]manualWrite, error) {
+		if err := tx.AddGroup(g.Name, store.GroupFields{Priority: &g.Priority, Collapse: &g.Collapse}, now); err != nil {
+			return nil, err
+		}
+		after, err := tx.GroupRowOf(g.Name)
+		if err != nil {
+			return nil, err
+		}
+		return nil, tx.Audit(who, "group.create", "group/"+g.Name, nil, after, now)
+	})
+}
+
+// EditGroup changes a group an operator made.
+func (e *Evaluator) EditGroup(ctx context.Context, who store.Actor, name string, c content.GroupChange) error {
+	if err := c.Validate(); err != nil {
+		return err
+	}
+	return e.operate(ctx, func(tx *store.Tx, now time.Time) ([]manualWrite, error) {
+		before, err := tx.GroupRowOf(name)
+		if err != nil {
+			return nil, err
+		}
+		if err := tx.EditGroup(name, store.GroupFields{Priority: c.Priority, Collapse: c.Collapse}, now); err != nil {
+			return nil, err
+		}
+		after, err := tx.GroupRowOf(name)
+		if err != nil {
+			return nil, err
+		}
+		return nil, tx.Audit(who, "group.edit", "group/"+name, before, after, now)
+	})
+}
+
+// DeleteGroup removes a group an operator made; its services stay,
+// ungrouped.
+func (e *Evaluator) DeleteGroup(ctx context.Context, who store.Actor, name string) error {
+	return e.operate(ctx, func(tx *store.Tx, now time.Time) ([]manualWrite, error) {
+		before, err := tx.GroupRowOf(name)
+		if err != nil {
+			return nil, err
+		}
+		if err := tx.DeleteGroup(name); err != nil {
+			return nil, err
+		}
+		return nil, tx.Audit(who, "group.delete", "group/"+name, before, nil, now)
+	})
+}

@@ -3,6 +3,7 @@ package web
 import (
 	"errors"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -27,6 +28,12 @@ func (h *handler) writeRoutes(r *mux.Router) {
 	r.Handle("/api/v1/maintenances", write(h.createMaintenance)).Methods(http.MethodPost)
 	r.Handle("/api/v1/maintenances/{id}", write(h.editMaintenance)).Methods(http.MethodPatch)
 	r.Handle("/api/v1/maintenances/{id}", write(h.cancelMaintenance)).Methods(http.MethodDelete)
+	r.Handle("/api/v1/services", write(h.createService)).Methods(http.MethodPost)
+	r.Handle("/api/v1/services/{name}", write(h.editService)).Methods(http.MethodPatch)
+	r.Handle("/api/v1/services/{name}", write(h.deleteService)).Methods(http.MethodDelete)
+	r.Handle("/api/v1/groups", write(h.createGroup)).Methods(http.MethodPost)
+	r.Handle("/api/v1/groups/{name}", write(h.editGroup)).Methods(http.MethodPatch)
+	r.Handle("/api/v1/groups/{name}", write(h.deleteGroup)).Methods(http.MethodDelete)
 	r.Handle("/api/v1/audit", write(h.audit)).Methods(http.MethodGet, http.MethodHead)
 }
 
@@ -57,6 +64,10 @@ func (h *handler) writeFailed(w http.ResponseWriter, err error) {
 		writeFieldErrors(w, fe)
 	case errors.Is(err, store.ErrNoService):
 		writeFieldErrors(w, content.FieldErrors{"services": err.Error()})
+	case errors.Is(err, store.ErrNoGroup):
+		writeFieldErrors(w, content.FieldErrors{"group": err.Error()})
+	case errors.Is(err, store.ErrNameTaken), errors.Is(err, store.ErrConfigDefined):
+		writeError(w, http.StatusConflict, err.Error())
 	case errors.Is(err, store.ErrNoIncident), errors.Is(err, store.ErrNoMaintenance):
 		writeError(w, http.StatusNotFound, err.Error())
 	case errors.Is(err, content.ErrConflict):
@@ -306,4 +317,103 @@ func (h *handler) audit(w http.ResponseWriter, r *http.Request) {
 		out.Next = "?" + strings.Join([]string{"before=" + strconv.FormatInt(entries[len(entries)-1].ID, 10), "limit=" + strconv.Itoa(q.Limit)}, "&")
 	}
 	writeJSON(w, http.StatusOK, out)
+}
+
+type serviceCreateJSON struct {
+	Name        string `json:"name"`
+	Group       string `json:"group"`
+	Description string `json:"description"`
+	Link        string `json:"link"`
+	Priority    int    `json:"priority"`
+}
+
+func (h *handler) createService(w http.ResponseWriter, r *http.Request) {
+	var in serviceCreateJSON
+	if !decodeBody(w, r, &in) {
+		return
+	}
+	if err := h.opts.Operator.AddService(r.Context(), actor(r), content.Service(in)); err != nil {
+		h.writeFailed(w, err)
+		return
+	}
+	w.Header().Set("Location", "/api/v1/services/"+url.PathEscape(in.Name))
+	writeJSON(w, http.StatusCreated, map[string]string{"name": in.Name})
+}
+
+type serviceEditJSON struct {
+	Group       *string `json:"group"`
+	Description *string `json:"description"`
+	Link        *string `json:"link"`
+	Priority    *int    `json:"priority"`
+}
+
+func (h *handler) editService(w http.ResponseWriter, r *http.Request) {
+	var in serviceEditJSON
+	if !decodeBody(w, r, &in) {
+		return
+	}
+	h.named(w, r, "service", store.ErrNoService, func(name string) error {
+		return h.opts.Operator.EditService(r.Context(), actor(r), name, content.ServiceChange(in))
+	})
+}
+
+func (h *handler) deleteService(w http.ResponseWriter, r *http.Request) {
+	h.named(w, r, "service", store.ErrNoService, func(name string) error {
+		return h.opts.Operator.DeleteService(r.Context(), actor(r), name)
+	})
+}
+
+type groupCreateJSON struct {
+	Name     string `json:"name"`
+	Priority int    `json:"priority"`
+	Collapse string `json:"collapse"`
+}
+
+func (h *handler) createGroup(w http.ResponseWriter, r *http.Request) {
+	var in groupCreateJSON
+	if !decodeBody(w, r, &in) {
+		return
+	}
+	if err := h.opts.Operator.AddGroup(r.Context(), actor(r), content.Group(in)); err != nil {
+		h.writeFailed(w, err)
+		return
+	}
+	w.Header().Set("Location", "/api/v1/groups")
+	writeJSON(w, http.StatusCreated, map[string]string{"name": in.Name})
+}
+
+type groupEditJSON struct {
+	Priority *int    `json:"priority"`
+	Collapse *string `json:"collapse"`
+}
+
+func (h *handler) editGroup(w http.ResponseWriter, r *http.Request) {
+	var in groupEditJSON
+	if !decodeBody(w, r, &in) {
+		return
+	}
+	h.named(w, r, "group", store.ErrNoGroup, func(name string) error {
+		return h.opts.Operator.EditGroup(r.Context(), actor(r), name, content.GroupChange(in))
+	})
+}
+
+func (h *handler) deleteGroup(w http.ResponseWriter, r *http.Request) {
+	h.named(w, r, "group", store.ErrNoGroup, func(name string) error {
+		return h.opts.Operator.DeleteGroup(r.Context(), actor(r), name)
+	})
+}
+
+// named runs a write on the service or group the path names: 404 when it
+// does not exist, 204 when done.
+func (h *handler) named(w http.ResponseWriter, r *http.Request, what string, missing error, write func(name string) error) {
+	name := mux.Vars(r)["name"]
+	err := write(name)
+	switch {
+	case err == nil:
+		w.WriteHeader(http.StatusNoContent)
+	case errors.Is(err, missing):
+		writeError(w, http.StatusNotFound, what+" "+name+" not found")
+	default:
+		h.writeFailed(w, err)
+	}
 }

@@ -146,6 +146,12 @@ var writeRoutes = []struct{ method, path, body string }{
 	{"POST", "/api/v1/maintenances", `{"title":"DB upgrade","start":"2030-01-01T00:00:00Z"}`},
 	{"PATCH", "/api/v1/maintenances/1", `{"title":"DB upgrade, part 1"}`},
 	{"DELETE", "/api/v1/maintenances/1", ""},
+	{"POST", "/api/v1/groups", `{"name":"Backend","priority":2}`},
+	{"POST", "/api/v1/services", `{"name":"Billing","group":"Backend","link":"https://billing.example"}`},
+	{"PATCH", "/api/v1/services/Billing", `{"priority":5}`},
+	{"DELETE", "/api/v1/services/Billing", ""},
+	{"PATCH", "/api/v1/groups/Backend", `{"collapse":"always"}`},
+	{"DELETE", "/api/v1/groups/Backend", ""},
 	{"GET", "/api/v1/audit", ""},
 }
 
@@ -292,6 +298,15 @@ func TestWriteAPIErrors(t *testing.T) {
 		{"end before start", "POST", "/api/v1/maintenances", "application/json", `{"title":"m","start":"2030-01-02T00:00:00Z","end":"2030-01-01T00:00:00Z"}`, 400, `"end":"is not after start"`},
 		{"unknown maintenance", "DELETE", "/api/v1/maintenances/5", "", "", 404, "no such maintenance"},
 		{"bad audit limit", "GET", "/api/v1/audit?limit=-1", "", "", 400, "positive integer"},
+		{"a config service's name", "POST", "/api/v1/services", "application/json", `{"name":"API"}`, 409, "taken"},
+		{"a config service", "PATCH", "/api/v1/services/API", "application/json", `{"priority":1}`, 409, "defined in the config"},
+		{"delete a config service", "DELETE", "/api/v1/services/Docs", "", "", 409, "defined in the config"},
+		{"unknown group", "POST", "/api/v1/services", "application/json", `{"name":"Mail","group":"Nope"}`, 400, `"group":`},
+		{"bad link", "POST", "/api/v1/services", "application/json", `{"name":"Mail","link":"javascript:alert(1)"}`, 400, `"link":"is not an http(s) address"`},
+		{"slash in name", "POST", "/api/v1/services", "application/json", `{"name":"a/b"}`, 400, `"name":`},
+		{"unknown service path", "PATCH", "/api/v1/services/Nope", "application/json", `{"priority":1}`, 404, "service Nope not found"},
+		{"unknown group path", "DELETE", "/api/v1/groups/Nope", "", "", 404, "group Nope not found"},
+		{"bad collapse", "POST", "/api/v1/groups", "application/json", `{"name":"G","collapse":"sometimes"}`, 400, `"collapse":`},
 	} {
 		req, _ := http.NewRequest(c.method, f.srv.URL+c.path, strings.NewReader(c.body))
 		if c.ctype != "" {

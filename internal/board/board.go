@@ -49,6 +49,8 @@ type Group struct {
 	Name     string
 	Priority int
 	Collapse string
+	// Source is config or admin (made from the admin or the API).
+	Source   string
 	Services []*Service
 }
 
@@ -85,7 +87,9 @@ type Service struct {
 	Since time.Time
 	// Created is when the service was first stored.
 	Created time.Time
-	Checks  []status.CheckID
+	// Source is config or admin (made from the admin or the API).
+	Source string
+	Checks []status.CheckID
 	// History is the latest changes, newest first.
 	History []store.StatusChange
 }
@@ -387,7 +391,7 @@ func build(ctx context.Context, st *store.Store, now time.Time) (*Board, error) 
 		s := &Service{
 			Name: r.Name, Group: r.Group.String, Description: r.Description, Link: r.Link, Priority: r.Priority,
 			Status: status.ServiceStatus(r.Status), Maintenance: r.Maintenance, Manual: r.ManualStatus.Valid, ManualReason: r.ManualReason,
-			Checks: checks[r.ID], History: history[r.Name], Created: r.CreatedAt.UTC(),
+			Checks: checks[r.ID], History: history[r.Name], Created: r.CreatedAt.UTC(), Source: r.Source,
 		}
 		if r.StatusChangedAt.Valid {
 			s.Since = r.StatusChangedAt.Time.UTC()
@@ -396,7 +400,7 @@ func build(ctx context.Context, st *store.Store, now time.Time) (*Board, error) 
 		b.byName[s.Name] = s
 	}
 	for _, g := range groups {
-		grp := Group{Name: g.Name, Priority: g.Priority, Collapse: g.Collapse}
+		grp := Group{Name: g.Name, Priority: g.Priority, Collapse: g.Collapse, Source: g.Source}
 		for _, s := range b.Services {
 			if s.Group == g.Name {
 				grp.Services = append(grp.Services, s)

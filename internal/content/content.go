@@ -9,6 +9,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/url"
 	"slices"
 	"sort"
 	"strings"
@@ -228,6 +229,109 @@ func (c *MaintenanceChange) Validate(start time.Time, end *time.Time) error {
 	return f.err()
 }
 
+// Service is a service an operator makes (the config's are the
+// config's): its status comes from incidents and from statuses set by
+// hand.
+type Service struct {
+	Name        string
+	Group       string
+	Description string
+	Link        string
+	Priority    int
+}
+
+// Validate checks the service.
+func (s *Service) Validate() error {
+	f := FieldErrors{}
+	checkName(f, "name", s.Name)
+	checkText(f, "description", s.Description, MaxMessage, false)
+	checkLink(f, "link", s.Link)
+	return f.err()
+}
+
+// ServiceChange edits a service an operator made; nil fields stay (Group
+// "" takes it out of its group).
+type ServiceChange struct {
+	Group       *string
+	Description *string
+	Link        *string
+	Priority    *int
+}
+
+// Validate checks the change.
+func (c *ServiceChange) Validate() error {
+	f := FieldErrors{}
+	if c.Description != nil {
+		checkText(f, "description", *c.Description, MaxMessage, false)
+	}
+	if c.Link != nil {
+		checkLink(f, "link", *c.Link)
+	}
+	if c.Group == nil && c.Description == nil && c.Link == nil && c.Priority == nil {
+		f["body"] = "changes nothing: give group, description, link or priority"
+	}
+	return f.err()
+}
+
+// Collapses are how a group folds on the page.
+var Collapses = []string{"never", "always", "when_operational"}
+
+// Group is a group of services an operator makes.
+type Group struct {
+	Name     string
+	Priority int
+	Collapse string // default never
+}
+
+// Validate checks the group and fills its defaults.
+func (g *Group) Validate() error {
+	f := FieldErrors{}
+	checkName(f, "name", g.Name)
+	if g.Collapse == "" {
+		g.Collapse = "never"
+	}
+	checkEnum(f, "collapse", g.Collapse, Collapses)
+	return f.err()
+}
+
+// GroupChange edits a group an operator made; nil fields stay.
+type GroupChange struct {
+	Priority *int
+	Collapse *string
+}
+
+// Validate checks the change.
+func (c *GroupChange) Validate() error {
+	f := FieldErrors{}
+	if c.Collapse != nil {
+		checkEnum(f, "collapse", *c.Collapse, Collapses)
+	}
+	if c.Priority == nil && c.Collapse == nil {
+		f["body"] = "changes nothing: give priority or collapse"
+	}
+	return f.err()
+}
+
+// checkName checks a service's or group's name: what visitors read, on
+// one line.
+func checkName(f FieldErrors, field, v string) {
+	checkText(f, field, v, MaxTitle, true)
+	if strings.ContainsAny(v, "\r\n\t/") || strings.TrimSpace(v) != v {
+		f[field] = "has a line break, a tab, a slash or spaces around it"
+	}
+}
+
+// checkLink accepts an http(s) address or nothing.
+func checkLink(f FieldErrors, field, v string) {
+	if v == "" {
+		return
+	}
+	u, err := url.Parse(v)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		f[field] = "is not an http(s) address"
+	}
+}
+
 // DefaultMessage is the text of an update written without one.
 func DefaultMessage(state string) string {
 	return map[string]string{
@@ -288,6 +392,12 @@ type Operator interface {
 	AddMaintenance(ctx context.Context, who store.Actor, m Maintenance) (*store.Maintenance, error)
 	EditMaintenance(ctx context.Context, who store.Actor, id int64, c MaintenanceChange) (*store.Maintenance, error)
 	CancelMaintenance(ctx context.Context, who store.Actor, id int64) error
+	AddService(ctx context.Context, who store.Actor, s Service) error
+	EditService(ctx context.Context, who store.Actor, name string, c ServiceChange) error
+	DeleteService(ctx context.Context, who store.Actor, name string) error
+	AddGroup(ctx context.Context, who store.Actor, g Group) error
+	EditGroup(ctx context.Context, who store.Actor, name string, c GroupChange) error
+	DeleteGroup(ctx context.Context, who store.Actor, name string) error
 	// Audit reads the recorded writes, newest first.
 	Audit(ctx context.Context, q store.AuditQuery) ([]store.AuditEntry, error)
 }

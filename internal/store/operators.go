@@ -220,5 +220,218 @@ func (t *Tx) Maintenance(id int64) (*Maintenance, error) {
 // IsNotFound tells whether err is about something the store does not know
 // (an incident, a maintenance window, a service).
 func IsNotFound(err error) bool {
-	return errors.Is(err, ErrNoIncident) || errors.Is(err, ErrNoMaintenance) || errors.Is(err, ErrNoService)
+	return errors.Is(err, ErrNoIncident) || errors.Is(err, ErrNoMaintenance) || errors.Is(err, ErrNoService) || errors.Is(err, ErrNoGroup)
+}
+
+// Services and groups made by operators (source admin); the config's are
+// the config's to change.
+
+// ErrConfigDefined is a service or group the config defines: it changes
+// with the config, not from the admin or the API.
+var ErrConfigDefined = errors.New("defined in the config")
+
+// ErrNameTaken is a service or group name already in use.
+var ErrNameTaken = errors.New("the name is taken")
+
+// ErrNoGroup is a group name the store does not know.
+var ErrNoGroup = errors.New("no such group")
+
+// ServiceFields are what an operator sets on a service they made; nil
+// fields stay (Group "" removes it from its group).
+type ServiceFields struct {
+	Group       *string
+	Description *string
+	Link        *string
+	Priority    *int
+}
+
+// groupID is a group's id by name; NULL for "".
+func (t *Tx) groupID(name string) (sql.NullInt64, error) {
+	if name == "" {
+		return sql.NullInt64{}, nil
+	}
+	var id int64
+	err := t.get(&id, "SELECT id FROM service_groups WHERE name = ?", name)
+	if errors.Is(err, sql.ErrNoRows) {
+		return sql.NullInt64{}, fmt.Errorf("group %q: %w", name, ErrNoGroup)
+	}
+	if err != nil {
+		return sql.NullInt64{}, fmt.Errorf("read group %q: %w", name, err)
+	}
+	return sql.NullInt64{Int64: id, Valid: true}, nil
+}
+
+// AddService makes a service (source admin): operational, with no checks,
+// its status set by hand or by incidents.
+func (t *Tx) AddService(name string, f ServiceFields, now time.Time) error {
+	var group sql.NullInt64
+	if f.Group != nil {
+		var err error
+		if group, err = t.groupID(*f.Group); err != nil {
+			return err
+		}
+	}
+	deref := func(p *string) string {
+		if p == nil {
+			return ""
+		}
+		return *p
+	}
+	prio := 0
+	if f.Priority != nil {
+		prio = *f.Priority
+	}
+	res, err := t.exec(`INSERT INTO services (name, description, href, group_id, priority, source, status, status_changed_at, created_at, updated_at)
+		VALUES (?, ?, ?, ?, ?, 'admin', 0, ?, ?, ?) ON CONFLICT (name) DO NOTHING`,
+		name, deref(f.Description), deref(f.Link), group, prio, now.UTC(), now.UTC(), now.UTC())
+	if err != nil {
+		return fmt.Errorf("add service %q: %w", name, err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return fmt.Errorf("service %q: %w", name, ErrNameTaken)
+	}
+	return t.BumpBoard()
+}
+
+// adminRow checks that a service or group exists and is an operator's.
+func (t *Tx) adminRow(table, name string, missing error) error {
+	var source string
+	err := t.get(&source, "SELECT source FROM "+table+" WHERE name = ?"+t.forUpdate(), name)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return fmt.Errorf("%q: %w", name, missing)
+	case err != nil:
+		return fmt.Errorf("read %q: %w", name, err)
+	case source == SourceConfig:
+		return fmt.Errorf("%q is %w: change it there", name, ErrConfigDefined)
+	}
+	return nil
+}
+
+// EditService changes a service an operator made.
+func (t *Tx) EditService(name string, f ServiceFields, now time.Time) error {
+	if err := t.adminRow("services", name, ErrNoService); err != nil {
+		return err
+	}
+	set := "updated_at = ?"
+	args := []any{now.UTC()}
+	if f.Group != nil {
+		group, err := t.groupID(*f.Group)
+		if err != nil {
+			return err
+		}
+		set += ", group_id = ?"
+		args = append(args, group)
+	}
+	if f.Description != nil {
+		set += ", description = ?"
+		args = append(args, *f.Description)
+	}
+	if f.Link != nil {
+		set += ", href = ?"
+		args = append(args, *f.Link)
+	}
+	if f.Priority != nil {
+		set += ", priority = ?"
+		args = append(args, *f.Priority)
+	}
+	if _, err := t.exec("UPDATE services SET "+set+" WHERE name = ?", append(args, name)...); err != nil {
+		return fmt.Errorf("edit service %q: %w", name, err)
+	}
+	return t.BumpBoard()
+}
+
+// DeleteService removes a service an operator made, with its history.
+func (t *Tx) DeleteService(name string) error {
+	if err := t.adminRow("services", name, ErrNoService); err != nil {
+		return err
+	}
+	if _, err := t.exec("DELETE FROM services WHERE name = ?", name); err != nil {
+		return fmt.Errorf("delete service %q: %w", name, err)
+	}
+	return t.BumpBoard()
+}
+
+// GroupFields are what an operator sets on a group they made.
+type GroupFields struct {
+	Priority *int
+	Collapse *string
+}
+
+// AddGroup makes a group (source admin).
+func (t *Tx) AddGroup(name string, f GroupFields, now time.Time) error {
+	prio, collapse := 0, "never"
+	if f.Priority != nil {
+		prio = *f.Priority
+	}
+	if f.Collapse != nil {
+		collapse = *f.Collapse
+	}
+	res, err := t.exec(`INSERT INTO service_groups (name, priority, collapse, source, created_at, updated_at) VALUES (?, ?, ?, 'admin', ?, ?)
+		ON CONFLICT (name) DO NOTHING`, name, prio, collapse, now.UTC(), now.UTC())
+	if err != nil {
+		return fmt.Errorf("add group %q: %w", name, err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return fmt.Errorf("group %q: %w", name, ErrNameTaken)
+	}
+	return t.BumpBoard()
+}
+
+// EditGroup changes a group an operator made.
+func (t *Tx) EditGroup(name string, f GroupFields, now time.Time) error {
+	if err := t.adminRow("service_groups", name, ErrNoGroup); err != nil {
+		return err
+	}
+	set := "updated_at = ?"
+	args := []any{now.UTC()}
+	if f.Priority != nil {
+		set += ", priority = ?"
+		args = append(args, *f.Priority)
+	}
+	if f.Collapse != nil {
+		set += ", collapse = ?"
+		args = append(args, *f.Collapse)
+	}
+	if _, err := t.exec("UPDATE service_groups SET "+set+" WHERE name = ?", append(args, name)...); err != nil {
+		return fmt.Errorf("edit group %q: %w", name, err)
+	}
+	return t.BumpBoard()
+}
+
+// DeleteGroup removes a group an operator made; its services stay,
+// ungrouped.
+func (t *Tx) DeleteGroup(name string) error {
+	if err := t.adminRow("service_groups", name, ErrNoGroup); err != nil {
+		return err
+	}
+	if _, err := t.exec("DELETE FROM service_groups WHERE name = ?", name); err != nil {
+		return fmt.Errorf("delete group %q: %w", name, err)
+	}
+	return t.BumpBoard()
+}
+
+// ServiceRowOf reads a service by name without locking it, for the audit
+// log.
+func (t *Tx) ServiceRowOf(name string) (*ServiceRow, error) {
+	var rows []ServiceRow
+	if err := t.selectRows(&rows, "SELECT * FROM ("+selectServices+") x WHERE name = ?", name); err != nil {
+		return nil, fmt.Errorf("read service %q: %w", name, err)
+	}
+	if len(rows) == 0 {
+		return nil, fmt.Errorf("service %q: %w", name, ErrNoService)
+	}
+	return &rows[0], nil
+}
+
+// GroupRowOf reads a group by name, for the audit log.
+func (t *Tx) GroupRowOf(name string) (*GroupRow, error) {
+	var rows []GroupRow
+	if err := t.selectRows(&rows, "SELECT id, name, priority, collapse, source FROM service_groups WHERE name = ?", name); err != nil {
+		return nil, fmt.Errorf("read group %q: %w", name, err)
+	}
+	if len(rows) == 0 {
+		return nil, fmt.Errorf("group %q: %w", name, ErrNoGroup)
+	}
+	return &rows[0], nil
 }

@@ -213,11 +213,11 @@ func (s *Store) ServiceChecks(ctx context.Context) (map[int64][]status.CheckID, 
 
 // GroupRow is a group of services as stored.
 type GroupRow struct {
-	ID       int64  `db:"id"`
-	Name     string `db:"name"`
-	Priority int    `db:"priority"`
-	Collapse string `db:"collapse"`
-	Source   string `db:"source"`
+	ID       int64  `db:"id" json:"id"`
+	Name     string `db:"name" json:"name"`
+	Priority int    `db:"priority" json:"priority"`
+	Collapse string `db:"collapse" json:"collapse"`
+	Source   string `db:"source" json:"source"`
 }
 
 // Groups reads every group, by priority (highest first) then name.

@@ -78,6 +78,9 @@ type Options struct {
 	Registerer prometheus.Registerer
 	// SessionTTL is how long a session lasts (default 12h).
 	SessionTTL time.Duration
+	// Refresh rebuilds the status page's snapshot now (after a write the
+	// next admin page shows); nil waits for its own refresh.
+	Refresh func(context.Context) error
 }
 
 // Admin serves /admin.
@@ -146,6 +149,10 @@ func (a *Admin) Routes(r *mux.Router) {
 	form("/admin/incidents/{id:[0-9]+}/delete", a.deleteIncident)
 	page("/admin/services", a.services)
 	form("/admin/services/status", a.setStatus)
+	form("/admin/services", a.createService)
+	form("/admin/services/delete", a.deleteService)
+	form("/admin/groups", a.createGroup)
+	form("/admin/groups/delete", a.deleteGroup)
 	page("/admin/maintenances", a.maintenances)
 	form("/admin/maintenances", a.createMaintenance)
 	form("/admin/maintenances/{id:[0-9]+}/cancel", a.cancelMaintenance)

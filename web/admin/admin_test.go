@@ -71,7 +71,7 @@ func newFixture(t *testing.T) *fixture {
 	op := operator{e, st}
 	// A fake clock: the login limits refill by it, not by how fast the
 	// machine runs the test.
-	adm, err := admin.New(admin.Options{Store: st, Operator: op, Boards: cache, Registerer: reg, Clock: clockwork.NewFakeClockAt(time.Now())})
+	adm, err := admin.New(admin.Options{Store: st, Operator: op, Boards: cache, Registerer: reg, Clock: clockwork.NewFakeClockAt(time.Now()), Refresh: cache.Refresh})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -414,9 +414,6 @@ func TestAdminTokensAndStatuses(t *testing.T) {
 	if a := b.post("/admin/services/status", url.Values{"csrf": {token}, "service": {"Docs"}, "status": {"degraded"}, "reason": {"slow <b>builds</b>"}}); a.code != http.StatusSeeOther {
 		t.Fatalf("set status: %d %s", a.code, a.body)
 	}
-	if err := f.cache.Refresh(context.Background()); err != nil {
-		t.Fatal(err)
-	}
 	page := b.get("/admin/services")
 	if !strings.Contains(page.body, "degraded · by hand: slow &lt;b&gt;builds&lt;/b&gt;") {
 		t.Errorf("services page:\n%s", page.body)
@@ -431,5 +428,35 @@ func TestAdminTokensAndStatuses(t *testing.T) {
 	}
 	if strings.Join(actions, " ") != "service.status.set token.revoke token.create" {
 		t.Errorf("audit: %v", actions)
+	}
+
+	// Services and groups made here; the config's are marked and stay.
+	if a := b.post("/admin/groups", url.Values{"csrf": {token}, "name": {"Backend"}, "priority": {"3"}, "collapse": {"always"}}); a.code != http.StatusSeeOther {
+		t.Fatalf("make a group: %d %s", a.code, a.body)
+	}
+	if a := b.post("/admin/services", url.Values{"csrf": {token}, "name": {"Billing <i>"}, "group": {"Backend"}, "link": {"https://billing.example"}}); a.code != http.StatusSeeOther {
+		t.Fatalf("make a service: %d %s", a.code, a.body)
+	}
+	if a := b.post("/admin/services", url.Values{"csrf": {token}, "name": {"API"}}); a.code != http.StatusBadRequest || !strings.Contains(a.body, "taken") {
+		t.Errorf("a config service's name: %d", a.code)
+	}
+	if a := b.post("/admin/services", url.Values{"csrf": {token}, "name": {"Mail"}, "priority": {"high"}}); a.code != http.StatusBadRequest || !strings.Contains(a.body, "whole number") {
+		t.Errorf("a bad priority: %d", a.code)
+	}
+	if a := b.post("/admin/services/delete", url.Values{"csrf": {token}, "name": {"API"}}); a.code != http.StatusBadRequest || !strings.Contains(a.body, "defined in the config") {
+		t.Errorf("delete a config service: %d", a.code)
+	}
+	page = b.get("/admin/services")
+	if !strings.Contains(page.body, `Billing &lt;i&gt; <span class="tag">admin</span> <small>in Backend</small>`) || !strings.Contains(page.body, `API <span class="tag">config</span>`) {
+		t.Errorf("services page:\n%s", page.body)
+	}
+	if a := b.post("/admin/services/delete", url.Values{"csrf": {token}, "name": {"Billing <i>"}}); a.code != http.StatusSeeOther {
+		t.Errorf("delete a service: %d %s", a.code, a.body)
+	}
+	if a := b.post("/admin/groups/delete", url.Values{"csrf": {token}, "name": {"Backend"}}); a.code != http.StatusSeeOther {
+		t.Errorf("delete a group: %d %s", a.code, a.body)
+	}
+	if _, ok := f.cache.Board().Service("Billing <i>"); ok {
+		t.Error("the deleted service is still on the board")
 	}
 }

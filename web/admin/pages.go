@@ -14,6 +14,7 @@ import (
 
 	"github.com/gorilla/mux"
 
+	"github.com/statusd/statusd/internal/board"
 	"github.com/statusd/statusd/internal/content"
 	"github.com/statusd/statusd/internal/status"
 	"github.com/statusd/statusd/internal/store"
@@ -101,6 +102,10 @@ func (a *Admin) failWrite(w http.ResponseWriter, r *http.Request, err error, aga
 		again(fe)
 	case errors.Is(err, store.ErrNoService):
 		again(content.FieldErrors{"services": err.Error()})
+	case errors.Is(err, store.ErrNoGroup):
+		again(content.FieldErrors{"group": err.Error()})
+	case errors.Is(err, store.ErrNameTaken), errors.Is(err, store.ErrConfigDefined):
+		again(content.FieldErrors{"name": err.Error()})
 	case errors.Is(err, store.ErrNoIncident), errors.Is(err, store.ErrNoMaintenance):
 		a.fail(w, r, http.StatusNotFound, "It is not there any more: "+err.Error()+".")
 	default:
@@ -349,6 +354,8 @@ func (a *Admin) deleteIncident(w http.ResponseWriter, r *http.Request, v *visit)
 }
 
 type serviceRow struct {
+	Group               string
+	Config              bool
 	Name, Label, Reason string
 	Code                int
 	Manual, Maintenance bool
@@ -362,9 +369,13 @@ func (a *Admin) showServices(w http.ResponseWriter, r *http.Request, v *visit, c
 	var rows []serviceRow
 	for _, s := range a.opts.Boards.Board().Services {
 		rows = append(rows, serviceRow{Name: s.Name, Label: strings.ReplaceAll(s.Status.String(), "_", " "), Code: int(s.Status),
-			Manual: s.Manual, Reason: s.ManualReason, Maintenance: s.Maintenance})
+			Manual: s.Manual, Reason: s.ManualReason, Maintenance: s.Maintenance, Group: s.Group, Config: s.Source == store.SourceConfig})
 	}
-	a.renderWith(w, r, code, "services", v, struct{ Services []serviceRow }{rows}, errs, "")
+	b := a.opts.Boards.Board()
+	a.renderWith(w, r, code, "services", v, struct {
+		Services []serviceRow
+		Groups   []board.Group
+	}{rows, b.Groups}, errs, "")
 }
 
 func (a *Admin) setStatus(w http.ResponseWriter, r *http.Request, v *visit) {
@@ -381,7 +392,77 @@ func (a *Admin) setStatus(w http.ResponseWriter, r *http.Request, v *visit) {
 		a.failWrite(w, r, err, func(errs content.FieldErrors) { a.showServices(w, r, v, http.StatusBadRequest, errs) })
 		return
 	}
-	http.Redirect(w, r, "/admin/services", http.StatusSeeOther)
+	a.refreshed(w, r, "/admin/services")
+}
+
+// formInt reads an integer field; empty is 0.
+func formInt(raw, field string, errs content.FieldErrors) int {
+	if raw == "" {
+		return 0
+	}
+	n, err := strconv.Atoi(raw)
+	if err != nil {
+		errs[field] = "is not a whole number"
+	}
+	return n
+}
+
+func (a *Admin) createService(w http.ResponseWriter, r *http.Request, v *visit) {
+	errs := content.FieldErrors{}
+	s := content.Service{Name: r.PostFormValue("name"), Group: r.PostFormValue("group"), Description: r.PostFormValue("description"),
+		Link: r.PostFormValue("link"), Priority: formInt(r.PostFormValue("priority"), "priority", errs)}
+	again := func(errs content.FieldErrors) { a.showServices(w, r, v, http.StatusBadRequest, errs) }
+	if len(errs) > 0 {
+		again(errs)
+		return
+	}
+	if err := a.opts.Operator.AddService(r.Context(), v.actor(), s); err != nil {
+		a.failWrite(w, r, err, again)
+		return
+	}
+	a.refreshed(w, r, "/admin/services")
+}
+
+func (a *Admin) deleteService(w http.ResponseWriter, r *http.Request, v *visit) {
+	if err := a.opts.Operator.DeleteService(r.Context(), v.actor(), r.PostFormValue("name")); err != nil {
+		a.failWrite(w, r, err, func(errs content.FieldErrors) { a.showServices(w, r, v, http.StatusBadRequest, errs) })
+		return
+	}
+	a.refreshed(w, r, "/admin/services")
+}
+
+func (a *Admin) createGroup(w http.ResponseWriter, r *http.Request, v *visit) {
+	errs := content.FieldErrors{}
+	g := content.Group{Name: r.PostFormValue("name"), Collapse: r.PostFormValue("collapse"), Priority: formInt(r.PostFormValue("priority"), "priority", errs)}
+	again := func(errs content.FieldErrors) { a.showServices(w, r, v, http.StatusBadRequest, errs) }
+	if len(errs) > 0 {
+		again(errs)
+		return
+	}
+	if err := a.opts.Operator.AddGroup(r.Context(), v.actor(), g); err != nil {
+		a.failWrite(w, r, err, again)
+		return
+	}
+	a.refreshed(w, r, "/admin/services")
+}
+
+func (a *Admin) deleteGroup(w http.ResponseWriter, r *http.Request, v *visit) {
+	if err := a.opts.Operator.DeleteGroup(r.Context(), v.actor(), r.PostFormValue("name")); err != nil {
+		a.failWrite(w, r, err, func(errs content.FieldErrors) { a.showServices(w, r, v, http.StatusBadRequest, errs) })
+		return
+	}
+	a.refreshed(w, r, "/admin/services")
+}
+
+// refreshed sends the browser on once the status page's snapshot holds
+// the write, so that the next page shows it.
+func (a *Admin) refreshed(w http.ResponseWriter, r *http.Request, to string) {
+	if a.opts.Refresh != nil {
+		if err := a.opts.Refresh(r.Context()); err != nil {
+			a.opts.Logger.Warn("Cannot refresh the status page after a write", "err", err)
+		}
+	}
+	http.Redirect(w, r, to, http.StatusSeeOther)
 }
 
 type maintenanceForm struct {
