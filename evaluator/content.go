@@ -3,9 +3,11 @@ package evaluator
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strconv"
 	"time"
 
+	"github.com/statusd/statusd/internal/config"
 	"github.com/statusd/statusd/internal/content"
 	"github.com/statusd/statusd/internal/status"
 	"github.com/statusd/statusd/internal/store"
@@ -108,12 +110,37 @@ func (e *Evaluator) SetManual(ctx context.Context, who store.Actor, in content.M
 	return from, to, nil
 }
 
+// Templates are the config's incident templates.
+func (e *Evaluator) Templates() []config.IncidentTemplate {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.plan.templates.Templates
+}
+
+// template is the config's incident template of a name.
+func (e *Evaluator) template(name string) (config.IncidentTemplate, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	t, ok := e.plan.templates.Template(name)
+	if !ok {
+		return t, content.FieldErrors{"template": fmt.Sprintf("no template %q (incidents.templates in the config)", name)}
+	}
+	return t, nil
+}
+
 // incidentTarget names an incident in the audit log.
 func incidentTarget(id int64) string { return "incident/" + strconv.FormatInt(id, 10) }
 
 // OpenIncident opens an incident with its first update, sets the statuses
 // it gives its services, and returns it as stored.
 func (e *Evaluator) OpenIncident(ctx context.Context, who store.Actor, in content.NewIncident) (*store.Incident, error) {
+	if in.Template != "" {
+		t, err := e.template(in.Template)
+		if err != nil {
+			return nil, err
+		}
+		in.Fill(t)
+	}
 	if err := in.Validate(e.clock.Now()); err != nil {
 		return nil, err
 	}
@@ -225,6 +252,13 @@ func (e *Evaluator) EditIncident(ctx context.Context, who store.Actor, id int64,
 // the incident set that it does not name, so that its services take their
 // checks' status again.
 func (e *Evaluator) UpdateIncident(ctx context.Context, who store.Actor, id int64, u content.IncidentUpdate) (*store.Incident, error) {
+	if u.Template != "" {
+		t, err := e.template(u.Template)
+		if err != nil {
+			return nil, err
+		}
+		u.Fill(t)
+	}
 	if err := u.Validate(); err != nil {
 		return nil, err
 	}

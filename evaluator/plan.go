@@ -82,6 +82,8 @@ type plan struct {
 	// noteEvery is how often, at most, statusd notes in an operator's
 	// incident.
 	noteEvery time.Duration
+	// templates are the config's incident templates.
+	templates config.Incidents
 	checks    map[status.CheckID]*checkEntry
 	order     []*checkEntry // config order
 	services  map[string]*serviceEntry
@@ -98,6 +100,7 @@ func newPlan(cfg *config.Config, external *url.URL, prev *plan) *plan {
 		receivers: cfg.Receivers,
 		digest:    cfg.Digest,
 		noteEvery: time.Duration(cfg.Incidents.NoteInterval),
+		templates: cfg.Incidents,
 		checks:    map[status.CheckID]*checkEntry{},
 		services:  map[string]*serviceEntry{},
 	}

@@ -79,6 +79,7 @@ func (h *handler) writeFailed(w http.ResponseWriter, err error) {
 }
 
 type incidentCreateJSON struct {
+	Template string              `json:"template"`
 	Title    string              `json:"title"`
 	Impact   string              `json:"impact"`
 	State    string              `json:"state"`
@@ -92,7 +93,7 @@ func (h *handler) createIncident(w http.ResponseWriter, r *http.Request) {
 	if !decodeBody(w, r, &in) {
 		return
 	}
-	n := content.NewIncident{Title: in.Title, Impact: in.Impact, State: in.State, Message: in.Message, Services: impacts(in.Services)}
+	n := content.NewIncident{Template: in.Template, Title: in.Title, Impact: in.Impact, State: in.State, Message: in.Message, Services: impacts(in.Services)}
 	if in.Occurred != nil {
 		n.Occurred = *in.Occurred
 	}
@@ -147,6 +148,7 @@ func (h *handler) deleteIncident(w http.ResponseWriter, r *http.Request) {
 }
 
 type incidentUpdateJSON struct {
+	Template string              `json:"template"`
 	State    string              `json:"state"`
 	Message  string              `json:"message"`
 	Services []serviceImpactJSON `json:"services"`
@@ -161,7 +163,7 @@ func (h *handler) updateIncident(w http.ResponseWriter, r *http.Request) {
 	if !decodeBody(w, r, &in) {
 		return
 	}
-	inc, err := h.opts.Operator.UpdateIncident(r.Context(), actor(r), id, content.IncidentUpdate{State: in.State, Message: in.Message, Services: impacts(in.Services)})
+	inc, err := h.opts.Operator.UpdateIncident(r.Context(), actor(r), id, content.IncidentUpdate{Template: in.Template, State: in.State, Message: in.Message, Services: impacts(in.Services)})
 	if err != nil {
 		h.writeFailed(w, err)
 		return

@@ -38,6 +38,10 @@ const writeConfig = `
 services:
   - name: API
   - name: Docs
+incidents:
+  templates:
+    - {name: db-slow, title: "The database is slow", impact: minor, state: identified, message: "Queries take **seconds**."}
+    - {name: fixed, state: resolved, message: "Fixed."}
 `
 
 type operatorFixture struct {
@@ -267,6 +271,21 @@ func TestWriteAPIIncidentFlow(t *testing.T) {
 	}
 }
 
+// TestIncidentTemplates: a template fills what a write leaves out, and
+// what the write gives wins.
+func TestIncidentTemplates(t *testing.T) {
+	f := newWriteFixture(t)
+	code, _, body := f.call(t, "POST", "/api/v1/incidents", f.write, `{"template":"db-slow","impact":"major"}`)
+	if code != 201 || !strings.Contains(body, `"title":"The database is slow"`) || !strings.Contains(body, `"impact":"major"`) ||
+		!strings.Contains(body, `"state":"identified"`) || !strings.Contains(body, "Queries take **seconds**.") {
+		t.Fatalf("from a template: %d %s", code, body)
+	}
+	code, _, body = f.call(t, "POST", "/api/v1/incidents/1/updates", f.write, `{"template":"fixed"}`)
+	if code != 201 || !strings.Contains(body, `"closed":true`) || !strings.Contains(body, `"message":"Fixed."`) {
+		t.Fatalf("an update from a template: %d %s", code, body)
+	}
+}
+
 // TestWriteAPIErrors: each kind of bad request gets its own code and a
 // JSON error, and writes nothing.
 func TestWriteAPIErrors(t *testing.T) {
@@ -298,6 +317,8 @@ func TestWriteAPIErrors(t *testing.T) {
 		{"end before start", "POST", "/api/v1/maintenances", "application/json", `{"title":"m","start":"2030-01-02T00:00:00Z","end":"2030-01-01T00:00:00Z"}`, 400, `"end":"is not after start"`},
 		{"unknown maintenance", "DELETE", "/api/v1/maintenances/5", "", "", 404, "no such maintenance"},
 		{"bad audit limit", "GET", "/api/v1/audit?limit=-1", "", "", 400, "positive integer"},
+		{"unknown template", "POST", "/api/v1/incidents", "application/json", `{"template":"nope"}`, 400, `"template":"no template \"nope\"`},
+		{"no title, no template", "POST", "/api/v1/incidents", "application/json", `{"message":"x"}`, 400, `"title":"is required"`},
 		{"a config service's name", "POST", "/api/v1/services", "application/json", `{"name":"API"}`, 409, "taken"},
 		{"a config service", "PATCH", "/api/v1/services/API", "application/json", `{"priority":1}`, 409, "defined in the config"},
 		{"delete a config service", "DELETE", "/api/v1/services/Docs", "", "", 409, "defined in the config"},

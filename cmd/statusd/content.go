@@ -125,6 +125,7 @@ type incidentFlags struct {
 	// occurred dates an incident back (open, edit).
 	occurred string
 	impact   string
+	template string
 	// list: state "open", "closed" or "" (all), at most limit.
 	limit int
 }
@@ -138,12 +139,13 @@ func (c *cli) addIncident(a *kingpin.Application) {
 		return func(ctx context.Context) error { return c.incident(ctx, action, f) }
 	}
 	open := c.command(group, "open", "Open an incident.", run("open"))
-	open.Flag("title", "What visitors read, e.g. \"Payments are slow\".").Required().StringVar(&f.title)
+	open.Flag("title", "What visitors read, e.g. \"Payments are slow\" (required unless the template gives it).").StringVar(&f.title)
 	open.Flag("service", "A service the incident affects (repeatable).").StringsVar(&f.services)
-	open.Flag("state", "State of the first update.").Default(store.Investigating).EnumVar(&f.state, incidentStates...)
+	open.Flag("state", "State of the first update (default investigating).").EnumVar(&f.state, incidentStates...)
 	open.Flag("message", "The first update's text.").StringVar(&f.message)
 	open.Flag("occurred", "When it began, to write one up after the fact: -DURATION (-3h), RFC 3339 or \"2026-12-01 14:00\" in the site's time zone (default: now).").StringVar(&f.occurred)
-	open.Flag("impact", "How bad it is: its colour on the page.").Default(store.ImpactNone).EnumVar(&f.impact, store.Impacts...)
+	open.Flag("impact", "How bad it is: its colour on the page (default none).").EnumVar(&f.impact, store.Impacts...)
+	open.Flag("template", "A template of the config (incidents.templates): its fields fill the flags not given.").StringVar(&f.template)
 	edit := c.command(group, "edit", "Change an incident's title, impact or start.", run("edit"))
 	edit.Arg("id", "Incident id.").Required().Int64Var(&f.id)
 	edit.Flag("title", "New title.").StringVar(&f.title)
@@ -153,8 +155,9 @@ func (c *cli) addIncident(a *kingpin.Application) {
 		Arg("id", "Incident id.").Required().Int64Var(&f.id)
 	update := c.command(group, "update", "Add an update to an incident.", run("update"))
 	update.Arg("id", "Incident id (statusd incident list).").Required().Int64Var(&f.id)
-	update.Flag("state", "The incident's new state.").Required().EnumVar(&f.state, incidentStates...)
-	update.Flag("message", "What changed.").Required().StringVar(&f.message)
+	update.Flag("state", "The incident's new state (required unless the template gives it).").EnumVar(&f.state, incidentStates...)
+	update.Flag("message", "What changed (default: the template's, or the state's default text).").StringVar(&f.message)
+	update.Flag("template", "A template of the config: its state and message fill the flags not given.").StringVar(&f.template)
 	resolve := c.command(group, "resolve", "Resolve an incident.", run("resolve"))
 	resolve.Arg("id", "Incident id.").Required().Int64Var(&f.id)
 	resolve.Flag("message", "The last update's text.").StringVar(&f.message)
@@ -198,7 +201,7 @@ func (c *cli) incident(ctx context.Context, action string, f incidentFlags) erro
 	var inc *store.Incident
 	switch action {
 	case "open":
-		in := content.NewIncident{Title: f.title, Impact: f.impact, State: f.state, Message: f.message}
+		in := content.NewIncident{Template: f.template, Title: f.title, Impact: f.impact, State: f.state, Message: f.message}
 		if occurred != nil {
 			in.Occurred = *occurred
 		}
@@ -211,7 +214,7 @@ func (c *cli) incident(ctx context.Context, action string, f incidentFlags) erro
 		if action == "resolve" {
 			state = store.Resolved
 		}
-		inc, err = e.UpdateIncident(ctx, who, f.id, content.IncidentUpdate{State: state, Message: f.message})
+		inc, err = e.UpdateIncident(ctx, who, f.id, content.IncidentUpdate{Template: f.template, State: state, Message: f.message})
 	case "edit":
 		var ch content.IncidentChange
 		if f.title != "" {

@@ -66,6 +66,30 @@ type Incidents struct {
 	// recover (default 15m): a flapping check writes one note per
 	// interval, not one per flap.
 	NoteInterval model.Duration `yaml:"note_interval"`
+	// Templates are the texts of common incidents and updates, which
+	// operators start from (the admin's links, the API's and the
+	// command line's template field).
+	Templates []IncidentTemplate `yaml:"templates"`
+}
+
+// IncidentTemplate is a common incident or update: the fields it gives
+// are the defaults of what is written from it.
+type IncidentTemplate struct {
+	Name    string `yaml:"name"`
+	Title   string `yaml:"title"`
+	Impact  string `yaml:"impact"`
+	State   string `yaml:"state"`
+	Message string `yaml:"message"`
+}
+
+// Template returns the incident template of a name.
+func (i Incidents) Template(name string) (IncidentTemplate, bool) {
+	for _, t := range i.Templates {
+		if t.Name == name {
+			return t, true
+		}
+	}
+	return IncidentTemplate{}, false
 }
 
 // Site describes the monitored site.

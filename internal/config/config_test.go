@@ -171,6 +171,10 @@ func TestErrors(t *testing.T) {
 		{"bad tls version", "resources:\n  health:\n    - name: a\n      kind: http\n      url: 'https://x/'\n      tls_config: {min_version: TLS9}\n", []string{`statusd.yml:6: resources.health[0].tls_config.min_version: unknown TLS version: TLS9`}},
 		{"bad proxy", "resources:\n  health:\n    - name: a\n      kind: http\n      url: 'https://x/'\n      no_proxy: example.com\n", []string{`statusd.yml:3: resources.health[0]: if no_proxy is configured, proxy_url must also be configured`}},
 		{"reserved header", "resources:\n  health:\n    - name: a\n      kind: http\n      url: 'https://x/'\n      http_headers: {Authorization: {values: [x]}}\n", []string{`statusd.yml:3: resources.health[0]: setting header "Authorization" is not allowed`}},
+		{"template impact", "incidents:\n  templates:\n    - {name: slow, title: Slow, impact: severe}\n", []string{`statusd.yml:3: incidents.templates[0].impact: must be none, minor, major or critical, got "severe"`}},
+		{"template twice", "incidents:\n  templates:\n    - {name: slow, title: Slow}\n    - {name: slow, message: x}\n", []string{`statusd.yml:4: incidents.templates[1].name: template "slow" is defined twice`}},
+		{"template empty", "incidents:\n  templates:\n    - {name: slow, state: resolved}\n", []string{`statusd.yml:3: incidents.templates[0]: gives neither a title nor a message`}},
+		{"note interval", "incidents: {note_interval: often}\n", []string{`statusd.yml:1: incidents.note_interval:`}},
 		{"body size", "resources:\n  health:\n    - {name: a, kind: http, url: 'https://x/', body_size_limit: lots}\n", []string{`statusd.yml:3: resources.health[0].body_size_limit:`}},
 	}
 	for _, c := range cases {

@@ -44,6 +44,7 @@ func (c *Config) validate(p *problems) {
 		p.add("storage.retention.results_per_check", "must not be negative (0 keeps every result within the retention time)")
 	}
 
+	c.validateTemplates(p)
 	c.validateServices(p)
 	c.validateReceivers(p)
 	c.validatePage(p)
@@ -219,5 +220,33 @@ func (ch *Check) validateLocations(p *problems, path string) {
 		p.add(joinPath(path, "quorum"), "needs locations: a quorum is of the locations that run the check")
 	case ch.Quorum > len(ch.Locations):
 		p.add(joinPath(path, "quorum"), "is %d, more than the %d locations listed", ch.Quorum, len(ch.Locations))
+	}
+}
+
+// validateTemplates checks the incident templates: named, once each, with
+// a known impact and state, and something to say.
+func (c *Config) validateTemplates(p *problems) {
+	if c.Incidents.NoteInterval < 0 {
+		p.add("incidents.note_interval", "must not be negative")
+	}
+	seen := map[string]bool{}
+	for i, t := range c.Incidents.Templates {
+		path := indexPath("incidents.templates", i)
+		switch {
+		case !namePattern.MatchString(t.Name):
+			p.add(path+".name", "invalid template name %q: use letters, digits, '_', '.' and '-'", t.Name)
+		case seen[t.Name]:
+			p.add(path+".name", "template %q is defined twice", t.Name)
+		}
+		seen[t.Name] = true
+		if t.Impact != "" && !slices.Contains([]string{"none", "minor", "major", "critical"}, t.Impact) {
+			p.add(path+".impact", "must be none, minor, major or critical, got %q", t.Impact)
+		}
+		if t.State != "" && !slices.Contains([]string{"investigating", "identified", "monitoring", "resolved"}, t.State) {
+			p.add(path+".state", "must be investigating, identified, monitoring or resolved, got %q", t.State)
+		}
+		if t.Title == "" && t.Message == "" {
+			p.add(path, "gives neither a title nor a message")
+		}
 	}
 }

@@ -16,6 +16,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/statusd/statusd/internal/config"
 	"github.com/statusd/statusd/internal/status"
 	"github.com/statusd/statusd/internal/store"
 )
@@ -66,10 +67,13 @@ type ServiceImpact struct {
 
 // NewIncident opens an incident with its first update.
 type NewIncident struct {
-	Title   string
-	Impact  string // default none
-	State   string // default investigating
-	Message string // default: the state's default message
+	// Template names a config template (incidents.templates) whose
+	// fields fill those left empty.
+	Template string
+	Title    string
+	Impact   string // default none
+	State    string // default investigating
+	Message  string // default: the state's default message
 	// Occurred dates the incident back (zero: now); never in the future.
 	Occurred time.Time
 	Services []ServiceImpact
@@ -130,8 +134,11 @@ func (c *IncidentChange) Validate(now time.Time) error {
 
 // IncidentUpdate is an operator's update of an incident.
 type IncidentUpdate struct {
-	State   string
-	Message string // default: the state's default message
+	// Template names a config template whose state and message fill
+	// those left empty.
+	Template string
+	State    string
+	Message  string // default: the state's default message
 	// Services set statuses on services (added to the incident when it
 	// did not name them).
 	Services []ServiceImpact
@@ -227,6 +234,26 @@ func (c *MaintenanceChange) Validate(start time.Time, end *time.Time) error {
 		checkNames(f, "services", *c.Services)
 	}
 	return f.err()
+}
+
+// Fill fills the fields of an incident left empty from a template.
+func (n *NewIncident) Fill(t config.IncidentTemplate) {
+	fill(&n.Title, t.Title)
+	fill(&n.Impact, t.Impact)
+	fill(&n.State, t.State)
+	fill(&n.Message, t.Message)
+}
+
+// Fill fills the fields of an update left empty from a template.
+func (u *IncidentUpdate) Fill(t config.IncidentTemplate) {
+	fill(&u.State, t.State)
+	fill(&u.Message, t.Message)
+}
+
+func fill(dst *string, v string) {
+	if *dst == "" {
+		*dst = v
+	}
 }
 
 // Service is a service an operator makes (the config's are the
@@ -398,6 +425,8 @@ type Operator interface {
 	AddGroup(ctx context.Context, who store.Actor, g Group) error
 	EditGroup(ctx context.Context, who store.Actor, name string, c GroupChange) error
 	DeleteGroup(ctx context.Context, who store.Actor, name string) error
+	// Templates are the config's incident templates.
+	Templates() []config.IncidentTemplate
 	// Audit reads the recorded writes, newest first.
 	Audit(ctx context.Context, q store.AuditQuery) ([]store.AuditEntry, error)
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/gorilla/mux"
 
 	"github.com/statusd/statusd/internal/board"
+	"github.com/statusd/statusd/internal/config"
 	"github.com/statusd/statusd/internal/content"
 	"github.com/statusd/statusd/internal/status"
 	"github.com/statusd/statusd/internal/store"
@@ -196,12 +197,30 @@ type incidentForm struct {
 }
 
 type newIncidentView struct {
-	Form     incidentForm
-	Services []string
+	Form      incidentForm
+	Services  []string
+	Templates []config.IncidentTemplate
+}
+
+// template is the config template a page's ?template= names.
+func (a *Admin) template(r *http.Request) (config.IncidentTemplate, bool) {
+	name := r.URL.Query().Get("template")
+	for _, t := range a.opts.Operator.Templates() {
+		if t.Name == name {
+			return t, true
+		}
+	}
+	return config.IncidentTemplate{}, false
 }
 
 func (a *Admin) newIncident(w http.ResponseWriter, r *http.Request, v *visit) {
-	a.render(w, r, http.StatusOK, "incident_new", v, newIncidentView{Form: incidentForm{Impact: store.ImpactNone, State: store.Investigating}, Services: a.serviceNames()})
+	f := incidentForm{Impact: store.ImpactNone, State: store.Investigating}
+	if t, ok := a.template(r); ok {
+		n := content.NewIncident{Title: t.Title, Impact: t.Impact, State: t.State, Message: t.Message}
+		n.Fill(config.IncidentTemplate{Impact: store.ImpactNone, State: store.Investigating})
+		f = incidentForm{Title: n.Title, Impact: n.Impact, State: n.State, Message: n.Message}
+	}
+	a.render(w, r, http.StatusOK, "incident_new", v, newIncidentView{Form: f, Services: a.serviceNames(), Templates: a.opts.Operator.Templates()})
 }
 
 // formTimeValue reads a datetime-local field in the site's time zone.
@@ -246,7 +265,7 @@ func (a *Admin) createIncident(w http.ResponseWriter, r *http.Request, v *visit)
 		Message: r.PostFormValue("message"), Occurred: r.PostFormValue("occurred")}
 	names := a.serviceNames()
 	again := func(errs content.FieldErrors) {
-		a.renderWith(w, r, http.StatusBadRequest, "incident_new", v, newIncidentView{Form: f, Services: names}, errs, "")
+		a.renderWith(w, r, http.StatusBadRequest, "incident_new", v, newIncidentView{Form: f, Services: names, Templates: a.opts.Operator.Templates()}, errs, "")
 	}
 	errs := content.FieldErrors{}
 	n := content.NewIncident{Title: f.Title, Impact: f.Impact, State: f.State, Message: f.Message, Services: impactsOf(r, names, true)}
@@ -274,6 +293,9 @@ type incidentView struct {
 	Incident *store.Incident
 	Occurred string
 	Services []string
+	// Update prefills the update form (from a template).
+	Update    content.IncidentUpdate
+	Templates []config.IncidentTemplate
 }
 
 func (a *Admin) incidentID(w http.ResponseWriter, r *http.Request) (int64, bool) {
@@ -295,7 +317,13 @@ func (a *Admin) showIncident(w http.ResponseWriter, r *http.Request, v *visit, i
 		a.fail(w, r, http.StatusServiceUnavailable, "statusd cannot read the incident: its database does not answer.")
 		return
 	}
-	a.renderWith(w, r, code, "incident", v, incidentView{Incident: inc, Occurred: inc.Occurred.In(a.opts.Location).Format(formTime), Services: a.serviceNames()}, errs, inc.Title)
+	iv := incidentView{Incident: inc, Occurred: inc.Occurred.In(a.opts.Location).Format(formTime), Services: a.serviceNames(),
+		Update: content.IncidentUpdate{State: inc.State()}, Templates: a.opts.Operator.Templates()}
+	if t, ok := a.template(r); ok {
+		iv.Update = content.IncidentUpdate{State: t.State, Message: t.Message}
+		iv.Update.Fill(config.IncidentTemplate{State: inc.State()})
+	}
+	a.renderWith(w, r, code, "incident", v, iv, errs, inc.Title)
 }
 
 func (a *Admin) incident(w http.ResponseWriter, r *http.Request, v *visit) {
