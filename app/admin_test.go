@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/cookiejar"
 	"os"
 	"path/filepath"
 	"strings"
@@ -190,6 +191,73 @@ services:
 	for _, m := range console {
 		if m.Type == "error" || m.IsException() || m.Type == "warning" {
 			t.Errorf("console %s: %s (%s:%d)", m.Type, m.Text, m.URL, m.Line)
+		}
+	}
+}
+
+// TestWrittenTextIsInert: what a token writes through the API — script in
+// every text field — comes out escaped on the page, the incident page, the
+// archive, the feed and the admin, and inert in the JSON.
+func TestWrittenTextIsInert(t *testing.T) {
+	d := start(t, "services:\n  - {name: API}\n", "sqlite:"+filepath.Join(t.TempDir(), "statusd.db"))
+	ctx := context.Background()
+	token, err := d.app.store.AddToken(ctx, "deploy", store.ScopeWrite, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := d.app.auth.Refresh(ctx); err != nil {
+		t.Fatal(err)
+	}
+	const evil = `<script>alert(1)</script><img src=x onerror=alert(2)>`
+	post := func(path, body string) {
+		t.Helper()
+		req, _ := http.NewRequest("POST", d.url+path, strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Authorization", "Bearer "+token)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusCreated {
+			t.Fatalf("POST %s: %d %s", path, resp.StatusCode, b)
+		}
+	}
+	js, _ := json.Marshal(evil)
+	post("/api/v1/services", `{"name":"Mail <b onmouseover=alert(3)>","description":`+string(js)+`}`)
+	post("/api/v1/incidents", `{"title":`+string(js)+`,"message":`+string(js)+`,"services":[{"name":"API","status":"degraded"},"Mail <b onmouseover=alert(3)>"]}`)
+	post("/api/v1/incidents/1/updates", `{"state":"identified","message":"[x](javascript:alert(4)) `+strings.ReplaceAll(evil, `"`, `\"`)+`"}`)
+	post("/api/v1/maintenances", `{"title":`+string(js)+`,"description":`+string(js)+`,"start":"2030-01-01T00:00:00Z","services":["API"]}`)
+
+	hash, _ := store.HashPassword("correct horse battery")
+	if err := d.app.store.AddUser(ctx, "ada", hash, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	jar, _ := cookiejar.New(nil)
+	client := &http.Client{Jar: jar}
+	resp, err := client.PostForm(d.url+"/admin/login", map[string][]string{"name": {"ada"}, "password": {"correct horse battery"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+
+	for _, path := range []string{"/", "/incidents/1", "/history", "/feed.atom", "/admin", "/admin/incidents", "/admin/incidents/1", "/admin/services", "/admin/maintenances", "/admin/audit", "/api/v1/summary"} {
+		var body string
+		eventually(t, path+" to show what was written", func() bool {
+			resp, err := client.Get(d.url + path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			body = string(b)
+			return resp.StatusCode == 200 && (strings.Contains(body, "alert(1)") || path == "/admin/services" && strings.Contains(body, "alert(3)"))
+		})
+		for _, raw := range []string{"<script>alert", "<img src=x", "<b onmouseover", `href="javascript:`} {
+			if strings.Contains(body, raw) {
+				t.Errorf("%s has %s raw", path, raw)
+			}
 		}
 	}
 }
