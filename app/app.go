@@ -532,6 +532,9 @@ func (a *App) storeReady(ctx context.Context, ran []store.Migration, waitingSinc
 		args = append(args, "waited", time.Since(waitingSince).Round(time.Second))
 	}
 	a.logger.Info("Store ready", args...)
+	if users, err := a.store.Users(ctx); err == nil && len(users) == 0 {
+		a.logger.Info("No user yet: /admin stays closed until one is added with `statusd user add NAME`")
+	}
 	if err := a.restore(ctx); err != nil {
 		a.logger.Warn("Could not restore the last results from the store", "err", err)
 	}

@@ -272,11 +272,14 @@ func servicesJSON(services []*board.Service) []serviceJSON {
 func serviceOf(s *board.Service) serviceJSON {
 	j := serviceJSON{
 		Name: s.Name, Description: s.Description, Link: s.Link, Priority: s.Priority,
-		Status: s.Status, Maintenance: s.Maintenance, Manual: s.Manual, ManualReason: s.ManualReason, Checks: []string{},
+		Status: s.Status, Maintenance: s.Maintenance, Manual: s.Manual, Checks: []string{},
 	}
 	if s.Group != "" {
 		g := s.Group
 		j.Group = &g
+	}
+	if s.Manual {
+		j.ManualReason = s.ManualReason // a cleared status's reason is history, not now
 	}
 	if !s.Since.IsZero() {
 		since := s.Since
