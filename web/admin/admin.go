@@ -155,6 +155,8 @@ func (a *Admin) Routes(r *mux.Router) {
 	form("/admin/groups/delete", a.deleteGroup)
 	page("/admin/maintenances", a.maintenances)
 	form("/admin/maintenances", a.createMaintenance)
+	page("/admin/maintenances/{id:[0-9]+}", a.maintenance)
+	form("/admin/maintenances/{id:[0-9]+}", a.editMaintenance)
 	form("/admin/maintenances/{id:[0-9]+}/cancel", a.cancelMaintenance)
 	page("/admin/tokens", a.tokens)
 	form("/admin/tokens", a.createToken)

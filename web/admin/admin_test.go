@@ -459,4 +459,28 @@ func TestAdminTokensAndStatuses(t *testing.T) {
 	if _, ok := f.cache.Board().Service("Billing <i>"); ok {
 		t.Error("the deleted service is still on the board")
 	}
+
+	// A maintenance window: scheduled, edited, cancelled.
+	if a := b.post("/admin/maintenances", url.Values{"csrf": {token}, "title": {"DB upgrade"}, "start": {"2030-01-01T22:00"}, "end": {"2030-01-01T21:00"}}); a.code != http.StatusBadRequest || !strings.Contains(a.body, "is not after start") {
+		t.Errorf("a window that ends before it starts: %d", a.code)
+	}
+	if a := b.post("/admin/maintenances", url.Values{"csrf": {token}, "title": {"DB upgrade"}, "start": {"2030-01-01T22:00"}, "service": {"API"}}); a.code != http.StatusSeeOther {
+		t.Fatalf("schedule: %d %s", a.code, a.body)
+	}
+	if page := b.get("/admin/maintenances/1"); page.code != 200 || !strings.Contains(page.body, `value="2030-01-01T22:00"`) || !strings.Contains(page.body, `value="API" checked`) {
+		t.Errorf("the window's form: %d\n%s", page.code, page.body)
+	}
+	if a := b.post("/admin/maintenances/1", url.Values{"csrf": {token}, "title": {"DB upgrade, part 1"}, "start": {"2030-01-01T22:00"}, "end": {"2030-01-01T23:30"}, "service": {"Docs"}}); a.code != http.StatusSeeOther {
+		t.Fatalf("edit: %d %s", a.code, a.body)
+	}
+	ms, _ := f.st.Maintenances(context.Background(), time.Now())
+	if len(ms) != 1 || ms[0].Title != "DB upgrade, part 1" || ms[0].End() == nil || strings.Join(ms[0].Services, ",") != "Docs" {
+		t.Fatalf("after the edit: %+v", ms)
+	}
+	if a := b.post("/admin/maintenances/1/cancel", url.Values{"csrf": {token}}); a.code != http.StatusSeeOther {
+		t.Errorf("cancel: %d", a.code)
+	}
+	if a := b.get("/admin/maintenances/1"); a.code != http.StatusNotFound {
+		t.Errorf("a cancelled window: %d", a.code)
+	}
 }

@@ -23,7 +23,7 @@ import (
 )
 
 // pageNames are the admin's pages, one template each.
-var pageNames = []string{"login", "dashboard", "incidents", "incident_new", "incident", "services", "maintenances", "tokens", "users", "audit", "error"}
+var pageNames = []string{"login", "dashboard", "incidents", "incident_new", "incident", "services", "maintenances", "maintenance", "tokens", "users", "audit", "error"}
 
 // formTime is how a datetime-local field writes a time.
 const formTime = "2006-01-02T15:04"
@@ -72,8 +72,11 @@ func (a *Admin) renderWith(w http.ResponseWriter, _ *http.Request, code int, nam
 	if title != "" {
 		pv.Title = title
 	}
-	if name == "incident" {
+	switch name {
+	case "incident":
 		pv.Nav = "incidents"
+	case "maintenance":
+		pv.Nav = "maintenances"
 	}
 	if v != nil {
 		pv.User, pv.CSRF = v.user, v.csrf
@@ -500,7 +503,17 @@ type maintenanceForm struct {
 type maintenancesView struct {
 	Windows  []store.Maintenance
 	Form     maintenanceForm
-	Services []string
+	Services []windowService
+}
+
+// windowServices are the services a window may name, those in chosen
+// ticked.
+func (a *Admin) windowServices(chosen []string) []windowService {
+	var out []windowService
+	for _, n := range a.serviceNames() {
+		out = append(out, windowService{Name: n, In: slices.Contains(chosen, n)})
+	}
+	return out
 }
 
 func (a *Admin) maintenances(w http.ResponseWriter, r *http.Request, v *visit) {
@@ -513,7 +526,7 @@ func (a *Admin) showMaintenances(w http.ResponseWriter, r *http.Request, v *visi
 		a.fail(w, r, http.StatusServiceUnavailable, "statusd cannot read maintenance windows: its database does not answer.")
 		return
 	}
-	a.renderWith(w, r, code, "maintenances", v, maintenancesView{Windows: ms, Form: f, Services: a.serviceNames()}, errs, "")
+	a.renderWith(w, r, code, "maintenances", v, maintenancesView{Windows: ms, Form: f, Services: a.windowServices(r.PostForm["service"])}, errs, "")
 }
 
 func (a *Admin) createMaintenance(w http.ResponseWriter, r *http.Request, v *visit) {
@@ -530,6 +543,71 @@ func (a *Admin) createMaintenance(w http.ResponseWriter, r *http.Request, v *vis
 		return
 	}
 	if _, err := a.opts.Operator.AddMaintenance(r.Context(), v.actor(), m); err != nil {
+		a.failWrite(w, r, err, again)
+		return
+	}
+	http.Redirect(w, r, "/admin/maintenances", http.StatusSeeOther)
+}
+
+type windowService struct {
+	Name string
+	In   bool
+}
+
+type maintenanceView struct {
+	ID       int64
+	Form     maintenanceForm
+	Services []windowService
+}
+
+// showMaintenance shows a window's form: as stored, or as sent (f) with
+// its errors.
+func (a *Admin) showMaintenance(w http.ResponseWriter, r *http.Request, v *visit, id int64, code int, f *maintenanceForm, chosen []string, errs content.FieldErrors) {
+	ms, err := a.opts.Store.Maintenances(r.Context(), a.opts.Clock.Now())
+	if err != nil {
+		a.fail(w, r, http.StatusServiceUnavailable, "statusd cannot read maintenance windows: its database does not answer.")
+		return
+	}
+	i := slices.IndexFunc(ms, func(m store.Maintenance) bool { return m.ID == id })
+	if i < 0 {
+		a.fail(w, r, http.StatusNotFound, fmt.Sprintf("No maintenance window %d ahead or in progress.", id))
+		return
+	}
+	m := ms[i]
+	if f == nil {
+		f = &maintenanceForm{Title: m.Title, Description: m.Description, Start: m.StartsAt.In(a.opts.Location).Format(formTime)}
+		if e := m.End(); e != nil {
+			f.End = e.In(a.opts.Location).Format(formTime)
+		}
+		chosen = m.Services
+	}
+	mv := maintenanceView{ID: id, Form: *f, Services: a.windowServices(chosen)}
+	a.renderWith(w, r, code, "maintenance", v, mv, errs, m.Title)
+}
+
+func (a *Admin) maintenance(w http.ResponseWriter, r *http.Request, v *visit) {
+	id, _ := strconv.ParseInt(mux.Vars(r)["id"], 10, 64)
+	a.showMaintenance(w, r, v, id, http.StatusOK, nil, nil, nil)
+}
+
+func (a *Admin) editMaintenance(w http.ResponseWriter, r *http.Request, v *visit) {
+	id, _ := strconv.ParseInt(mux.Vars(r)["id"], 10, 64)
+	f := maintenanceForm{Title: r.PostFormValue("title"), Description: r.PostFormValue("description"), Start: r.PostFormValue("start"), End: r.PostFormValue("end")}
+	chosen := r.PostForm["service"]
+	errs := content.FieldErrors{}
+	c := content.MaintenanceChange{Title: &f.Title, Description: &f.Description, Start: a.formTimeValue(f.Start, "start", errs),
+		End: a.formTimeValue(f.End, "end", errs), NoEnd: f.End == "", Services: &chosen}
+	if c.Start == nil && len(errs) == 0 {
+		errs["start"] = "is required"
+	}
+	again := func(errs content.FieldErrors) {
+		a.showMaintenance(w, r, v, id, http.StatusBadRequest, &f, chosen, errs)
+	}
+	if len(errs) > 0 {
+		again(errs)
+		return
+	}
+	if _, err := a.opts.Operator.EditMaintenance(r.Context(), v.actor(), id, c); err != nil {
 		a.failWrite(w, r, err, again)
 		return
 	}
