@@ -242,6 +242,17 @@ func TestWrittenTextIsInert(t *testing.T) {
 	}
 	resp.Body.Close()
 
+	// The checks dashboard is open to a logged-in user, not to strangers.
+	if resp, err := client.Get(d.url + "/checks"); err != nil || resp.StatusCode != 200 {
+		t.Errorf("/checks for a logged-in user: %v %v", resp.StatusCode, err)
+	} else {
+		resp.Body.Close()
+	}
+	if resp, err := http.Get(d.url + "/checks"); err != nil || resp.StatusCode != http.StatusUnauthorized {
+		t.Errorf("/checks for a stranger: %v %v", resp.StatusCode, err)
+	} else {
+		resp.Body.Close()
+	}
 	for _, path := range []string{"/", "/incidents/1", "/history", "/feed.atom", "/admin", "/admin/incidents", "/admin/incidents/1", "/admin/services", "/admin/maintenances", "/admin/audit", "/api/v1/summary"} {
 		var body string
 		eventually(t, path+" to show what was written", func() bool {

@@ -35,8 +35,11 @@ type writeFixture struct {
 }
 
 const writeConfig = `
+receivers:
+  ops: {webhook: {url: "http://127.0.0.1:1/hook"}}
 services:
   - name: API
+    notify: {receivers: [ops]}
   - name: Docs
 incidents:
   templates:
@@ -241,6 +244,20 @@ func TestWriteAPIIncidentFlow(t *testing.T) {
 	_, _, hist := f.call(t, "GET", "/api/v1/services/API/history", "", "")
 	if strings.Count(hist, `"cause":"manual"`) != 2 {
 		t.Errorf("API's history: want the set and the clear, got %s", hist)
+	}
+	// The service's receivers are told, through the evaluator's outbox.
+	pending, err := f.st.Outbox(context.Background(), store.OutboxPending)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var told []string
+	for _, r := range pending {
+		if r.Receiver == "ops" && r.Kind == "status_change" {
+			told = append(told, r.Payload)
+		}
+	}
+	if len(told) != 2 || !strings.Contains(told[0], `"to":"major_outage"`) || !strings.Contains(told[1], `"to":"operational"`) {
+		t.Errorf("ops was told %d changes: %v", len(told), told)
 	}
 
 	entries, err := f.st.Audit(context.Background(), store.AuditQuery{})
