@@ -33,6 +33,7 @@ services:
   - {name: API, description: "The public API"}
   - {name: Docs}
 `, "sqlite:"+filepath.Join(t.TempDir(), "statusd.db"))
+	waitForServices(t, d)
 	hash, err := store.HashPassword("correct horse battery")
 	if err != nil {
 		t.Fatal(err)
@@ -200,6 +201,7 @@ services:
 // archive, the feed and the admin, and inert in the JSON.
 func TestWrittenTextIsInert(t *testing.T) {
 	d := start(t, "services:\n  - {name: API}\n", "sqlite:"+filepath.Join(t.TempDir(), "statusd.db"))
+	waitForServices(t, d)
 	ctx := context.Background()
 	token, err := d.app.store.AddToken(ctx, "deploy", store.ScopeWrite, time.Now())
 	if err != nil {
@@ -271,4 +273,15 @@ func TestWrittenTextIsInert(t *testing.T) {
 			}
 		}
 	}
+}
+
+// waitForServices waits until the store is migrated and holds the
+// config's services (written once the store is ready), which the status
+// page shows.
+func waitForServices(t *testing.T, d *daemon) {
+	t.Helper()
+	eventually(t, "the config's services on the board", func() bool {
+		code, _ := d.get(t, "/api/v1/services/API")
+		return code == 200
+	})
 }

@@ -56,7 +56,7 @@ func TestCLI(t *testing.T) {
 		{"token add", []string{"--storage.dsn", db, "token", "add", "ci", "--scope", "read"}, 0, "sdt_", ""},
 		{"token bad scope", []string{"--storage.dsn", db, "token", "add", "x", "--scope", "admin"}, 2, "", "enum value must be one of read,write"},
 		{"token bad name", []string{"--storage.dsn", db, "token", "add", "a b"}, 1, "", `invalid token name "a b"`},
-		{"incident update without state", []string{"--storage.dsn", db, "incident", "update", "1", "--message", "x"}, 2, "", "required flag(s) '--state' not provided"},
+		{"incident update without state", []string{"--storage.dsn", db, "incident", "update", "1", "--message", "x"}, 2, "", "invalid input: state: is required"},
 		{"incident bad state", []string{"--storage.dsn", db, "incident", "open", "--title", "x", "--state", "fixed"}, 2, "", "enum value must be one of investigating,identified,monitoring,resolved"},
 		{"migrate unreachable", []string{"--storage.dsn", "postgres://u:pw@127.0.0.1:1/x?sslmode=disable", "migrate"}, 1, "", "u:xxxxx@127.0.0.1:1"},
 	}
