@@ -79,18 +79,18 @@ var DefaultTemplate = template.Must(template.New("down").Funcs(template.FuncMap{
 
 // gate is a middleware's compiled options.
 type gate struct {
-	watcher   *Watcher
-	exact     map[string]bool
-	prefixes  []string
-	allow     []netip.Prefix
-	proxies   []netip.Prefix
-	bypass    func(*http.Request) bool
-	cookie    string
-	header    string
-	secret    []byte
-	redirect  string
-	template  *template.Template
-	now       func() time.Time
+	watcher  *Watcher
+	exact    map[string]bool
+	prefixes []string
+	allow    []netip.Prefix
+	proxies  []netip.Prefix
+	bypass   func(*http.Request) bool
+	cookie   string
+	header   string
+	secret   []byte
+	redirect string
+	template *template.Template
+	now      func() time.Time
 }
 
 // Middleware serves the down page for every request during downtime,
