@@ -49,7 +49,7 @@ func (w *Watcher) run(ctx context.Context) {
 	tick := time.NewTicker(w.interval)
 	defer tick.Stop()
 	for {
-		w.Refresh(ctx)
+		_ = w.Refresh(ctx) // logged; the last state holds
 		select {
 		case <-ctx.Done():
 			return
