@@ -436,6 +436,7 @@ func New(ctx context.Context, opts Options) (_ *App, err error) {
 		Cluster:     a.cluster,
 		Operator:    operator{a.evaluator, st},
 		Admin:       a.admin,
+		Downtime:    st,
 	})
 	if err != nil {
 		return nil, err

@@ -544,3 +544,69 @@ func (e *Evaluator) DeleteGroup(ctx context.Context, who store.Actor, name strin
 		return nil, tx.Audit(who, "group.delete", "group/"+name, before, nil, now)
 	})
 }
+
+// downtimeView is a downtime period in the audit log.
+type downtimeView struct {
+	Start    *time.Time `json:"start"`
+	End      *time.Time `json:"end"`
+	Reason   string     `json:"reason"`
+	Services []string   `json:"services"`
+}
+
+// StartDowntime adds a downtime period (now, or scheduled): while it is
+// active the down page is served, its services (all when it names none)
+// are in maintenance and their notifications held.
+func (e *Evaluator) StartDowntime(ctx context.Context, who store.Actor, d content.Downtime) (int64, error) {
+	if err := d.Validate(e.clock.Now()); err != nil {
+		return 0, err
+	}
+	var id int64
+	err := e.operate(ctx, func(tx *store.Tx, now time.Time) ([]manualWrite, error) {
+		ids, err := tx.ServiceIDs(d.Services)
+		if err != nil {
+			return nil, err
+		}
+		if id, err = tx.AddDowntime(*d.Start, d.End, d.Reason, ids, now); err != nil {
+			return nil, err
+		}
+		return nil, tx.Audit(who, "downtime.start", "downtime/"+strconv.FormatInt(id, 10), nil,
+			downtimeView{Start: d.Start, End: d.End, Reason: d.Reason, Services: d.Services}, now)
+	})
+	if err != nil {
+		return 0, err
+	}
+	e.Refresh(ctx)
+	return id, nil
+}
+
+// EndDowntime ends the open-ended periods that have started.
+func (e *Evaluator) EndDowntime(ctx context.Context, who store.Actor) ([]int64, error) {
+	var ids []int64
+	err := e.operate(ctx, func(tx *store.Tx, now time.Time) ([]manualWrite, error) {
+		var err error
+		if ids, err = tx.EndDowntime(now); err != nil {
+			return nil, err
+		}
+		return nil, tx.Audit(who, "downtime.end", "downtime", map[string]any{"periods": ids}, map[string]any{"ended": now}, now)
+	})
+	if err != nil {
+		return nil, err
+	}
+	e.Refresh(ctx)
+	return ids, nil
+}
+
+// CancelDowntime removes a downtime period.
+func (e *Evaluator) CancelDowntime(ctx context.Context, who store.Actor, id int64) error {
+	err := e.operate(ctx, func(tx *store.Tx, now time.Time) ([]manualWrite, error) {
+		if err := tx.CancelDowntime(id); err != nil {
+			return nil, err
+		}
+		return nil, tx.Audit(who, "downtime.cancel", "downtime/"+strconv.FormatInt(id, 10), map[string]any{"id": id}, nil, now)
+	})
+	if err != nil {
+		return err
+	}
+	e.Refresh(ctx)
+	return nil
+}

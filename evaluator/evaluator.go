@@ -491,12 +491,33 @@ func (e *Evaluator) refresh(ctx context.Context) {
 		e.logger.Debug("Cannot read alerts", "err", err)
 		return
 	}
+	periods, err := e.store.DowntimePeriods(ctx, now)
+	if err != nil {
+		e.logger.Debug("Cannot read downtime periods", "err", err)
+		return
+	}
 	inMaintenance := map[string]bool{}
 	for _, m := range windows {
 		if m.Active(now) {
 			for _, s := range m.Services {
 				inMaintenance[s] = true
 			}
+		}
+	}
+	// A downtime period puts its services in maintenance, every service
+	// when it names none.
+	allDown := false
+	for _, p := range periods {
+		if p.Active(now) {
+			allDown = allDown || len(p.Services) == 0
+			for _, s := range p.Services {
+				inMaintenance[s] = true
+			}
+		}
+	}
+	if allDown {
+		for _, r := range rows {
+			inMaintenance[r.Name] = true
 		}
 	}
 	e.umu.Lock()

@@ -32,7 +32,7 @@ func documentedRoute(path string) bool {
 func TestOpenAPIMatchesTheRouter(t *testing.T) {
 	f := newWriteFixture(t)
 	h, err := Handler(Options{Logger: slog.New(slog.DiscardHandler), Board: f.cache, History: f.st, Auth: f.auth,
-		Operator: f.operator, Alerts: &recordAlerts{}, Cluster: viewCluster{}})
+		Operator: f.operator, Alerts: &recordAlerts{}, Cluster: viewCluster{}, Downtime: f.st})
 	if err != nil {
 		t.Fatal(err)
 	}

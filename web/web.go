@@ -79,6 +79,8 @@ type Options struct {
 	Operator content.Operator
 	// Admin serves /admin; nil serves none.
 	Admin *admin.Admin
+	// Downtime reads the downtime periods; nil serves no downtime API.
+	Downtime DowntimeReader
 }
 
 // Handler returns statusd's HTTP handler.
@@ -112,6 +114,9 @@ func Handler(opts Options) (http.Handler, error) {
 	}
 	if opts.Auth != nil && opts.Operator != nil {
 		h.writeRoutes(r)
+	}
+	if opts.Downtime != nil {
+		h.downtimeRoutes(r)
 	}
 	if opts.Auth != nil && opts.Cluster != nil {
 		r.Handle("/api/v1/cluster", opts.Auth.Require(store.ScopeRead, http.HandlerFunc(h.cluster))).Methods(http.MethodGet, http.MethodHead)

@@ -15,6 +15,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/statusd/statusd/downtime"
 	"github.com/statusd/statusd/evaluator"
 	"github.com/statusd/statusd/internal/board"
 	"github.com/statusd/statusd/internal/config"
@@ -98,7 +99,7 @@ func newWriteFixture(t testing.TB) *writeFixture {
 	f.cache = board.New(board.Options{Store: st, Registerer: reg})
 	f.auth, f.operator = a, operatorFixture{e, st}
 	h, err := Handler(Options{Logger: slog.New(slog.DiscardHandler), Board: f.cache, History: st, Gatherer: reg,
-		Auth: a, Operator: f.operator})
+		Auth: a, Operator: f.operator, Downtime: st})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -159,6 +160,10 @@ var writeRoutes = []struct{ method, path, body string }{
 	{"DELETE", "/api/v1/services/Billing", ""},
 	{"PATCH", "/api/v1/groups/Backend", `{"collapse":"always"}`},
 	{"DELETE", "/api/v1/groups/Backend", ""},
+	{"POST", "/api/v1/downtime", `{"reason":"deploy","end_in":"30m"}`},
+	{"POST", "/api/v1/downtime", `{"reason":"deploy 2"}`},
+	{"POST", "/api/v1/downtime/end", ""},
+	{"DELETE", "/api/v1/downtime/1", ""},
 	{"GET", "/api/v1/audit", ""},
 }
 
@@ -300,6 +305,56 @@ func TestIncidentTemplates(t *testing.T) {
 	code, _, body = f.call(t, "POST", "/api/v1/incidents/1/updates", f.write, `{"template":"fixed"}`)
 	if code != 201 || !strings.Contains(body, `"closed":true`) || !strings.Contains(body, `"message":"Fixed."`) {
 		t.Fatalf("an update from a template: %d %s", code, body)
+	}
+}
+
+// TestDowntimeAPI: a period started through the API is served to anyone
+// at /api/v1/downtime with an ETag (304 when unchanged); ending it closes
+// the open-ended periods that started, and ending none is a 409.
+func TestDowntimeAPI(t *testing.T) {
+	f := newWriteFixture(t)
+	if code, _, body := f.call(t, "POST", "/api/v1/downtime/end", f.write, ""); code != 409 || !strings.Contains(body, "no open-ended downtime period has started") {
+		t.Errorf("end with none: %d %s", code, body)
+	}
+	if code, _, body := f.call(t, "POST", "/api/v1/downtime", f.write, `{"reason":"Deploying v2.3","services":["API"]}`); code != 201 || body != `{"id":1}`+"\n" {
+		t.Fatalf("start: %d %s", code, body)
+	}
+	code, hdr, body := f.call(t, "GET", "/api/v1/downtime", "", "")
+	var state downtime.State
+	if err := json.Unmarshal([]byte(body), &state); err != nil || code != 200 || hdr.Get("ETag") == "" {
+		t.Fatalf("GET: %d %v %s", code, err, body)
+	}
+	if down, reason, until := state.Down(time.Now()); !down || reason != "Deploying v2.3" || until != nil || strings.Join(state.Periods[0].Services, ",") != "API" {
+		t.Errorf("state %+v", state)
+	}
+	req, _ := http.NewRequest("GET", f.srv.URL+"/api/v1/downtime", nil)
+	req.Header.Set("If-None-Match", hdr.Get("ETag"))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusNotModified {
+		t.Errorf("If-None-Match: %d", resp.StatusCode)
+	}
+	if code, _, body := f.call(t, "POST", "/api/v1/downtime/end", f.write, ""); code != 200 || body != `{"ended":[1]}`+"\n" {
+		t.Errorf("end: %d %s", code, body)
+	}
+	_, hdr2, body := f.call(t, "GET", "/api/v1/downtime", "", "")
+	if hdr2.Get("ETag") == hdr.Get("ETag") || body != `{"periods":[]}`+"\n" {
+		t.Errorf("after the end: ETag %s, %s", hdr2.Get("ETag"), body)
+	}
+	for _, c := range []struct{ method, path, body string }{
+		{"POST", "/api/v1/downtime", `{"end_in":"soon"}`},
+		{"POST", "/api/v1/downtime", `{"end":"2020-01-01T00:00:00Z"}`},
+		{"POST", "/api/v1/downtime", `{"services":["Nope"]}`},
+	} {
+		if code, _, body := f.call(t, c.method, c.path, f.write, c.body); code != 400 || !strings.Contains(body, `"fields"`) {
+			t.Errorf("%s %s: %d %s", c.path, c.body, code, body)
+		}
+	}
+	if code, _, _ := f.call(t, "DELETE", "/api/v1/downtime/99", f.write, ""); code != 404 {
+		t.Errorf("cancel an unknown period: %d", code)
 	}
 }
 

@@ -359,6 +359,34 @@ func checkLink(f FieldErrors, field, v string) {
 	}
 }
 
+// Downtime is a period of downtime mode: a site's down page, its
+// services in maintenance and their notifications held.
+type Downtime struct {
+	// Start is when it begins; nil is now.
+	Start *time.Time
+	// End is when it ends; nil is when it is ended (`downtime end`).
+	End      *time.Time
+	Reason   string
+	Services []string
+}
+
+// Validate checks the period against now and fills its start.
+func (d *Downtime) Validate(now time.Time) error {
+	f := FieldErrors{}
+	if d.Start == nil {
+		d.Start = &now
+	}
+	checkText(f, "reason", d.Reason, MaxReason, false)
+	switch {
+	case d.End != nil && !d.End.After(*d.Start):
+		f["end"] = "is not after start"
+	case d.End != nil && !d.End.After(now):
+		f["end"] = "is in the past: the period would never apply"
+	}
+	checkNames(f, "services", d.Services)
+	return f.err()
+}
+
 // DefaultMessage is the text of an update written without one.
 func DefaultMessage(state string) string {
 	return map[string]string{
@@ -425,6 +453,9 @@ type Operator interface {
 	AddGroup(ctx context.Context, who store.Actor, g Group) error
 	EditGroup(ctx context.Context, who store.Actor, name string, c GroupChange) error
 	DeleteGroup(ctx context.Context, who store.Actor, name string) error
+	StartDowntime(ctx context.Context, who store.Actor, d Downtime) (int64, error)
+	EndDowntime(ctx context.Context, who store.Actor) ([]int64, error)
+	CancelDowntime(ctx context.Context, who store.Actor, id int64) error
 	// Templates are the config's incident templates.
 	Templates() []config.IncidentTemplate
 	// Audit reads the recorded writes, newest first.

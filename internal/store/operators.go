@@ -220,7 +220,7 @@ func (t *Tx) Maintenance(id int64) (*Maintenance, error) {
 // IsNotFound tells whether err is about something the store does not know
 // (an incident, a maintenance window, a service).
 func IsNotFound(err error) bool {
-	return errors.Is(err, ErrNoIncident) || errors.Is(err, ErrNoMaintenance) || errors.Is(err, ErrNoService) || errors.Is(err, ErrNoGroup)
+	return errors.Is(err, ErrNoIncident) || errors.Is(err, ErrNoMaintenance) || errors.Is(err, ErrNoService) || errors.Is(err, ErrNoGroup) || errors.Is(err, ErrNoDowntime)
 }
 
 // Services and groups made by operators (source admin); the config's are

@@ -143,29 +143,3 @@ func (t *Tx) ServiceIDs(names []string) ([]int64, error) {
 	return ids, nil
 }
 
-// DowntimePeriod is a period of downtime mode: active while enabled,
-// from its start (when set) to its end (when set).
-type DowntimePeriod struct {
-	ID      int64        `db:"id"`
-	Start   sql.NullTime `db:"start_at"`
-	End     sql.NullTime `db:"end_at"`
-	Enabled bool         `db:"enabled"`
-	Reason  string       `db:"reason"`
-}
-
-// Active tells whether the period covers now: enabled ∧ start ≤ now ∧
-// (no end ∨ now ≤ end).
-func (p DowntimePeriod) Active(now time.Time) bool {
-	return p.Enabled && (!p.Start.Valid || !now.Before(p.Start.Time)) && (!p.End.Valid || !now.After(p.End.Time))
-}
-
-// DowntimePeriods reads the enabled downtime periods that have not ended
-// at now.
-func (s *Store) DowntimePeriods(ctx context.Context, now time.Time) ([]DowntimePeriod, error) {
-	var ps []DowntimePeriod
-	if err := s.db.SelectContext(ctx, &ps, s.db.Rebind(`SELECT id, start_at, end_at, enabled, reason FROM downtime_periods
-		WHERE enabled AND (end_at IS NULL OR end_at >= ?) ORDER BY id`), now.UTC()); err != nil {
-		return nil, fmt.Errorf("read downtime periods: %w", err)
-	}
-	return ps, nil
-}

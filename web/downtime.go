@@ -1,0 +1,147 @@
+package web
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/gorilla/mux"
+
+	"github.com/statusd/statusd/downtime"
+	"github.com/statusd/statusd/internal/content"
+	"github.com/statusd/statusd/internal/store"
+)
+
+// DowntimeReader reads the downtime periods (the store).
+type DowntimeReader interface {
+	DowntimePeriods(ctx context.Context, now time.Time) ([]store.DowntimePeriod, error)
+}
+
+// DowntimeState turns stored periods into package downtime's state.
+func DowntimeState(ps []store.DowntimePeriod) downtime.State {
+	s := downtime.State{Periods: make([]downtime.Period, 0, len(ps))}
+	for _, p := range ps {
+		d := downtime.Period{ID: p.ID, Enabled: p.Enabled, Reason: p.Reason, Services: p.Services}
+		if p.Start.Valid {
+			t := p.Start.Time.UTC()
+			d.Start = &t
+		}
+		if p.End.Valid {
+			t := p.End.Time.UTC()
+			d.End = &t
+		}
+		if d.Services == nil {
+			d.Services = []string{}
+		}
+		s.Periods = append(s.Periods, d)
+	}
+	return s
+}
+
+// downtimeRoutes serve downtime: its state to anyone (gates and the Go
+// middleware poll it, with its ETag), its writes to write tokens.
+func (h *handler) downtimeRoutes(r *mux.Router) {
+	r.HandleFunc("/api/v1/downtime", h.downtimeState).Methods(http.MethodGet, http.MethodHead)
+	if h.opts.Auth == nil || h.opts.Operator == nil {
+		return
+	}
+	write := func(f http.HandlerFunc) http.Handler { return h.opts.Auth.Require(store.ScopeWrite, f) }
+	r.Handle("/api/v1/downtime", write(h.startDowntime)).Methods(http.MethodPost)
+	r.Handle("/api/v1/downtime/end", write(h.endDowntime)).Methods(http.MethodPost)
+	r.Handle("/api/v1/downtime/{id}", write(h.cancelDowntime)).Methods(http.MethodDelete)
+}
+
+func (h *handler) downtimeState(w http.ResponseWriter, r *http.Request) {
+	ps, err := h.opts.Downtime.DowntimePeriods(r.Context(), time.Now())
+	if err != nil {
+		writeError(w, http.StatusServiceUnavailable, "the downtime periods cannot be read: the database does not answer")
+		return
+	}
+	b, err := json.Marshal(DowntimeState(ps))
+	if err != nil {
+		writeError(w, http.StatusInternalServerError, "encode response: "+err.Error())
+		return
+	}
+	sum := sha256.Sum256(b)
+	etag := `"` + hex.EncodeToString(sum[:8]) + `"`
+	w.Header().Set("ETag", etag)
+	w.Header().Set("Access-Control-Allow-Origin", "*")
+	if r.Header.Get("If-None-Match") == etag {
+		w.Header().Set("Cache-Control", "no-cache")
+		w.WriteHeader(http.StatusNotModified)
+		return
+	}
+	writeRawJSON(w, http.StatusOK, b)
+}
+
+type downtimeStartJSON struct {
+	Start    *time.Time `json:"start"`
+	End      *time.Time `json:"end"`
+	EndIn    string     `json:"end_in"`
+	Reason   string     `json:"reason"`
+	Services []string   `json:"services"`
+}
+
+func (h *handler) startDowntime(w http.ResponseWriter, r *http.Request) {
+	var in downtimeStartJSON
+	if !decodeBody(w, r, &in) {
+		return
+	}
+	d := content.Downtime{Start: in.Start, End: in.End, Reason: in.Reason, Services: in.Services}
+	if in.EndIn != "" {
+		dur, err := time.ParseDuration(in.EndIn)
+		if err != nil || dur <= 0 || in.End != nil {
+			writeFieldErrors(w, content.FieldErrors{"end_in": "is a positive duration (30m, 2h), without end"})
+			return
+		}
+		from := time.Now()
+		if in.Start != nil {
+			from = *in.Start
+		}
+		end := from.Add(dur)
+		d.End = &end
+	}
+	id, err := h.opts.Operator.StartDowntime(r.Context(), actor(r), d)
+	if err != nil {
+		h.writeFailed(w, err)
+		return
+	}
+	w.Header().Set("Location", "/api/v1/downtime")
+	writeJSON(w, http.StatusCreated, map[string]int64{"id": id})
+}
+
+func (h *handler) endDowntime(w http.ResponseWriter, r *http.Request) {
+	ids, err := h.opts.Operator.EndDowntime(r.Context(), actor(r))
+	if errors.Is(err, store.ErrNoDowntime) {
+		writeError(w, http.StatusConflict, err.Error())
+		return
+	}
+	if err != nil {
+		h.writeFailed(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string][]int64{"ended": ids})
+}
+
+func (h *handler) cancelDowntime(w http.ResponseWriter, r *http.Request) {
+	id, err := strconv.ParseInt(mux.Vars(r)["id"], 10, 64)
+	if err == nil {
+		err = h.opts.Operator.CancelDowntime(r.Context(), actor(r), id)
+	} else {
+		err = store.ErrNoDowntime
+	}
+	if errors.Is(err, store.ErrNoDowntime) {
+		writeError(w, http.StatusNotFound, "no downtime period "+mux.Vars(r)["id"])
+		return
+	}
+	if err != nil {
+		h.writeFailed(w, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
