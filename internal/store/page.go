@@ -142,4 +142,3 @@ func (t *Tx) ServiceIDs(names []string) ([]int64, error) {
 	}
 	return ids, nil
 }
-
