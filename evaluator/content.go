@@ -579,7 +579,7 @@ func (e *Evaluator) StartDowntime(ctx context.Context, who store.Actor, d conten
 	return id, nil
 }
 
-// EndDowntime ends the open-ended periods that have started.
+// EndDowntime ends the periods in progress now.
 func (e *Evaluator) EndDowntime(ctx context.Context, who store.Actor) ([]int64, error) {
 	var ids []int64
 	err := e.operate(ctx, func(tx *store.Tx, now time.Time) ([]manualWrite, error) {

@@ -313,7 +313,7 @@ func TestIncidentTemplates(t *testing.T) {
 // the open-ended periods that started, and ending none is a 409.
 func TestDowntimeAPI(t *testing.T) {
 	f := newWriteFixture(t)
-	if code, _, body := f.call(t, "POST", "/api/v1/downtime/end", f.write, ""); code != 409 || !strings.Contains(body, "no open-ended downtime period has started") {
+	if code, _, body := f.call(t, "POST", "/api/v1/downtime/end", f.write, ""); code != 409 || !strings.Contains(body, "no downtime period is in progress") {
 		t.Errorf("end with none: %d %s", code, body)
 	}
 	if code, _, body := f.call(t, "POST", "/api/v1/downtime", f.write, `{"reason":"Deploying v2.3","services":["API"]}`); code != 201 || body != `{"id":1}`+"\n" {

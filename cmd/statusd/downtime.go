@@ -51,7 +51,7 @@ func (c *cli) addDowntime(a *kingpin.Application) {
 	start.Flag("end", "End it at this time: +DURATION, RFC 3339 or \"2026-12-05 23:00\" in the site's time zone.").StringVar(&f.end)
 	start.Flag("reason", "What the down page says.").StringVar(&f.reason)
 	start.Flag("services", "Services put in maintenance, comma-separated (default: all).").StringsVar(&f.services)
-	c.command(group, "end", "End the open-ended downtime that has started.", run("end"))
+	c.command(group, "end", "End the downtime in progress now.", run("end"))
 	schedule := c.command(group, "schedule", "Schedule downtime ahead.", run("schedule"))
 	schedule.Flag("start", "When it starts (same forms as --end).").Required().StringVar(&f.start)
 	schedule.Flag("end", "When it ends.").Required().StringVar(&f.end)
@@ -141,7 +141,7 @@ func (c *cli) downtime(ctx context.Context, action string, f downtimeFlags) erro
 	case "end":
 		ids, err := b.End(ctx)
 		if errors.Is(err, store.ErrNoDowntime) {
-			return errors.New("no open-ended downtime has started: nothing to end (statusd downtime list shows the periods)")
+			return errors.New("no downtime is in progress: nothing to end (statusd downtime list shows the periods)")
 		}
 		if err != nil {
 			return downtimeErr(err)

@@ -58,27 +58,33 @@ func (l *logWriter) String() string {
 // port, until the test ends.
 func serve(t *testing.T, configFile, dsn string) *daemon {
 	t.Helper()
+	addr, logs := runListening(t, "serve", "--config.file", configFile, "--storage.dsn", dsn, "serve",
+		"--web.listen-address", "127.0.0.1:0", "--web.enable-lifecycle")
+	return &daemon{url: "http://" + addr, logs: logs}
+}
+
+// runListening runs a statusd command that listens (serve, gate) until
+// the test ends, and returns the address it listens on and its log.
+func runListening(t *testing.T, what string, args ...string) (string, *logWriter) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	logs := &logWriter{listen: make(chan string, 1)}
 	done := make(chan int, 1)
-	go func() {
-		done <- run(ctx, []string{"--config.file", configFile, "--storage.dsn", dsn, "serve",
-			"--web.listen-address", "127.0.0.1:0", "--web.enable-lifecycle"}, io.Discard, logs)
-	}()
+	go func() { done <- run(ctx, args, io.Discard, logs) }()
 	var addr string
 	select {
 	case addr = <-logs.listen:
 	case code := <-done:
 		cancel()
-		t.Fatalf("statusd serve exited with %d:\n%s", code, logs.String())
+		t.Fatalf("statusd %s exited with %d:\n%s", what, code, logs.String())
 	}
 	t.Cleanup(func() {
 		cancel()
 		if code := <-done; code != 0 {
-			t.Errorf("statusd serve exited with %d:\n%s", code, logs.String())
+			t.Errorf("statusd %s exited with %d:\n%s", what, code, logs.String())
 		}
 	})
-	return &daemon{url: "http://" + addr, logs: logs}
+	return addr, logs
 }
 
 // get fetches a path and returns its status code and body.

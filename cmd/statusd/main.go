@@ -105,6 +105,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	c.addUser(a)
 	c.addAudit(a)
 	c.addDowntime(a)
+	c.addGate(a)
 	c.addCluster(a)
 	c.command(a, "migrate", "Apply the database schema migrations and exit.", c.migrate)
 	c.command(a, "version", "Print the version.", func(context.Context) error {

@@ -5,6 +5,8 @@
 package config
 
 import (
+	"fmt"
+	"net/netip"
 	"time"
 
 	"github.com/prometheus/common/model"
@@ -35,6 +37,8 @@ type Config struct {
 	API API `yaml:"api"`
 	// Incidents say how statusd writes in incidents.
 	Incidents Incidents `yaml:"incidents"`
+	// Downtime configures the down page.
+	Downtime Downtime `yaml:"downtime"`
 
 	// File is where the config was read from; "" for the built-in default.
 	File string `yaml:"-"`
@@ -264,4 +268,56 @@ func (c *Config) Each(fn func(resource string, check *Check)) {
 			fn(c.Resources[i].Name, &c.Resources[i].Checks[j])
 		}
 	}
+}
+
+// Downtime configures the down page that `statusd gate` (and statusd's
+// own downtime) serves while a downtime period is active.
+type Downtime struct {
+	// ExemptExactURLs are paths served during downtime, exactly (query
+	// ignored, children not exempt).
+	ExemptExactURLs []string `yaml:"exempt_exact_urls"`
+	// ExemptPaths are path prefixes served during downtime (by segment);
+	// unset is /admin, set (even to []) replaces it.
+	ExemptPaths []string `yaml:"exempt_paths"`
+	// AllowNetworks are client networks (CIDR, or an address) served
+	// during downtime.
+	AllowNetworks []string `yaml:"allow_networks"`
+	// TrustedProxies are the proxies whose X-Forwarded-For is believed.
+	TrustedProxies []string `yaml:"trusted_proxies"`
+	// RedirectURL sends visitors there (302) instead of the down page.
+	RedirectURL string `yaml:"redirect_url"`
+	// TemplateFile is an html/template for the down page (data: .Reason,
+	// .Until, .RetryAfter).
+	TemplateFile string `yaml:"template_file"`
+	// Bypass lets a request that carries a secret through.
+	Bypass DowntimeBypass `yaml:"bypass"`
+	// UpstreamDown makes the gate serve the down page when the app behind
+	// it does not answer.
+	UpstreamDown bool `yaml:"upstream_down"`
+}
+
+// DowntimeBypass names a cookie and/or a header that, set to the secret,
+// let a request through during downtime.
+type DowntimeBypass struct {
+	Cookie     string `yaml:"cookie"`
+	Header     string `yaml:"header"`
+	Secret     Secret `yaml:"secret"`
+	SecretFile string `yaml:"secret_file"`
+}
+
+// Prefixes parses networks given as CIDRs or single addresses.
+func Prefixes(networks []string) ([]netip.Prefix, error) {
+	out := make([]netip.Prefix, 0, len(networks))
+	for _, n := range networks {
+		if p, err := netip.ParsePrefix(n); err == nil {
+			out = append(out, p.Masked())
+			continue
+		}
+		a, err := netip.ParseAddr(n)
+		if err != nil {
+			return nil, fmt.Errorf("%q is neither a network (10.0.0.0/8) nor an address", n)
+		}
+		out = append(out, netip.PrefixFrom(a, a.BitLen()))
+	}
+	return out, nil
 }

@@ -45,6 +45,7 @@ func (c *Config) validate(p *problems) {
 	}
 
 	c.validateTemplates(p)
+	c.validateDowntime(p)
 	c.validateServices(p)
 	c.validateReceivers(p)
 	c.validatePage(p)
@@ -249,4 +250,43 @@ func (c *Config) validateTemplates(p *problems) {
 			p.add(path, "gives neither a title nor a message")
 		}
 	}
+}
+
+// validateDowntime checks the down page's settings.
+func (c *Config) validateDowntime(p *problems) {
+	d := &c.Downtime
+	if _, err := Prefixes(d.AllowNetworks); err != nil {
+		p.add("downtime.allow_networks", "%v", err)
+	}
+	if _, err := Prefixes(d.TrustedProxies); err != nil {
+		p.add("downtime.trusted_proxies", "%v", err)
+	}
+	if u := d.RedirectURL; u != "" && !redirectable(u) {
+		p.add("downtime.redirect_url", "must be an http(s) URL or a path starting with /, got %q", u)
+	}
+	for i, e := range append(append([]string{}, d.ExemptExactURLs...), d.ExemptPaths...) {
+		if !strings.HasPrefix(e, "/") {
+			field := "downtime.exempt_exact_urls"
+			if i >= len(d.ExemptExactURLs) {
+				field = "downtime.exempt_paths"
+			}
+			p.add(field, "%q is not a path (start it with /)", e)
+		}
+	}
+	if (d.Bypass.Cookie != "" || d.Bypass.Header != "") != (d.Bypass.Secret != "") {
+		p.add("downtime.bypass", "give a cookie or a header name, and the secret (secret or secret_file), or none")
+	}
+}
+
+// redirectable tells whether a down page may redirect to u: an absolute
+// http(s) URL, or a path of the site itself.
+func redirectable(u string) bool {
+	parsed, err := url.Parse(u)
+	switch {
+	case err != nil:
+		return false
+	case parsed.Host != "":
+		return parsed.Scheme == "http" || parsed.Scheme == "https"
+	}
+	return parsed.Scheme == "" && strings.HasPrefix(parsed.Path, "/")
 }

@@ -87,16 +87,18 @@ func (t *Tx) AddDowntime(start time.Time, end *time.Time, reason string, service
 	return id, t.BumpBoard()
 }
 
-// EndDowntime ends, at now, the enabled open-ended periods that have
-// started (django-downtime's `downtime end`); it returns their ids,
-// ErrNoDowntime when there is none.
+// EndDowntime ends, at now, the enabled periods in progress: the
+// open-ended ones that have started, as django-downtime's `downtime end`
+// does, and also those whose end is still ahead (a deploy that finished
+// early). It returns their ids, ErrNoDowntime when there is none.
 func (t *Tx) EndDowntime(now time.Time) ([]int64, error) {
 	var ids []int64
-	if err := t.selectRows(&ids, "SELECT id FROM downtime_periods WHERE enabled AND end_at IS NULL AND start_at IS NOT NULL AND start_at <= ? ORDER BY id"+t.forUpdate(), now.UTC()); err != nil {
+	if err := t.selectRows(&ids, `SELECT id FROM downtime_periods WHERE enabled AND start_at IS NOT NULL AND start_at <= ?
+		AND (end_at IS NULL OR end_at > ?) ORDER BY id`+t.forUpdate(), now.UTC(), now.UTC()); err != nil {
 		return nil, fmt.Errorf("end downtime: %w", err)
 	}
 	if len(ids) == 0 {
-		return nil, fmt.Errorf("no open-ended downtime period has started: %w", ErrNoDowntime)
+		return nil, fmt.Errorf("no downtime period is in progress: %w", ErrNoDowntime)
 	}
 	for _, id := range ids {
 		if _, err := t.exec("UPDATE downtime_periods SET end_at = ?, updated_at = ? WHERE id = ?", now.UTC(), now.UTC(), id); err != nil {
