@@ -9,6 +9,7 @@ import (
 
 	"github.com/gorilla/mux"
 
+	"github.com/statusd/statusd/downtime"
 	"github.com/statusd/statusd/internal/board"
 	"github.com/statusd/statusd/internal/status"
 	"github.com/statusd/statusd/internal/store"
@@ -37,8 +38,11 @@ type (
 		Services     []serviceJSON         `json:"services"`
 		Incidents    []store.Incident      `json:"incidents"`
 		Maintenances []maintenanceJSON     `json:"maintenances"`
-		Version      int64                 `json:"version"`
-		UpdatedAt    time.Time             `json:"updated_at"`
+		// Downtime is whether downtime is in progress, and its periods
+		// ahead or in progress.
+		Downtime  downtimeJSON `json:"downtime"`
+		Version   int64        `json:"version"`
+		UpdatedAt time.Time    `json:"updated_at"`
 	}
 	groupJSON struct {
 		Name        string               `json:"name"`
@@ -78,6 +82,10 @@ type (
 		Active      bool       `json:"active"`
 		Services    []string   `json:"services"`
 	}
+	downtimeJSON struct {
+		Active  bool              `json:"active"`
+		Periods []downtime.Period `json:"periods"`
+	}
 	incidentPageJSON struct {
 		Incidents []store.Incident `json:"incidents"`
 		Page      int              `json:"page"`
@@ -105,6 +113,7 @@ func (h *handler) summary(w http.ResponseWriter, r *http.Request) {
 		Services:     servicesJSON(b.Services),
 		Incidents:    openIncidents(b),
 		Maintenances: maintenancesJSON(b, time.Now()),
+		Downtime:     downtimeJSON{Active: b.DowntimeActive(time.Now()), Periods: DowntimeState(b.Downtime).Periods},
 		Version:      b.Version,
 		UpdatedAt:    b.Built.UTC(),
 	}

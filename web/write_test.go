@@ -337,6 +337,10 @@ func TestDowntimeAPI(t *testing.T) {
 	if resp.StatusCode != http.StatusNotModified {
 		t.Errorf("If-None-Match: %d", resp.StatusCode)
 	}
+	f.refresh(t)
+	if _, _, sum := f.call(t, "GET", "/api/v1/summary", "", ""); !strings.Contains(sum, `"downtime":{"active":true,"periods":[{"id":1,"enabled":true,`) {
+		t.Errorf("summary during downtime: %s", sum)
+	}
 	if code, _, body := f.call(t, "POST", "/api/v1/downtime/end", f.write, ""); code != 200 || body != `{"ended":[1]}`+"\n" {
 		t.Errorf("end: %d %s", code, body)
 	}

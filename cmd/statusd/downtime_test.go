@@ -203,6 +203,13 @@ downtime:
 	if code, _, body := get("/healthz"); code != 200 || body != "the shop" {
 		t.Errorf("the exempt health check: %d %q", code, body)
 	}
+	eventually(t, "the status page and the feed to say so", func() bool {
+		_, page := d.get(t, "/")
+		_, feed := d.get(t, "/feed.atom")
+		_, m := d.get(t, "/metrics")
+		return strings.Contains(page, "Down for maintenance") && strings.Contains(page, "Deploying v2.3") &&
+			strings.Contains(feed, "<title>Downtime: Deploying v2.3</title>") && strings.Contains(m, "\nstatusd_downtime_active 1\n")
+	})
 	if code, out := remote("status"); code != exitDown || !strings.Contains(out, "down: Deploying v2.3") {
 		t.Errorf("status: %d %q", code, out)
 	}

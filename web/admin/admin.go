@@ -53,6 +53,7 @@ type Store interface {
 	Incidents(ctx context.Context, q store.IncidentQuery) ([]store.Incident, int, error)
 	Incident(ctx context.Context, id int64) (*store.Incident, error)
 	Maintenances(ctx context.Context, now time.Time) ([]store.Maintenance, error)
+	DowntimePeriods(ctx context.Context, now time.Time) ([]store.DowntimePeriod, error)
 }
 
 // Boards gives the status page's snapshot.
@@ -158,6 +159,10 @@ func (a *Admin) Routes(r *mux.Router) {
 	page("/admin/maintenances/{id:[0-9]+}", a.maintenance)
 	form("/admin/maintenances/{id:[0-9]+}", a.editMaintenance)
 	form("/admin/maintenances/{id:[0-9]+}/cancel", a.cancelMaintenance)
+	page("/admin/downtime", a.downtime)
+	form("/admin/downtime", a.startDowntime)
+	form("/admin/downtime/end", a.endDowntime)
+	form("/admin/downtime/{id:[0-9]+}/cancel", a.cancelDowntime)
 	page("/admin/tokens", a.tokens)
 	form("/admin/tokens", a.createToken)
 	form("/admin/tokens/revoke", a.revokeToken)

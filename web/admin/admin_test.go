@@ -37,6 +37,7 @@ func (o operator) Audit(ctx context.Context, q store.AuditQuery) ([]store.AuditE
 }
 
 type fixture struct {
+	clock *clockwork.FakeClock
 	srv   *httptest.Server
 	st    *store.Store
 	cache *board.Cache
@@ -58,7 +59,11 @@ func newFixture(t *testing.T) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := evaluator.New(evaluator.Options{Store: st})
+	// One fake clock for the evaluator and the admin: the login limits
+	// refill by it, not by how fast the machine runs the test, and
+	// periods start and end by it.
+	clock := clockwork.NewFakeClockAt(time.Now())
+	e := evaluator.New(evaluator.Options{Store: st, Clock: clock})
 	e.Apply(cfg)
 	if err := e.Load(ctx); err != nil {
 		t.Fatal(err)
@@ -69,9 +74,7 @@ func newFixture(t *testing.T) *fixture {
 		t.Fatal(err)
 	}
 	op := operator{e, st}
-	// A fake clock: the login limits refill by it, not by how fast the
-	// machine runs the test.
-	adm, err := admin.New(admin.Options{Store: st, Operator: op, Boards: cache, Registerer: reg, Clock: clockwork.NewFakeClockAt(time.Now()), Refresh: cache.Refresh})
+	adm, err := admin.New(admin.Options{Store: st, Operator: op, Boards: cache, Registerer: reg, Clock: clock, Refresh: cache.Refresh})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -83,7 +86,7 @@ func newFixture(t *testing.T) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := &fixture{srv: httptest.NewServer(h), st: st, cache: cache, reg: reg}
+	f := &fixture{clock: clock, srv: httptest.NewServer(h), st: st, cache: cache, reg: reg}
 	t.Cleanup(f.srv.Close)
 	return f
 }
@@ -482,5 +485,20 @@ func TestAdminTokensAndStatuses(t *testing.T) {
 	}
 	if a := b.get("/admin/maintenances/1"); a.code != http.StatusNotFound {
 		t.Errorf("a cancelled window: %d", a.code)
+	}
+
+	// Downtime: started, shown, ended.
+	if a := b.post("/admin/downtime", url.Values{"csrf": {token}, "reason": {"Deploying <v2>"}, "service": {"API"}}); a.code != http.StatusSeeOther {
+		t.Fatalf("start downtime: %d %s", a.code, a.body)
+	}
+	if page := b.get("/admin/downtime"); !strings.Contains(page.body, "The site is down for maintenance.") || !strings.Contains(page.body, "Deploying &lt;v2&gt;") {
+		t.Errorf("the downtime page:\n%s", page.body)
+	}
+	if a := b.post("/admin/downtime/end", url.Values{"csrf": {token}}); a.code != http.StatusSeeOther {
+		t.Errorf("end downtime: %d", a.code)
+	}
+	f.clock.Advance(time.Second) // the period ended at the frozen clock's now
+	if page := b.get("/admin/downtime"); !strings.Contains(page.body, "The site is up.") {
+		t.Errorf("after the end:\n%s", page.body)
 	}
 }

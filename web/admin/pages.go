@@ -23,7 +23,7 @@ import (
 )
 
 // pageNames are the admin's pages, one template each.
-var pageNames = []string{"login", "dashboard", "incidents", "incident_new", "incident", "services", "maintenances", "maintenance", "tokens", "users", "audit", "error"}
+var pageNames = []string{"login", "dashboard", "incidents", "incident_new", "incident", "services", "maintenances", "maintenance", "downtime", "tokens", "users", "audit", "error"}
 
 // formTime is how a datetime-local field writes a time.
 const formTime = "2006-01-02T15:04"
@@ -59,7 +59,7 @@ type view struct {
 var titles = map[string]string{
 	"login": "Log in", "dashboard": "Dashboard", "incidents": "Incidents", "incident_new": "Open an incident",
 	"services": "Services' statuses", "maintenances": "Maintenance", "tokens": "API tokens", "users": "Users",
-	"audit": "Audit log", "error": "Something went wrong",
+	"audit": "Audit log", "error": "Something went wrong", "downtime": "Downtime",
 }
 
 // render writes a page; v is nil on the login page.
@@ -100,6 +100,9 @@ func (a *Admin) fail(w http.ResponseWriter, r *http.Request, code int, msg strin
 // failWrite answers a write the operator refused: the form again with its
 // field errors (400), a missing target (404) or an error page.
 func (a *Admin) failWrite(w http.ResponseWriter, r *http.Request, err error, again func(content.FieldErrors)) {
+	if again == nil {
+		again = func(fe content.FieldErrors) { a.fail(w, r, http.StatusBadRequest, "Not saved: "+fe.Error()+".") }
+	}
 	var fe content.FieldErrors
 	switch {
 	case errors.As(err, &fe):
@@ -723,4 +726,65 @@ func (a *Admin) audit(w http.ResponseWriter, r *http.Request, v *visit) {
 		d.Older = entries[len(entries)-1].ID
 	}
 	a.render(w, r, http.StatusOK, "audit", v, d)
+}
+
+type downtimeView struct {
+	Active   bool
+	Periods  []store.DowntimePeriod
+	Services []string
+}
+
+func (a *Admin) downtime(w http.ResponseWriter, r *http.Request, v *visit) {
+	a.showDowntime(w, r, v, http.StatusOK, nil)
+}
+
+func (a *Admin) showDowntime(w http.ResponseWriter, r *http.Request, v *visit, code int, errs content.FieldErrors) {
+	now := a.opts.Clock.Now()
+	ps, err := a.opts.Store.DowntimePeriods(r.Context(), now)
+	if err != nil {
+		a.fail(w, r, http.StatusServiceUnavailable, "statusd cannot read the downtime periods: its database does not answer.")
+		return
+	}
+	d := downtimeView{Periods: ps, Services: a.serviceNames()}
+	for _, p := range ps {
+		d.Active = d.Active || p.Active(now)
+	}
+	a.renderWith(w, r, code, "downtime", v, d, errs, "")
+}
+
+func (a *Admin) startDowntime(w http.ResponseWriter, r *http.Request, v *visit) {
+	errs := content.FieldErrors{}
+	d := content.Downtime{Reason: r.PostFormValue("reason"), Services: r.PostForm["service"],
+		Start: a.formTimeValue(r.PostFormValue("start"), "start", errs), End: a.formTimeValue(r.PostFormValue("end"), "end", errs)}
+	again := func(errs content.FieldErrors) { a.showDowntime(w, r, v, http.StatusBadRequest, errs) }
+	if len(errs) > 0 {
+		again(errs)
+		return
+	}
+	if _, err := a.opts.Operator.StartDowntime(r.Context(), v.actor(), d); err != nil {
+		a.failWrite(w, r, err, again)
+		return
+	}
+	a.refreshed(w, r, "/admin/downtime")
+}
+
+func (a *Admin) endDowntime(w http.ResponseWriter, r *http.Request, v *visit) {
+	if _, err := a.opts.Operator.EndDowntime(r.Context(), v.actor()); err != nil && !errors.Is(err, store.ErrNoDowntime) {
+		a.failWrite(w, r, err, nil)
+		return
+	}
+	a.refreshed(w, r, "/admin/downtime")
+}
+
+func (a *Admin) cancelDowntime(w http.ResponseWriter, r *http.Request, v *visit) {
+	id, _ := strconv.ParseInt(mux.Vars(r)["id"], 10, 64)
+	if err := a.opts.Operator.CancelDowntime(r.Context(), v.actor(), id); err != nil {
+		if errors.Is(err, store.ErrNoDowntime) {
+			a.fail(w, r, http.StatusNotFound, "No such downtime period.")
+			return
+		}
+		a.failWrite(w, r, err, nil)
+		return
+	}
+	a.refreshed(w, r, "/admin/downtime")
 }

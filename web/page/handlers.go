@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"html/template"
 	"net/http"
 	"net/url"
 	"slices"
@@ -274,6 +275,23 @@ func (p *Pages) feed(w http.ResponseWriter, r *http.Request) {
 			if updated.After(f.Updated) {
 				f.Updated = updated
 			}
+		}
+		// Downtime ahead or in progress is news too.
+		for _, d := range s.board.Downtime {
+			if !d.Start.Valid {
+				continue
+			}
+			id := base + "#downtime-" + strconv.FormatInt(d.ID, 10)
+			what := "Downtime"
+			if d.Reason != "" {
+				what += ": " + d.Reason
+			}
+			text := "From " + d.Start.Time.UTC().Format(time.RFC1123)
+			if d.End.Valid {
+				text += " to " + d.End.Time.UTC().Format(time.RFC1123)
+			}
+			f.Items = append(f.Items, &feeds.Item{Title: what, Link: &feeds.Link{Href: base}, Id: id, Created: d.Start.Time, Updated: d.Start.Time,
+				Content: "<p>" + template.HTMLEscapeString(text) + "</p>"})
 		}
 		atom, err := f.ToAtom()
 		return []byte(atom), err

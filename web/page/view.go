@@ -60,6 +60,8 @@ func statusView(s status.ServiceStatus) *StatusView {
 
 // Index is the status page.
 type Index struct {
+	// Downtime is the downtime in progress, nil when there is none.
+	Downtime     *DowntimeView
 	Maintenances []MaintenanceView
 	Groups       []GroupView
 	// Ungrouped are the services of no group ("Other services").
@@ -67,6 +69,41 @@ type Index struct {
 	// Days are the incidents shown, newest first, by day.
 	Days         []IncidentDay
 	IncidentDays int
+}
+
+// DowntimeView is downtime in progress.
+type DowntimeView struct {
+	Reason string
+	// Until is the latest end of the periods in progress, nil when one
+	// has none.
+	Until    *time.Time
+	Services []string
+}
+
+// downtimeView is the downtime in progress on a board at now.
+func downtimeView(b *board.Board, now time.Time) *DowntimeView {
+	var v *DowntimeView
+	open := false
+	for _, p := range b.Downtime {
+		if !p.Active(now) {
+			continue
+		}
+		if v == nil {
+			v = &DowntimeView{Reason: p.Reason}
+		}
+		v.Services = append(v.Services, p.Services...)
+		switch {
+		case !p.End.Valid:
+			open = true
+		case v.Until == nil || p.End.Time.After(*v.Until):
+			end := p.End.Time.UTC()
+			v.Until = &end
+		}
+	}
+	if v != nil && open {
+		v.Until = nil
+	}
+	return v
 }
 
 // MaintenanceView is a maintenance notice.
@@ -221,7 +258,7 @@ type uptimeData struct {
 
 // buildIndex builds the index of a board.
 func (r *renderer) buildIndex(b *board.Board, up *uptimeData, timed func(status.CheckID) bool, now time.Time) *Index {
-	idx := &Index{IncidentDays: r.settings.IncidentDays}
+	idx := &Index{IncidentDays: r.settings.IncidentDays, Downtime: downtimeView(b, now)}
 	for _, m := range b.Maintenances {
 		idx.Maintenances = append(idx.Maintenances, MaintenanceView{
 			ID: m.ID, Title: m.Title, Description: m.Description, Starts: m.StartsAt, Ends: m.End(), Active: m.Active(now), Services: m.Services,
