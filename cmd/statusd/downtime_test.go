@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"sync/atomic"
+	"syscall"
 	"testing"
 
 	"github.com/statusd/statusd/internal/testsvc"
@@ -130,6 +131,17 @@ downtime:
 	if err := os.WriteFile(tokenFile, []byte(lines(out)[0]+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	code, out, _ = runCLI(t, "--config.file", file, "--storage.dsn", dsn, "token", "add", "old")
+	if code != 0 {
+		t.Fatal(out)
+	}
+	revokedFile := filepath.Join(dir, "revoked")
+	if err := os.WriteFile(revokedFile, []byte(lines(out)[0]), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if code, out, _ := runCLI(t, "--config.file", file, "--storage.dsn", dsn, "token", "revoke", "old"); code != 0 {
+		t.Fatal(out)
+	}
 	code, out, _ = runCLI(t, "--config.file", file, "--storage.dsn", dsn, "token", "add", "grafana", "--scope", "read")
 	if code != 0 {
 		t.Fatal(out)
@@ -185,6 +197,9 @@ downtime:
 	}
 	if code, out := remote("start", "--token-file", filepath.Join(dir, "bad")); code != 1 || !strings.Contains(out, "refused the token") {
 		t.Errorf("an unknown token: %d %q", code, out)
+	}
+	if code, out := remote("start", "--token-file", revokedFile); code != 1 || !strings.Contains(out, "refused the token") {
+		t.Errorf("a revoked token: %d %q", code, out)
 	}
 	if code, out, errOut := runCLI(t, "downtime", "--server", "http://127.0.0.1:1", "status"); code != 1 || !strings.Contains(errOut, "cannot be reached") {
 		t.Errorf("no statusd there: %d %q %q", code, out, errOut)
@@ -245,5 +260,49 @@ downtime:
 	code, out, _ = runCLI(t, "--config.file", file, "--storage.dsn", dsn, "audit")
 	if code != 0 || !strings.Contains(out, "token:deploy  api  downtime.start") || !strings.Contains(out, "token:deploy  api  downtime.end") {
 		t.Errorf("audit:\n%s", out)
+	}
+}
+
+// TestGateReload: SIGHUP reads the config's downtime section again; a
+// broken one keeps the running gate.
+func TestGateReload(t *testing.T) {
+	app := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { _, _ = io.WriteString(w, "app") }))
+	defer app.Close()
+	dir := t.TempDir()
+	file := filepath.Join(dir, "statusd.yml")
+	write := func(exempt string) {
+		t.Helper()
+		if err := os.WriteFile(file, []byte("downtime: {exempt_exact_urls: ["+exempt+"]}\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("/a")
+	dsn := "sqlite:" + filepath.Join(dir, "statusd.db")
+	if code, out, errOut := runCLI(t, "--config.file", file, "--storage.dsn", dsn, "downtime", "start"); code != 0 {
+		t.Fatal(out, errOut)
+	}
+	addr, logs := runListening(t, "gate", "--config.file", file, "--storage.dsn", dsn, "gate", "--web.listen-address", "127.0.0.1:0", "--upstream", app.URL)
+	gate := "http://" + addr
+	code := func(path string) int {
+		resp, err := http.Get(gate + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	eventually(t, "the down page but for /a", func() bool { return code("/b") == 503 && code("/a") == 200 })
+	write("/b")
+	if err := syscall.Kill(os.Getpid(), syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the reloaded exemption", func() bool { return code("/b") == 200 && code("/a") == 503 })
+	write("nope") // not a path: the running gate stays
+	if err := syscall.Kill(os.Getpid(), syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the gate to refuse the broken config", func() bool { return strings.Contains(logs.String(), "Config not reloaded") })
+	if code("/b") != 200 || code("/a") != 503 {
+		t.Error("a broken config replaced the running one")
 	}
 }

@@ -9,6 +9,9 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"os/signal"
+	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/alecthomas/kingpin/v2"
@@ -76,8 +79,39 @@ func (c *cli) gate(ctx context.Context, f gateFlags) error {
 		}
 	}
 	watcher := downtime.Watch(ctx, source, downtime.WatchOptions{Logger: c.logger.With("component", "downtime")})
-	opts.Logger = c.logger.With("component", "gate")
-	handler := downtime.NewGate(upstream, watcher, opts)
+	logger := c.logger.With("component", "gate")
+	opts.Logger = logger
+	var current atomic.Pointer[http.Handler]
+	gate := downtime.NewGate(upstream, watcher, opts)
+	current.Store(&gate)
+	handler := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { (*current.Load()).ServeHTTP(w, r) })
+	// SIGHUP reads the config's downtime section again; a broken one
+	// keeps the running gate.
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	go func() {
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-hup:
+			}
+			cfg, _, err := config.LoadOrBuiltin(c.configFile, config.OSEnv())
+			var next downtime.GateOptions
+			if err == nil {
+				next, err = gateOptions(cfg.Downtime)
+			}
+			if err != nil {
+				logger.Error("Config not reloaded; the gate keeps the one it runs", "err", err)
+				continue
+			}
+			next.Bypass, next.Logger = opts.Bypass, logger
+			g := downtime.NewGate(upstream, watcher, next)
+			current.Store(&g)
+			logger.Info("Config reloaded")
+		}
+	}()
 
 	ln, err := net.Listen("tcp", f.listen)
 	if err != nil {
