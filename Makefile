@@ -46,6 +46,8 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzDSN -fuzztime $(FUZZTIME) ./exporter/probe/
 	$(GO) test -run '^$$' -fuzz FuzzAlertmanagerIntake -fuzztime $(FUZZTIME) ./web/
 	$(GO) test -run '^$$' -fuzz FuzzHeartbeatBody -fuzztime $(FUZZTIME) ./web/
+	$(GO) test -run '^$$' -fuzz FuzzWriteBodies -fuzztime $(FUZZTIME) ./web/
+	$(GO) test -run '^$$' -fuzz FuzzMarkdown -fuzztime $(FUZZTIME) ./web/page/
 	$(GO) test -run '^$$' -fuzz FuzzParseTime -fuzztime $(FUZZTIME) ./cmd/statusd/
 
 clean:
