@@ -96,14 +96,23 @@ type (
 
 func (h *handler) boardRoutes(r *mux.Router) {
 	read := []string{http.MethodGet, http.MethodHead}
-	r.HandleFunc("/api/v1/summary", h.summary).Methods(read...)
-	r.HandleFunc("/api/v1/services", h.services).Methods(read...)
-	r.HandleFunc("/api/v1/services/{name}", h.service).Methods(read...)
-	r.HandleFunc("/api/v1/services/{name}/history", h.serviceHistory).Methods(read...)
-	r.HandleFunc("/api/v1/groups", h.groups).Methods(read...)
-	r.HandleFunc("/api/v1/incidents", h.incidents).Methods(read...)
-	r.HandleFunc("/api/v1/incidents/{id}", h.incident).Methods(read...)
-	r.HandleFunc("/api/v1/maintenances", h.maintenances).Methods(read...)
+	r.Handle("/api/v1/summary", public(h.summary)).Methods(read...)
+	r.Handle("/api/v1/services", public(h.services)).Methods(read...)
+	r.Handle("/api/v1/services/{name}", public(h.service)).Methods(read...)
+	r.Handle("/api/v1/services/{name}/history", public(h.serviceHistory)).Methods(read...)
+	r.Handle("/api/v1/groups", public(h.groups)).Methods(read...)
+	r.Handle("/api/v1/incidents", public(h.incidents)).Methods(read...)
+	r.Handle("/api/v1/incidents/{id}", public(h.incident)).Methods(read...)
+	r.Handle("/api/v1/maintenances", public(h.maintenances)).Methods(read...)
+}
+
+// public lets any site read a route from a browser (CORS): what the
+// status page shows is public, and no credential is sent or honoured.
+func public(f http.HandlerFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Access-Control-Allow-Origin", "*")
+		f(w, r)
+	})
 }
 
 func (h *handler) summary(w http.ResponseWriter, r *http.Request) {

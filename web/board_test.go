@@ -67,6 +67,10 @@ func (f *boardFixture) get(t *testing.T, path string) (int, string) {
 	if ct := resp.Header.Get("Content-Type"); ct != "application/json" {
 		t.Errorf("%s: Content-Type %q", path, ct)
 	}
+	// The read API is public: any site may embed it (CORS).
+	if resp.StatusCode == 200 && resp.Header.Get("Access-Control-Allow-Origin") != "*" {
+		t.Errorf("%s: no Access-Control-Allow-Origin: *", path)
+	}
 	return resp.StatusCode, b.String()
 }
 

@@ -2,6 +2,7 @@ package page
 
 import (
 	"context"
+	"encoding/xml"
 	"errors"
 	"fmt"
 	"html/template"
@@ -293,8 +294,7 @@ func (p *Pages) feed(w http.ResponseWriter, r *http.Request) {
 			f.Items = append(f.Items, &feeds.Item{Title: what, Link: &feeds.Link{Href: base}, Id: id, Created: d.Start.Time, Updated: d.Start.Time,
 				Content: "<p>" + template.HTMLEscapeString(text) + "</p>"})
 		}
-		atom, err := f.ToAtom()
-		return []byte(atom), err
+		return atomXML(f, base+"feed.atom")
 	})
 	if err != nil {
 		http.Error(w, "cannot write the feed", http.StatusInternalServerError)
@@ -352,4 +352,32 @@ func (p *Pages) static(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	a.serve(w, r, http.StatusOK, immutable)
+}
+
+// atomFeed is an Atom feed as RFC 4287 wants it: gorilla/feeds writes one
+// link, and a feed needs two (the page, and itself with rel="self"), and
+// an author (the site).
+type atomFeed struct {
+	XMLName  xml.Name           `xml:"feed"`
+	Xmlns    string             `xml:"xmlns,attr"`
+	Title    string             `xml:"title"`
+	ID       string             `xml:"id"`
+	Updated  string             `xml:"updated"`
+	Subtitle string             `xml:"subtitle,omitempty"`
+	Links    []feeds.AtomLink   `xml:"link"`
+	Author   *feeds.AtomAuthor  `xml:"author"`
+	Entries  []*feeds.AtomEntry `xml:"entry"`
+}
+
+// atomXML writes a feed with its self link and the site as its author.
+func atomXML(f *feeds.Feed, self string) ([]byte, error) {
+	a := (&feeds.Atom{Feed: f}).AtomFeed()
+	out := atomFeed{Xmlns: a.Xmlns, Title: a.Title, ID: a.Id, Updated: a.Updated, Subtitle: a.Subtitle, Entries: a.Entries,
+		Links:  []feeds.AtomLink{{Href: f.Link.Href, Rel: "alternate", Type: "text/html"}, {Href: self, Rel: "self", Type: "application/atom+xml"}},
+		Author: &feeds.AtomAuthor{AtomPerson: feeds.AtomPerson{Name: strings.TrimSuffix(f.Title, ": incidents"), Uri: f.Link.Href}}}
+	b, err := xml.MarshalIndent(out, "", "  ")
+	if err != nil {
+		return nil, err
+	}
+	return append([]byte(xml.Header), b...), nil
 }

@@ -216,6 +216,13 @@ func TestRoutes(t *testing.T) {
 	}
 	var feed struct {
 		XMLName xml.Name `xml:"http://www.w3.org/2005/Atom feed"`
+		Links   []struct {
+			Href string `xml:"href,attr"`
+			Rel  string `xml:"rel,attr"`
+		} `xml:"link"`
+		Author struct {
+			Name string `xml:"name"`
+		} `xml:"author"`
 		Entries []struct {
 			Title string `xml:"title"`
 			Link  struct {
@@ -228,6 +235,10 @@ func TestRoutes(t *testing.T) {
 	}
 	if !strings.HasPrefix(feed.Entries[0].Link.Href, f.srv.URL+"/incidents/") {
 		t.Errorf("feed link %q is not absolute", feed.Entries[0].Link.Href)
+	}
+	// RFC 4287: an author, and a link to the feed itself.
+	if len(feed.Links) != 2 || feed.Links[1].Rel != "self" || feed.Links[1].Href != f.srv.URL+"/feed.atom" || feed.Author.Name == "" {
+		t.Errorf("feed links %+v, author %q", feed.Links, feed.Author.Name)
 	}
 	// A collapsed group (operational, when_operational) is closed; an
 	// empty group is not shown.
