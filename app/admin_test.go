@@ -244,6 +244,23 @@ func TestWrittenTextIsInert(t *testing.T) {
 	}
 	resp.Body.Close()
 
+	// A page that does not exist is a page for a browser, JSON otherwise.
+	for _, path := range []string{"/nope", "/history/2026/1"} {
+		req, _ := http.NewRequest("GET", d.url+path, nil)
+		req.Header.Set("Accept", "text/html,application/xhtml+xml")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 404 || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/html") || !strings.Contains(string(b), "Page not found") {
+			t.Errorf("%s for a browser: %d %s", path, resp.StatusCode, resp.Header.Get("Content-Type"))
+		}
+	}
+	if code, body := d.get(t, "/nope"); code != 404 || !strings.Contains(body, `"error"`) {
+		t.Errorf("/nope for a client: %d %s", code, body)
+	}
 	// The checks dashboard is open to a logged-in user, not to strangers.
 	if resp, err := client.Get(d.url + "/checks"); err != nil || resp.StatusCode != 200 {
 		t.Errorf("/checks for a logged-in user: %v %v", resp.StatusCode, err)

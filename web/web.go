@@ -180,6 +180,10 @@ func (h *handler) reload(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *handler) notFound(w http.ResponseWriter, r *http.Request) {
+	if h.opts.Pages != nil && !strings.HasPrefix(r.URL.Path, "/api/") && strings.Contains(r.Header.Get("Accept"), "text/html") {
+		h.opts.Pages.NotFound(w, r)
+		return
+	}
 	writeError(w, http.StatusNotFound, "no such endpoint: "+r.URL.Path)
 }
 

@@ -57,6 +57,17 @@ func (p *Pages) index(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
+// NotFound answers a page that does not exist, as a page (a browser's
+// visitor gets the site, not raw JSON).
+func (p *Pages) NotFound(w http.ResponseWriter, r *http.Request) {
+	s, ok := p.snap(w)
+	if !ok {
+		return
+	}
+	root := strings.Repeat("../", strings.Count(strings.TrimPrefix(r.URL.Path, "/"), "/"))
+	p.errorPage(w, r, s, root, http.StatusNotFound, "Page not found", "There is no page at "+r.URL.Path+".")
+}
+
 // errorPage answers an HTML error page.
 func (p *Pages) errorPage(w http.ResponseWriter, r *http.Request, s *snapshot, root string, code int, title, msg string) {
 	d := p.data(s, root, p.opts.Clock.Now())
