@@ -32,10 +32,16 @@ type icon struct {
 }
 
 // loadFavicons builds the icons: the built-in ones, drawn here, replaced
-// by the files an operator names (state → path).
+// by the files an operator names (state → path). A state the operator
+// gave no file for takes the operator's default icon when there is one
+// (as django-statusboard does), the built-in one otherwise.
 func loadFavicons(files map[string]string) (map[string]*icon, error) {
 	out := map[string]*icon{}
-	for _, state := range FaviconStates {
+	for _, state := range FaviconStates { // "default" first
+		if files[state] == "" && state != "default" && files["default"] != "" {
+			out[state] = out["default"]
+			continue
+		}
 		if path := files[state]; path != "" {
 			b, err := os.ReadFile(path)
 			if err != nil {

@@ -506,6 +506,19 @@ func TestFaviconOverride(t *testing.T) {
 	if _, err := page.Load(s, nil); err == nil || !strings.Contains(err.Error(), "page.favicons.major_outage") {
 		t.Errorf("missing icon: %v", err)
 	}
+	// A partial set: the states without a file take the operator's
+	// default, not the built-in icons.
+	def := filepath.Join(dir, "default.svg")
+	if err := os.WriteFile(def, []byte(`<svg xmlns="http://www.w3.org/2000/svg" id="mine"/>`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s.Favicons = map[string]string{"default": def, "major_outage": svg}
+	f = newFixture(t, s, nil)
+	for state, want := range map[string]string{"operational": `id="mine"`, "degraded": `id="mine"`, "major_outage": `<svg xmlns="http://www.w3.org/2000/svg"/>`} {
+		if r := f.get("/favicon/" + state); r.header.Get("Content-Type") != "image/svg+xml" || !strings.Contains(r.body, want) {
+			t.Errorf("%s with a partial set: %s %q", state, r.header.Get("Content-Type"), r.body)
+		}
+	}
 }
 
 // Auto refresh adds the meta tag, off by default.
