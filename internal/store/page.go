@@ -81,9 +81,9 @@ func (s *Store) RollupsOf(ctx context.Context, ids []status.CheckID, res Resolut
 	return out, nil
 }
 
-// IncidentMonths lists the months (their first day, UTC) in which
+// IncidentMonths lists the months (their first moment in loc) in which
 // incidents occurred, newest first.
-func (s *Store) IncidentMonths(ctx context.Context) ([]time.Time, error) {
+func (s *Store) IncidentMonths(ctx context.Context, loc *time.Location) ([]time.Time, error) {
 	// Incidents number thousands at most: reading their times is simpler
 	// than two dialects' date functions, and the page caches the answer.
 	var times []time.Time
@@ -92,8 +92,8 @@ func (s *Store) IncidentMonths(ctx context.Context) ([]time.Time, error) {
 	}
 	var months []time.Time
 	for _, t := range times {
-		t = t.UTC()
-		m := time.Date(t.Year(), t.Month(), 1, 0, 0, 0, 0, time.UTC)
+		t = t.In(loc)
+		m := time.Date(t.Year(), t.Month(), 1, 0, 0, 0, 0, loc)
 		if len(months) == 0 || !months[len(months)-1].Equal(m) {
 			months = append(months, m)
 		}

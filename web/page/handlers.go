@@ -108,7 +108,7 @@ func (p *Pages) incident(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 		d := p.data(s, "../", p.opts.Clock.Now())
-		v := incidentView(inc, "../")
+		v := incidentView(inc, "../", s.r.settings.Location)
 		d.Incident = &v
 		return p.html(s, "incident", d)
 	})
@@ -130,7 +130,7 @@ func (p *Pages) months(ctx context.Context, s *snapshot) ([]time.Time, error) {
 	if s.months != nil {
 		return s.months, nil
 	}
-	ms, err := p.opts.Store.IncidentMonths(ctx)
+	ms, err := p.opts.Store.IncidentMonths(ctx, s.r.settings.Location)
 	if err != nil {
 		return nil, err
 	}
@@ -206,7 +206,8 @@ func (p *Pages) month(w http.ResponseWriter, r *http.Request) {
 		notFound()
 		return
 	}
-	start := time.Date(year, time.Month(mon), 1, 0, 0, 0, 0, time.UTC)
+	// Months are the site's: November ends at midnight in site.timezone.
+	start := time.Date(year, time.Month(mon), 1, 0, 0, 0, 0, s.r.settings.Location)
 	ms, err := p.months(r.Context(), s)
 	if err != nil {
 		p.unavailable(w, r, s, root, err)

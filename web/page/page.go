@@ -36,7 +36,7 @@ import (
 type Store interface {
 	ServiceChangesSince(ctx context.Context, from time.Time) (map[string][]store.StatusChange, error)
 	RollupsOf(ctx context.Context, ids []status.CheckID, res store.Resolution, from time.Time) (map[status.CheckID][]store.Rollup, error)
-	IncidentMonths(ctx context.Context) ([]time.Time, error)
+	IncidentMonths(ctx context.Context, loc *time.Location) ([]time.Time, error)
 	Incidents(ctx context.Context, q store.IncidentQuery) ([]store.Incident, int, error)
 	Incident(ctx context.Context, id int64) (*store.Incident, error)
 }

@@ -557,3 +557,26 @@ func TestFrameAncestors(t *testing.T) {
 		t.Errorf("headers: %v", r.header)
 	}
 }
+
+// The archive's months are the site's: an incident on 31 October at
+// 20:00 UTC is on 1 November in Auckland, and listed there.
+func TestArchiveMonthsInTheSiteTimeZone(t *testing.T) {
+	loc := time.FixedZone("NZDT", 13*3600) // Auckland in summer
+	s := settings()
+	s.Location = loc
+	f := newFixture(t, s, nil)
+	at := time.Date(2026, 10, 31, 20, 0, 0, 0, time.UTC)
+	if err := f.st.Update(context.Background(), func(tx *store.Tx) error {
+		_, err := tx.OpenIncident("Late in October, UTC", nil, store.Resolved, "x", false, at)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	f.refresh()
+	if r := f.get("/history/2026/11"); r.code != 200 || !strings.Contains(r.body, "Late in October, UTC") || !strings.Contains(r.body, "Sunday 1 November 2026") {
+		t.Errorf("November in Auckland: %d", r.code)
+	}
+	if r := f.get("/history/2026/10"); r.code != 404 {
+		t.Errorf("October in Auckland: %d, want 404 (no incident there)", r.code)
+	}
+}

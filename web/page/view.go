@@ -191,11 +191,11 @@ func stateLabel(s string) string {
 	return s
 }
 
-func incidentView(inc *store.Incident, root string) IncidentView {
+func incidentView(inc *store.Incident, root string, loc *time.Location) IncidentView {
 	v := IncidentView{
 		ID: inc.ID, Root: root, Title: inc.Title, State: inc.State(), StateLabel: stateLabel(inc.State()), Impact: inc.Impact,
 		Closed: inc.Closed, Occurred: inc.Occurred, Services: inc.Services,
-		Month: inc.Occurred.UTC().Format("2006/01"), MonthLabel: inc.Occurred.UTC().Format("January 2006"),
+		Month: inc.Occurred.In(loc).Format("2006/01"), MonthLabel: inc.Occurred.In(loc).Format("January 2006"),
 	}
 	for _, u := range inc.Updates {
 		v.Updates = append(v.Updates, UpdateView{State: u.State, StateLabel: stateLabel(u.State), Message: u.Message, At: u.CreatedAt, Note: u.Note})
@@ -213,7 +213,7 @@ func byDay(incs []store.Incident, root string, loc *time.Location) []IncidentDay
 			days = append(days, IncidentDay{Date: d, Label: d.Format("Monday 2 January 2006")})
 		}
 		last := &days[len(days)-1]
-		last.Incidents = append(last.Incidents, incidentView(&incs[i], root))
+		last.Incidents = append(last.Incidents, incidentView(&incs[i], root, loc))
 	}
 	return days
 }
