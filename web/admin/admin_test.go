@@ -453,6 +453,18 @@ func TestAdminTokensAndStatuses(t *testing.T) {
 	if !strings.Contains(page.body, `Billing &lt;i&gt; <span class="tag">admin</span> <small>in Backend</small>`) || !strings.Contains(page.body, `API <span class="tag">config</span>`) {
 		t.Errorf("services page:\n%s", page.body)
 	}
+	if a := b.post("/admin/services/edit", url.Values{"csrf": {token}, "name": {"Billing <i>"}, "group": {""}, "description": {"Invoices"}, "link": {""}, "priority": {"7"}}); a.code != http.StatusSeeOther {
+		t.Errorf("edit a service: %d %s", a.code, a.body)
+	}
+	if s, ok := f.cache.Board().Service("Billing <i>"); !ok || s.Group != "" || s.Description != "Invoices" || s.Priority != 7 {
+		t.Errorf("after the edit: %+v", s)
+	}
+	if a := b.post("/admin/services/edit", url.Values{"csrf": {token}, "name": {"API"}, "priority": {"1"}}); a.code != http.StatusBadRequest || !strings.Contains(a.body, "defined in the config") {
+		t.Errorf("edit a config service: %d", a.code)
+	}
+	if a := b.post("/admin/groups/edit", url.Values{"csrf": {token}, "name": {"Backend"}, "priority": {"9"}, "collapse": {"never"}}); a.code != http.StatusSeeOther {
+		t.Errorf("edit a group: %d %s", a.code, a.body)
+	}
 	if a := b.post("/admin/services/delete", url.Values{"csrf": {token}, "name": {"Billing <i>"}}); a.code != http.StatusSeeOther {
 		t.Errorf("delete a service: %d %s", a.code, a.body)
 	}

@@ -30,13 +30,14 @@ const formTime = "2006-01-02T15:04"
 
 func parseTemplates(loc *time.Location) (map[string]*template.Template, error) {
 	funcs := template.FuncMap{
-		"iso":      func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
-		"local":    func(t time.Time) string { return t.In(loc).Format("Mon 2 Jan 2006 15:04 MST") },
-		"markdown": page.Markdown,
-		"impacts":  func() []string { return store.Impacts },
-		"states":   func() []string { return store.IncidentStates },
-		"statuses": func() []string { return []string{"operational", "degraded", "partial_outage", "major_outage"} },
-		"label":    func(s string) string { return strings.ReplaceAll(s, "_", " ") },
+		"iso":       func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
+		"local":     func(t time.Time) string { return t.In(loc).Format("Mon 2 Jan 2006 15:04 MST") },
+		"markdown":  page.Markdown,
+		"impacts":   func() []string { return store.Impacts },
+		"states":    func() []string { return store.IncidentStates },
+		"statuses":  func() []string { return []string{"operational", "degraded", "partial_outage", "major_outage"} },
+		"label":     func(s string) string { return strings.ReplaceAll(s, "_", " ") },
+		"collapses": func() []string { return content.Collapses },
 	}
 	out := map[string]*template.Template{}
 	for _, name := range pageNames {
@@ -388,11 +389,12 @@ func (a *Admin) deleteIncident(w http.ResponseWriter, r *http.Request, v *visit)
 }
 
 type serviceRow struct {
-	Group               string
-	Config              bool
-	Name, Label, Reason string
-	Code                int
-	Manual, Maintenance bool
+	Group, Description, Link string
+	Priority                 int
+	Config                   bool
+	Name, Label, Reason      string
+	Code                     int
+	Manual, Maintenance      bool
 }
 
 func (a *Admin) services(w http.ResponseWriter, r *http.Request, v *visit) {
@@ -403,7 +405,8 @@ func (a *Admin) showServices(w http.ResponseWriter, r *http.Request, v *visit, c
 	var rows []serviceRow
 	for _, s := range a.opts.Boards.Board().Services {
 		rows = append(rows, serviceRow{Name: s.Name, Label: strings.ReplaceAll(s.Status.String(), "_", " "), Code: int(s.Status),
-			Manual: s.Manual, Reason: s.ManualReason, Maintenance: s.Maintenance, Group: s.Group, Config: s.Source == store.SourceConfig})
+			Manual: s.Manual, Reason: s.ManualReason, Maintenance: s.Maintenance, Group: s.Group, Config: s.Source == store.SourceConfig,
+			Description: s.Description, Link: s.Link, Priority: s.Priority})
 	}
 	b := a.opts.Boards.Board()
 	a.renderWith(w, r, code, "services", v, struct {
@@ -451,6 +454,39 @@ func (a *Admin) createService(w http.ResponseWriter, r *http.Request, v *visit) 
 		return
 	}
 	if err := a.opts.Operator.AddService(r.Context(), v.actor(), s); err != nil {
+		a.failWrite(w, r, err, again)
+		return
+	}
+	a.refreshed(w, r, "/admin/services")
+}
+
+func (a *Admin) editService(w http.ResponseWriter, r *http.Request, v *visit) {
+	errs := content.FieldErrors{}
+	group, desc, link := r.PostFormValue("group"), r.PostFormValue("description"), r.PostFormValue("link")
+	prio := formInt(r.PostFormValue("priority"), "priority", errs)
+	again := func(errs content.FieldErrors) { a.showServices(w, r, v, http.StatusBadRequest, errs) }
+	if len(errs) > 0 {
+		again(errs)
+		return
+	}
+	c := content.ServiceChange{Group: &group, Description: &desc, Link: &link, Priority: &prio}
+	if err := a.opts.Operator.EditService(r.Context(), v.actor(), r.PostFormValue("name"), c); err != nil {
+		a.failWrite(w, r, err, again)
+		return
+	}
+	a.refreshed(w, r, "/admin/services")
+}
+
+func (a *Admin) editGroup(w http.ResponseWriter, r *http.Request, v *visit) {
+	errs := content.FieldErrors{}
+	collapse := r.PostFormValue("collapse")
+	prio := formInt(r.PostFormValue("priority"), "priority", errs)
+	again := func(errs content.FieldErrors) { a.showServices(w, r, v, http.StatusBadRequest, errs) }
+	if len(errs) > 0 {
+		again(errs)
+		return
+	}
+	if err := a.opts.Operator.EditGroup(r.Context(), v.actor(), r.PostFormValue("name"), content.GroupChange{Priority: &prio, Collapse: &collapse}); err != nil {
 		a.failWrite(w, r, err, again)
 		return
 	}
