@@ -173,7 +173,7 @@ func TestRoutes(t *testing.T) {
 		{"/", "text/html; charset=utf-8", 200, []string{
 			"Some systems are experiencing partial outages", "Upgrade", "Website", "Backend", "Other services", "Docs",
 			"API down", "Old but open", "Slow pages", `href="favicon/partial_outage?v=`, `<a href="https://status.example/x" rel="nofollow noopener">`,
-			`<h1 class="vh">ACME status</h1>`, `aria-labelledby="maint`}},
+			`<h1 class="vh">ACME status</h1>`, `aria-labelledby="maint`, `<h2>Other services</h2><span class="st s0">`}},
 		{"/incidents/" + itoa(ids["today"]), "text/html; charset=utf-8", 200, []string{"API down", `href="../"`, `href="../history/2026/11"`}},
 		{"/incidents/" + itoa(ids["old-closed"]), "text/html; charset=utf-8", 200, []string{"Old and closed"}},
 		{"/incidents/999", "text/html; charset=utf-8", 404, []string{"No such incident"}},

@@ -64,8 +64,10 @@ type Index struct {
 	Downtime     *DowntimeView
 	Maintenances []MaintenanceView
 	Groups       []GroupView
-	// Ungrouped are the services of no group ("Other services").
-	Ungrouped []ServiceView
+	// Ungrouped are the services of no group ("Other services"), and
+	// UngroupedWorst their worst status.
+	Ungrouped      []ServiceView
+	UngroupedWorst *StatusView
 	// Days are the incidents shown, newest first, by day.
 	Days         []IncidentDay
 	IncidentDays int
@@ -279,7 +281,10 @@ func (r *renderer) buildIndex(b *board.Board, up *uptimeData, timed func(status.
 		}
 		idx.Groups = append(idx.Groups, gv)
 	}
+	worst := status.Operational
 	for _, s := range b.Ungrouped {
+		worst = max(worst, s.Status)
+		idx.UngroupedWorst = statusView(worst)
 		idx.Ungrouped = append(idx.Ungrouped, services[s.Name])
 	}
 	incs := IndexIncidents(b.Incidents, now, r.settings.IncidentDays, r.settings.OpenIncidentsAlways)
