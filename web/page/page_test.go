@@ -581,3 +581,31 @@ func TestArchiveMonthsInTheSiteTimeZone(t *testing.T) {
 		t.Errorf("October in Auckland: %d, want 404 (no incident there)", r.code)
 	}
 }
+
+// Several maintenance notices do not push the status below the fold on a
+// phone: the banner comes first, the first notice is open, the others
+// are folded.
+func TestManyMaintenanceNotices(t *testing.T) {
+	f := newFixture(t, settings(), nil)
+	f.seed("")
+	if err := f.st.Update(context.Background(), func(tx *store.Tx) error {
+		for _, title := range []string{"Second window", "Third window"} {
+			if _, err := tx.AddMaintenance(title, "", now.Add(3*time.Hour), nil, nil, now); err != nil {
+				return err
+			}
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	f.refresh()
+	body := f.get("/").body
+	banner, first := strings.Index(body, `class="banner`), strings.Index(body, "Upgrade")
+	if banner < 0 || first < 0 || banner > first {
+		t.Errorf("the banner (at %d) does not come before the first notice (at %d)", banner, first)
+	}
+	if strings.Count(body, `<details class="notice`) != 2 || !strings.Contains(body, `<section class="notice`) {
+		t.Errorf("want the first notice open and two folded:\n%s", body)
+	}
+	wellFormed(t, body)
+}
