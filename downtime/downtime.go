@@ -16,7 +16,6 @@ package downtime
 
 import (
 	"context"
-	"slices"
 	"time"
 )
 
@@ -67,29 +66,6 @@ func (s State) Down(now time.Time) (down bool, reason string, until *time.Time) 
 		until = nil
 	}
 	return down, reason, until
-}
-
-// Active are the periods active at now.
-func (s State) Active(now time.Time) []Period {
-	var out []Period
-	for _, p := range s.Periods {
-		if p.Active(now) {
-			out = append(out, p)
-		}
-	}
-	return out
-}
-
-// Equal tells whether two states hold the same periods.
-func (s State) Equal(o State) bool {
-	return slices.EqualFunc(s.Periods, o.Periods, func(a, b Period) bool {
-		return a.ID == b.ID && a.Enabled == b.Enabled && a.Reason == b.Reason && timeEqual(a.Start, b.Start) &&
-			timeEqual(a.End, b.End) && slices.Equal(a.Services, b.Services)
-	})
-}
-
-func timeEqual(a, b *time.Time) bool {
-	return a == nil && b == nil || a != nil && b != nil && a.Equal(*b)
 }
 
 // Source gives the downtime periods (statusd's store, or a statusd over

@@ -322,3 +322,7 @@ func BenchmarkMiddlewareUp(b *testing.B) {
 		b.Fatalf("the app served %d of %d requests", served, b.N)
 	}
 }
+
+func timeEqual(a, b *time.Time) bool {
+	return a == nil && b == nil || a != nil && b != nil && a.Equal(*b)
+}

@@ -20,7 +20,6 @@ type Watcher struct {
 	logger   *slog.Logger
 	state    atomic.Pointer[State]
 	failing  atomic.Bool
-	changed  chan struct{}
 }
 
 // WatchOptions configure a Watcher.
@@ -39,7 +38,7 @@ func Watch(ctx context.Context, source Source, opts WatchOptions) *Watcher {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	w := &Watcher{source: source, interval: opts.Interval, logger: opts.Logger, changed: make(chan struct{}, 1)}
+	w := &Watcher{source: source, interval: opts.Interval, logger: opts.Logger}
 	w.state.Store(&State{})
 	go w.run(ctx)
 	return w
@@ -73,13 +72,7 @@ func (w *Watcher) Refresh(ctx context.Context) error {
 	if w.failing.Swap(false) {
 		w.logger.Info("The downtime periods can be read again")
 	}
-	if !w.state.Load().Equal(s) {
-		w.state.Store(&s)
-		select {
-		case w.changed <- struct{}{}:
-		default:
-		}
-	}
+	w.state.Store(&s)
 	return nil
 }
 
@@ -89,7 +82,3 @@ func (w *Watcher) Current() State { return *w.state.Load() }
 // State implements Source with the state last read: a Watcher can be
 // handed to Middleware, or to anything else that takes a Source.
 func (w *Watcher) State(context.Context) (State, error) { return w.Current(), nil }
-
-// Changed receives after a read that changed the state (at most one
-// pending signal).
-func (w *Watcher) Changed() <-chan struct{} { return w.changed }

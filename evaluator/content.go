@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/statusd/statusd/internal/config"
@@ -285,7 +287,7 @@ func (e *Evaluator) UpdateIncident(ctx context.Context, who store.Actor, id int6
 		}
 		if u.State == store.Resolved {
 			for name := range before.Statuses {
-				if containsName(names, name) {
+				if slices.Contains(names, name) {
 					continue
 				}
 				_, w, err := e.setManual(tx, name, nil, "incident resolved: "+before.Title, now)
@@ -309,15 +311,6 @@ func (e *Evaluator) UpdateIncident(ctx context.Context, who store.Actor, id int6
 		return nil, err
 	}
 	return inc, nil
-}
-
-func containsName(names []string, name string) bool {
-	for _, n := range names {
-		if n == name {
-			return true
-		}
-	}
-	return false
 }
 
 // DeleteIncident removes an incident with its updates. Statuses it set on
@@ -430,9 +423,44 @@ func (e *Evaluator) CancelMaintenance(ctx context.Context, who store.Actor, id i
 	return nil
 }
 
-// serviceView is a service in the audit log.
-func serviceView(r *store.ServiceRow) map[string]any {
-	return map[string]any{"name": r.Name, "group": r.Group.String, "description": r.Description, "link": r.Link, "priority": r.Priority}
+// audited makes one write to a service or a group with its audit entry:
+// read is how the audit log sees the target, before the write (unless the
+// action creates it) and after it (unless the action deletes it).
+func (e *Evaluator) audited(ctx context.Context, who store.Actor, action, target string, read func(*store.Tx) (any, error), write func(*store.Tx, time.Time) error) error {
+	return e.operate(ctx, func(tx *store.Tx, now time.Time) ([]manualWrite, error) {
+		var before, after any
+		var err error
+		if !strings.HasSuffix(action, ".create") {
+			if before, err = read(tx); err != nil {
+				return nil, err
+			}
+		}
+		if err := write(tx, now); err != nil {
+			return nil, err
+		}
+		if !strings.HasSuffix(action, ".delete") {
+			if after, err = read(tx); err != nil {
+				return nil, err
+			}
+		}
+		return nil, tx.Audit(who, action, target, before, after, now)
+	})
+}
+
+// readService is a service as the audit log shows it.
+func readService(name string) func(*store.Tx) (any, error) {
+	return func(tx *store.Tx) (any, error) {
+		r, err := tx.ServiceRowOf(name)
+		if err != nil {
+			return nil, err
+		}
+		return map[string]any{"name": r.Name, "group": r.Group.String, "description": r.Description, "link": r.Link, "priority": r.Priority}, nil
+	}
+}
+
+// readGroup is a group as the audit log shows it.
+func readGroup(name string) func(*store.Tx) (any, error) {
+	return func(tx *store.Tx) (any, error) { return tx.GroupRowOf(name) }
 }
 
 // AddService makes a service: on the page at once, operational until an
@@ -441,20 +469,12 @@ func (e *Evaluator) AddService(ctx context.Context, who store.Actor, s content.S
 	if err := s.Validate(); err != nil {
 		return err
 	}
-	return e.operate(ctx, func(tx *store.Tx, now time.Time) ([]manualWrite, error) {
-		f := store.ServiceFields{Description: &s.Description, Link: &s.Link, Priority: &s.Priority}
-		if s.Group != "" {
-			f.Group = &s.Group
-		}
-		if err := tx.AddService(s.Name, f, now); err != nil {
-			return nil, err
-		}
-		after, err := tx.ServiceRowOf(s.Name)
-		if err != nil {
-			return nil, err
-		}
-		return nil, tx.Audit(who, "service.create", "service/"+s.Name, nil, serviceView(after), now)
-	})
+	f := store.ServiceFields{Description: &s.Description, Link: &s.Link, Priority: &s.Priority}
+	if s.Group != "" {
+		f.Group = &s.Group
+	}
+	return e.audited(ctx, who, "service.create", "service/"+s.Name, readService(s.Name),
+		func(tx *store.Tx, now time.Time) error { return tx.AddService(s.Name, f, now) })
 }
 
 // EditService changes a service an operator made.
@@ -462,34 +482,15 @@ func (e *Evaluator) EditService(ctx context.Context, who store.Actor, name strin
 	if err := c.Validate(); err != nil {
 		return err
 	}
-	return e.operate(ctx, func(tx *store.Tx, now time.Time) ([]manualWrite, error) {
-		before, err := tx.ServiceRowOf(name)
-		if err != nil {
-			return nil, err
-		}
-		if err := tx.EditService(name, store.ServiceFields{Group: c.Group, Description: c.Description, Link: c.Link, Priority: c.Priority}, now); err != nil {
-			return nil, err
-		}
-		after, err := tx.ServiceRowOf(name)
-		if err != nil {
-			return nil, err
-		}
-		return nil, tx.Audit(who, "service.edit", "service/"+name, serviceView(before), serviceView(after), now)
-	})
+	f := store.ServiceFields{Group: c.Group, Description: c.Description, Link: c.Link, Priority: c.Priority}
+	return e.audited(ctx, who, "service.edit", "service/"+name, readService(name),
+		func(tx *store.Tx, now time.Time) error { return tx.EditService(name, f, now) })
 }
 
 // DeleteService removes a service an operator made, with its history.
 func (e *Evaluator) DeleteService(ctx context.Context, who store.Actor, name string) error {
-	return e.operate(ctx, func(tx *store.Tx, now time.Time) ([]manualWrite, error) {
-		before, err := tx.ServiceRowOf(name)
-		if err != nil {
-			return nil, err
-		}
-		if err := tx.DeleteService(name); err != nil {
-			return nil, err
-		}
-		return nil, tx.Audit(who, "service.delete", "service/"+name, serviceView(before), nil, now)
-	})
+	return e.audited(ctx, who, "service.delete", "service/"+name, readService(name),
+		func(tx *store.Tx, _ time.Time) error { return tx.DeleteService(name) })
 }
 
 // AddGroup makes a group.
@@ -497,15 +498,8 @@ func (e *Evaluator) AddGroup(ctx context.Context, who store.Actor, g content.Gro
 	if err := g.Validate(); err != nil {
 		return err
 	}
-	return e.operate(ctx, func(tx *store.Tx, now time.Time) ([]manualWrite, error) {
-		if err := tx.AddGroup(g.Name, store.GroupFields{Priority: &g.Priority, Collapse: &g.Collapse}, now); err != nil {
-			return nil, err
-		}
-		after, err := tx.GroupRowOf(g.Name)
-		if err != nil {
-			return nil, err
-		}
-		return nil, tx.Audit(who, "group.create", "group/"+g.Name, nil, after, now)
+	return e.audited(ctx, who, "group.create", "group/"+g.Name, readGroup(g.Name), func(tx *store.Tx, now time.Time) error {
+		return tx.AddGroup(g.Name, store.GroupFields{Priority: &g.Priority, Collapse: &g.Collapse}, now)
 	})
 }
 
@@ -514,35 +508,16 @@ func (e *Evaluator) EditGroup(ctx context.Context, who store.Actor, name string,
 	if err := c.Validate(); err != nil {
 		return err
 	}
-	return e.operate(ctx, func(tx *store.Tx, now time.Time) ([]manualWrite, error) {
-		before, err := tx.GroupRowOf(name)
-		if err != nil {
-			return nil, err
-		}
-		if err := tx.EditGroup(name, store.GroupFields{Priority: c.Priority, Collapse: c.Collapse}, now); err != nil {
-			return nil, err
-		}
-		after, err := tx.GroupRowOf(name)
-		if err != nil {
-			return nil, err
-		}
-		return nil, tx.Audit(who, "group.edit", "group/"+name, before, after, now)
+	return e.audited(ctx, who, "group.edit", "group/"+name, readGroup(name), func(tx *store.Tx, now time.Time) error {
+		return tx.EditGroup(name, store.GroupFields{Priority: c.Priority, Collapse: c.Collapse}, now)
 	})
 }
 
 // DeleteGroup removes a group an operator made; its services stay,
 // ungrouped.
 func (e *Evaluator) DeleteGroup(ctx context.Context, who store.Actor, name string) error {
-	return e.operate(ctx, func(tx *store.Tx, now time.Time) ([]manualWrite, error) {
-		before, err := tx.GroupRowOf(name)
-		if err != nil {
-			return nil, err
-		}
-		if err := tx.DeleteGroup(name); err != nil {
-			return nil, err
-		}
-		return nil, tx.Audit(who, "group.delete", "group/"+name, before, nil, now)
-	})
+	return e.audited(ctx, who, "group.delete", "group/"+name, readGroup(name),
+		func(tx *store.Tx, _ time.Time) error { return tx.DeleteGroup(name) })
 }
 
 // downtimeView is a downtime period in the audit log.

@@ -26,17 +26,24 @@ type boardFixture struct {
 	reg   *prometheus.Registry
 }
 
-func newBoardFixture(t *testing.T) *boardFixture {
+// sqliteStore is a migrated SQLite store in the test's folder, closed
+// with the test.
+func sqliteStore(t testing.TB) *store.Store {
 	t.Helper()
-	ctx := context.Background()
-	st, err := store.Open(ctx, "sqlite:"+filepath.Join(t.TempDir(), "statusd.db"), store.Options{})
+	st, err := store.Open(context.Background(), "sqlite:"+filepath.Join(t.TempDir(), "statusd.db"), store.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	if _, err := st.Migrate(ctx); err != nil {
+	if _, err := st.Migrate(context.Background()); err != nil {
 		t.Fatal(err)
 	}
+	return st
+}
+
+func newBoardFixture(t *testing.T) *boardFixture {
+	t.Helper()
+	st := sqliteStore(t)
 	reg := prometheus.NewRegistry()
 	cache := board.New(board.Options{Store: st, Registerer: reg})
 	h, err := Handler(Options{Logger: slog.New(slog.DiscardHandler), Board: cache, History: st, Gatherer: reg})

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"net/http"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/gorilla/mux"
@@ -56,19 +57,54 @@ func (h *handler) downtimeRoutes(r *mux.Router) {
 	r.Handle("/api/v1/downtime/{id}", write(h.cancelDowntime)).Methods(http.MethodDelete)
 }
 
+// downtimeFresh is how long an answer of GET /api/v1/downtime is served
+// again without asking the database: gates and Go programs poll it every
+// second each, and anyone may, so a flood of requests costs at most four
+// reads a second — well within the 2 s a period takes to apply.
+const downtimeFresh = 250 * time.Millisecond
+
+// downtimeCache is the last answer of GET /api/v1/downtime.
+type downtimeCache struct {
+	mu   sync.Mutex
+	at   time.Time
+	body []byte
+	etag string
+}
+
+// get returns the answer, read again when older than downtimeFresh.
+func (c *downtimeCache) get(ctx context.Context, rd DowntimeReader) ([]byte, string, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	now := time.Now()
+	if c.body != nil && now.Sub(c.at) < downtimeFresh {
+		return c.body, c.etag, nil
+	}
+	ps, err := rd.DowntimePeriods(ctx, now)
+	if err != nil {
+		return nil, "", err
+	}
+	b, err := json.Marshal(DowntimeState(ps))
+	if err != nil {
+		return nil, "", err
+	}
+	sum := sha256.Sum256(b)
+	c.at, c.body, c.etag = now, b, `"`+hex.EncodeToString(sum[:8])+`"`
+	return c.body, c.etag, nil
+}
+
+// forget drops the answer: a write through this statusd shows at once.
+func (c *downtimeCache) forget() {
+	c.mu.Lock()
+	c.body = nil
+	c.mu.Unlock()
+}
+
 func (h *handler) downtimeState(w http.ResponseWriter, r *http.Request) {
-	ps, err := h.opts.Downtime.DowntimePeriods(r.Context(), time.Now())
+	b, etag, err := h.downtime.get(r.Context(), h.opts.Downtime)
 	if err != nil {
 		writeError(w, http.StatusServiceUnavailable, "the downtime periods cannot be read: the database does not answer")
 		return
 	}
-	b, err := json.Marshal(DowntimeState(ps))
-	if err != nil {
-		writeError(w, http.StatusInternalServerError, "encode response: "+err.Error())
-		return
-	}
-	sum := sha256.Sum256(b)
-	etag := `"` + hex.EncodeToString(sum[:8]) + `"`
 	w.Header().Set("ETag", etag)
 	if r.Header.Get("If-None-Match") == etag {
 		w.Header().Set("Cache-Control", "no-cache")
@@ -110,6 +146,7 @@ func (h *handler) startDowntime(w http.ResponseWriter, r *http.Request) {
 		h.writeFailed(w, err)
 		return
 	}
+	h.downtime.forget()
 	w.Header().Set("Location", "/api/v1/downtime")
 	writeJSON(w, http.StatusCreated, map[string]int64{"id": id})
 }
@@ -124,6 +161,7 @@ func (h *handler) endDowntime(w http.ResponseWriter, r *http.Request) {
 		h.writeFailed(w, err)
 		return
 	}
+	h.downtime.forget()
 	writeJSON(w, http.StatusOK, map[string][]int64{"ended": ids})
 }
 
@@ -142,5 +180,6 @@ func (h *handler) cancelDowntime(w http.ResponseWriter, r *http.Request) {
 		h.writeFailed(w, err)
 		return
 	}
+	h.downtime.forget()
 	w.WriteHeader(http.StatusNoContent)
 }

@@ -148,8 +148,9 @@ func Handler(opts Options) (http.Handler, error) {
 }
 
 type handler struct {
-	opts   Options
-	router *mux.Router
+	opts     Options
+	router   *mux.Router
+	downtime downtimeCache
 }
 
 func (h *handler) healthy(w http.ResponseWriter, _ *http.Request) {

@@ -11,7 +11,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
@@ -555,14 +554,7 @@ func bodySaysFail(t *testing.T, ctype, body string) bool {
 // ?fresh=1 is a token's (api.fresh: token), anyone's or nobody's; while
 // the tokens have never been read it answers 503, which clients retry.
 func TestFreshPolicy(t *testing.T) {
-	st, err := store.Open(t.Context(), "sqlite:"+filepath.Join(t.TempDir(), "statusd.db"), store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	if _, err := st.Migrate(t.Context()); err != nil {
-		t.Fatal(err)
-	}
+	st := sqliteStore(t)
 	tok, err := st.AddToken(t.Context(), "ci", store.ScopeRead, time.Now())
 	if err != nil {
 		t.Fatal(err)

@@ -2,10 +2,10 @@ package web
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/gorilla/mux"
@@ -70,8 +70,6 @@ func (h *handler) writeFailed(w http.ResponseWriter, err error) {
 		writeError(w, http.StatusConflict, err.Error())
 	case errors.Is(err, store.ErrNoIncident), errors.Is(err, store.ErrNoMaintenance):
 		writeError(w, http.StatusNotFound, err.Error())
-	case errors.Is(err, content.ErrConflict):
-		writeError(w, http.StatusConflict, err.Error())
 	default:
 		h.opts.Logger.Error("A write through the API failed", "err", err)
 		writeError(w, http.StatusInternalServerError, "the write failed; statusd's log says why")
@@ -292,23 +290,27 @@ type auditPageJSON struct {
 
 func (h *handler) audit(w http.ResponseWriter, r *http.Request) {
 	q := store.AuditQuery{Limit: 100}
-	for key, dst := range map[string]any{"before": &q.Before, "limit": &q.Limit} {
+	positive := func(key string, def int64) (int64, bool) {
 		raw := r.URL.Query().Get(key)
 		if raw == "" {
-			continue
+			return def, true
 		}
 		n, err := strconv.ParseInt(raw, 10, 64)
 		if err != nil || n <= 0 {
 			writeError(w, http.StatusBadRequest, key+" must be a positive integer")
-			return
+			return 0, false
 		}
-		switch p := dst.(type) {
-		case *int64:
-			*p = n
-		case *int:
-			*p = int(min(n, 1000))
-		}
+		return n, true
 	}
+	before, ok := positive("before", 0)
+	if !ok {
+		return
+	}
+	limit, ok := positive("limit", 100)
+	if !ok {
+		return
+	}
+	q.Before, q.Limit = before, int(min(limit, 1000))
 	entries, err := h.opts.Operator.Audit(r.Context(), q)
 	if err != nil {
 		h.writeFailed(w, err)
@@ -316,7 +318,7 @@ func (h *handler) audit(w http.ResponseWriter, r *http.Request) {
 	}
 	out := auditPageJSON{Entries: entries}
 	if len(entries) == q.Limit {
-		out.Next = "?" + strings.Join([]string{"before=" + strconv.FormatInt(entries[len(entries)-1].ID, 10), "limit=" + strconv.Itoa(q.Limit)}, "&")
+		out.Next = fmt.Sprintf("?before=%d&limit=%d", entries[len(entries)-1].ID, q.Limit)
 	}
 	writeJSON(w, http.StatusOK, out)
 }

@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -60,14 +59,7 @@ func (o operatorFixture) Audit(ctx context.Context, q store.AuditQuery) ([]store
 func newWriteFixture(t testing.TB) *writeFixture {
 	t.Helper()
 	ctx := context.Background()
-	st, err := store.Open(ctx, "sqlite:"+filepath.Join(t.TempDir(), "statusd.db"), store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	if _, err := st.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
+	st := sqliteStore(t)
 	cfg, err := config.Parse([]byte(writeConfig), "", config.OSEnv())
 	if err != nil {
 		t.Fatal(err)

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -251,11 +250,11 @@ func newRemoteDowntime(server, tokenFile string, timeout time.Duration, action s
 	}
 	r := &remoteDowntime{base: strings.TrimSuffix(server, "/"), client: &http.Client{Timeout: timeout}}
 	if tokenFile != "" {
-		b, err := readBounded(tokenFile, 4096)
+		line, err := firstLine(tokenFile, 4096)
 		if err != nil {
 			return nil, usageError{fmt.Errorf("--token-file: %w", err)}
 		}
-		r.token = strings.TrimSpace(strings.SplitN(string(b), "\n", 2)[0])
+		r.token = strings.TrimSpace(line)
 	}
 	if r.token == "" && action != "list" && action != "status" {
 		return nil, usageError{errors.New("--server needs --token-file with a write token (statusd token add NAME) to change downtime")}
@@ -264,20 +263,6 @@ func newRemoteDowntime(server, tokenFile string, timeout time.Duration, action s
 	// redirect names.
 	r.client.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	return r, nil
-}
-
-// readBounded reads at most limit bytes of a file (- is standard input).
-func readBounded(path string, limit int64) ([]byte, error) {
-	var rd io.Reader = os.Stdin
-	if path != "-" {
-		f, err := os.Open(path)
-		if err != nil {
-			return nil, err
-		}
-		defer f.Close()
-		rd = f
-	}
-	return io.ReadAll(io.LimitReader(rd, limit))
 }
 
 func (r *remoteDowntime) call(ctx context.Context, method, path string, body, out any) error {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"net/http"
@@ -13,7 +14,9 @@ import (
 	"sync/atomic"
 	"syscall"
 	"testing"
+	"time"
 
+	"github.com/statusd/statusd/internal/store"
 	"github.com/statusd/statusd/internal/testsvc"
 )
 
@@ -292,6 +295,32 @@ func TestGateReload(t *testing.T) {
 		return resp.StatusCode
 	}
 	eventually(t, "the down page but for /a", func() bool { return code("/b") == 503 && code("/a") == 200 })
+	// A logged-in statusd admin passes (the gate on the database).
+	st, err := store.Open(context.Background(), dsn, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	hash, _ := store.HashPassword("correct horse battery")
+	if err := st.AddUser(context.Background(), "ada", hash, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	session, _, err := st.NewSession(context.Background(), "ada", time.Hour, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for cookie, want := range map[string]int{session: 200, strings.Repeat("x", 43): 503, "short": 503} {
+		req, _ := http.NewRequest("GET", gate+"/b", nil)
+		req.AddCookie(&http.Cookie{Name: "statusd_session", Value: cookie})
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != want {
+			t.Errorf("session cookie %.8q: %d, want %d", cookie, resp.StatusCode, want)
+		}
+	}
 	write("/b")
 	if err := syscall.Kill(os.Getpid(), syscall.SIGHUP); err != nil {
 		t.Fatal(err)

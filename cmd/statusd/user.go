@@ -95,22 +95,11 @@ func (c *cli) user(ctx context.Context, action, name, passwordFile string) error
 // input), or asks for it twice on the terminal.
 func (c *cli) password(file string) (string, error) {
 	if file != "" {
-		var r io.Reader = os.Stdin
-		if file != "-" {
-			f, err := os.Open(file)
-			if err != nil {
-				return "", usageError{fmt.Errorf("--password-file: %w", err)}
-			}
-			defer f.Close()
-			r = f
+		line, err := firstLine(file, 4*store.MaxPasswordLength)
+		if err != nil {
+			return "", usageError{fmt.Errorf("--password-file: %w", err)}
 		}
-		// Bounded: a file with no newline (/dev/zero) is refused as too
-		// long, not read forever.
-		line, err := bufio.NewReader(io.LimitReader(r, 4*store.MaxPasswordLength)).ReadString('\n')
-		if err != nil && !errors.Is(err, io.EOF) {
-			return "", fmt.Errorf("--password-file: %w", err)
-		}
-		return strings.TrimRight(line, "\r\n"), nil
+		return line, nil
 	}
 	fd := int(os.Stdin.Fd())
 	if !term.IsTerminal(fd) {
@@ -134,4 +123,24 @@ func (c *cli) password(file string) (string, error) {
 		return "", usageError{errors.New("the passwords differ")}
 	}
 	return first, nil
+}
+
+// firstLine reads the first line of a file (- is standard input), at most
+// limit bytes of it: a file with no newline (/dev/zero) is cut there, not
+// read forever. Passwords and tokens are read this way.
+func firstLine(file string, limit int64) (string, error) {
+	var r io.Reader = os.Stdin
+	if file != "-" {
+		f, err := os.Open(file)
+		if err != nil {
+			return "", err
+		}
+		defer f.Close()
+		r = f
+	}
+	line, err := bufio.NewReader(io.LimitReader(r, limit)).ReadString('\n')
+	if err != nil && !errors.Is(err, io.EOF) {
+		return "", err
+	}
+	return strings.TrimRight(line, "\r\n"), nil
 }

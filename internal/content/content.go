@@ -7,7 +7,6 @@ package content
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net/url"
 	"slices"
@@ -52,10 +51,6 @@ func (f FieldErrors) err() error {
 	}
 	return f
 }
-
-// ErrConflict is a write that clashes with what is stored (a name taken,
-// a config-defined service edited).
-var ErrConflict = errors.New("conflict")
 
 // ServiceImpact names a service an incident affects, with the status the
 // incident sets on it (nil: none; the service keeps the status its checks

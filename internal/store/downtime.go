@@ -110,12 +110,5 @@ func (t *Tx) EndDowntime(now time.Time) ([]int64, error) {
 
 // CancelDowntime removes a period.
 func (t *Tx) CancelDowntime(id int64) error {
-	res, err := t.exec("DELETE FROM downtime_periods WHERE id = ?", id)
-	if err != nil {
-		return fmt.Errorf("cancel downtime %d: %w", id, err)
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return fmt.Errorf("downtime period %d: %w", id, ErrNoDowntime)
-	}
-	return t.BumpBoard()
+	return t.deleteByID("downtime_periods", "downtime period", id, ErrNoDowntime)
 }

@@ -4,6 +4,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/statusd/statusd/internal/status"
@@ -48,14 +49,7 @@ func (t *Tx) EditIncident(id int64, e IncidentEdit, now time.Time) error {
 
 // DeleteIncident removes an incident with its updates.
 func (t *Tx) DeleteIncident(id int64) error {
-	res, err := t.exec("DELETE FROM incidents WHERE id = ?", id)
-	if err != nil {
-		return fmt.Errorf("delete incident %d: %w", id, err)
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return fmt.Errorf("incident %d: %w", id, ErrNoIncident)
-	}
-	return t.BumpBoard()
+	return t.deleteByID("incidents", "incident", id, ErrNoIncident)
 }
 
 // LinkIncidentService names a service in an incident, with the status the
@@ -81,7 +75,7 @@ func (t *Tx) UnlinkIncidentServices(id int64, keep []int64) error {
 		return fmt.Errorf("incident %d: read services: %w", id, err)
 	}
 	for _, s := range linked {
-		if containsID(keep, s) {
+		if slices.Contains(keep, s) {
 			continue
 		}
 		if _, err := t.exec("DELETE FROM incident_services WHERE incident_id = ? AND service_id = ?", id, s); err != nil {
@@ -98,15 +92,6 @@ func (t *Tx) ForgetIncidentStatuses(id int64) error {
 		return fmt.Errorf("incident %d: %w", id, err)
 	}
 	return nil
-}
-
-func containsID(ids []int64, id int64) bool {
-	for _, v := range ids {
-		if v == id {
-			return true
-		}
-	}
-	return false
 }
 
 // AddIncidentNote adds statusd's own line to an incident: it keeps the
@@ -215,12 +200,6 @@ func (t *Tx) Maintenance(id int64) (*Maintenance, error) {
 		return nil, fmt.Errorf("read maintenance %d: %w", id, err)
 	}
 	return m, nil
-}
-
-// IsNotFound tells whether err is about something the store does not know
-// (an incident, a maintenance window, a service).
-func IsNotFound(err error) bool {
-	return errors.Is(err, ErrNoIncident) || errors.Is(err, ErrNoMaintenance) || errors.Is(err, ErrNoService) || errors.Is(err, ErrNoGroup) || errors.Is(err, ErrNoDowntime)
 }
 
 // Services and groups made by operators (source admin); the config's are

@@ -115,12 +115,18 @@ var ErrNoMaintenance = errors.New("no such maintenance")
 
 // CancelMaintenance removes a maintenance window.
 func (t *Tx) CancelMaintenance(id int64) error {
-	res, err := t.exec("DELETE FROM maintenances WHERE id = ?", id)
+	return t.deleteByID("maintenances", "maintenance", id, ErrNoMaintenance)
+}
+
+// deleteByID removes a row of what the status page shows by its id;
+// missing when there is none.
+func (t *Tx) deleteByID(table, what string, id int64, missing error) error {
+	res, err := t.exec("DELETE FROM "+table+" WHERE id = ?", id)
 	if err != nil {
-		return fmt.Errorf("cancel maintenance %d: %w", id, err)
+		return fmt.Errorf("delete %s %d: %w", what, id, err)
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
-		return fmt.Errorf("maintenance %d: %w", id, ErrNoMaintenance)
+		return fmt.Errorf("%s %d: %w", what, id, missing)
 	}
 	return t.BumpBoard()
 }

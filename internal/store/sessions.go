@@ -88,14 +88,6 @@ func (s *Store) EndSessionsOf(ctx context.Context, user string) error {
 	return nil
 }
 
-// PruneSessions deletes expired sessions.
-func (s *Store) PruneSessions(ctx context.Context, now time.Time) error {
-	if _, err := s.w.ExecContext(ctx, s.w.Rebind("DELETE FROM admin_sessions WHERE expires_at <= ?"), now.UTC()); err != nil {
-		return fmt.Errorf("prune sessions: %w", err)
-	}
-	return nil
-}
-
 // RecordAudit records a write made outside a transaction of Tx (tokens,
 // users).
 func (s *Store) RecordAudit(ctx context.Context, who Actor, action, target string, before, after any, now time.Time) error {
