@@ -4,10 +4,14 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/prometheus/common/model"
+
+	"github.com/statusd/statusd/internal/i18n"
 )
 
 // Page configures the public status page.
@@ -34,6 +38,23 @@ type Page struct {
 	// (CSP frame-ancestors), such as https://intranet.acme.example; none
 	// by default.
 	FrameAncestors []string `yaml:"frame_ancestors"`
+	// Language forces the page's language (en, it, de, fr, es, or any
+	// catalogue added); empty follows each visitor's browser and ?lang=.
+	Language string `yaml:"language"`
+	// Logo is an image (.svg, .png, .gif, .jpg or .webp, relative to the
+	// config file) shown in the header instead of the title.
+	Logo string `yaml:"logo"`
+	// AccentColor colours links and the header, as #rrggbb.
+	AccentColor string `yaml:"accent_color"`
+	// HeaderLinks are links in the header, such as the main site or a
+	// support page.
+	HeaderLinks []Link `yaml:"header_links"`
+}
+
+// Link is a named link.
+type Link struct {
+	Name string `yaml:"name"`
+	URL  string `yaml:"url"`
 }
 
 // Favicons are icon files (.ico, .png, .svg or .gif, relative to the
@@ -62,6 +83,12 @@ func (c *Config) applyPageDefaults() {
 		p.OpenIncidentsAlways = &t
 	}
 }
+
+// logoTypes are the image formats a logo may be in.
+var logoTypes = map[string]bool{".svg": true, ".png": true, ".gif": true, ".jpg": true, ".jpeg": true, ".webp": true}
+
+// accentPattern is a CSS hex colour.
+var accentPattern = regexp.MustCompile(`^#[0-9a-fA-F]{6}$`)
 
 // faviconTypes are the icon formats browsers take, by extension.
 var faviconTypes = map[string]bool{".ico": true, ".png": true, ".svg": true, ".gif": true}
@@ -99,6 +126,29 @@ func (c *Config) validatePage(p *problems) {
 		}
 		if _, err := p.readFile(*f.path); err != nil {
 			p.add(field, "cannot read %s: %v", *f.path, pathErr(err))
+		}
+	}
+	if pg.Language != "" && !slices.Contains(i18n.MustLoad().Codes(), pg.Language) {
+		p.add("page.language", "no catalogue for %q: use one of %s", pg.Language, strings.Join(i18n.MustLoad().Codes(), ", "))
+	}
+	if pg.Logo != "" {
+		pg.Logo = anchor(dir, pg.Logo)
+		if !logoTypes[strings.ToLower(filepath.Ext(pg.Logo))] {
+			p.add("page.logo", "%s: use an .svg, .png, .gif, .jpg or .webp file", pg.Logo)
+		} else if _, err := p.readFile(pg.Logo); err != nil {
+			p.add("page.logo", "cannot read %s: %v", pg.Logo, pathErr(err))
+		}
+	}
+	if pg.AccentColor != "" && !accentPattern.MatchString(pg.AccentColor) {
+		p.add("page.accent_color", "must be a colour such as #0b5fff, got %q", pg.AccentColor)
+	}
+	for i, l := range pg.HeaderLinks {
+		u, err := url.Parse(l.URL)
+		if l.Name == "" {
+			p.add(indexPath("page.header_links", i)+".name", "is required")
+		}
+		if err != nil || (u.Scheme != "https" && u.Scheme != "http" && u.Scheme != "mailto") {
+			p.add(indexPath("page.header_links", i)+".url", "must be an http(s) or mailto address, got %q", l.URL)
 		}
 	}
 	if pg.TemplatesDir != "" {

@@ -6,6 +6,7 @@ import (
 	"math"
 	"strings"
 
+	"github.com/statusd/statusd/internal/i18n"
 	"github.com/statusd/statusd/internal/status"
 )
 
@@ -22,11 +23,11 @@ var badgeColors = [...]string{
 // badge library: those measure text with a font rasteriser (megabytes of
 // code and font) where a width table of Verdana at 11px, the font shields
 // uses, is exact enough for a badge.
-func Badge(name string, s status.ServiceStatus, maintenance bool) []byte {
-	label := strings.ToLower(s.Label())
+func Badge(name string, s status.ServiceStatus, maintenance bool, lang *i18n.Lang) []byte {
+	label := strings.ToLower(lang.T("status." + s.String()))
 	color := badgeColors[s]
 	if maintenance && s == status.Operational {
-		label, color = "maintenance", "#0969da"
+		label, color = strings.ToLower(lang.T("status.maintenance")), "#0969da"
 	}
 	lw, rw := textWidth(name)+10, textWidth(label)+10
 	w := lw + rw

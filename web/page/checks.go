@@ -113,21 +113,21 @@ func (p *Pages) checks(w http.ResponseWriter, r *http.Request) {
 	}
 	if !s.r.settings.PublicChecks && !p.opts.ChecksGuarded && errors.Is(denied, ErrTokensUnknown) && p.opts.Authorize != nil {
 		w.Header().Set("Retry-After", "10")
-		p.errorPage(w, r, s, "", http.StatusServiceUnavailable, "The checks cannot be shown yet",
-			"statusd has not been able to read its API tokens since it started (its database does not answer). Try again shortly.")
+		p.errorPage(w, r, s, "", http.StatusServiceUnavailable, "error.checks_wait", "error.checks_wait_text")
 		return
 	}
 	if !s.r.settings.PublicChecks && !p.opts.ChecksGuarded && (p.opts.Authorize == nil || denied != nil) {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="statusd"`)
-		p.errorPage(w, r, s, "", http.StatusUnauthorized, "The checks are not public",
-			"Set page.public_checks: true in the config to show them to everyone, protect statusd with basic auth in --web.config.file, or send an API token (statusd token add).")
+		p.errorPage(w, r, s, "", http.StatusUnauthorized, "error.checks_private", "error.checks_private_text")
 		return
 	}
 	var checks []CheckInfo
 	if p.opts.Checks != nil {
 		checks = p.opts.Checks()
 	}
-	d := p.data(s, "", p.opts.Clock.Now())
+	// The dashboard is the operators': it speaks the page's default
+	// language.
+	d := p.data(s, "", p.opts.Clock.Now(), s.lang)
 	d.Checks = checksView(checks)
 	body, err := p.html(s, "checks", d)
 	if err != nil {

@@ -16,6 +16,7 @@ import (
 	"github.com/gorilla/feeds"
 	"github.com/gorilla/mux"
 
+	"github.com/statusd/statusd/internal/i18n"
 	"github.com/statusd/statusd/internal/store"
 )
 
@@ -52,10 +53,53 @@ func (p *Pages) snap(w http.ResponseWriter) (*snapshot, bool) {
 }
 
 func (p *Pages) index(w http.ResponseWriter, r *http.Request) {
-	if s, ok := p.snap(w); ok {
-		s.index.serve(w, r, http.StatusOK, revalidate)
+	s, ok := p.snap(w)
+	if !ok {
+		return
 	}
+	a, err := p.indexIn(s, p.langOf(w, r, s))
+	if err != nil {
+		p.opts.Logger.Error("Cannot render the status page", "err", err)
+		http.Error(w, "cannot render the status page", http.StatusInternalServerError)
+		return
+	}
+	a.serve(w, r, http.StatusOK, revalidate)
 }
+
+// langCookie remembers the language a visitor chose with ?lang=.
+const langCookie = "statusd_lang"
+
+// langOf is the language to answer a request in: page.language when set,
+// else ?lang= (remembered in a cookie), the cookie, then the browser's
+// Accept-Language. The answer varies by those headers.
+func (p *Pages) langOf(w http.ResponseWriter, r *http.Request, s *snapshot) *i18n.Lang {
+	if s.r.settings.Language != "" {
+		return s.lang
+	}
+	h := w.Header()
+	h["Vary"] = varyLanguage
+	cat := s.r.catalog
+	if q := r.URL.Query().Get("lang"); q != "" {
+		if l, ok := cat.Get(q); ok {
+			path := "/"
+			if p.opts.ExternalURL != nil && p.opts.ExternalURL.Path != "" {
+				path = p.opts.ExternalURL.Path
+			}
+			http.SetCookie(w, &http.Cookie{Name: langCookie, Value: l.Code, Path: path, MaxAge: 365 * 24 * 3600,
+				SameSite: http.SameSiteLaxMode, HttpOnly: true, Secure: r.TLS != nil})
+			return l
+		}
+	}
+	if c, err := r.Cookie(langCookie); err == nil {
+		if l, ok := cat.Get(c.Value); ok {
+			return l
+		}
+	}
+	return cat.Match(r.Header.Get("Accept-Language"))
+}
+
+// varyLanguage is the Vary of a page in the visitor's language.
+var varyLanguage = []string{"Accept-Encoding, Accept-Language, Cookie"}
 
 // NotFound answers a page that does not exist, as a page (a browser's
 // visitor gets the site, not raw JSON).
@@ -65,13 +109,16 @@ func (p *Pages) NotFound(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	root := strings.Repeat("../", strings.Count(strings.TrimPrefix(r.URL.Path, "/"), "/"))
-	p.errorPage(w, r, s, root, http.StatusNotFound, "Page not found", "There is no page at "+r.URL.Path+".")
+	p.errorPage(w, r, s, root, http.StatusNotFound, "error.not_found", "error.not_found_text", "Path", r.URL.Path)
 }
 
-// errorPage answers an HTML error page.
-func (p *Pages) errorPage(w http.ResponseWriter, r *http.Request, s *snapshot, root string, code int, title, msg string) {
-	d := p.data(s, root, p.opts.Clock.Now())
-	d.Error = &ErrorView{Title: title, Message: msg}
+// errorPage answers an HTML error page, its title and message by
+// catalogue key (args fill the message).
+func (p *Pages) errorPage(w http.ResponseWriter, r *http.Request, s *snapshot, root string, code int, title, msgKey string, args ...any) {
+	l := p.langOf(w, r, s)
+	d := p.data(s, root, p.opts.Clock.Now(), l)
+	msg := l.T(msgKey, args...)
+	d.Error = &ErrorView{Title: l.T(title), Message: msg}
 	body, err := p.html(s, "error", d)
 	if err != nil {
 		http.Error(w, msg, code)
@@ -82,8 +129,7 @@ func (p *Pages) errorPage(w http.ResponseWriter, r *http.Request, s *snapshot, r
 
 func (p *Pages) unavailable(w http.ResponseWriter, r *http.Request, s *snapshot, root string, err error) {
 	p.opts.Logger.Debug("A page could not be read from the database", "path", r.URL.Path, "err", err)
-	p.errorPage(w, r, s, root, http.StatusServiceUnavailable, "Not available right now",
-		"This page needs the database, which does not answer. The status page itself is current; try again in a moment.")
+	p.errorPage(w, r, s, root, http.StatusServiceUnavailable, "error.unavailable", "error.unavailable_text")
 }
 
 func (p *Pages) incident(w http.ResponseWriter, r *http.Request) {
@@ -96,10 +142,11 @@ func (p *Pages) incident(w http.ResponseWriter, r *http.Request) {
 	// An id past the largest the board saw does not exist (yet): it is
 	// answered without asking the database.
 	if err != nil || id < 1 || id > s.board.MaxIncidentID {
-		p.errorPage(w, r, s, "../", http.StatusNotFound, "No such incident", "There is no incident "+raw+".")
+		p.errorPage(w, r, s, "../", http.StatusNotFound, "error.no_incident", "error.no_incident_text", "ID", raw)
 		return
 	}
-	a, err := s.lazyAsset("incident/"+strconv.FormatInt(id, 10), htmlType, func() ([]byte, error) {
+	l := p.langOf(w, r, s)
+	a, err := s.lazyAsset("incident/"+strconv.FormatInt(id, 10)+"|"+l.Code, htmlType, func() ([]byte, error) {
 		inc, ok := s.board.Incident(id)
 		if !ok {
 			var err error
@@ -107,14 +154,14 @@ func (p *Pages) incident(w http.ResponseWriter, r *http.Request) {
 				return nil, err
 			}
 		}
-		d := p.data(s, "../", p.opts.Clock.Now())
-		v := incidentView(inc, "../", s.r.settings.Location)
+		d := p.data(s, "../", p.opts.Clock.Now(), l)
+		v := incidentView(inc, "../", s.r.settings.Location, l)
 		d.Incident = &v
 		return p.html(s, "incident", d)
 	})
 	switch {
 	case errors.Is(err, store.ErrNoIncident):
-		p.errorPage(w, r, s, "../", http.StatusNotFound, "No such incident", "There is no incident "+raw+".")
+		p.errorPage(w, r, s, "../", http.StatusNotFound, "error.no_incident", "error.no_incident_text", "ID", raw)
 	case err != nil:
 		p.unavailable(w, r, s, "../", err)
 	default:
@@ -150,8 +197,9 @@ func (p *Pages) history(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if len(ms) == 0 {
-		a, err := s.lazyAsset("history/empty", htmlType, func() ([]byte, error) {
-			d := p.data(s, "", p.opts.Clock.Now())
+		l := p.langOf(w, r, s)
+		a, err := s.lazyAsset("history/empty|"+l.Code, htmlType, func() ([]byte, error) {
+			d := p.data(s, "", p.opts.Clock.Now(), l)
 			d.Archive = &Archive{}
 			return p.html(s, "archive", d)
 		})
@@ -183,8 +231,8 @@ type MonthLink struct {
 	Path, Label string
 }
 
-func monthLink(m time.Time) *MonthLink {
-	return &MonthLink{Path: m.Format("2006/01"), Label: m.Format("January 2006")}
+func monthLink(m time.Time, l *i18n.Lang) *MonthLink {
+	return &MonthLink{Path: m.Format("2006/01"), Label: l.MonthYear(m)}
 }
 
 // month lists a month's incidents; an empty or future month is not found
@@ -199,8 +247,7 @@ func (p *Pages) month(w http.ResponseWriter, r *http.Request) {
 	year, _ := strconv.Atoi(vars["yyyy"])
 	mon, _ := strconv.Atoi(vars["mm"])
 	notFound := func() {
-		p.errorPage(w, r, s, root, http.StatusNotFound, "No incidents found",
-			fmt.Sprintf("There are no incidents in %s/%s.", vars["yyyy"], vars["mm"]))
+		p.errorPage(w, r, s, root, http.StatusNotFound, "page.no_incidents_found", "error.no_month_text", "Month", vars["yyyy"]+"/"+vars["mm"])
 	}
 	if mon < 1 || mon > 12 {
 		notFound()
@@ -219,19 +266,20 @@ func (p *Pages) month(w http.ResponseWriter, r *http.Request) {
 		notFound()
 		return
 	}
-	a, err := s.lazyAsset("history/"+start.Format("2006/01"), htmlType, func() ([]byte, error) {
+	l := p.langOf(w, r, s)
+	a, err := s.lazyAsset("history/"+start.Format("2006/01")+"|"+l.Code, htmlType, func() ([]byte, error) {
 		incs, _, err := p.opts.Store.Incidents(r.Context(), store.IncidentQuery{Since: start, Before: start.AddDate(0, 1, 0)})
 		if err != nil {
 			return nil, err
 		}
-		arch := &Archive{Label: start.Format("January 2006"), Days: byDay(incs, root, s.r.settings.Location)}
+		arch := &Archive{Label: l.MonthYear(start), Days: byDay(incs, root, s.r.settings.Location, l)}
 		if i > 0 && !ms[i-1].After(now) {
-			arch.Newer = monthLink(ms[i-1])
+			arch.Newer = monthLink(ms[i-1], l)
 		}
 		if i+1 < len(ms) {
-			arch.Older = monthLink(ms[i+1])
+			arch.Older = monthLink(ms[i+1], l)
 		}
-		d := p.data(s, root, p.opts.Clock.Now())
+		d := p.data(s, root, p.opts.Clock.Now(), l)
 		d.Archive = arch
 		return p.html(s, "archive", d)
 	})
@@ -252,14 +300,16 @@ func (p *Pages) feed(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	base := RootURL(p.opts.ExternalURL, r)
-	a, err := s.lazyAsset("feed|"+base, "application/atom+xml; charset=utf-8", func() ([]byte, error) {
+	l := p.langOf(w, r, s)
+	a, err := s.lazyAsset("feed|"+l.Code+"|"+base, "application/atom+xml; charset=utf-8", func() ([]byte, error) {
 		st := s.r.settings
 		f := &feeds.Feed{
-			Title:       st.Title + ": incidents",
+			Title:       l.T("page.feed_title", "Site", st.Title),
 			Link:        &feeds.Link{Href: base},
 			Id:          base,
-			Description: "Incidents of " + st.Title,
+			Description: l.T("feed.title", "Site", st.Title),
 			Updated:     s.board.Built,
+			Author:      &feeds.Author{Name: st.Title},
 		}
 		incs := s.board.Incidents
 		if len(incs) > feedItems {
@@ -270,15 +320,15 @@ func (p *Pages) feed(w http.ResponseWriter, r *http.Request) {
 			link := base + "incidents/" + strconv.FormatInt(inc.ID, 10)
 			var content []byte
 			for _, u := range inc.Updates {
-				content = fmt.Appendf(content, "<p><strong>%s</strong> (%s):</p>%s", stateLabel(u.State),
-					u.CreatedAt.UTC().Format(time.RFC1123), Markdown(u.Message))
+				content = fmt.Appendf(content, "<p><strong>%s</strong> (%s):</p>%s", stateLabel(u.State, l),
+					l.DateTime(u.CreatedAt.In(st.Location)), Markdown(u.Message))
 			}
 			updated := inc.Occurred
 			if len(inc.Updates) > 0 {
 				updated = inc.Updates[0].CreatedAt
 			}
 			f.Items = append(f.Items, &feeds.Item{
-				Title:   fmt.Sprintf("%s [%s]", inc.Title, stateLabel(inc.State())),
+				Title:   fmt.Sprintf("%s [%s]", inc.Title, stateLabel(inc.State(), l)),
 				Link:    &feeds.Link{Href: link},
 				Id:      link,
 				Created: inc.Occurred,
@@ -295,18 +345,18 @@ func (p *Pages) feed(w http.ResponseWriter, r *http.Request) {
 				continue
 			}
 			id := base + "#downtime-" + strconv.FormatInt(d.ID, 10)
-			what := "Downtime"
+			what := l.T("feed.downtime")
 			if d.Reason != "" {
 				what += ": " + d.Reason
 			}
-			text := "From " + d.Start.Time.UTC().Format(time.RFC1123)
+			text := l.T("feed.from", "Start", l.DateTime(d.Start.Time.In(st.Location)))
 			if d.End.Valid {
-				text += " to " + d.End.Time.UTC().Format(time.RFC1123)
+				text += " " + l.T("feed.until", "End", l.DateTime(d.End.Time.In(st.Location)))
 			}
 			f.Items = append(f.Items, &feeds.Item{Title: what, Link: &feeds.Link{Href: base}, Id: id, Created: d.Start.Time, Updated: d.Start.Time,
 				Content: "<p>" + template.HTMLEscapeString(text) + "</p>"})
 		}
-		return atomXML(f, base+"feed.atom")
+		return atomXML(f, base+"feed.atom", l.Code)
 	})
 	if err != nil {
 		http.Error(w, "cannot write the feed", http.StatusInternalServerError)
@@ -335,6 +385,16 @@ func (p *Pages) badge(w http.ResponseWriter, r *http.Request) {
 	}
 	name := mux.Vars(r)["service"]
 	a, ok := s.badges[name]
+	if q := r.URL.Query().Get("lang"); ok && q != "" {
+		// Badges are embedded elsewhere: in the default language, or
+		// the one asked for.
+		if l, known := s.r.catalog.Get(q); known && l != s.lang {
+			sv, _ := s.board.Service(name)
+			a, _ = s.lazyAsset("badge|"+l.Code+"|"+name, "image/svg+xml", func() ([]byte, error) {
+				return Badge(sv.Name, sv.Status, sv.Maintenance, l), nil
+			})
+		}
+	}
 	if !ok {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		http.Error(w, "no service named "+strconv.Quote(name), http.StatusNotFound)
@@ -372,6 +432,7 @@ func (p *Pages) static(w http.ResponseWriter, r *http.Request) {
 type atomFeed struct {
 	XMLName  xml.Name           `xml:"feed"`
 	Xmlns    string             `xml:"xmlns,attr"`
+	Lang     string             `xml:"xml:lang,attr,omitempty"`
 	Title    string             `xml:"title"`
 	ID       string             `xml:"id"`
 	Updated  string             `xml:"updated"`
@@ -382,11 +443,11 @@ type atomFeed struct {
 }
 
 // atomXML writes a feed with its self link and the site as its author.
-func atomXML(f *feeds.Feed, self string) ([]byte, error) {
+func atomXML(f *feeds.Feed, self, lang string) ([]byte, error) {
 	a := (&feeds.Atom{Feed: f}).AtomFeed()
-	out := atomFeed{Xmlns: a.Xmlns, Title: a.Title, ID: a.Id, Updated: a.Updated, Subtitle: a.Subtitle, Entries: a.Entries,
+	out := atomFeed{Xmlns: a.Xmlns, Lang: lang, Title: a.Title, ID: a.Id, Updated: a.Updated, Subtitle: a.Subtitle, Entries: a.Entries,
 		Links:  []feeds.AtomLink{{Href: f.Link.Href, Rel: "alternate", Type: "text/html"}, {Href: self, Rel: "self", Type: "application/atom+xml"}},
-		Author: &feeds.AtomAuthor{AtomPerson: feeds.AtomPerson{Name: strings.TrimSuffix(f.Title, ": incidents"), Uri: f.Link.Href}}}
+		Author: &feeds.AtomAuthor{AtomPerson: feeds.AtomPerson{Name: f.Author.Name, Uri: f.Link.Href}}}
 	b, err := xml.MarshalIndent(out, "", "  ")
 	if err != nil {
 		return nil, err

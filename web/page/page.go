@@ -10,15 +10,19 @@ package page
 
 import (
 	"bytes"
+	"cmp"
 	"compress/gzip"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"io/fs"
 	"log/slog"
 	"net/http"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -28,6 +32,7 @@ import (
 	"github.com/jonboulle/clockwork"
 
 	"github.com/statusd/statusd/internal/board"
+	"github.com/statusd/statusd/internal/i18n"
 	"github.com/statusd/statusd/internal/status"
 	"github.com/statusd/statusd/internal/store"
 )
@@ -79,6 +84,8 @@ type Options struct {
 	// auth from --web.config.file) already authenticates visitors, so the
 	// checks dashboard may be served.
 	ChecksGuarded bool
+	// Catalog holds the languages; nil loads the built-in catalogues.
+	Catalog *i18n.Catalog
 	// Authorize tells whether a request may see the checks dashboard
 	// anyway (it has an API token): nil, ErrTokensUnknown when no token
 	// can be checked yet, or another error; nil Authorize: no.
@@ -103,6 +110,13 @@ type Settings struct {
 	// FrameAncestors are the sites that may frame the pages
 	// (page.frame_ancestors); none when empty.
 	FrameAncestors []string
+	// Language forces the pages' language; "" follows each visitor.
+	Language string
+	// Logo is an image file shown in the header; Accent a #rrggbb
+	// colour; HeaderLinks links in the header.
+	Logo        string
+	Accent      string
+	HeaderLinks []HeaderLink
 }
 
 // Pages renders and serves the status page.
@@ -118,6 +132,8 @@ type Pages struct {
 // renderer is one config's templates, icons and settings.
 type renderer struct {
 	settings  Settings
+	catalog   *i18n.Catalog
+	brand     Brand
 	templates templates
 	favicons  map[string]*icon
 	assets    Assets
@@ -134,6 +150,9 @@ func New(opts Options) *Pages {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
+	if opts.Catalog == nil {
+		opts.Catalog = i18n.MustLoad()
+	}
 	return &Pages{opts: opts, dirty: make(chan struct{}, 1)}
 }
 
@@ -147,7 +166,7 @@ func Load(s Settings, now func() time.Time) (*Theme, error) {
 	if now == nil {
 		now = time.Now
 	}
-	r, err := newRenderer(s, now)
+	r, err := newRenderer(s, now, i18n.MustLoad())
 	if err != nil {
 		return nil, err
 	}
@@ -160,14 +179,14 @@ func (p *Pages) Use(t *Theme) {
 	p.rebuild(context.Background(), false)
 }
 
-func newRenderer(s Settings, now func() time.Time) (*renderer, error) {
+func newRenderer(s Settings, now func() time.Time, cat *i18n.Catalog) (*renderer, error) {
 	if s.Location == nil {
 		s.Location = time.UTC
 	}
 	if s.Title == "" {
 		s.Title = s.SiteName
 	}
-	ts, in, err := loadTemplates(s.TemplatesDir, funcs(now, s.Location))
+	ts, in, err := loadTemplates(s.TemplatesDir, cat, funcs(now, s.Location))
 	if err != nil {
 		return nil, err
 	}
@@ -175,8 +194,25 @@ func newRenderer(s Settings, now func() time.Time) (*renderer, error) {
 	if err != nil {
 		return nil, err
 	}
-	r := &renderer{settings: s, templates: ts, favicons: icons, static: map[string]*asset{},
-		csp: []string{contentSecurityPolicy(in.styles, in.scripts, s.FrameAncestors)}}
+	r := &renderer{settings: s, catalog: cat, templates: ts, favicons: icons, static: map[string]*asset{},
+		brand: Brand{Accent: s.Accent, Links: s.HeaderLinks}}
+	if s.Logo != "" {
+		b, err := os.ReadFile(s.Logo)
+		if err != nil {
+			return nil, fmt.Errorf("page.logo: %w", err)
+		}
+		a := newAsset(b, logoType(s.Logo))
+		r.brand.Logo = "static/logo" + strings.ToLower(filepath.Ext(s.Logo)) + "?v=" + a.etag[1:9]
+		r.static["static/logo"+strings.ToLower(filepath.Ext(s.Logo))] = a
+	}
+	if s.Accent != "" {
+		// A stylesheet of its own, not an inline style: the policy
+		// stays 'self'.
+		a := newAsset([]byte(":root{--accent:"+s.Accent+"}\n"), "text/css; charset=utf-8")
+		r.brand.CSS = "static/brand.css?v=" + a.etag[1:9]
+		r.static["static/brand.css"] = a
+	}
+	r.csp = []string{contentSecurityPolicy(in.styles, in.scripts, s.FrameAncestors)}
 	for _, f := range []struct {
 		file, ctype string
 		path        *string
@@ -194,6 +230,21 @@ func newRenderer(s Settings, now func() time.Time) (*renderer, error) {
 		r.static["favicon/"+state] = ic.page
 	}
 	return r, nil
+}
+
+// logoType is a logo's content type by its extension.
+func logoType(path string) string {
+	switch strings.ToLower(filepath.Ext(path)) {
+	case ".svg":
+		return "image/svg+xml"
+	case ".png":
+		return "image/png"
+	case ".gif":
+		return "image/gif"
+	case ".webp":
+		return "image/webp"
+	}
+	return "image/jpeg"
 }
 
 // Invalidate asks for the pages to be rendered again soon.
@@ -321,8 +372,13 @@ type snapshot struct {
 	r       *renderer
 	board   *board.Board
 	built   time.Time
+	// index is the status page in the default language; the others are
+	// rendered on first request, into lazy.
 	index   *asset
-	favicon string // the favicon state
+	lang    *i18n.Lang // the default language
+	up      *uptimeData
+	prev    *snapshot // the one before, whose pages are kept when unchanged
+	favicon string    // the favicon state
 	badges  map[string]*asset
 
 	mu   sync.Mutex
@@ -338,33 +394,81 @@ const maxLazy = 256
 
 func (p *Pages) build(r *renderer, b *board.Board, up *uptimeData, now time.Time) (*snapshot, error) {
 	prev := p.current.Load()
-	s := &snapshot{r: r, board: b, built: now, badges: map[string]*asset{}, lazy: map[string]*asset{}}
+	s := &snapshot{r: r, board: b, built: now, up: up, badges: map[string]*asset{}, lazy: map[string]*asset{}}
+	s.lang = r.defaultLang()
+	if prev != nil {
+		// Only the one before is kept: prev.prev goes.
+		prev.prev = nil
+		s.prev = prev
+	}
 	s.favicon = "default"
 	if w, ok := b.Worst(); ok {
 		s.favicon = w.String()
-	}
-	d := p.data(s, "", now)
-	d.Index = r.buildIndex(b, up, p.opts.ResponseTimed, now)
-	body, err := r.templates.execute("index", d)
-	if err != nil {
-		return nil, err
 	}
 	// A page rendered again as it was (the clock moved, nothing it shows
 	// did) keeps its compressed form: compressing the index at the best
 	// level was most of an idle statusd's CPU.
 	var old *asset
-	if prev != nil {
+	if prev != nil && prev.lang == s.lang {
 		old = prev.index
 	}
-	s.index = keptAsset(old, body, htmlType)
+	var err error
+	if s.index, err = p.renderIndex(s, s.lang, now, old); err != nil {
+		return nil, err
+	}
 	for _, sv := range b.Services {
 		old = nil
-		if prev != nil {
+		if prev != nil && prev.lang == s.lang {
 			old = prev.badges[sv.Name]
 		}
-		s.badges[sv.Name] = keptAsset(old, Badge(sv.Name, sv.Status, sv.Maintenance), "image/svg+xml")
+		s.badges[sv.Name] = keptAsset(old, Badge(sv.Name, sv.Status, sv.Maintenance, s.lang), "image/svg+xml")
 	}
 	return s, nil
+}
+
+// renderIndex renders a snapshot's status page in a language, keeping
+// old when it is the same.
+func (p *Pages) renderIndex(s *snapshot, l *i18n.Lang, now time.Time, old *asset) (*asset, error) {
+	d := p.data(s, "", now, l)
+	d.Index = s.r.buildIndex(s.board, s.up, p.opts.ResponseTimed, now, l)
+	body, err := s.r.templates.execute("index", d)
+	if err != nil {
+		return nil, err
+	}
+	return keptAsset(old, body, htmlType), nil
+}
+
+// indexIn is the status page in a language: the default one rendered
+// with the snapshot, others on first request.
+func (p *Pages) indexIn(s *snapshot, l *i18n.Lang) (*asset, error) {
+	if l == s.lang {
+		return s.index, nil
+	}
+	key := "index|" + l.Code
+	return s.lazyAsset(key, htmlType, func() ([]byte, error) {
+		a, err := p.renderIndex(s, l, s.built, s.prevLazy(key))
+		if err != nil {
+			return nil, err
+		}
+		return a.body, nil
+	})
+}
+
+// prevLazy is the snapshot before's page by key, nil when it had none.
+func (s *snapshot) prevLazy(key string) *asset {
+	prev := s.prev
+	if prev == nil {
+		return nil
+	}
+	prev.mu.Lock()
+	defer prev.mu.Unlock()
+	return prev.lazy[key]
+}
+
+// defaultLang is page.language, or English.
+func (r *renderer) defaultLang() *i18n.Lang {
+	l, _ := r.catalog.Get(cmp.Or(r.settings.Language, i18n.Default))
+	return l
 }
 
 // keptAsset is old when it has the same body and type, or a new asset.
@@ -377,7 +481,7 @@ func keptAsset(old *asset, body []byte, ctype string) *asset {
 
 // data is what every page of a snapshot shares; root leads back to the
 // page root from the page's path.
-func (p *Pages) data(s *snapshot, root string, now time.Time) *Data {
+func (p *Pages) data(s *snapshot, root string, now time.Time, l *i18n.Lang) *Data {
 	st := s.r.settings
 	d := &Data{
 		Site:        SiteInfo{Name: st.SiteName, Title: st.Title, URL: st.SiteURL},
@@ -386,10 +490,17 @@ func (p *Pages) data(s *snapshot, root string, now time.Time) *Data {
 		Assets:      s.r.assets,
 		Version:     p.opts.Version,
 		Now:         now,
+		Lang:        l,
+		Brand:       s.r.brand,
+	}
+	if st.Language == "" {
+		for _, o := range s.r.catalog.Langs() {
+			d.Langs = append(d.Langs, LangLink{Code: o.Code, Name: o.Name, Current: o == l})
+		}
 	}
 	d.Favicon = root + "favicon/" + s.favicon + "?v=" + s.r.favicons[s.favicon].page.etag[1:9]
 	if w, ok := s.board.Worst(); ok {
-		d.Worst = statusView(w)
+		d.Worst = statusView(w, l)
 	}
 	return d
 }
@@ -442,7 +553,7 @@ func (a *asset) serve(w http.ResponseWriter, r *http.Request, code int, cacheCon
 	h["Content-Type"] = a.ctypeH
 	h["Cache-Control"] = []string{cacheControl}
 	h["X-Content-Type-Options"] = nosniff
-	if a.gz != nil {
+	if _, set := h["Vary"]; a.gz != nil && !set {
 		h["Vary"] = varyEncoding
 	}
 	if a.etag != "" {

@@ -24,6 +24,7 @@ import (
 	"golang.org/x/net/html"
 
 	"github.com/statusd/statusd/internal/board"
+	"github.com/statusd/statusd/internal/i18n"
 	"github.com/statusd/statusd/internal/status"
 	"github.com/statusd/statusd/internal/store"
 	"github.com/statusd/statusd/web/page"
@@ -537,7 +538,8 @@ func TestAutoRefresh(t *testing.T) {
 }
 
 func TestBadgeEscapes(t *testing.T) {
-	svg := string(page.Badge(`A<b>&"`, status.MajorOutage, false))
+	en, _ := i18n.MustLoad().Get("en")
+	svg := string(page.Badge(`A<b>&"`, status.MajorOutage, false, en))
 	if strings.Contains(svg, "<b>") || !strings.Contains(svg, "A&lt;b&gt;&amp;&#34;") || !strings.Contains(svg, "major outage") {
 		t.Errorf("badge: %s", svg)
 	}
@@ -608,4 +610,98 @@ func TestManyMaintenanceNotices(t *testing.T) {
 		t.Errorf("want the first notice open and two folded:\n%s", body)
 	}
 	wellFormed(t, body)
+}
+
+// englishWords are texts of the English page that no other language's
+// page may hold (names the operator wrote aside).
+var englishWords = []string{"Skip to content", "History", "Recent incidents", "Other services", "Partial outage", "Operational",
+	"Some systems", "uptime over", "days ago", "Today", "Occurred", "Affects", "Powered by", "Investigating", "Identified",
+	"Resolved", "changed", "Incident history", "minutes ago", "hours ago", "Major impact"}
+
+// The page speaks the visitor's language: by Accept-Language, by ?lang=
+// (remembered in a cookie), and page.language forces one; every language
+// is cached apart, and no English text is left on the others.
+func TestPageLanguages(t *testing.T) {
+	f := newFixture(t, settings(), nil)
+	f.seed("")
+	f.refresh()
+	en := f.get("/")
+	if !strings.Contains(en.body, `<html lang="en">`) || !strings.Contains(en.body, "Some systems are experiencing partial outages") {
+		t.Fatalf("English page:\n%s", en.body)
+	}
+	for _, code := range i18n.MustLoad().Codes()[1:] {
+		r := f.get("/", "Accept-Language", code+";q=0.9, ja")
+		if !strings.Contains(r.body, `<html lang="`+code+`">`) {
+			t.Errorf("%s: not the %s page", code, code)
+		}
+		if !strings.Contains(r.header.Get("Vary"), "Accept-Language") {
+			t.Errorf("%s: Vary %q", code, r.header.Get("Vary"))
+		}
+		doc, err := html.Parse(strings.NewReader(r.body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		text := visibleText(doc)
+		for _, w := range englishWords {
+			if strings.Contains(text, w) {
+				t.Errorf("%s page still says %q", code, w)
+			}
+		}
+		// Its incident and archive pages too.
+		inc := f.get("/incidents/1", "Accept-Language", code)
+		if !strings.Contains(inc.body, `<html lang="`+code+`">`) {
+			t.Errorf("%s: the incident page is in another language", code)
+		}
+	}
+	it := f.get("/", "Accept-Language", "it-IT")
+	for _, want := range []string{"Alcuni sistemi hanno interruzioni parziali", "Incidenti recenti", "di disponibilità", "Interruzione parziale"} {
+		if !strings.Contains(it.body, want) {
+			t.Errorf("Italian page lacks %q", want)
+		}
+	}
+	// ?lang= switches and is remembered.
+	de := f.get("/?lang=de", "Accept-Language", "it")
+	if !strings.Contains(de.body, `<html lang="de">`) || !strings.Contains(de.header.Get("Set-Cookie"), "statusd_lang=de") {
+		t.Fatalf("?lang=de: %s", de.header)
+	}
+	if r := f.get("/", "Cookie", "statusd_lang=de", "Accept-Language", "it"); !strings.Contains(r.body, `<html lang="de">`) {
+		t.Error("the language chosen is not remembered")
+	}
+	if r := f.get("/?lang=xx"); !strings.Contains(r.body, `<html lang="en">`) || r.header.Get("Set-Cookie") != "" {
+		t.Error("an unknown ?lang= changed something")
+	}
+	// Each language is its own cached page with its own ETag.
+	if en.header.Get("ETag") == it.header.Get("ETag") {
+		t.Error("English and Italian share an ETag")
+	}
+	// page.language forces one, with no switcher.
+	s := settings()
+	s.Language = "fr"
+	f2 := newFixture(t, s, nil)
+	f2.seed("")
+	f2.refresh()
+	fr := f2.get("/?lang=de", "Accept-Language", "it")
+	if !strings.Contains(fr.body, `<html lang="fr">`) || strings.Contains(fr.body, `hreflang="de"`) {
+		t.Errorf("page.language fr: %s", fr.body[:200])
+	}
+}
+
+// visibleText is a page's text as read, without scripts and styles.
+func visibleText(n *html.Node) string {
+	var b strings.Builder
+	var walk func(*html.Node)
+	walk = func(n *html.Node) {
+		if n.Type == html.ElementNode && (n.Data == "script" || n.Data == "style") {
+			return
+		}
+		if n.Type == html.TextNode {
+			b.WriteString(n.Data)
+			b.WriteByte(' ')
+		}
+		for c := n.FirstChild; c != nil; c = c.NextSibling {
+			walk(c)
+		}
+	}
+	walk(n)
+	return b.String()
 }

@@ -25,7 +25,19 @@ func SettingsOf(cfg *config.Config) Settings {
 		TemplatesDir:   p.TemplatesDir,
 		PublicChecks:   p.PublicChecks,
 		FrameAncestors: p.FrameAncestors,
+		Language:       p.Language,
+		Logo:           p.Logo,
+		Accent:         p.AccentColor,
+		HeaderLinks:    headerLinks(p.HeaderLinks),
 	}
+}
+
+func headerLinks(ls []config.Link) []HeaderLink {
+	var out []HeaderLink
+	for _, l := range ls {
+		out = append(out, HeaderLink{Name: l.Name, URL: l.URL})
+	}
+	return out
 }
 
 // ThemeOf loads a config's page theme; a broken template override is an

@@ -11,9 +11,10 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
+
+	"github.com/statusd/statusd/internal/i18n"
 )
 
 //go:embed assets
@@ -26,8 +27,8 @@ var PageNames = []string{"index", "incident", "archive", "checks", "error"}
 // Blocks are the blocks of the base template an override may redefine.
 var Blocks = []string{"title", "favicon", "meta_extra", "style", "header", "branding", "userlinks", "content", "footer", "script"}
 
-// templates holds one parsed template set per page.
-type templates map[string]*template.Template
+// templates holds one parsed template set per language and page.
+type templates map[string]map[string]*template.Template
 
 // inline are the hashes of the inline styles and scripts the pages hold
 // (an operator's overrides'), for the Content-Security-Policy.
@@ -38,12 +39,11 @@ type inline struct{ styles, scripts []string }
 // a broken override is an error at start (naming its file and line), not
 // a broken page later; the sample pages give the inline styles and
 // scripts the policy allows.
-func loadTemplates(dir string, funcs template.FuncMap) (templates, inline, error) {
+func loadTemplates(dir string, cat *i18n.Catalog, funcs func(*i18n.Lang) template.FuncMap) (templates, inline, error) {
 	builtin := func(name string) (string, error) {
 		b, err := fs.ReadFile(assets, "assets/templates/"+name+".html")
 		return string(b), err
 	}
-	type file struct{ path, src string }
 	overrides := map[string]file{}
 	var errs []error
 	if dir != "" {
@@ -75,36 +75,21 @@ func loadTemplates(dir string, funcs template.FuncMap) (templates, inline, error
 	}
 	ts := templates{}
 	var in inline
-	for _, page := range PageNames {
-		src, err := builtin(page)
-		if err != nil {
-			return nil, inline{}, err
-		}
-		t := template.New(page).Funcs(funcs)
-		parts := []file{{"base.html", base}, {page + ".html", src}}
-		for _, o := range []string{"base", page} {
-			if f, ok := overrides[o]; ok {
-				parts = append(parts, f)
+	for _, l := range cat.Langs() {
+		ts[l.Code] = map[string]*template.Template{}
+		for _, page := range PageNames {
+			src, err := builtin(page)
+			if err != nil {
+				return nil, inline{}, err
 			}
-		}
-		for _, p := range parts {
-			if _, err := t.New(p.path).Parse(p.src); err != nil {
-				errs = append(errs, cleanTemplateError(err))
-				t = nil
-				break
+			t, styles, scripts, err := parsePage(page, l, []file{{"base.html", base}, {page + ".html", src}}, overrides, funcs(l))
+			if err != nil {
+				errs = append(errs, err)
+				continue
 			}
+			in.styles, in.scripts = append(in.styles, styles...), append(in.scripts, scripts...)
+			ts[l.Code][page] = t
 		}
-		if t == nil {
-			continue
-		}
-		var sample bytes.Buffer
-		if err := t.ExecuteTemplate(&sample, "base", sampleData(page)); err != nil {
-			errs = append(errs, cleanTemplateError(err))
-			continue
-		}
-		styles, scripts := inlineHashes(sample.Bytes())
-		in.styles, in.scripts = append(in.styles, styles...), append(in.scripts, scripts...)
-		ts[page] = t
 	}
 	if len(errs) > 0 {
 		return nil, inline{}, dedupErrors(errs)
@@ -113,6 +98,34 @@ func loadTemplates(dir string, funcs template.FuncMap) (templates, inline, error
 	slices.Sort(in.scripts)
 	in.styles, in.scripts = slices.Compact(in.styles), slices.Compact(in.scripts)
 	return ts, in, nil
+}
+
+// file is a template's source and where it came from.
+type file struct{ path, src string }
+
+// parsePage parses a page's templates for a language, overrides last,
+// and renders it once with sample data; it returns the inline styles
+// and scripts the sample holds.
+func parsePage(page string, l *i18n.Lang, parts []file, overrides map[string]file, fm template.FuncMap) (*template.Template, []string, []string, error) {
+	t := template.New(page).Funcs(fm)
+	{
+		for _, o := range []string{"base", page} {
+			if f, ok := overrides[o]; ok {
+				parts = append(parts, f)
+			}
+		}
+		for _, p := range parts {
+			if _, err := t.New(p.path).Parse(p.src); err != nil {
+				return nil, nil, nil, cleanTemplateError(err)
+			}
+		}
+	}
+	var sample bytes.Buffer
+	if err := t.ExecuteTemplate(&sample, "base", sampleData(page, l)); err != nil {
+		return nil, nil, nil, cleanTemplateError(err)
+	}
+	styles, scripts := inlineHashes(sample.Bytes())
+	return t, styles, scripts, nil
 }
 
 // templatePrefix is what Go's template errors start with.
@@ -135,58 +148,32 @@ func dedupErrors(errs []error) error {
 	return errors.New(strings.Join(seen, "\n"))
 }
 
-// execute renders a page.
+// execute renders a page in the data's language.
 func (ts templates) execute(page string, d *Data) ([]byte, error) {
 	var b bytes.Buffer
-	if err := ts[page].ExecuteTemplate(&b, "base", d); err != nil {
+	if err := ts[d.Lang.Code][page].ExecuteTemplate(&b, "base", d); err != nil {
 		return nil, fmt.Errorf("render %s: %w", page, err)
 	}
 	return b.Bytes(), nil
 }
 
-// funcs are the templates' helpers; now is the renderer's clock and loc
-// the site's time zone.
-func funcs(now func() time.Time, loc *time.Location) template.FuncMap {
-	return template.FuncMap{
-		"iso":      func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
-		"exact":    func(t time.Time) string { return t.In(loc).Format("Mon 2 Jan 2006 15:04 MST") },
-		"ago":      func(t time.Time) string { return Ago(t, now()) },
-		"urlize":   Urlize,
-		"markdown": Markdown,
+// funcs are the templates' helpers in a language; now is the
+// renderer's clock and loc the site's time zone. Templates say every text
+// through t (a catalogue key and its values as name, value pairs) and n
+// (the same with a count).
+func funcs(now func() time.Time, loc *time.Location) func(*i18n.Lang) template.FuncMap {
+	return func(l *i18n.Lang) template.FuncMap {
+		return template.FuncMap{
+			"iso":      func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
+			"exact":    func(t time.Time) string { return l.DateTime(t.In(loc)) },
+			"ago":      func(t time.Time) string { return l.Ago(t, now()) },
+			"day":      func(t time.Time) string { return l.Day(t.In(loc)) },
+			"t":        l.T,
+			"n":        l.N,
+			"urlize":   Urlize,
+			"markdown": Markdown,
+		}
 	}
-}
-
-// Ago says how long ago (or in how long) t is from now, as a person would.
-func Ago(t, now time.Time) string {
-	d := now.Sub(t)
-	future := d < 0
-	if future {
-		d = -d
-	}
-	var n int
-	var unit string
-	switch {
-	case d < 45*time.Second:
-		return "just now"
-	case d < 90*time.Minute:
-		n, unit = int((d+30*time.Second)/time.Minute), "minute"
-	case d < 36*time.Hour:
-		n, unit = int((d+30*time.Minute)/time.Hour), "hour"
-	case d < 45*24*time.Hour:
-		n, unit = int((d+12*time.Hour)/(24*time.Hour)), "day"
-	case d < 365*24*time.Hour:
-		n, unit = int((d+15*24*time.Hour)/(30*24*time.Hour)), "month"
-	default:
-		n, unit = int((d+182*24*time.Hour)/(365*24*time.Hour)), "year"
-	}
-	s := strconv.Itoa(n) + " " + unit
-	if n != 1 {
-		s += "s"
-	}
-	if future {
-		return "in " + s
-	}
-	return s + " ago"
 }
 
 // urlPattern finds web addresses in text.

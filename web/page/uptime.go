@@ -1,12 +1,13 @@
 package page
 
 import (
-	"fmt"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/statusd/statusd/internal/i18n"
 	"github.com/statusd/statusd/internal/status"
 	"github.com/statusd/statusd/internal/store"
 )
@@ -112,8 +113,9 @@ func SumDays(perCheck [][]store.Rollup) map[int64]store.Rollup {
 type UptimeBar struct {
 	Width int
 	Days  []BarDay
-	// Label sums it up: "99.95 % uptime over 90 days".
-	Label string
+	// Percent is the uptime over the days with data ("99.95%"), ""
+	// before any; Label sums it up: "99.95% uptime over 90 days".
+	Percent, Label string
 	// Span names the first day: "90 days ago".
 	Span string
 }
@@ -128,97 +130,112 @@ type BarDay struct {
 // Bar geometry: 4 units wide, 2 apart.
 const barStep = 6
 
-// uptimeBar draws days.
-func uptimeBar(days []Day) *UptimeBar {
-	b := &UptimeBar{Width: len(days)*barStep - 2, Days: make([]BarDay, len(days)), Span: fmt.Sprintf("%d days ago", len(days))}
+// uptimeBar draws days in a language.
+func uptimeBar(days []Day, l *i18n.Lang) *UptimeBar {
+	b := &UptimeBar{Width: len(days)*barStep - 2, Days: make([]BarDay, len(days)), Span: l.N("uptime.days_ago", len(days))}
 	var sum float64
 	var n int
 	for i, d := range days {
 		bd := BarDay{X: i * barStep}
-		date := d.Date.Format("2 Jan 2006")
+		date := l.ShortDay(d.Date)
 		switch {
 		case d.NoData:
-			bd.Class, bd.Title = "nd", date+": no data"
+			bd.Class, bd.Title = "nd", l.T("uptime.day_no_data", "Date", date)
 		default:
 			sum += d.Uptime
 			n++
 			bd.Class = "s" + strconv.Itoa(int(d.Worst))
-			label := strings.ToLower(d.Worst.Label())
+			label := strings.ToLower(l.T("status." + d.Worst.String()))
 			if d.Maintenance && d.Worst == status.Operational {
-				bd.Class, label = "m", "maintenance"
+				bd.Class, label = "m", strings.ToLower(l.T("status.maintenance"))
 			}
-			bd.Title = date + ": " + percent(d.Uptime) + " uptime, " + label
+			bd.Title = l.T("uptime.day", "Date", date, "Percent", percent(d.Uptime, l), "Status", label)
 		}
 		b.Days[i] = bd
 	}
 	if n == 0 {
-		b.Label = "no uptime data yet"
+		b.Label = l.T("uptime.no_data_yet")
 	} else {
-		days := "days"
-		if n == 1 {
-			days = "day"
-		}
-		b.Label = fmt.Sprintf("%s uptime over %d %s", percent(sum/float64(n)), n, days)
+		b.Percent = percent(sum/float64(n), l)
+		b.Label = l.N("uptime.over", n, "Percent", b.Percent)
 	}
 	return b
 }
 
 // percent writes a share as an uptime, rounded down to a hundredth of a
-// percent so that it never shows more than there was: 100%, 99.99%, 50%.
-func percent(f float64) string {
+// percent so that it never shows more than there was: 100%, 99.99%, 50%
+// (in the language's way: "99,99 %").
+func percent(f float64, l *i18n.Lang) string {
 	if f >= 1 {
-		return "100%"
+		return l.T("number.percent", "Number", "100")
 	}
-	s := strconv.FormatFloat(math.Floor(f*10000+1e-9)/100, 'f', 2, 64)
-	return strings.TrimRight(strings.TrimRight(s, "0"), ".") + "%"
+	v := math.Floor(f*10000+1e-9) / 10000
+	decimals := 2
+	switch {
+	case math.Mod(v*100, 1) < 1e-9:
+		decimals = 0
+	case math.Mod(v*1000, 1) < 1e-9:
+		decimals = 1
+	}
+	return l.Percent(v, decimals)
 }
 
-// Sparkline is a response-time line over the last hours.
-type Sparkline struct {
+// Chart is a labelled response-time line over the last hours.
+type Chart struct {
 	Points string
-	Label  string
+	// Median and Peak are the median and the slowest of the hours'
+	// average response times ("120 ms"); MedianY is the median's height
+	// in the drawing.
+	Median, Peak string
+	MedianY      string
+	// Label says it all, for screen readers.
+	Label string
 }
+
+// Chart geometry: 240 × 48 units.
+const chartW, chartH = 240.0, 48.0
 
 // sparkline draws the average response time of an http check per hour
 // from its hour rollups; nil without two hours of data.
-func sparkline(hours []store.Rollup) *Sparkline {
+func sparkline(hours []store.Rollup, l *i18n.Lang) *Chart {
 	var pts []float64
-	var sum, peak float64
-	var runs int
+	var peak float64
 	for _, r := range hours {
 		if r.Runs == 0 {
 			continue
 		}
 		avg := r.DurationSeconds / float64(r.Runs)
 		pts = append(pts, avg)
-		sum += r.DurationSeconds
-		runs += r.Runs
 		peak = max(peak, avg)
 	}
 	if len(pts) < 2 || peak <= 0 {
 		return nil
 	}
+	sorted := slices.Clone(pts)
+	slices.Sort(sorted)
+	median := sorted[len(sorted)/2]
+	if len(sorted)%2 == 0 {
+		median = (sorted[len(sorted)/2-1] + median) / 2
+	}
+	y := func(v float64) string { return strconv.FormatFloat(chartH-1-(chartH-2)*v/peak, 'f', 1, 64) }
 	var b strings.Builder
-	step := 240.0 / float64(len(pts)-1)
+	step := chartW / float64(len(pts)-1)
 	for i, p := range pts {
 		if i > 0 {
 			b.WriteByte(' ')
 		}
-		x := float64(i) * step
-		y := 23 - 22*p/peak
-		b.WriteString(strconv.FormatFloat(x, 'f', 1, 64))
+		b.WriteString(strconv.FormatFloat(float64(i)*step, 'f', 1, 64))
 		b.WriteByte(',')
-		b.WriteString(strconv.FormatFloat(y, 'f', 1, 64))
+		b.WriteString(y(p))
 	}
-	return &Sparkline{
-		Points: b.String(),
-		Label:  fmt.Sprintf("Response time over the last %d hours: %s on average, %s at the slowest hour", len(pts), millis(sum/float64(runs)), millis(peak)),
-	}
+	c := &Chart{Points: b.String(), Median: millis(median, l), Peak: millis(peak, l), MedianY: y(median)}
+	c.Label = l.T("chart.label", "Hours", len(pts), "P50", c.Median, "P95", c.Peak)
+	return c
 }
 
-func millis(s float64) string {
+func millis(s float64, l *i18n.Lang) string {
 	if s < 1 {
-		return strconv.FormatFloat(s*1000, 'f', 0, 64) + " ms"
+		return l.Number(s*1000, 0) + " ms"
 	}
-	return strconv.FormatFloat(s, 'f', 2, 64) + " s"
+	return l.Number(s, 2) + " s"
 }

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/statusd/statusd/internal/board"
+	"github.com/statusd/statusd/internal/i18n"
 	"github.com/statusd/statusd/internal/status"
 	"github.com/statusd/statusd/internal/store"
 )
@@ -27,6 +28,16 @@ type Data struct {
 	Assets      Assets
 	Version     string
 	Now         time.Time
+	// Lang is the page's language (.Lang.Code for <html lang>), and
+	// Langs every language, for the switcher (none when page.language
+	// forces one).
+	Lang  *i18n.Lang
+	Langs []LangLink
+	// Brand is page.logo, page.accent_color and page.header_links.
+	Brand Brand
+	// Subscribe is set when visitors may subscribe (a link to
+	// /subscribe).
+	Subscribe bool
 
 	// One of these is set, by page.
 	Index    *Index
@@ -35,6 +46,25 @@ type Data struct {
 	Checks   *ChecksView
 	Error    *ErrorView
 }
+
+// LangLink links to the page in a language.
+type LangLink struct {
+	Code, Name string
+	Current    bool
+}
+
+// Brand is how the site dresses the page.
+type Brand struct {
+	// Logo is the logo's path under the root, "" for the title alone.
+	Logo string
+	// Accent is a #rrggbb colour, "" for the default; CSS is the path
+	// of the stylesheet that sets it.
+	Accent, CSS string
+	Links  []HeaderLink
+}
+
+// HeaderLink is a link in the header.
+type HeaderLink struct{ Name, URL string }
 
 // SiteInfo names the site.
 type SiteInfo struct {
@@ -54,8 +84,8 @@ type StatusView struct {
 	Summary string // the banner text
 }
 
-func statusView(s status.ServiceStatus) *StatusView {
-	return &StatusView{Code: int(s), Key: s.String(), Label: s.Label(), Summary: s.Summary()}
+func statusView(s status.ServiceStatus, l *i18n.Lang) *StatusView {
+	return &StatusView{Code: int(s), Key: s.String(), Label: l.T("status." + s.String()), Summary: l.T("summary." + s.String())}
 }
 
 // Index is the status page.
@@ -137,7 +167,7 @@ type ServiceView struct {
 	ManualReason            string
 	Since                   time.Time
 	Uptime                  *UptimeBar
-	Sparkline               *Sparkline
+	Chart                   *Chart
 }
 
 // IncidentDay is the incidents of one day.
@@ -154,8 +184,12 @@ type IncidentView struct {
 	Title      string
 	State      string
 	StateLabel string
-	// Impact is none, minor, major or critical: the incident's colour.
-	Impact   string
+	// Impact is none, minor, major or critical: the incident's colour,
+	// and ImpactLabel says it.
+	Impact, ImpactLabel string
+	// Duration is how long a closed incident lasted ("2 hours"), from
+	// its occurrence to its resolution.
+	Duration string
 	Closed   bool
 	Occurred time.Time
 	Services []string
@@ -178,44 +212,57 @@ type ErrorView struct {
 	Title, Message string
 }
 
-// stateLabels are the incident states as people read them.
-var stateLabels = map[string]string{
-	store.Investigating: "Investigating",
-	store.Identified:    "Identified",
-	store.Monitoring:    "Monitoring",
-	store.Resolved:      "Resolved",
-}
-
-func stateLabel(s string) string {
-	if l, ok := stateLabels[s]; ok {
-		return l
+// stateLabel says an incident state in a language.
+func stateLabel(s string, l *i18n.Lang) string {
+	switch s {
+	case store.Investigating, store.Identified, store.Monitoring, store.Resolved:
+		return l.T("state." + s)
 	}
 	return s
 }
 
-func incidentView(inc *store.Incident, root string, loc *time.Location) IncidentView {
+// duration says how long something lasted, in minutes, hours or days.
+func duration(d time.Duration, l *i18n.Lang) string {
+	switch {
+	case d < 90*time.Minute:
+		return l.N("time.duration.minutes", max(int((d+30*time.Second)/time.Minute), 1))
+	case d < 48*time.Hour:
+		return l.N("time.duration.hours", int((d+30*time.Minute)/time.Hour))
+	default:
+		return l.N("time.duration.days", int((d+12*time.Hour)/(24*time.Hour)))
+	}
+}
+
+func incidentView(inc *store.Incident, root string, loc *time.Location, l *i18n.Lang) IncidentView {
 	v := IncidentView{
-		ID: inc.ID, Root: root, Title: inc.Title, State: inc.State(), StateLabel: stateLabel(inc.State()), Impact: inc.Impact,
+		ID: inc.ID, Root: root, Title: inc.Title, State: inc.State(), StateLabel: stateLabel(inc.State(), l), Impact: inc.Impact,
 		Closed: inc.Closed, Occurred: inc.Occurred, Services: inc.Services,
-		Month: inc.Occurred.In(loc).Format("2006/01"), MonthLabel: inc.Occurred.In(loc).Format("January 2006"),
+		Month: inc.Occurred.In(loc).Format("2006/01"), MonthLabel: l.MonthYear(inc.Occurred.In(loc)),
+	}
+	if inc.Impact != "" && inc.Impact != "none" {
+		v.ImpactLabel = l.T("impact." + inc.Impact)
 	}
 	for _, u := range inc.Updates {
-		v.Updates = append(v.Updates, UpdateView{State: u.State, StateLabel: stateLabel(u.State), Message: u.Message, At: u.CreatedAt, Note: u.Note})
+		v.Updates = append(v.Updates, UpdateView{State: u.State, StateLabel: stateLabel(u.State, l), Message: u.Message, At: u.CreatedAt, Note: u.Note})
+	}
+	// Updates are newest first: a closed incident lasted until its last.
+	if inc.Closed && len(inc.Updates) > 0 && inc.Updates[0].CreatedAt.After(inc.Occurred) {
+		v.Duration = l.T("time.lasted", "Duration", duration(inc.Updates[0].CreatedAt.Sub(inc.Occurred), l))
 	}
 	return v
 }
 
 // byDay groups incidents (newest first) under their day in loc.
-func byDay(incs []store.Incident, root string, loc *time.Location) []IncidentDay {
+func byDay(incs []store.Incident, root string, loc *time.Location, l *i18n.Lang) []IncidentDay {
 	var days []IncidentDay
 	for i := range incs {
 		t := incs[i].Occurred.In(loc)
 		d := time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, loc)
 		if len(days) == 0 || !days[len(days)-1].Date.Equal(d) {
-			days = append(days, IncidentDay{Date: d, Label: d.Format("Monday 2 January 2006")})
+			days = append(days, IncidentDay{Date: d, Label: l.Day(d)})
 		}
 		last := &days[len(days)-1]
-		last.Incidents = append(last.Incidents, incidentView(&incs[i], root, loc))
+		last.Incidents = append(last.Incidents, incidentView(&incs[i], root, loc, l))
 	}
 	return days
 }
@@ -259,7 +306,7 @@ type uptimeData struct {
 }
 
 // buildIndex builds the index of a board.
-func (r *renderer) buildIndex(b *board.Board, up *uptimeData, timed func(status.CheckID) bool, now time.Time) *Index {
+func (r *renderer) buildIndex(b *board.Board, up *uptimeData, timed func(status.CheckID) bool, now time.Time, l *i18n.Lang) *Index {
 	idx := &Index{IncidentDays: r.settings.IncidentDays, Downtime: downtimeView(b, now)}
 	for _, m := range b.Maintenances {
 		idx.Maintenances = append(idx.Maintenances, MaintenanceView{
@@ -268,14 +315,14 @@ func (r *renderer) buildIndex(b *board.Board, up *uptimeData, timed func(status.
 	}
 	services := map[string]ServiceView{}
 	for _, s := range b.Services {
-		services[s.Name] = serviceView(s, up, timed, now)
+		services[s.Name] = serviceView(s, up, timed, now, l)
 	}
 	for i := range b.Groups {
 		g := &b.Groups[i]
 		if len(g.Services) == 0 {
 			continue // an empty group says nothing to visitors
 		}
-		gv := GroupView{Name: g.Name, Worst: statusView(g.Worst()), Collapsed: g.Collapsed()}
+		gv := GroupView{Name: g.Name, Worst: statusView(g.Worst(), l), Collapsed: g.Collapsed()}
 		for _, s := range g.Services {
 			gv.Services = append(gv.Services, services[s.Name])
 		}
@@ -284,17 +331,17 @@ func (r *renderer) buildIndex(b *board.Board, up *uptimeData, timed func(status.
 	worst := status.Operational
 	for _, s := range b.Ungrouped {
 		worst = max(worst, s.Status)
-		idx.UngroupedWorst = statusView(worst)
+		idx.UngroupedWorst = statusView(worst, l)
 		idx.Ungrouped = append(idx.Ungrouped, services[s.Name])
 	}
 	incs := IndexIncidents(b.Incidents, now, r.settings.IncidentDays, r.settings.OpenIncidentsAlways)
-	idx.Days = byDay(incs, "", r.settings.Location)
+	idx.Days = byDay(incs, "", r.settings.Location, l)
 	return idx
 }
 
-func serviceView(s *board.Service, up *uptimeData, timed func(status.CheckID) bool, now time.Time) ServiceView {
+func serviceView(s *board.Service, up *uptimeData, timed func(status.CheckID) bool, now time.Time, l *i18n.Lang) ServiceView {
 	v := ServiceView{
-		Name: s.Name, Description: s.Description, Link: s.Link, Status: statusView(s.Status),
+		Name: s.Name, Description: s.Description, Link: s.Link, Status: statusView(s.Status, l),
 		Maintenance: s.Maintenance, Manual: s.Manual, ManualReason: s.ManualReason, Since: s.Since,
 	}
 	if up == nil {
@@ -303,10 +350,10 @@ func serviceView(s *board.Service, up *uptimeData, timed func(status.CheckID) bo
 	var perCheck [][]store.Rollup
 	for _, id := range s.Checks {
 		perCheck = append(perCheck, up.days[id])
-		if v.Sparkline == nil && timed != nil && timed(id) {
-			v.Sparkline = sparkline(up.hours[id])
+		if v.Chart == nil && timed != nil && timed(id) {
+			v.Chart = sparkline(up.hours[id], l)
 		}
 	}
-	v.Uptime = uptimeBar(ServiceDays(now, UptimeDays, s.Status, s.Created, up.changes[s.Name], SumDays(perCheck)))
+	v.Uptime = uptimeBar(ServiceDays(now, UptimeDays, s.Status, s.Created, up.changes[s.Name], SumDays(perCheck)), l)
 	return v
 }

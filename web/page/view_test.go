@@ -10,6 +10,7 @@ import (
 
 	"golang.org/x/net/html"
 
+	"github.com/statusd/statusd/internal/i18n"
 	"github.com/statusd/statusd/internal/status"
 	"github.com/statusd/statusd/internal/store"
 )
@@ -92,30 +93,39 @@ func TestServiceDays(t *testing.T) {
 		t.Errorf("uptime from runs: %v", d[0].Uptime)
 	}
 
-	bar := uptimeBar(days)
-	if bar.Days[0].Class != "nd" || bar.Days[2].Class != "s2" || bar.Days[3].Class != "s1" || bar.Label != "91.66% uptime over 3 days" {
+	cat := i18n.MustLoad()
+	en, _ := cat.Get("en")
+	it, _ := cat.Get("it")
+	bar := uptimeBar(days, en)
+	if bar.Days[0].Class != "nd" || bar.Days[2].Class != "s2" || bar.Days[3].Class != "s1" || bar.Label != "91.66% uptime over 3 days" || bar.Percent != "91.66%" {
 		t.Errorf("bar: %+v", bar)
 	}
 	if bar.Days[2].Title != "22 Nov 2026: 75% uptime, partial outage" {
 		t.Errorf("tooltip %q", bar.Days[2].Title)
 	}
+	bar = uptimeBar(days, it)
+	if bar.Label != "91,66% di disponibilità in 3 giorni" || bar.Days[2].Title != "22 nov 2026: 75% di disponibilità, interruzione parziale" {
+		t.Errorf("Italian bar: %q, %q", bar.Label, bar.Days[2].Title)
+	}
 }
 
 func TestPercent(t *testing.T) {
+	en, _ := i18n.MustLoad().Get("en")
 	for f, want := range map[float64]string{1: "100%", 0.99999: "99.99%", 0.995: "99.5%", 0.5: "50%", 0: "0%", 0.123456: "12.34%"} {
-		if got := percent(f); got != want {
+		if got := percent(f, en); got != want {
 			t.Errorf("percent(%v) = %q, want %q", f, got, want)
 		}
 	}
 }
 
 func TestAgo(t *testing.T) {
+	en, _ := i18n.MustLoad().Get("en")
 	now := time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
 	for d, want := range map[time.Duration]string{
 		10 * time.Second: "just now", 2 * time.Minute: "2 minutes ago", time.Minute: "1 minute ago", 3 * time.Hour: "3 hours ago",
 		50 * time.Hour: "2 days ago", 400 * 24 * time.Hour: "1 year ago", -2 * time.Hour: "in 2 hours",
 	} {
-		if got := Ago(now.Add(-d), now); got != want {
+		if got := en.Ago(now.Add(-d), now); got != want {
 			t.Errorf("Ago(-%s) = %q, want %q", d, got, want)
 		}
 	}
@@ -134,13 +144,15 @@ func TestUrlize(t *testing.T) {
 	}
 }
 
-func TestSparkline(t *testing.T) {
-	if sparkline([]store.Rollup{{Runs: 1, DurationSeconds: 0.1}}) != nil {
+func TestChart(t *testing.T) {
+	en, _ := i18n.MustLoad().Get("en")
+	if sparkline([]store.Rollup{{Runs: 1, DurationSeconds: 0.1}}, en) != nil {
 		t.Error("a line from one point")
 	}
-	s := sparkline([]store.Rollup{{Runs: 2, DurationSeconds: 0.2}, {Runs: 1, DurationSeconds: 0.3}})
-	if s == nil || s.Points != "0.0,15.7 240.0,1.0" || s.Label != "Response time over the last 2 hours: 167 ms on average, 300 ms at the slowest hour" {
-		t.Errorf("sparkline: %+v", s)
+	s := sparkline([]store.Rollup{{Runs: 2, DurationSeconds: 0.2}, {Runs: 1, DurationSeconds: 0.3}, {Runs: 1, DurationSeconds: 1.5}}, en)
+	if s == nil || s.Points != "0.0,43.9 120.0,37.8 240.0,1.0" || s.Median != "300 ms" || s.Peak != "1.50 s" ||
+		s.Label != "Response time over the last 3 hours: 300 ms median, 1.50 s at the slowest hour" {
+		t.Errorf("chart: %+v", s)
 	}
 }
 

@@ -1,26 +1,33 @@
-// Keeps the relative times of the status page current; the page works
-// without it (each time also carries its exact value in a tooltip).
+// Keeps the relative times of the status page current, in the page's
+// language (not the browser's); the page works without it (each time is
+// also written out in full).
 (function () {
   "use strict";
-  var rtf = window.Intl && Intl.RelativeTimeFormat ? new Intl.RelativeTimeFormat(undefined, { numeric: "auto" }) : null;
+  var lang = document.documentElement.lang || "en";
+  var now = document.body.getAttribute("data-now") || "";
+  var rtf = null;
+  try {
+    rtf = new Intl.RelativeTimeFormat(lang, { numeric: "auto" });
+  } catch (e) {
+    rtf = null;
+  }
   var units = [["year", 31536000], ["month", 2592000], ["week", 604800], ["day", 86400], ["hour", 3600], ["minute", 60], ["second", 1]];
   function relative(date) {
     var secs = (date.getTime() - Date.now()) / 1000;
+    if (Math.abs(secs) < 45) {
+      return now || null;
+    }
     for (var i = 0; i < units.length; i++) {
-      if (Math.abs(secs) >= units[i][1] || units[i][0] === "second") {
-        var n = Math.round(secs / units[i][1]);
-        if (units[i][0] === "second" && Math.abs(n) < 45) {
-          return "just now";
-        }
-        return rtf ? rtf.format(n, units[i][0]) : null;
+      if (Math.abs(secs) >= units[i][1]) {
+        return rtf ? rtf.format(Math.round(secs / units[i][1]), units[i][0]) : null;
       }
     }
     return null;
   }
   function update() {
-    var times = document.querySelectorAll("time[datetime]");
+    var times = document.querySelectorAll(".ago[data-t]");
     for (var i = 0; i < times.length; i++) {
-      var d = new Date(times[i].getAttribute("datetime"));
+      var d = new Date(times[i].getAttribute("data-t"));
       if (!isNaN(d.getTime())) {
         var text = relative(d);
         if (text) {
