@@ -369,9 +369,9 @@ func readUptime(ctx context.Context, st Store, b *board.Board, now time.Time) (*
 
 // snapshot is the pages of one board, rendered.
 type snapshot struct {
-	r       *renderer
-	board   *board.Board
-	built   time.Time
+	r     *renderer
+	board *board.Board
+	built time.Time
 	// index is the status page in the default language; the others are
 	// rendered on first request, into lazy.
 	index   *asset

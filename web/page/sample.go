@@ -22,8 +22,8 @@ func sampleData(page string, l *i18n.Lang) *Data {
 	svc := ServiceView{
 		Name: "API", Description: "d", Link: "https://example.com", Status: statusView(status.PartialOutage, l), Maintenance: true,
 		Manual: true, ManualReason: "r", Since: t,
-		Uptime:    uptimeBar([]Day{{Date: t, Uptime: 0.5, Worst: status.MajorOutage}, {Date: t, NoData: true}}, l),
-		Chart:     &Chart{Points: "0,1 2,3", Median: "1 ms", Peak: "2 ms", MedianY: "3", Label: "l"},
+		Uptime: uptimeBar([]Day{{Date: t, Uptime: 0.5, Worst: status.MajorOutage}, {Date: t, NoData: true}}, l),
+		Chart:  &Chart{Points: "0,1 2,3", Median: "1 ms", Peak: "2 ms", MedianY: "3", Label: "l"},
 	}
 	d := &Data{
 		Site: SiteInfo{Name: "ACME", Title: "ACME status", URL: "https://example.com"}, Favicon: "favicon/default",

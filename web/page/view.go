@@ -60,7 +60,7 @@ type Brand struct {
 	// Accent is a #rrggbb colour, "" for the default; CSS is the path
 	// of the stylesheet that sets it.
 	Accent, CSS string
-	Links  []HeaderLink
+	Links       []HeaderLink
 }
 
 // HeaderLink is a link in the header.
