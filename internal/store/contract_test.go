@@ -43,6 +43,7 @@ func TestContract(t *testing.T) {
 		{"Leases", testLeases},
 		{"SharedResults", testSharedResults},
 		{"Users", testUsers},
+		{"Subscribers", testSubscribers},
 	}
 	for _, db := range testsvc.Databases() {
 		t.Run(db.Name, func(t *testing.T) {
