@@ -87,7 +87,7 @@ func (e *Evaluator) serviceAlerts(ctx context.Context, name string, alerts []ale
 		if err := e.newServiceWrite(s, o.To, row.Maintenance, store.CauseAlert).write(tx, e.plan, moment{now, now}); err != nil {
 			return err
 		}
-		return alertIncident(tx, row, fired, resolved, worst, e.plan.noteEvery, now)
+		return alertIncident(tx, e.plan, row, fired, resolved, worst, now)
 	})
 	if err != nil {
 		return o, err
@@ -102,7 +102,7 @@ func (e *Evaluator) serviceAlerts(ctx context.Context, name string, alerts []ale
 // update it, and the last one resolved resolves the incident statusd
 // opened. In an operator's incident they are notes (at most one per
 // noteEvery), which keep its state.
-func alertIncident(tx *store.Tx, sv store.ServiceRow, fired, resolved []alert.Alert, worst status.ServiceStatus, noteEvery time.Duration, now time.Time) error {
+func alertIncident(tx *store.Tx, p *plan, sv store.ServiceRow, fired, resolved []alert.Alert, worst status.ServiceStatus, now time.Time) error {
 	for _, a := range fired {
 		text := fmt.Sprintf("%s (alert %s).", a.Summary, a.Name)
 		open, err := tx.OpenIncidentOf(sv.ID, false)
@@ -111,12 +111,16 @@ func alertIncident(tx *store.Tx, sv store.ServiceRow, fired, resolved []alert.Al
 		}
 		switch {
 		case open == nil:
-			if _, err := tx.OpenIncident(fmt.Sprintf("%s: %s", sv.Name, a.Summary), []int64{sv.ID}, store.Investigating, text, true, now); err != nil {
+			id, err := tx.OpenIncident(fmt.Sprintf("%s: %s", sv.Name, a.Summary), []int64{sv.ID}, store.Investigating, text, true, now)
+			if err != nil {
+				return err
+			}
+			if err := announceIncident(tx, p, id, now); err != nil {
 				return err
 			}
 			continue
 		case !open.Automatic:
-			if err := noteOnce(tx, open.ID, text, noteEvery, now); err != nil {
+			if err := noteOnce(tx, open.ID, text, p.noteEvery, now); err != nil {
 				return err
 			}
 			continue
@@ -126,6 +130,9 @@ func alertIncident(tx *store.Tx, sv store.ServiceRow, fired, resolved []alert.Al
 			return err
 		}
 		if err := tx.AddIncidentUpdate(open.ID, state, text, now); err != nil {
+			return err
+		}
+		if err := announceIncident(tx, p, open.ID, now); err != nil {
 			return err
 		}
 	}
@@ -146,7 +153,10 @@ func alertIncident(tx *store.Tx, sv store.ServiceRow, fired, resolved []alert.Al
 	case err != nil || open == nil:
 		return err
 	case !open.Automatic:
-		return noteOnce(tx, open.ID, text, noteEvery, now)
+		return noteOnce(tx, open.ID, text, p.noteEvery, now)
 	}
-	return tx.AddIncidentUpdate(open.ID, store.Resolved, text, now)
+	if err := tx.AddIncidentUpdate(open.ID, store.Resolved, text, now); err != nil {
+		return err
+	}
+	return announceIncident(tx, p, open.ID, now)
 }

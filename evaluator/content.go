@@ -12,6 +12,7 @@ import (
 	"github.com/statusd/statusd/internal/config"
 	"github.com/statusd/statusd/internal/content"
 	"github.com/statusd/statusd/internal/status"
+	"github.com/statusd/statusd/internal/message"
 	"github.com/statusd/statusd/internal/store"
 )
 
@@ -174,6 +175,9 @@ func (e *Evaluator) OpenIncident(ctx context.Context, who store.Actor, in conten
 		if inc, err = tx.Incident(id); err != nil {
 			return nil, err
 		}
+		if err := announceIncident(tx, e.plan, id, now); err != nil {
+			return nil, err
+		}
 		return writes, tx.Audit(who, "incident.create", incidentTarget(id), nil, inc, now)
 	})
 	if err != nil {
@@ -305,6 +309,9 @@ func (e *Evaluator) UpdateIncident(ctx context.Context, who store.Actor, id int6
 		if inc, err = tx.Incident(id); err != nil {
 			return nil, err
 		}
+		if err := announceIncident(tx, e.plan, id, now); err != nil {
+			return nil, err
+		}
 		return writes, tx.Audit(who, "incident.update", incidentTarget(id), before, inc, now)
 	})
 	if err != nil {
@@ -362,6 +369,13 @@ func (e *Evaluator) AddMaintenance(ctx context.Context, who store.Actor, m conte
 		}
 		if out, err = tx.Maintenance(id); err != nil {
 			return nil, err
+		}
+		// A window that starts later is news now; one in progress
+		// already is told as started.
+		if out.StartsAt.After(now) {
+			if err := announceMaintenance(tx, e.plan, out, message.Scheduled, now, now); err != nil {
+				return nil, err
+			}
 		}
 		return nil, tx.Audit(who, "maintenance.create", maintenanceTarget(id), nil, viewMaintenance(out), now)
 	})

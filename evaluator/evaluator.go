@@ -96,6 +96,9 @@ type Evaluator struct {
 	// written yet (the database is away), which the page shows meanwhile.
 	umu       sync.Mutex
 	unwritten map[string]ServiceState
+	// windowsTold are the maintenance windows' news this process told
+	// subscribers, by id/what, with when (under mu).
+	windowsTold map[string]time.Time
 }
 
 // ServiceState is a service's status as the evaluator decided it.
@@ -190,7 +193,8 @@ func New(opts Options) *Evaluator {
 		plan:   newPlan(&config.Config{}, nil, nil),
 		wake:   make(chan struct{}, 1),
 
-		replanned: make(chan struct{}, 1),
+		replanned:   make(chan struct{}, 1),
+		windowsTold: map[string]time.Time{},
 	}
 	e.metrics = newMetrics(e)
 	if opts.Registerer != nil {
@@ -520,10 +524,14 @@ func (e *Evaluator) refresh(ctx context.Context) {
 			inMaintenance[r.Name] = true
 		}
 	}
+
 	e.umu.Lock()
 	unwritten := maps.Clone(e.unwritten)
 	e.umu.Unlock()
 	leads := e.leads(ctx)
+	if leads {
+		e.announceWindows(ctx, windows, now)
+	}
 	for _, r := range rows {
 		s := e.plan.services[r.Name]
 		if s == nil {

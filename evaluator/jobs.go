@@ -241,7 +241,7 @@ func (w *serviceWrite) write(tx *store.Tx, p *plan, at moment) error {
 		return nil
 	}
 	if w.s.autoIncident && w.cause == store.CauseChecks {
-		return autoIncident(tx, row, from, w.to, w.failing, p.noteEvery, now)
+		return autoIncident(tx, p, row, from, w.to, w.failing, now)
 	}
 	return nil
 }
@@ -336,7 +336,7 @@ func (p *plan) outboxRow(receiver string, kind message.Kind, key, topic string, 
 // the service that an operator opened, statusd writes notes instead (at
 // most one per noteEvery): they neither change nor claim its state, which
 // is the operator's to give.
-func autoIncident(tx *store.Tx, sv store.ServiceRow, from, to status.ServiceStatus, failing []string, noteEvery time.Duration, now time.Time) error {
+func autoIncident(tx *store.Tx, p *plan, sv store.ServiceRow, from, to status.ServiceStatus, failing []string, now time.Time) error {
 	outage := func(s status.ServiceStatus) bool { return s >= status.PartialOutage }
 	label := strings.ReplaceAll(to.String(), "_", " ")
 	var text string
@@ -361,20 +361,26 @@ func autoIncident(tx *store.Tx, sv store.ServiceRow, from, to status.ServiceStat
 	}
 	switch {
 	case open == nil && outage(to):
-		_, err := tx.OpenIncident(fmt.Sprintf("%s: %s", sv.Name, label), []int64{sv.ID}, store.Investigating, text, true, now)
-		return err
-	case open == nil:
-		return nil
-	case !open.Automatic:
-		return noteOnce(tx, open.ID, text, noteEvery, now)
-	case outage(to):
-		state, err := tx.IncidentState(open.ID)
+		id, err := tx.OpenIncident(fmt.Sprintf("%s: %s", sv.Name, label), []int64{sv.ID}, store.Investigating, text, true, now)
 		if err != nil {
 			return err
 		}
-		return tx.AddIncidentUpdate(open.ID, state, text, now)
+		return announceIncident(tx, p, id, now)
+	case open == nil:
+		return nil
+	case !open.Automatic:
+		return noteOnce(tx, open.ID, text, p.noteEvery, now)
 	}
-	return tx.AddIncidentUpdate(open.ID, store.Resolved, text, now)
+	state := store.Resolved
+	if outage(to) {
+		if state, err = tx.IncidentState(open.ID); err != nil {
+			return err
+		}
+	}
+	if err := tx.AddIncidentUpdate(open.ID, state, text, now); err != nil {
+		return err
+	}
+	return announceIncident(tx, p, open.ID, now)
 }
 
 // noteOnce adds statusd's note to an operator's incident unless it added

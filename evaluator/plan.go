@@ -87,6 +87,8 @@ type plan struct {
 	checks    map[status.CheckID]*checkEntry
 	order     []*checkEntry // config order
 	services  map[string]*serviceEntry
+	// subs are the config's subscriptions.
+	subs subscriptions
 	// groupSpecs and serviceSpecs are the config's, for the store.
 	groupSpecs   []store.GroupSpec
 	serviceSpecs []store.ServiceSpec
@@ -103,6 +105,8 @@ func newPlan(cfg *config.Config, external *url.URL, prev *plan) *plan {
 		templates: cfg.Incidents,
 		checks:    map[status.CheckID]*checkEntry{},
 		services:  map[string]*serviceEntry{},
+		subs: subscriptions{email: cfg.SubscribeEmail(), webhook: cfg.SubscribeWebhook(),
+			confirmWithin: time.Duration(cfg.Subscriptions.ConfirmWithin)},
 	}
 	switch {
 	case external != nil:

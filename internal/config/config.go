@@ -39,6 +39,9 @@ type Config struct {
 	Incidents Incidents `yaml:"incidents"`
 	// Downtime configures the down page.
 	Downtime Downtime `yaml:"downtime"`
+	// Subscriptions are visitors' subscriptions to incidents and
+	// maintenance.
+	Subscriptions Subscriptions `yaml:"subscriptions"`
 
 	// File is where the config was read from; "" for the built-in default.
 	File string `yaml:"-"`

@@ -61,6 +61,7 @@ func (c *Config) applyDefaults() {
 	})
 	c.applyNotifyDefaults()
 	c.applyPageDefaults()
+	c.applySubscriptionDefaults()
 }
 
 func (ch *Check) applyDefaults(d Defaults) {

@@ -49,6 +49,7 @@ func (c *Config) validate(p *problems) {
 	c.validateServices(p)
 	c.validateReceivers(p)
 	c.validatePage(p)
+	c.validateSubscriptions(p)
 
 	for _, r := range c.Resources {
 		rpath := joinPath("resources", r.Name)

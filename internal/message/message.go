@@ -34,6 +34,14 @@ const (
 	StatusChange Kind = "status_change"
 	// Test checks that a receiver works.
 	Test Kind = "test"
+	// Confirm asks a visitor to confirm a subscription.
+	Confirm Kind = "confirm"
+	// IncidentNews tells subscribers an incident was opened, updated or
+	// resolved.
+	IncidentNews Kind = "incident"
+	// MaintenanceNews tells subscribers maintenance was scheduled,
+	// started or finished.
+	MaintenanceNews Kind = "maintenance"
 )
 
 // Message is one notification to one receiver.
@@ -51,6 +59,61 @@ type Message struct {
 	Service *ServiceChange `json:"service,omitempty"`
 	// Incidents are the open incidents, in a digest.
 	Incidents []Incident `json:"incidents,omitempty"`
+	// News is what a subscriber is told (incident or maintenance).
+	News *News `json:"news,omitempty"`
+	// Confirmation is a confirm message's link token and expiry; it is
+	// in the outbox only until sent.
+	Confirmation *Confirmation `json:"confirmation,omitempty"`
+	// Subscription is, for a visitor's subscription, the links that let
+	// them leave; the notifier fills it when it sends.
+	Subscription *Subscription `json:"subscription,omitempty"`
+}
+
+// What news tells of an incident or a maintenance window.
+const (
+	Opened    = "opened"
+	Updated   = "updated"
+	Closed    = "resolved"
+	Scheduled = "scheduled"
+	Started   = "started"
+	Finished  = "finished"
+)
+
+// News is an incident's or a maintenance window's news for subscribers.
+type News struct {
+	// What happened: opened, updated, resolved (incidents); scheduled,
+	// started, finished (maintenance).
+	What  string `json:"what"`
+	ID    int64  `json:"id"`
+	Title string `json:"title"`
+	// State is the incident's state after the update; Impact its impact.
+	State  string `json:"state,omitempty"`
+	Impact string `json:"impact,omitempty"`
+	// Message is the update's text (Markdown), or the window's
+	// description.
+	Message  string     `json:"message,omitempty"`
+	Services []string   `json:"services,omitempty"`
+	Start    *time.Time `json:"start,omitempty"`
+	End      *time.Time `json:"end,omitempty"`
+	// Path is the page that tells more, under the status page's root
+	// ("incidents/12", "" for the page itself).
+	Path string `json:"path"`
+}
+
+// Confirmation is a subscription's confirmation link.
+type Confirmation struct {
+	Token   string    `json:"token"`
+	Expires time.Time `json:"expires"`
+	// Address is where the subscription goes (an e-mail address or a
+	// webhook URL).
+	Address string `json:"address"`
+}
+
+// Subscription is how a subscriber leaves.
+type Subscription struct {
+	Language string `json:"language"`
+	// Unsubscribe is the one-click link (RFC 8058).
+	Unsubscribe string `json:"unsubscribe"`
 }
 
 // Site is the watched site.

@@ -357,9 +357,20 @@ func (t *Tx) AddMaintenance(title, description string, start time.Time, end *tim
 // Maintenances reads the windows that have not ended at now, soonest
 // first, with their services.
 func (s *Store) Maintenances(ctx context.Context, now time.Time) ([]Maintenance, error) {
+	return s.maintenances(ctx, "ends_at IS NULL OR ends_at > ?", now.UTC())
+}
+
+// MaintenancesEnded reads the windows that ended after from and by to.
+func (s *Store) MaintenancesEnded(ctx context.Context, from, to time.Time) ([]Maintenance, error) {
+	return s.maintenances(ctx, "ends_at > ? AND ends_at <= ?", from.UTC(), to.UTC())
+}
+
+// maintenances reads the windows that meet a condition, with their
+// services.
+func (s *Store) maintenances(ctx context.Context, where string, args ...any) ([]Maintenance, error) {
 	var ms []Maintenance
 	if err := s.selectPrepared(ctx, &ms, `SELECT id, name, description, starts_at, ends_at FROM maintenances
-		WHERE ends_at IS NULL OR ends_at > ? ORDER BY starts_at, id`, now.UTC()); err != nil {
+		WHERE `+where+` ORDER BY starts_at, id`, args...); err != nil {
 		return nil, fmt.Errorf("read maintenances: %w", err)
 	}
 	if len(ms) == 0 {

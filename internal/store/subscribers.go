@@ -133,6 +133,9 @@ func readSubscriber(ctx context.Context, q sqlx.ExtContext, where string, arg an
 	return sub, nil
 }
 
+// Subscriber reads a subscriber by id in the transaction.
+func (t *Tx) Subscriber(id int64) (Subscriber, error) { return t.subscriber("id = ?", id) }
+
 // ConfirmSubscription confirms the subscription of a confirmation token
 // that has not expired; the link then stops working.
 func (t *Tx) ConfirmSubscription(token string, now time.Time) (Subscriber, error) {
