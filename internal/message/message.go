@@ -107,6 +107,8 @@ type Confirmation struct {
 	// Address is where the subscription goes (an e-mail address or a
 	// webhook URL).
 	Address string `json:"address"`
+	// URL is the link to open, filled when sent.
+	URL string `json:"url,omitempty"`
 }
 
 // Subscription is how a subscriber leaves.

@@ -42,6 +42,8 @@ type ClaimOptions struct {
 	GroupWait time.Duration
 	// PerReceiver bounds the rows claimed for one receiver.
 	PerReceiver int
+	// MaxReceivers bounds the receivers claimed at once (0: no bound).
+	MaxReceivers int
 }
 
 // outboxHead is a receiver's oldest pending notification.
@@ -135,6 +137,9 @@ func (s *Store) Claim(ctx context.Context, o ClaimOptions) (map[string][]Claimed
 		for _, h := range heads {
 			if !h.due(now, o.GroupWait) {
 				continue
+			}
+			if o.MaxReceivers > 0 && len(claimed) >= o.MaxReceivers {
+				break
 			}
 			var rows []Claimed
 			err := t.selectRows(&rows, `UPDATE notification_outbox SET claimed_until = ?, claimed_by = ? WHERE id IN (

@@ -110,26 +110,53 @@ func (n *Notifier) Notify(ctx context.Context, m *message.Message) (bool, error)
 	if err != nil {
 		return false, err
 	}
+	msg, err := Mail{From: n.cfg.From, To: n.cfg.To, Subject: subject, Text: text, HTML: html}.Msg()
+	if err != nil {
+		return false, err
+	}
+	return n.server.Deliver(ctx, msg)
+}
+
+// Mail is one message: a text part with an HTML alternative.
+type Mail struct {
+	From    string
+	To      []string
+	Subject string
+	Text    string
+	HTML    string
+	// Headers are extra headers, such as List-Unsubscribe.
+	Headers map[string]string
+}
+
+// Msg builds the message to send.
+func (m Mail) Msg() (*mail.Msg, error) {
 	msg := mail.NewMsg()
-	if err := msg.From(n.cfg.From); err != nil {
-		return false, fmt.Errorf("from %q: %w", n.cfg.From, err)
+	if err := msg.From(m.From); err != nil {
+		return nil, fmt.Errorf("from %q: %w", m.From, err)
 	}
-	if err := msg.To(n.cfg.To...); err != nil {
-		return false, fmt.Errorf("to: %w", err)
+	if err := msg.To(m.To...); err != nil {
+		return nil, fmt.Errorf("to: %w", err)
 	}
-	msg.Subject(subject)
+	msg.Subject(m.Subject)
 	msg.SetDate()
 	msg.SetMessageID()
-	msg.SetBodyString(mail.TypeTextPlain, text)
-	msg.AddAlternativeString(mail.TypeTextHTML, html)
+	for k, v := range m.Headers {
+		msg.SetGenHeader(mail.Header(k), v)
+	}
+	msg.SetBodyString(mail.TypeTextPlain, m.Text)
+	msg.AddAlternativeString(mail.TypeTextHTML, m.HTML)
+	return msg, nil
+}
 
-	err = n.server.send(ctx, msg)
+// Deliver sends a message through the server: retry tells whether trying
+// again may succeed (anything but a permanent 5xx refusal); the error
+// never holds the server's password.
+func (s *Server) Deliver(ctx context.Context, msg *mail.Msg) (retry bool, err error) {
+	err = s.send(ctx, msg)
 	if err == nil {
 		return false, nil
 	}
-	err = notifier.Redact(err, n.cfg.Password)
-	// A 5xx answer (an unknown mailbox, authentication refused) will
-	// not pass; a 4xx, or a failure without an SMTP answer, may.
+	err = notifier.Redact(err, s.password)
 	var se *mail.SendError
 	var te *textproto.Error
 	switch {
@@ -144,7 +171,8 @@ func (n *Notifier) Notify(ctx context.Context, m *message.Message) (bool, error)
 // TCP, STARTTLS and AUTH exchanges, which cost over half of a message's
 // CPU (BENCHMARKS.md). Connections idle for IdleTimeout are closed.
 type Server struct {
-	client *mail.Client
+	client   *mail.Client
+	password string // for redacting errors
 
 	mu   sync.Mutex
 	idle []*idleConn
@@ -157,7 +185,7 @@ type idleConn struct {
 
 // Connection reuse bounds.
 const (
-	maxIdle     = 4
+	maxIdle     = 8
 	idleTimeout = 10 * time.Second
 )
 
@@ -187,7 +215,7 @@ func NewServer(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("smtp %s: %w", cfg.Host, err)
 	}
-	return &Server{client: client}, nil
+	return &Server{client: client, password: cfg.Password}, nil
 }
 
 // send delivers a message over an idle connection, or a new one. A kept

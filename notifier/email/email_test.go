@@ -3,10 +3,7 @@ package email_test
 import (
 	"context"
 	"crypto/tls"
-	"io"
 	"mime"
-	"mime/multipart"
-	"net/mail"
 	"strings"
 	"testing"
 	"time"
@@ -43,38 +40,6 @@ func newNotifier(t *testing.T, srv *notifytest.SMTP, cfg email.Config) *email.No
 	return n
 }
 
-// parts reads a mail's headers and its text and HTML parts.
-func parts(t *testing.T, data string) (mail.Header, string, string) {
-	t.Helper()
-	m, err := mail.ReadMessage(strings.NewReader(data))
-	if err != nil {
-		t.Fatal(err)
-	}
-	mt, params, err := mime.ParseMediaType(m.Header.Get("Content-Type"))
-	if err != nil || mt != "multipart/alternative" {
-		t.Fatalf("content type %q (%v)", m.Header.Get("Content-Type"), err)
-	}
-	var text, html string
-	r := multipart.NewReader(m.Body, params["boundary"])
-	for {
-		p, err := r.NextPart()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		b, _ := io.ReadAll(p) // multipart decodes quoted-printable
-		switch ct, _, _ := mime.ParseMediaType(p.Header.Get("Content-Type")); ct {
-		case "text/plain":
-			text = string(b)
-		case "text/html":
-			html = string(b)
-		}
-	}
-	return m.Header, text, html
-}
-
 // A mail over STARTTLS with AUTH PLAIN: headers, subject from the
 // template's first line, a text and an HTML part (escaped).
 func TestSendsMail(t *testing.T) {
@@ -87,7 +52,7 @@ func TestSendsMail(t *testing.T) {
 	if len(mails) != 1 || mails[0].From != "status@status.acme.example" || mails[0].To[0] != "alice@acme.example" || !mails[0].TLS || mails[0].Auth != "status" {
 		t.Fatalf("mails: %+v", mails)
 	}
-	h, text, html := parts(t, mails[0].Data)
+	h, text, html := notifytest.MailParts(t, mails[0].Data)
 	dec := new(mime.WordDecoder)
 	subject, _ := dec.DecodeHeader(h.Get("Subject"))
 	if subject != "[ACME] health/api is at problem" || h.Get("From") != "<status@status.acme.example>" || h.Get("Message-Id") == "" {
@@ -111,7 +76,7 @@ func TestTemplateOverride(t *testing.T) {
 	if _, err := n.Notify(context.Background(), problem()); err != nil {
 		t.Fatal(err)
 	}
-	h, text, html := parts(t, srv.Mails()[0].Data)
+	h, text, html := notifytest.MailParts(t, srv.Mails()[0].Data)
 	if h.Get("Subject") != "ACME alert: health/api" || strings.TrimSpace(text) != "Custom body for alice." || html != "<p>Custom HTTP 503 &lt;b&gt;down&lt;/b&gt;</p>" {
 		t.Errorf("subject %q, text %q, html %q", h.Get("Subject"), text, html)
 	}

@@ -5,7 +5,11 @@ import (
 	"context"
 	"encoding/json"
 	"flag"
+	"io"
+	"mime"
+	"mime/multipart"
 	"net/http"
+	"net/mail"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -113,4 +117,37 @@ func AssertNoSecret(t testing.TB, what, text string, secrets ...string) {
 			}
 		}
 	}
+}
+
+// MailParts reads a mail as the SMTP server received it: its header, its
+// text part and its HTML part.
+func MailParts(t testing.TB, data string) (mail.Header, string, string) {
+	t.Helper()
+	m, err := mail.ReadMessage(strings.NewReader(data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	mt, params, err := mime.ParseMediaType(m.Header.Get("Content-Type"))
+	if err != nil || mt != "multipart/alternative" {
+		t.Fatalf("content type %q (%v)", m.Header.Get("Content-Type"), err)
+	}
+	var text, html string
+	r := multipart.NewReader(m.Body, params["boundary"])
+	for {
+		p, err := r.NextPart()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(p) // multipart decodes quoted-printable
+		switch ct, _, _ := mime.ParseMediaType(p.Header.Get("Content-Type")); ct {
+		case "text/plain":
+			text = string(b)
+		case "text/html":
+			html = string(b)
+		}
+	}
+	return m.Header, text, html
 }
