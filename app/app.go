@@ -15,6 +15,7 @@ import (
 	"net/url"
 	"os"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -32,6 +33,7 @@ import (
 	"github.com/statusd/statusd/internal/config"
 	"github.com/statusd/statusd/internal/connlimit"
 	"github.com/statusd/statusd/internal/exposition"
+	"github.com/statusd/statusd/internal/i18n"
 	"github.com/statusd/statusd/internal/status"
 	"github.com/statusd/statusd/internal/store"
 	"github.com/statusd/statusd/notifier"
@@ -178,6 +180,10 @@ type App struct {
 	cluster   *cluster.Membership
 	sharing   *cluster.Sharing // replicas only
 	pages     *page.Pages
+	// catalog is the languages; pageURL the page's root as visitors
+	// reach it ("" without --web.external-url).
+	catalog   *i18n.Catalog
+	pageURL   string
 	auth      *auth.Authenticator
 	server    *http.Server
 	listeners []net.Listener
@@ -226,7 +232,11 @@ func New(ctx context.Context, opts Options) (_ *App, err error) {
 		return nil, err
 	}
 
-	a := &App{opts: opts, logger: logger, store: st, config: cfg, registry: prometheus.NewRegistry(), ready: make(chan struct{})}
+	a := &App{opts: opts, logger: logger, store: st, config: cfg, registry: prometheus.NewRegistry(), ready: make(chan struct{}),
+		catalog: i18n.MustLoad()}
+	if external != nil {
+		a.pageURL = strings.TrimSuffix(external.String(), "/") + "/"
+	}
 	defer func() {
 		if err != nil {
 			a.closeListeners()
@@ -367,8 +377,9 @@ func New(ctx context.Context, opts Options) (_ *App, err error) {
 		return nil, err
 	}
 	a.auth = auth.New(auth.Options{Store: st, Logger: logger.With("component", "auth")})
-	a.pages = page.New(page.Options{
+	popts := page.Options{
 		Logger:        logger.With("component", "page"),
+		Catalog:       a.catalog,
 		Store:         st,
 		Boards:        a.board,
 		Checks:        a.checkInfos,
@@ -385,7 +396,15 @@ func New(ctx context.Context, opts Options) (_ *App, err error) {
 			}
 			return errors.New("no read token")
 		},
-	})
+	}
+	// Subscribers' messages link back to the page: without an address
+	// visitors reach it at, nobody may subscribe.
+	if external != nil {
+		popts.Subscriptions = a.evaluator
+	} else if cfg.SubscribeEmail() || cfg.SubscribeWebhook() {
+		logger.Info("Visitors cannot subscribe: set --web.external-url, the address the links in their messages lead to")
+	}
+	a.pages = page.New(popts)
 	a.pages.Use(theme)
 	// A database that answers at once (a local SQLite file, a PostgreSQL
 	// that is up) is ready before the first check runs, so that restored
@@ -457,12 +476,26 @@ func New(ctx context.Context, opts Options) (_ *App, err error) {
 
 // applyReceivers builds the receivers' integrations for the notifier.
 func (a *App) applyReceivers(cfg *config.Config) error {
-	receivers, err := integrations.Build(cfg, a.store)
+	receivers, subs, err := a.buildReceivers(cfg)
 	if err != nil {
 		return err
 	}
 	a.notifier.SetReceivers(receivers, integrations.Policy(cfg))
+	a.notifier.SetSubscribers(subs)
 	return nil
+}
+
+// buildReceivers builds the config's receivers and the subscribers'.
+func (a *App) buildReceivers(cfg *config.Config) ([]notifier.Receiver, notifier.Subscribers, error) {
+	receivers, err := integrations.Build(cfg, a.store)
+	if err != nil {
+		return nil, nil, err
+	}
+	subs, err := integrations.Subscribers(cfg, a.store, a.catalog, a.pageURL)
+	if err != nil {
+		return nil, nil, err
+	}
+	return receivers, subs, nil
 }
 
 // writeCheckMetrics writes the per-check families: the exporter's and the
@@ -741,8 +774,9 @@ func (a *App) Reload(ctx context.Context) error {
 	// went missing is a failed reload, and the running config stays.
 	cfg, err := config.Load(a.opts.ConfigFile, config.OSEnv())
 	var receivers []notifier.Receiver
+	var subs notifier.Subscribers
 	if err == nil {
-		receivers, err = integrations.Build(cfg, a.store)
+		receivers, subs, err = a.buildReceivers(cfg)
 	}
 	var theme *page.Theme
 	if err == nil {
@@ -758,6 +792,7 @@ func (a *App) Reload(ctx context.Context) error {
 	}
 	a.config = cfg
 	a.notifier.SetReceivers(receivers, integrations.Policy(cfg))
+	a.notifier.SetSubscribers(subs)
 	a.pages.Use(theme)
 	a.evaluator.Apply(cfg)
 	if err := a.evaluator.Sync(ctx); err != nil {

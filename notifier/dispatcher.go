@@ -44,9 +44,6 @@ type Options struct {
 	Concurrency int
 	// Owner names this dispatcher in claims (default host:pid).
 	Owner string
-	// Subscribers builds the receivers of visitors' subscriptions
-	// (subscriber:ID) when their rows come due; nil: such rows fail.
-	Subscribers Subscribers
 }
 
 // Subscribers builds the receiver of a visitor's subscription from the
@@ -88,6 +85,9 @@ type Dispatcher struct {
 	mu        sync.Mutex
 	receivers map[string]Receiver
 	policy    Policy
+	// subscribers builds the receivers of visitors' subscriptions
+	// (subscriber:ID) when their rows come due; nil: such rows fail.
+	subscribers Subscribers
 
 	sent, failed *prometheus.CounterVec
 	pending      prometheus.Gauge
@@ -153,6 +153,14 @@ func New(opts Options) *Dispatcher {
 		opts.Registerer.MustRegister(d.sent, d.failed, d.pending, age)
 	}
 	return d
+}
+
+// SetSubscribers gives the dispatcher the receivers of visitors'
+// subscriptions, e.g. after a reload.
+func (d *Dispatcher) SetSubscribers(s Subscribers) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.subscribers = s
 }
 
 // SetReceivers replaces the receivers and the pacing, e.g. after a reload.
@@ -244,7 +252,7 @@ func (d *Dispatcher) Round(ctx context.Context, flush bool) (int, error) {
 func (d *Dispatcher) round(ctx context.Context, flush bool) (int, bool, error) {
 	d.rounds.Add(1)
 	d.mu.Lock()
-	policy, receivers := d.policy, d.receivers
+	policy, receivers, subscribers := d.policy, d.receivers, d.subscribers
 	d.mu.Unlock()
 	now := d.clock.Now()
 	wait := policy.GroupWait
@@ -264,7 +272,15 @@ func (d *Dispatcher) round(ctx context.Context, flush bool) (int, bool, error) {
 		sem <- struct{}{}
 		wg.Go(func() {
 			defer func() { <-sem }()
-			n := d.deliver(ctx, name, receivers[name], rows, policy)
+			r := receivers[name]
+			if id, ok := store.SubscriberID(name); ok && subscribers != nil {
+				var n int
+				if r, n = d.subscriber(ctx, subscribers, id, rows, policy); r.Name == "" {
+					delivered.Add(int64(n))
+					return
+				}
+			}
+			n := d.deliver(ctx, name, r, rows, policy)
 			delivered.Add(int64(n))
 			if len(rows) == perReceiver && n == len(rows) {
 				full.Store(true)
@@ -311,20 +327,6 @@ func (d *Dispatcher) refreshStats(ctx context.Context, changed bool) {
 // rows it settled (sent, or collapsed into nothing to tell).
 func (d *Dispatcher) deliver(ctx context.Context, name string, r Receiver, rows []store.Claimed, policy Policy) int {
 	now := d.clock.Now()
-	if id, ok := store.SubscriberID(name); ok && d.opts.Subscribers != nil {
-		sub, found, err := d.opts.Subscribers.Receiver(ctx, id)
-		switch {
-		case err != nil:
-			// The database is away: try again after the shortest retry.
-			d.settle(ctx, store.Settlement{IDs: idsOf(rows), State: store.OutboxPending, NextAttempt: now.Add(policy.RetryMin)}, nil, now)
-			return 0
-		case !found:
-			// The subscriber left: nothing more is said to them.
-			d.settle(ctx, store.Settlement{IDs: idsOf(rows), State: store.OutboxCollapsed}, rows, now)
-			return len(rows)
-		}
-		r = sub
-	}
 	if len(r.Integrations) == 0 {
 		ids := idsOf(rows)
 		d.settle(ctx, store.Settlement{IDs: ids, State: store.OutboxFailed, Attempted: true, Error: "no receiver " + name + " in the config"}, rows, now)
@@ -351,6 +353,26 @@ func (d *Dispatcher) deliver(ctx context.Context, name string, r Receiver, rows 
 		delivered += len(g.rows)
 	}
 	return delivered
+}
+
+// subscriber is the receiver of a subscriber's claimed rows, as it is
+// stored now; when there is none (it left, or the database is away) it
+// settles the rows itself and returns an unnamed receiver with how many
+// it settled.
+func (d *Dispatcher) subscriber(ctx context.Context, subs Subscribers, id int64, rows []store.Claimed, policy Policy) (Receiver, int) {
+	now := d.clock.Now()
+	r, found, err := subs.Receiver(ctx, id)
+	switch {
+	case err != nil:
+		// The database is away: try again after the shortest retry.
+		d.settle(ctx, store.Settlement{IDs: idsOf(rows), State: store.OutboxPending, NextAttempt: now.Add(policy.RetryMin)}, nil, now)
+		return Receiver{}, 0
+	case !found:
+		// The subscriber left: nothing more is said to them.
+		d.settle(ctx, store.Settlement{IDs: idsOf(rows), State: store.OutboxCollapsed}, rows, now)
+		return Receiver{}, len(rows)
+	}
+	return r, 0
 }
 
 // attempt sends one message through the receiver's integrations that have

@@ -3,6 +3,7 @@
 package integrations
 
 import (
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net/http"
@@ -14,9 +15,11 @@ import (
 	promconfig "github.com/prometheus/common/config"
 
 	"github.com/statusd/statusd/internal/config"
+	"github.com/statusd/statusd/internal/i18n"
 	"github.com/statusd/statusd/notifier"
 	"github.com/statusd/statusd/notifier/email"
 	"github.com/statusd/statusd/notifier/slack"
+	"github.com/statusd/statusd/notifier/subscriber"
 	"github.com/statusd/statusd/notifier/webhook"
 )
 
@@ -37,12 +40,9 @@ func Build(cfg *config.Config, threads slack.Threads) ([]notifier.Receiver, erro
 		}
 		*f.into = string(b)
 	}
-	smtpTLS, err := promconfig.NewTLSConfig(&cfg.SMTP.TLSConfig)
+	smtpTLS, err := smtpTLSConfig(cfg)
 	if err != nil {
-		return nil, fmt.Errorf("smtp: tls_config: %w", err)
-	}
-	if smtpTLS.ServerName == "" {
-		smtpTLS.ServerName = cfg.SMTP.Host
+		return nil, err
 	}
 	// One mail server, its connections shared by every e-mail receiver.
 	var mailServer *email.Server
@@ -101,6 +101,39 @@ func Build(cfg *config.Config, threads slack.Threads) ([]notifier.Receiver, erro
 		out = append(out, r)
 	}
 	return out, nil
+}
+
+// smtpTLSConfig is the mail server's TLS settings.
+func smtpTLSConfig(cfg *config.Config) (*tls.Config, error) {
+	smtpTLS, err := promconfig.NewTLSConfig(&cfg.SMTP.TLSConfig)
+	if err != nil {
+		return nil, fmt.Errorf("smtp: tls_config: %w", err)
+	}
+	if smtpTLS.ServerName == "" {
+		smtpTLS.ServerName = cfg.SMTP.Host
+	}
+	return smtpTLS, nil
+}
+
+// Subscribers builds the receivers of visitors' subscriptions: mail
+// through the config's smtp (none without), webhooks to public addresses
+// (or any, with subscriptions.webhook_private_networks); pageURL starts
+// the links in messages.
+func Subscribers(cfg *config.Config, st subscriber.Store, cat *i18n.Catalog, pageURL string) (*subscriber.Subscribers, error) {
+	opts := subscriber.Options{Store: st, Catalog: cat, PageURL: pageURL, From: cfg.SMTP.From, Location: cfg.Site.Location(),
+		Client: subscriber.Guarded(cfg.Subscriptions.WebhookPrivateNetworks)}
+	if cfg.SMTP.Host != "" {
+		smtpTLS, err := smtpTLSConfig(cfg)
+		if err != nil {
+			return nil, err
+		}
+		opts.Mail, err = email.NewServer(email.Config{From: cfg.SMTP.From, Host: cfg.SMTP.Host, Port: cfg.SMTP.Port, TLS: cfg.SMTP.TLS,
+			Username: cfg.SMTP.Username, Password: string(cfg.SMTP.Password), TLSConfig: smtpTLS})
+		if err != nil {
+			return nil, fmt.Errorf("smtp: %w", err)
+		}
+	}
+	return subscriber.New(opts), nil
 }
 
 // httpClient is an HTTP integration's client from its http_config. It

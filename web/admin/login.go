@@ -2,7 +2,6 @@ package admin
 
 import (
 	"errors"
-	"net"
 	"net/http"
 	"strconv"
 	"sync"
@@ -10,7 +9,8 @@ import (
 
 	"github.com/jonboulle/clockwork"
 	"github.com/prometheus/client_golang/prometheus"
-	"golang.org/x/time/rate"
+
+	"github.com/statusd/statusd/internal/ratelimit"
 
 	"github.com/statusd/statusd/internal/store"
 )
@@ -31,13 +31,12 @@ const (
 // loginGuard rate-limits logins and counts them.
 type loginGuard struct {
 	clock   clockwork.Clock
-	mu      sync.Mutex
-	buckets map[string]*rate.Limiter
+	buckets *ratelimit.Keyed
 	logins  *prometheus.CounterVec
 }
 
 func newLoginGuard(clock clockwork.Clock, reg prometheus.Registerer) *loginGuard {
-	g := &loginGuard{clock: clock, buckets: map[string]*rate.Limiter{},
+	g := &loginGuard{clock: clock, buckets: ratelimit.New(loginEvery, loginBurst, maxLimited),
 		logins: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "statusd_admin_logins_total",
 			Help: "Logins to the admin, by result: success, failure (wrong name or password), limited (too many attempts).",
@@ -55,64 +54,15 @@ func newLoginGuard(clock clockwork.Clock, reg prometheus.Registerer) *loginGuard
 // how long to wait when either has no attempt left. Only failures take
 // attempts (failed), so a person who logs in is never held up by it.
 func (g *loginGuard) allow(client, name string) (bool, time.Duration) {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	now := g.clock.Now()
-	var wait time.Duration
-	for _, key := range loginKeys(client, name) {
-		l := g.bucket(key, now)
-		if l == nil {
-			return false, loginEvery
-		}
-		if l.TokensAt(now) < 1 {
-			wait = max(wait, time.Duration((1-l.TokensAt(now))*float64(loginEvery)))
-		}
-	}
-	return wait == 0, wait
+	return g.buckets.Allow(g.clock.Now(), loginKeys(client, name)...)
 }
 
 // failed takes an attempt from the client's and the name's buckets.
 func (g *loginGuard) failed(client, name string) {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	now := g.clock.Now()
-	for _, key := range loginKeys(client, name) {
-		if l := g.bucket(key, now); l != nil {
-			l.AllowN(now, 1)
-		}
-	}
+	g.buckets.Take(g.clock.Now(), loginKeys(client, name)...)
 }
 
 func loginKeys(client, name string) []string { return []string{"addr:" + client, "user:" + name} }
-
-func (g *loginGuard) bucket(key string, now time.Time) *rate.Limiter {
-	if l, ok := g.buckets[key]; ok {
-		return l
-	}
-	if len(g.buckets) >= maxLimited {
-		for k, l := range g.buckets {
-			if l.TokensAt(now) >= loginBurst {
-				delete(g.buckets, k)
-			}
-		}
-		if len(g.buckets) >= maxLimited {
-			return nil
-		}
-	}
-	l := rate.NewLimiter(rate.Every(loginEvery), loginBurst)
-	g.buckets[key] = l
-	return l
-}
-
-// clientAddr is the address a request came from (the connection's: a
-// proxy in front shares one bucket among its clients, the safe side).
-func clientAddr(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
-}
 
 type loginView struct {
 	Next, Name, Error string
@@ -148,7 +98,7 @@ func (a *Admin) login(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, 16<<10)
 	name, password := r.PostFormValue("name"), r.PostFormValue("password")
 	v := loginView{Next: safeNext(r.PostFormValue("next")), Name: name}
-	if ok, wait := a.logins.allow(clientAddr(r), name); !ok {
+	if ok, wait := a.logins.allow(ratelimit.ClientAddr(r), name); !ok {
 		a.logins.logins.WithLabelValues("limited").Inc()
 		w.Header().Set("Retry-After", strconv.Itoa(int(wait.Seconds()+1)))
 		v.Error = "Too many attempts: wait a minute and try again."
@@ -177,7 +127,7 @@ func (a *Admin) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	a.logins.logins.WithLabelValues("failure").Inc()
-	a.logins.failed(clientAddr(r), name)
+	a.logins.failed(ratelimit.ClientAddr(r), name)
 	v.Error = wrongLogin
 	a.renderLogin(w, r, http.StatusUnauthorized, v)
 }

@@ -40,6 +40,7 @@ func (p *Pages) Routes(r *mux.Router) {
 	r.Handle("/favicon/{state}", p.secure(http.HandlerFunc(p.static))).Methods(read...)
 	r.Handle("/static/{file}", p.secure(http.HandlerFunc(p.static))).Methods(read...)
 	r.Handle("/checks", p.secure(http.HandlerFunc(p.checks))).Methods(read...)
+	p.subscribeRoutes(r)
 }
 
 // snap is the current snapshot; it exists once a theme is in use.

@@ -32,6 +32,7 @@ import (
 	"github.com/jonboulle/clockwork"
 
 	"github.com/statusd/statusd/internal/board"
+	"github.com/statusd/statusd/internal/content"
 	"github.com/statusd/statusd/internal/i18n"
 	"github.com/statusd/statusd/internal/status"
 	"github.com/statusd/statusd/internal/store"
@@ -86,6 +87,8 @@ type Options struct {
 	ChecksGuarded bool
 	// Catalog holds the languages; nil loads the built-in catalogues.
 	Catalog *i18n.Catalog
+	// Subscriptions take visitors' subscriptions; nil offers none.
+	Subscriptions content.Subscriptions
 	// Authorize tells whether a request may see the checks dashboard
 	// anyway (it has an API token): nil, ErrTokensUnknown when no token
 	// can be checked yet, or another error; nil Authorize: no.
@@ -117,6 +120,8 @@ type Settings struct {
 	Logo        string
 	Accent      string
 	HeaderLinks []HeaderLink
+	// Subscribe is what the page offers visitors to subscribe.
+	Subscribe SubscribeSettings
 }
 
 // Pages renders and serves the status page.
@@ -132,6 +137,8 @@ type Pages struct {
 // renderer is one config's templates, icons and settings.
 type renderer struct {
 	settings  Settings
+	// subscribeLimits bound subscription requests (per config).
+	subscribeLimits *subscribeLimits
 	catalog   *i18n.Catalog
 	brand     Brand
 	templates templates
@@ -195,7 +202,7 @@ func newRenderer(s Settings, now func() time.Time, cat *i18n.Catalog) (*renderer
 		return nil, err
 	}
 	r := &renderer{settings: s, catalog: cat, templates: ts, favicons: icons, static: map[string]*asset{},
-		brand: Brand{Accent: s.Accent, Links: s.HeaderLinks}}
+		brand: Brand{Accent: s.Accent, Links: s.HeaderLinks}, subscribeLimits: newSubscribeLimits(s.Subscribe)}
 	if s.Logo != "" {
 		b, err := os.ReadFile(s.Logo)
 		if err != nil {
@@ -492,6 +499,7 @@ func (p *Pages) data(s *snapshot, root string, now time.Time, l *i18n.Lang) *Dat
 		Now:         now,
 		Lang:        l,
 		Brand:       s.r.brand,
+		Subscribe:   p.opts.Subscriptions != nil && st.Subscribe.on(),
 	}
 	if st.Language == "" {
 		for _, o := range s.r.catalog.Langs() {

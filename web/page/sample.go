@@ -49,6 +49,9 @@ func sampleData(page string, l *i18n.Lang) *Data {
 			Evaluated: "warning", Value: "1", Message: "m", CheckedAt: t, Details: "{}", Receivers: []string{"ops"}}}, Problems: 1}
 	case "error":
 		d.Error = &ErrorView{Title: "t", Message: "m"}
+	case "subscribe":
+		d.Subscription = &SubscribeView{Step: "form", Email: true, Webhook: true, Services: []string{"API"}, Chosen: []string{"API"},
+			Kind: "email", Address: "a@example.com", Error: "subscribe.missing", Hours: 48, Title: "subscribe.title", Text: "subscribe.intro"}
 	}
 	return d
 }

@@ -29,6 +29,9 @@ func SettingsOf(cfg *config.Config) Settings {
 		Logo:           p.Logo,
 		Accent:         p.AccentColor,
 		HeaderLinks:    headerLinks(p.HeaderLinks),
+		Subscribe: SubscribeSettings{Email: cfg.SubscribeEmail(), Webhook: cfg.SubscribeWebhook(),
+			ConfirmWithin: time.Duration(cfg.Subscriptions.ConfirmWithin),
+			PerClient:     cfg.Subscriptions.PerClient, PerAddress: cfg.Subscriptions.PerAddress},
 	}
 }
 

@@ -22,7 +22,7 @@ var assets embed.FS
 
 // PageNames are the page templates; an override folder may hold a file of
 // the same name for each, and base.html for blocks every page shares.
-var PageNames = []string{"index", "incident", "archive", "checks", "error"}
+var PageNames = []string{"index", "incident", "archive", "checks", "error", "subscribe"}
 
 // Blocks are the blocks of the base template an override may redefine.
 var Blocks = []string{"title", "favicon", "meta_extra", "style", "header", "branding", "userlinks", "content", "footer", "script"}
@@ -169,6 +169,7 @@ func funcs(now func() time.Time, loc *time.Location) func(*i18n.Lang) template.F
 			"ago":      func(t time.Time) string { return l.Ago(t, now()) },
 			"day":      func(t time.Time) string { return l.Day(t.In(loc)) },
 			"t":        l.T,
+			"has":      slices.Contains[[]string],
 			"n":        l.N,
 			"urlize":   Urlize,
 			"markdown": Markdown,

@@ -45,6 +45,8 @@ type Data struct {
 	Archive  *Archive
 	Checks   *ChecksView
 	Error    *ErrorView
+	// Subscription is the subscription page's step.
+	Subscription *SubscribeView
 }
 
 // LangLink links to the page in a language.
