@@ -11,8 +11,8 @@ import (
 
 	"github.com/statusd/statusd/internal/config"
 	"github.com/statusd/statusd/internal/content"
-	"github.com/statusd/statusd/internal/status"
 	"github.com/statusd/statusd/internal/message"
+	"github.com/statusd/statusd/internal/status"
 	"github.com/statusd/statusd/internal/store"
 )
 

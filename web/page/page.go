@@ -136,15 +136,15 @@ type Pages struct {
 
 // renderer is one config's templates, icons and settings.
 type renderer struct {
-	settings  Settings
+	settings Settings
 	// subscribeLimits bound subscription requests (per config).
 	subscribeLimits *subscribeLimits
-	catalog   *i18n.Catalog
-	brand     Brand
-	templates templates
-	favicons  map[string]*icon
-	assets    Assets
-	static    map[string]*asset // versioned assets by path under the root: static/…, favicon/…
+	catalog         *i18n.Catalog
+	brand           Brand
+	templates       templates
+	favicons        map[string]*icon
+	assets          Assets
+	static          map[string]*asset // versioned assets by path under the root: static/…, favicon/…
 	// csp is the pages' Content-Security-Policy header value.
 	csp []string
 }
