@@ -32,6 +32,7 @@ import (
 	"github.com/statusd/statusd/internal/cluster"
 	"github.com/statusd/statusd/internal/config"
 	"github.com/statusd/statusd/internal/connlimit"
+	"github.com/statusd/statusd/internal/content"
 	"github.com/statusd/statusd/internal/exposition"
 	"github.com/statusd/statusd/internal/i18n"
 	"github.com/statusd/statusd/internal/status"
@@ -420,9 +421,15 @@ func New(ctx context.Context, opts Options) (_ *App, err error) {
 		reload = a.Reload
 	}
 	a.admin, err = admin.New(admin.Options{
-		Logger:      logger.With("component", "admin"),
-		Store:       st,
-		Operator:    operator{a.evaluator, st},
+		Logger:   logger.With("component", "admin"),
+		Store:    st,
+		Operator: operator{a.evaluator, st},
+		Subscriptions: func() content.Subscriptions {
+			if external == nil {
+				return nil
+			}
+			return a.evaluator
+		}(),
 		Boards:      a.board,
 		Checks:      a.checkInfos,
 		ExternalURL: external,

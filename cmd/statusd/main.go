@@ -104,6 +104,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	c.addToken(a)
 	c.addUser(a)
 	c.addAudit(a)
+	c.addSubscriber(a)
 	c.addDowntime(a)
 	c.addGate(a)
 	c.addCluster(a)

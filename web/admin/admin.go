@@ -66,7 +66,9 @@ type Options struct {
 	Logger   *slog.Logger
 	Store    Store
 	Operator content.Operator
-	Boards   Boards
+	// Subscriptions are visitors' subscriptions; nil when off.
+	Subscriptions content.Subscriptions
+	Boards        Boards
 	// Checks lists the checks, for the dashboard's checks at problem.
 	Checks func() []page.CheckInfo
 	Clock  clockwork.Clock
@@ -169,6 +171,9 @@ func (a *Admin) Routes(r *mux.Router) {
 	form("/admin/tokens", a.createToken)
 	form("/admin/tokens/revoke", a.revokeToken)
 	page("/admin/users", a.users)
+	page("/admin/subscribers", a.subscribers)
+	page("/admin/subscribers.csv", a.exportSubscribers)
+	form("/admin/subscribers/{id:[0-9]+}/delete", a.removeSubscriber)
 	page("/admin/audit", a.audit)
 }
 

@@ -42,6 +42,7 @@ type fixture struct {
 	st    *store.Store
 	cache *board.Cache
 	reg   *prometheus.Registry
+	eval  *evaluator.Evaluator
 }
 
 func newFixture(t *testing.T) *fixture {
@@ -55,7 +56,7 @@ func newFixture(t *testing.T) *fixture {
 	if _, err := st.Migrate(ctx); err != nil {
 		t.Fatal(err)
 	}
-	cfg, err := config.Parse([]byte("services:\n  - name: API\n  - name: Docs\n"), "", config.OSEnv())
+	cfg, err := config.Parse([]byte("services:\n  - name: API\n  - name: Docs\nsmtp: {host: 127.0.0.1}\n"), "", config.OSEnv())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -74,7 +75,7 @@ func newFixture(t *testing.T) *fixture {
 		t.Fatal(err)
 	}
 	op := operator{e, st}
-	adm, err := admin.New(admin.Options{Store: st, Operator: op, Boards: cache, Registerer: reg, Clock: clock, Refresh: cache.Refresh})
+	adm, err := admin.New(admin.Options{Store: st, Operator: op, Subscriptions: e, Boards: cache, Registerer: reg, Clock: clock, Refresh: cache.Refresh})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -86,7 +87,7 @@ func newFixture(t *testing.T) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := &fixture{clock: clock, srv: httptest.NewServer(h), st: st, cache: cache, reg: reg}
+	f := &fixture{clock: clock, srv: httptest.NewServer(h), st: st, cache: cache, reg: reg, eval: e}
 	t.Cleanup(f.srv.Close)
 	return f
 }

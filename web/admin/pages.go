@@ -23,7 +23,7 @@ import (
 )
 
 // pageNames are the admin's pages, one template each.
-var pageNames = []string{"login", "dashboard", "incidents", "incident_new", "incident", "services", "maintenances", "maintenance", "downtime", "tokens", "users", "audit", "error"}
+var pageNames = []string{"login", "dashboard", "incidents", "incident_new", "incident", "services", "maintenances", "maintenance", "downtime", "tokens", "users", "subscribers", "audit", "error"}
 
 // formTime is how a datetime-local field writes a time.
 const formTime = "2006-01-02T15:04"
@@ -60,7 +60,7 @@ type view struct {
 var titles = map[string]string{
 	"login": "Log in", "dashboard": "Dashboard", "incidents": "Incidents", "incident_new": "Open an incident",
 	"services": "Services' statuses", "maintenances": "Maintenance", "tokens": "API tokens", "users": "Users",
-	"audit": "Audit log", "error": "Something went wrong", "downtime": "Downtime",
+	"audit": "Audit log", "error": "Something went wrong", "downtime": "Downtime", "subscribers": "Subscribers",
 }
 
 // render writes a page; v is nil on the login page.
