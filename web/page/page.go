@@ -371,7 +371,11 @@ func readUptime(ctx context.Context, st Store, b *board.Board, now time.Time) (*
 	if err != nil {
 		return nil, err
 	}
-	return &uptimeData{version: b.Version, read: now, changes: changes, days: days, hours: hours}, nil
+	then := make(map[string]store.StatusChange, len(b.Services))
+	for _, s := range b.Services {
+		then[s.Name] = store.StatusChange{At: s.Since, New: int(s.Status), Maintenance: s.Maintenance}
+	}
+	return &uptimeData{version: b.Version, read: now, changes: changes, then: then, days: days, hours: hours}, nil
 }
 
 // snapshot is the pages of one board, rendered.

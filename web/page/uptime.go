@@ -25,8 +25,9 @@ type Day struct {
 	// Maintenance is set when the service was in maintenance that day.
 	Maintenance bool
 	// Uptime is the share of the day the service was up, from 0 to 1: the
-	// share of its checks' runs not at problem, or, for a service without
-	// check runs that day, the share of the time it was not in an outage.
+	// share of the time it was not in an outage, by its status history, so
+	// that an outage set by hand or by an alert counts as one from the
+	// checks does.
 	Uptime float64
 }
 
@@ -34,7 +35,9 @@ type Day struct {
 // today (the day of now), oldest first. changes are the service's status
 // changes since the first day's midnight, oldest first; current is its
 // status now; created is when it was first stored; rollups are its
-// checks' day rollups, summed by UTC day (Unix seconds of the bucket).
+// checks' day rollups, summed by UTC day (Unix seconds of the bucket),
+// which tell whether the service had data on a day before its history
+// began.
 func ServiceDays(now time.Time, days int, current status.ServiceStatus, created time.Time, changes []store.StatusChange, rollups map[int64]store.Rollup) []Day {
 	now = now.UTC()
 	today := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, time.UTC)
@@ -79,11 +82,9 @@ func ServiceDays(now time.Time, days int, current status.ServiceStatus, created 
 				up += end.Sub(from)
 			}
 		}
-		switch r, ok := rollups[start.Unix()]; {
+		switch {
 		case !created.Before(end):
 			d.NoData = true
-		case ok && r.Runs > 0:
-			d.Uptime = r.Uptime()
 		case span > 0:
 			d.Uptime = float64(up) / float64(span)
 		default:

@@ -303,6 +303,8 @@ type uptimeData struct {
 	version int64 // the board version it was read at
 	read    time.Time
 	changes map[string][]store.StatusChange
+	// then are the services' statuses when it was read.
+	then map[string]store.StatusChange
 	days    map[status.CheckID][]store.Rollup
 	hours   map[status.CheckID][]store.Rollup
 }
@@ -341,6 +343,22 @@ func (r *renderer) buildIndex(b *board.Board, up *uptimeData, timed func(status.
 	return idx
 }
 
+// history is a service's status changes, with the board's latest when
+// the data was read before it: today's bar follows the status at once,
+// not at the next read.
+func (up *uptimeData) history(s *board.Service) []store.StatusChange {
+	changes := up.changes[s.Name]
+	last, ok := up.then[s.Name]
+	if n := len(changes); n > 0 {
+		last, ok = changes[n-1], true
+	}
+	if !ok || (status.ServiceStatus(last.New) == s.Status && last.Maintenance == s.Maintenance) || !s.Since.After(last.At) {
+		return changes
+	}
+	return append(changes[:len(changes):len(changes)], store.StatusChange{Service: s.Name, At: s.Since, Old: last.New,
+		New: int(s.Status), Maintenance: s.Maintenance})
+}
+
 func serviceView(s *board.Service, up *uptimeData, timed func(status.CheckID) bool, now time.Time, l *i18n.Lang) ServiceView {
 	v := ServiceView{
 		Name: s.Name, Description: s.Description, Link: s.Link, Status: statusView(s.Status, l),
@@ -356,6 +374,6 @@ func serviceView(s *board.Service, up *uptimeData, timed func(status.CheckID) bo
 			v.Chart = sparkline(up.hours[id], l)
 		}
 	}
-	v.Uptime = uptimeBar(ServiceDays(now, UptimeDays, s.Status, s.Created, up.changes[s.Name], SumDays(perCheck)), l)
+	v.Uptime = uptimeBar(ServiceDays(now, UptimeDays, s.Status, s.Created, up.history(s), SumDays(perCheck)), l)
 	return v
 }

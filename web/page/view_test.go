@@ -10,6 +10,7 @@ import (
 
 	"golang.org/x/net/html"
 
+	"github.com/statusd/statusd/internal/board"
 	"github.com/statusd/statusd/internal/i18n"
 	"github.com/statusd/statusd/internal/status"
 	"github.com/statusd/statusd/internal/store"
@@ -84,13 +85,24 @@ func TestServiceDays(t *testing.T) {
 		t.Errorf("today: %+v", days[3])
 	}
 
-	// Check runs, when a day has them, give its uptime.
-	rollups := SumDays([][]store.Rollup{
-		{{Bucket: today, Runs: 90, Problems: 9}},
-		{{Bucket: today, Runs: 10, Problems: 1}},
-	})
-	if d := ServiceDays(now, 1, status.Operational, created, nil, rollups); d[0].Uptime != 0.9 {
-		t.Errorf("uptime from runs: %v", d[0].Uptime)
+	// An outage set by hand (or by an alert) counts as the checks' do,
+	// whatever the checks' runs say: red is never "100% uptime".
+	rollups := SumDays([][]store.Rollup{{{Bucket: today, Runs: 90}}})
+	manual := []store.StatusChange{{At: today.Add(6 * time.Hour), Old: 0, New: 3, Cause: store.CauseManual}}
+	if d := ServiceDays(now, 1, status.MajorOutage, created, manual, rollups); d[0].Uptime != 0.5 || d[0].Worst != status.MajorOutage {
+		t.Errorf("a manual outage from 06:00 to noon: %+v, want 50%%", d[0])
+	}
+
+	// The board's status, newer than the history read, is today's.
+	up := &uptimeData{changes: map[string][]store.StatusChange{}, then: map[string]store.StatusChange{
+		"API": {At: created, New: int(status.Operational)}}}
+	svc := &board.Service{Name: "API", Status: status.MajorOutage, Since: today.Add(11 * time.Hour)}
+	if d := ServiceDays(now, 1, svc.Status, created, up.history(svc), nil); d[0].Worst != status.MajorOutage || d[0].Uptime != 11.0/12 {
+		t.Errorf("today after a change the history does not hold yet: %+v", d[0])
+	}
+	svc.Status, svc.Since = status.Operational, created
+	if h := up.history(svc); len(h) != 0 {
+		t.Errorf("no change since the read: %+v", h)
 	}
 
 	cat := i18n.MustLoad()
