@@ -2,6 +2,7 @@ package web
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"net/http"
 	"strconv"
@@ -13,6 +14,7 @@ import (
 	"github.com/statusd/statusd/internal/board"
 	"github.com/statusd/statusd/internal/status"
 	"github.com/statusd/statusd/internal/store"
+	"github.com/statusd/statusd/web/page"
 )
 
 // Boards gives the current status page snapshot.
@@ -115,14 +117,79 @@ func public(f http.HandlerFunc) http.Handler {
 	})
 }
 
+// summary serves the page's state from memory: what widgets and embeds
+// poll. It is made again when the board changes and when the clock
+// reaches a moment it depends on (a maintenance window or a downtime
+// period starting or ending), at most every summaryTTL otherwise; it is
+// kept with its gzip form and ETag, so that a poll that has it costs a
+// 304.
 func (h *handler) summary(w http.ResponseWriter, r *http.Request) {
 	b := h.opts.Board.Board()
+	now := time.Now()
+	c := h.summaryCache.Load()
+	if c == nil || c.version != b.Version || !now.Before(c.until) {
+		h.summaryMu.Lock()
+		if c = h.summaryCache.Load(); c == nil || c.version != b.Version || !now.Before(c.until) {
+			body, err := json.Marshal(summaryOf(b, now))
+			if err != nil {
+				h.summaryMu.Unlock()
+				writeError(w, http.StatusInternalServerError, "encode response: "+err.Error())
+				return
+			}
+			c = &cachedSummary{version: b.Version, until: nextBoundary(b, now, summaryTTL), resp: page.NewResponse(append(body, '\n'), jsonType)}
+			h.summaryCache.Store(c)
+		}
+		h.summaryMu.Unlock()
+	}
+	c.resp.Serve(w, r, "no-cache")
+}
+
+// summaryTTL bounds how long a summary is kept when nothing it shows
+// changes.
+const summaryTTL = 10 * time.Second
+
+// cachedSummary is a summary made for a board version, good until.
+type cachedSummary struct {
+	version int64
+	until   time.Time
+	resp    *page.Response
+}
+
+// nextBoundary is the first moment after now when a board's maintenance
+// windows or downtime periods start or end, at most ttl away.
+func nextBoundary(b *board.Board, now time.Time, ttl time.Duration) time.Time {
+	next := now.Add(ttl)
+	consider := func(t time.Time) {
+		if t.After(now) && t.Before(next) {
+			next = t
+		}
+	}
+	for i := range b.Maintenances {
+		m := &b.Maintenances[i]
+		consider(m.StartsAt)
+		if m.EndsAt.Valid {
+			consider(m.EndsAt.Time)
+		}
+	}
+	for _, p := range b.Downtime {
+		if p.Start.Valid {
+			consider(p.Start.Time)
+		}
+		if p.End.Valid {
+			consider(p.End.Time)
+		}
+	}
+	return next
+}
+
+// summaryOf is the summary of a board at now.
+func summaryOf(b *board.Board, now time.Time) summaryJSON {
 	out := summaryJSON{
 		Groups:       groupsJSON(b),
 		Services:     servicesJSON(b.Services),
 		Incidents:    openIncidents(b),
-		Maintenances: maintenancesJSON(b, time.Now()),
-		Downtime:     downtimeJSON{Active: b.DowntimeActive(time.Now()), Periods: DowntimeState(b.Downtime).Periods},
+		Maintenances: maintenancesJSON(b, now),
+		Downtime:     downtimeJSON{Active: b.DowntimeActive(now), Periods: DowntimeState(b.Downtime).Periods},
 		Version:      b.Version,
 		UpdatedAt:    b.Built.UTC(),
 	}
@@ -130,7 +197,7 @@ func (h *handler) summary(w http.ResponseWriter, r *http.Request) {
 		banner := worst.Summary()
 		out.WorstStatus, out.Banner = &worst, &banner
 	}
-	writeJSON(w, http.StatusOK, out)
+	return out
 }
 
 func (h *handler) services(w http.ResponseWriter, _ *http.Request) {

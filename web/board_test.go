@@ -2,6 +2,7 @@ package web
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -200,5 +201,71 @@ func TestBoardFollowsTheStore(t *testing.T) {
 	nv, err := f.st.BoardVersion(ctx)
 	if err != nil || nv <= v {
 		t.Fatalf("board version %d after %d (%v): a write must bump it", nv, v, err)
+	}
+}
+
+// The summary is served from memory with its ETag and gzip form, made
+// again when the board changes and when a maintenance window it shows
+// starts.
+func TestSummaryCached(t *testing.T) {
+	f := newBoardFixture(t)
+	ctx := context.Background()
+	now := time.Now().UTC()
+	var specs []store.ServiceSpec
+	for i := range 20 {
+		specs = append(specs, store.ServiceSpec{Name: fmt.Sprintf("Service %d", i), Description: "A service of ACME's"})
+	}
+	if err := f.st.SyncConfig(ctx, nil, specs, now); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.cache.Refresh(ctx); err != nil {
+		t.Fatal(err)
+	}
+	get := func(header ...string) *http.Response {
+		t.Helper()
+		req, _ := http.NewRequest("GET", f.srv.URL+"/api/v1/summary", nil)
+		for i := 0; i+1 < len(header); i += 2 {
+			req.Header.Set(header[i], header[i+1])
+		}
+		resp, err := http.DefaultTransport.RoundTrip(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp
+	}
+	first := get("Accept-Encoding", "gzip")
+	tag := first.Header.Get("ETag")
+	if first.Header.Get("Content-Encoding") != "gzip" || tag == "" || first.Header.Get("Access-Control-Allow-Origin") != "*" {
+		t.Fatalf("summary headers: %v", first.Header)
+	}
+	if r := get("If-None-Match", tag); r.StatusCode != http.StatusNotModified {
+		t.Errorf("a poll that has it: %d", r.StatusCode)
+	}
+	// A window that starts in a moment: the summary made before says it
+	// is ahead, the one after it started says it is active.
+	err := f.st.Update(ctx, func(tx *store.Tx) error {
+		_, err := tx.AddMaintenance("Upgrade", "", now.Add(2*time.Second), nil, nil, now)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.cache.Refresh(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, body := f.get(t, "/api/v1/summary"); !strings.Contains(body, `"title":"Upgrade"`) || !strings.Contains(body, `"active":false`) {
+		t.Fatalf("after the board changed: %s", body)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		_, body := f.get(t, "/api/v1/summary")
+		if strings.Contains(body, `"title":"Upgrade","description":"","starts"`) && strings.Contains(body, `"active":true`) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the window started and the summary does not say so: %s", body)
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 }

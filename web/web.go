@@ -9,6 +9,8 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
+	"sync/atomic"
 
 	"github.com/gorilla/mux"
 	"github.com/prometheus/client_golang/prometheus"
@@ -151,7 +153,13 @@ type handler struct {
 	opts     Options
 	router   *mux.Router
 	downtime downtimeCache
+	// summaryCache is the latest /api/v1/summary (summaryMu makes one).
+	summaryCache atomic.Pointer[cachedSummary]
+	summaryMu    sync.Mutex
 }
+
+// jsonType is the read API's content type.
+const jsonType = "application/json"
 
 func (h *handler) healthy(w http.ResponseWriter, _ *http.Request) {
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")

@@ -482,6 +482,22 @@ func (r *renderer) defaultLang() *i18n.Lang {
 	return l
 }
 
+// Response is a response kept in memory and served many times, with its
+// gzip form and ETag (what the pages are): for the read API's answers
+// that many clients poll.
+type Response struct{ a *asset }
+
+// NewResponse keeps a body of a content type.
+func NewResponse(body []byte, ctype string) *Response { return &Response{newAsset(body, ctype)} }
+
+// Serve writes it: 304 when the client has it, gzip when it takes it.
+func (r *Response) Serve(w http.ResponseWriter, req *http.Request, cacheControl string) {
+	r.a.serve(w, req, http.StatusOK, cacheControl)
+}
+
+// Body is the response's uncompressed body.
+func (r *Response) Body() []byte { return r.a.body }
+
 // keptAsset is old when it has the same body and type, or a new asset.
 func keptAsset(old *asset, body []byte, ctype string) *asset {
 	if old != nil && old.ctypeH[0] == ctype && bytes.Equal(old.body, body) {
