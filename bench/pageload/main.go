@@ -94,6 +94,23 @@ func main() {
 			hdr, st.rps, st.p50, st.p99, fs.rps, fs.p99, st.rps/fs.rps)
 	}
 
+	// What widgets poll, and the page in another language (cached apart).
+	for _, t := range []struct {
+		what, path string
+		headers    []string
+	}{
+		{"GET /api/v1/summary", "/api/v1/summary", nil},
+		{"GET / in Italian", "/", []string{"Accept-Language: it-IT,it;q=0.9"}},
+	} {
+		r := wrk(base+t.path, "gzip", *duration, t.headers...)
+		body := fetch(base+t.path, false)
+		fmt.Printf("Accept-Encoding: gzip     statusd %-20s %8.0f req/s p50 %s p99 %s (%d bytes, %d gzipped)\n", t.what, r.rps, r.p50, r.p99,
+			len(body), len(fetch(base+t.path, true)))
+	}
+	if *million == 0 {
+		return
+	}
+
 	// RSS flat over a million requests: measured after a warm-up, then
 	// after every 10 s of load.
 	wrk(base+"/", "gzip", 5*time.Second)
@@ -211,8 +228,12 @@ type result struct {
 }
 
 // wrk runs wrk and reads its summary.
-func wrk(url, encoding string, d time.Duration) result {
-	out, err := exec.Command("wrk", "-t2", "-c64", "-d"+d.String(), "--latency", "-H", "Accept-Encoding: "+encoding, url).CombinedOutput()
+func wrk(url, encoding string, d time.Duration, headers ...string) result {
+	args := []string{"-t2", "-c64", "-d" + d.String(), "--latency", "-H", "Accept-Encoding: " + encoding}
+	for _, h := range headers {
+		args = append(args, "-H", h)
+	}
+	out, err := exec.Command("wrk", append(args, url)...).CombinedOutput()
 	if err != nil {
 		log.Fatalf("wrk: %v\n%s", err, out)
 	}

@@ -126,7 +126,11 @@ type Settings struct {
 
 // Pages renders and serves the status page.
 type Pages struct {
-	opts     Options
+	opts Options
+	// langsSeen are the languages visitors asked the index in, by code:
+	// each snapshot renders them with the default one, so that a visitor
+	// never waits for a render.
+	langsSeen sync.Map
 	renderer atomic.Pointer[renderer]
 	current  atomic.Pointer[snapshot]
 	uptime   *uptimeData // the loop's
@@ -392,8 +396,9 @@ type snapshot struct {
 	favicon string    // the favicon state
 	badges  map[string]*asset
 
-	mu   sync.Mutex
-	lazy map[string]*asset // pages rendered on first request
+	mu     sync.Mutex
+	lazy   map[string]*asset        // pages rendered on first request
+	making map[string]chan struct{} // pages being rendered, closed when done
 
 	monthsMu sync.Mutex
 	months   []time.Time // months with incidents, once read
@@ -405,7 +410,7 @@ const maxLazy = 256
 
 func (p *Pages) build(r *renderer, b *board.Board, up *uptimeData, now time.Time) (*snapshot, error) {
 	prev := p.current.Load()
-	s := &snapshot{r: r, board: b, built: now, up: up, badges: map[string]*asset{}, lazy: map[string]*asset{}}
+	s := &snapshot{r: r, board: b, built: now, up: up, badges: map[string]*asset{}, lazy: map[string]*asset{}, making: map[string]chan struct{}{}}
 	s.lang = r.defaultLang()
 	if prev != nil {
 		// Only the one before is kept: prev.prev goes.
@@ -427,6 +432,18 @@ func (p *Pages) build(r *renderer, b *board.Board, up *uptimeData, now time.Time
 	if s.index, err = p.renderIndex(s, s.lang, now, old); err != nil {
 		return nil, err
 	}
+	p.langsSeen.Range(func(k, _ any) bool {
+		l, ok := r.catalog.Get(k.(string))
+		if !ok || l == s.lang {
+			return true
+		}
+		key := "index|" + l.Code
+		a, err := p.renderIndex(s, l, now, s.prevLazy(key))
+		if err == nil {
+			s.lazy[key] = a
+		}
+		return true
+	})
 	for _, sv := range b.Services {
 		old = nil
 		if prev != nil && prev.lang == s.lang {
@@ -456,12 +473,9 @@ func (p *Pages) indexIn(s *snapshot, l *i18n.Lang) (*asset, error) {
 		return s.index, nil
 	}
 	key := "index|" + l.Code
-	return s.lazyAsset(key, htmlType, func() ([]byte, error) {
-		a, err := p.renderIndex(s, l, s.built, s.prevLazy(key))
-		if err != nil {
-			return nil, err
-		}
-		return a.body, nil
+	p.langsSeen.Store(l.Code, true)
+	return s.lazyMade(key, func(bool) (*asset, error) {
+		return p.renderIndex(s, l, s.built, s.prevLazy(key))
 	})
 }
 
@@ -652,27 +666,52 @@ func (p *Pages) html(s *snapshot, page string, d *Data) ([]byte, error) {
 // the feed, say) each request makes its own, without the cost of
 // compressing it.
 func (s *snapshot) lazyAsset(key, ctype string, fn func() ([]byte, error)) (*asset, error) {
-	s.mu.Lock()
-	a, ok := s.lazy[key]
-	full := len(s.lazy) >= maxLazy
-	s.mu.Unlock()
-	if ok {
-		return a, nil
-	}
-	body, err := fn()
-	if err != nil {
-		return nil, err
-	}
-	if full {
+	return s.lazyMade(key, func(kept bool) (*asset, error) {
+		body, err := fn()
+		switch {
+		case err != nil:
+			return nil, err
+		case kept:
+			return newAsset(body, ctype), nil
+		}
 		return plainAsset(body, ctype), nil
-	}
-	a = newAsset(body, ctype)
+	})
+}
+
+// lazyMade returns a snapshot's response by key, made the first time
+// and kept while the snapshot keeps fewer than maxLazy (build is told
+// whether it will be kept); requests that want it meanwhile wait for
+// that one making.
+func (s *snapshot) lazyMade(key string, build func(kept bool) (*asset, error)) (*asset, error) {
 	s.mu.Lock()
-	if len(s.lazy) < maxLazy {
+	for {
+		if a, ok := s.lazy[key]; ok {
+			s.mu.Unlock()
+			return a, nil
+		}
+		// Another request makes it: wait for it rather than make it
+		// again (64 visitors of a new page would render it 64 times).
+		wait, busy := s.making[key]
+		if !busy {
+			break
+		}
+		s.mu.Unlock()
+		<-wait
+		s.mu.Lock()
+	}
+	kept := len(s.lazy) < maxLazy
+	done := make(chan struct{})
+	s.making[key] = done
+	s.mu.Unlock()
+	a, err := build(kept)
+	s.mu.Lock()
+	delete(s.making, key)
+	if err == nil && kept && len(s.lazy) < maxLazy {
 		s.lazy[key] = a
 	}
 	s.mu.Unlock()
-	return a, nil
+	close(done)
+	return a, err
 }
 
 // htmlType is the content type of pages.

@@ -1,6 +1,8 @@
-// Keeps the relative times of the status page current, in the page's
-// language (not the browser's); the page works without it (each time is
-// also written out in full).
+// Writes how long ago each time of the status page is, in the page's
+// language (not the browser's), and keeps it current; the page works
+// without it (each time is written out in full). The server leaves it to
+// this script so that a page is the same bytes until what it shows
+// changes: it is compressed once per change, not every 30 s.
 (function () {
   "use strict";
   var lang = document.documentElement.lang || "en";
