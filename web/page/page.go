@@ -131,11 +131,11 @@ type Pages struct {
 	// each snapshot renders them with the default one, so that a visitor
 	// never waits for a render.
 	langsSeen sync.Map
-	renderer atomic.Pointer[renderer]
-	current  atomic.Pointer[snapshot]
-	uptime   *uptimeData // the loop's
-	dirty    chan struct{}
-	mu       sync.Mutex // serialises builds
+	renderer  atomic.Pointer[renderer]
+	current   atomic.Pointer[snapshot]
+	uptime    *uptimeData // the loop's
+	dirty     chan struct{}
+	mu        sync.Mutex // serialises builds
 }
 
 // renderer is one config's templates, icons and settings.

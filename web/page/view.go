@@ -304,9 +304,9 @@ type uptimeData struct {
 	read    time.Time
 	changes map[string][]store.StatusChange
 	// then are the services' statuses when it was read.
-	then map[string]store.StatusChange
-	days    map[status.CheckID][]store.Rollup
-	hours   map[status.CheckID][]store.Rollup
+	then  map[string]store.StatusChange
+	days  map[status.CheckID][]store.Rollup
+	hours map[status.CheckID][]store.Rollup
 }
 
 // buildIndex builds the index of a board.
