@@ -192,10 +192,14 @@ notifier: {group_wait: 0s}
 	shot("subscribe-form-it-phone-dark")
 }
 
-// darkMode makes the page see prefers-color-scheme: dark.
-func darkMode(ctx context.Context, t *chromedp.Target) (chromedp.Void, error) {
+// darkMode and lightMode make the page see prefers-color-scheme.
+func darkMode(ctx context.Context, t *chromedp.Target) (chromedp.Void, error) { return colorScheme(ctx, t, "dark") }
+
+func lightMode(ctx context.Context, t *chromedp.Target) (chromedp.Void, error) { return colorScheme(ctx, t, "light") }
+
+func colorScheme(ctx context.Context, t *chromedp.Target, scheme string) (chromedp.Void, error) {
 	_, err := cdp.Call(ctx, t, emulation.SetEmulatedMedia, emulation.SetEmulatedMediaParams{
-		Features: []*emulation.MediaFeature{{Name: "prefers-color-scheme", Value: "dark"}}})
+		Features: []*emulation.MediaFeature{{Name: "prefers-color-scheme", Value: scheme}}})
 	return chromedp.Void{}, err
 }
 

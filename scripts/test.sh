@@ -15,6 +15,13 @@ cd "$(dirname "$0")/.."
 say() { printf '==> %s\n' "$*"; }
 die() { printf 'make test: %s\n' "$*" >&2; exit 1; }
 
+# axe-core and Lighthouse, which the page's Chromium tests run, from the
+# npm registry at the versions tools/browser/package-lock.json pins.
+if [ ! -f tools/browser/node_modules/axe-core/axe.min.js ] && command -v npm >/dev/null 2>&1; then
+	say "npm ci --prefix tools/browser (axe-core, Lighthouse)"
+	npm ci --prefix tools/browser --no-audit --no-fund >/dev/null || say "npm ci failed: the page's accessibility tests cannot run"
+fi
+
 export STATUSD_TEST_POSTGRES_DSN="${STATUSD_TEST_POSTGRES_DSN:-postgres://postgres@127.0.0.1:5432/test?sslmode=disable}"
 tmp=$(mktemp -d)
 cleanup() {

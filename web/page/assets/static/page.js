@@ -1,8 +1,7 @@
-// Writes how long ago each time of the status page is, in the page's
-// language (not the browser's), and keeps it current; the page works
-// without it (each time is written out in full). The server leaves it to
-// this script so that a page is the same bytes until what it shows
-// changes: it is compressed once per change, not every 30 s.
+// Keeps how long ago each time of the status page is current, in the
+// page's language (not the browser's); the server writes them, so the
+// page works without it and nothing moves when it loads (the first
+// update is 30 s later).
 (function () {
   "use strict";
   var lang = document.documentElement.lang || "en";
@@ -38,6 +37,5 @@
       }
     }
   }
-  update();
   setInterval(update, 30000);
 })();
