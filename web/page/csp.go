@@ -92,3 +92,16 @@ func (p *Pages) secure(next http.Handler) http.Handler {
 		next.ServeHTTP(w, r)
 	})
 }
+
+// framable serves a page any site may frame (the widget): the pages'
+// policy with frame-ancestors *, and no X-Frame-Options.
+func (p *Pages) framable(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if rd := p.renderer.Load(); rd != nil {
+			h := w.Header()
+			h["Content-Security-Policy"] = rd.framableCSP
+			h.Del("X-Frame-Options")
+		}
+		next.ServeHTTP(w, r)
+	})
+}

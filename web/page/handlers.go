@@ -40,7 +40,27 @@ func (p *Pages) Routes(r *mux.Router) {
 	r.Handle("/favicon/{state}", p.secure(http.HandlerFunc(p.static))).Methods(read...)
 	r.Handle("/static/{file}", p.secure(http.HandlerFunc(p.static))).Methods(read...)
 	r.Handle("/checks", p.secure(http.HandlerFunc(p.checks))).Methods(read...)
+	r.Handle("/widget", p.framable(http.HandlerFunc(p.widget))).Methods(read...)
 	p.subscribeRoutes(r)
+}
+
+// widget is the banner alone, for other sites to show in an iframe:
+//
+//	<iframe src="https://status.acme.example/widget" title="ACME status" style="border:0;width:100%;height:3rem"></iframe>
+func (p *Pages) widget(w http.ResponseWriter, r *http.Request) {
+	s, ok := p.snap(w)
+	if !ok {
+		return
+	}
+	l := p.langOf(w, r, s)
+	a, err := s.lazyAsset("widget|"+l.Code, htmlType, func() ([]byte, error) {
+		return p.html(s, "widget", p.data(s, "", s.built, l))
+	})
+	if err != nil {
+		http.Error(w, "cannot render the widget", http.StatusInternalServerError)
+		return
+	}
+	a.serve(w, r, http.StatusOK, revalidate)
 }
 
 // snap is the current snapshot; it exists once a theme is in use.

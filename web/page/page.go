@@ -149,8 +149,9 @@ type renderer struct {
 	favicons        map[string]*icon
 	assets          Assets
 	static          map[string]*asset // versioned assets by path under the root: static/…, favicon/…
-	// csp is the pages' Content-Security-Policy header value.
-	csp []string
+	// csp is the pages' Content-Security-Policy header value;
+	// framableCSP the widget's, which any site may frame.
+	csp, framableCSP []string
 }
 
 // New returns pages with no theme; Use gives them one.
@@ -224,6 +225,7 @@ func newRenderer(s Settings, now func() time.Time, cat *i18n.Catalog) (*renderer
 		r.static["static/brand.css"] = a
 	}
 	r.csp = []string{contentSecurityPolicy(in.styles, in.scripts, s.FrameAncestors)}
+	r.framableCSP = []string{contentSecurityPolicy(in.styles, in.scripts, []string{"*"})}
 	for _, f := range []struct {
 		file, ctype string
 		path        *string

@@ -705,3 +705,21 @@ func visibleText(n *html.Node) string {
 	walk(n)
 	return b.String()
 }
+
+// The widget is the banner alone, in the visitor's language, and any site
+// may frame it (the pages themselves: none).
+func TestWidget(t *testing.T) {
+	f := newFixture(t, settings(), nil)
+	f.seed("")
+	f.refresh()
+	r := f.get("/widget", "Accept-Language", "it")
+	if r.code != 200 || !strings.Contains(r.body, "Alcuni sistemi hanno interruzioni parziali") || !strings.Contains(r.body, `target="_blank"`) {
+		t.Fatalf("widget: %d\n%s", r.code, r.body)
+	}
+	if csp := r.header.Get("Content-Security-Policy"); !strings.Contains(csp, "frame-ancestors *") || r.header.Get("X-Frame-Options") != "" {
+		t.Errorf("the widget cannot be framed: %v", r.header)
+	}
+	if csp := f.get("/").header.Get("Content-Security-Policy"); !strings.Contains(csp, "frame-ancestors 'none'") {
+		t.Errorf("the page can be framed: %s", csp)
+	}
+}

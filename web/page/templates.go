@@ -22,7 +22,7 @@ var assets embed.FS
 
 // PageNames are the page templates; an override folder may hold a file of
 // the same name for each, and base.html for blocks every page shares.
-var PageNames = []string{"index", "incident", "archive", "checks", "error", "subscribe"}
+var PageNames = []string{"index", "incident", "archive", "checks", "error", "subscribe", "widget"}
 
 // Blocks are the blocks of the base template an override may redefine.
 var Blocks = []string{"title", "favicon", "meta_extra", "style", "header", "branding", "userlinks", "content", "footer", "script"}
