@@ -47,6 +47,9 @@ type Options struct {
 	// Template renders the down page (data: PageData); nil is the
 	// built-in one.
 	Template *template.Template
+	// Texts are the built-in page's texts for a request, e.g. in the
+	// visitor's language; nil is English.
+	Texts func(*http.Request) PageTexts
 	// Now is the clock (default time.Now).
 	Now func() time.Time
 	// Context bounds the watcher Middleware starts for a Source that is
@@ -65,7 +68,22 @@ type PageData struct {
 	Until *time.Time
 	// RetryAfter is Until in seconds from now, 0 when unknown.
 	RetryAfter int
+	// Texts are the page's words.
+	Texts PageTexts
 }
+
+// PageTexts are the built-in down page's words, in one language.
+type PageTexts struct {
+	// Lang is the language's code, for <html lang>.
+	Lang                            string
+	Title, BackBy, BackSoon, Thanks string
+	// Time writes the time the site is back by; nil: UTC, in English.
+	Time func(time.Time) string
+}
+
+// EnglishTexts are the built-in page's words when Options.Texts is nil.
+var EnglishTexts = PageTexts{Lang: "en", Title: "Down for maintenance", BackBy: "We expect to be back by",
+	BackSoon: "We will be back shortly.", Thanks: "Thank you for your patience."}
 
 //go:embed down.html
 var downHTML string
@@ -90,6 +108,7 @@ type gate struct {
 	secret   []byte
 	redirect string
 	template *template.Template
+	texts    func(*http.Request) PageTexts
 	now      func() time.Time
 }
 
@@ -122,7 +141,7 @@ func compile(source Source, opts Options) *gate {
 	}
 	g := &gate{watcher: w, exact: map[string]bool{}, allow: opts.AllowNetworks, proxies: opts.TrustedProxies,
 		bypass: opts.Bypass, cookie: opts.BypassCookie, header: opts.BypassHeader, secret: []byte(opts.BypassSecret),
-		redirect: opts.RedirectURL, template: opts.Template, now: opts.Now}
+		redirect: opts.RedirectURL, template: opts.Template, texts: opts.Texts, now: opts.Now}
 	for _, p := range opts.ExemptExactURLs {
 		g.exact[p] = true
 	}
@@ -240,7 +259,11 @@ func (g *gate) serveDown(w http.ResponseWriter, r *http.Request, reason string, 
 		http.Redirect(w, r, g.redirect, http.StatusFound)
 		return
 	}
-	data := PageData{Reason: reason, Until: until}
+	data := PageData{Reason: reason, Until: until, Texts: EnglishTexts}
+	if g.texts != nil {
+		data.Texts = g.texts(r)
+		h.Add("Vary", "Accept-Language")
+	}
 	if until != nil {
 		data.RetryAfter = max(1, int(math.Ceil(until.Sub(g.now()).Seconds())))
 		h.Set("Retry-After", strconv.Itoa(data.RetryAfter))

@@ -218,6 +218,11 @@ downtime:
 	} else if ra, _ := strconv.Atoi(hdr.Get("Retry-After")); ra < 1700 || ra > 1800 {
 		t.Errorf("Retry-After %d, want about 30 minutes", ra)
 	}
+	// A visitor whose browser speaks Italian reads the page in Italian.
+	if code, hdr, body := get("/cart", "Accept-Language", "it-IT,it;q=0.9"); code != 503 || !strings.Contains(body, `<html lang="it">`) ||
+		!strings.Contains(body, "<h1>In manutenzione</h1>") || !strings.Contains(body, "Contiamo di tornare entro") || !strings.Contains(hdr.Get("Vary"), "Accept-Language") {
+		t.Errorf("the down page in Italian: %d %v\n%s", code, hdr, body)
+	}
 	if code, _, body := get("/healthz"); code != 200 || body != "the shop" {
 		t.Errorf("the exempt health check: %d %q", code, body)
 	}

@@ -18,6 +18,7 @@ import (
 
 	"github.com/statusd/statusd/downtime"
 	"github.com/statusd/statusd/internal/config"
+	"github.com/statusd/statusd/internal/i18n"
 	"github.com/statusd/statusd/web"
 )
 
@@ -48,7 +49,7 @@ func (c *cli) gate(ctx context.Context, f gateFlags) error {
 	if err != nil {
 		return usageError{err}
 	}
-	opts, err := gateOptions(cfg.Downtime)
+	opts, err := gateOptions(cfg)
 	if err != nil {
 		return usageError{err}
 	}
@@ -102,7 +103,7 @@ func (c *cli) gate(ctx context.Context, f gateFlags) error {
 			cfg, _, err := config.LoadOrBuiltin(c.configFile, config.OSEnv())
 			var next downtime.GateOptions
 			if err == nil {
-				next, err = gateOptions(cfg.Downtime)
+				next, err = gateOptions(cfg)
 			}
 			if err != nil {
 				logger.Error("Config not reloaded; the gate keeps the one it runs", "err", err)
@@ -141,7 +142,8 @@ func (c *cli) gate(ctx context.Context, f gateFlags) error {
 
 // gateOptions turns the config's downtime section into the gate's
 // options.
-func gateOptions(d config.Downtime) (downtime.GateOptions, error) {
+func gateOptions(cfg *config.Config) (downtime.GateOptions, error) {
+	d := cfg.Downtime
 	allow, err := config.Prefixes(d.AllowNetworks)
 	if err != nil {
 		return downtime.GateOptions{}, err
@@ -153,6 +155,7 @@ func gateOptions(d config.Downtime) (downtime.GateOptions, error) {
 	opts := downtime.GateOptions{UpstreamDown: d.UpstreamDown, Options: downtime.Options{
 		ExemptExactURLs: d.ExemptExactURLs, ExemptPaths: d.ExemptPaths, AllowNetworks: allow, TrustedProxies: proxies,
 		RedirectURL: d.RedirectURL, BypassCookie: d.Bypass.Cookie, BypassHeader: d.Bypass.Header, BypassSecret: string(d.Bypass.Secret),
+		Texts: downTexts(i18n.MustLoad(), cfg.Site.Location()),
 	}}
 	if d.TemplateFile != "" {
 		b, err := os.ReadFile(d.TemplateFile)
@@ -164,4 +167,14 @@ func gateOptions(d config.Downtime) (downtime.GateOptions, error) {
 		}
 	}
 	return opts, nil
+}
+
+// downTexts are the down page's words in each visitor's language, its
+// time in the site's zone.
+func downTexts(cat *i18n.Catalog, loc *time.Location) func(*http.Request) downtime.PageTexts {
+	return func(r *http.Request) downtime.PageTexts {
+		l := cat.Match(r.Header.Get("Accept-Language"))
+		return downtime.PageTexts{Lang: l.Code, Title: l.T("down.title"), BackBy: l.T("down.back_by"), BackSoon: l.T("down.back_soon"),
+			Thanks: l.T("down.thanks"), Time: func(t time.Time) string { return l.DateTime(t.In(loc)) }}
+	}
 }
