@@ -88,24 +88,9 @@ services:
 		t.Fatal(err)
 	}
 	cancel0()
-	run := func(what string, actions ...chromedp.Action[chromedp.Void]) {
-		t.Helper()
-		c, cancel := context.WithTimeout(browser, 20*time.Second)
-		defer cancel()
-		if err := chromedp.Do(c, actions...); err != nil {
-			t.Fatalf("%s: %v", what, err)
-		}
-	}
-	eval := func(js string) string {
-		t.Helper()
-		c, cancel := context.WithTimeout(browser, 30*time.Second)
-		defer cancel()
-		s, err := chromedp.Run(c, chromedp.Evaluate[string](js, chromedp.EvalAwaitPromise))
-		if err != nil {
-			t.Fatalf("evaluate: %v", err)
-		}
-		return s
-	}
+	b := tab{t, browser}
+	run, eval := b.do, b.eval
+
 	for _, l := range i18n.MustLoad().Langs() {
 		for _, v := range []struct {
 			name          string
@@ -151,11 +136,7 @@ services:
 			if err := json.Unmarshal([]byte(out), &violations); err != nil || len(violations) > 0 {
 				t.Errorf("%s at %s: axe-core violations %v (%v)", l.Code, v.name, violations, err)
 			}
-			c, cancel := context.WithTimeout(browser, 10*time.Second)
-			if png, err := chromedp.Run(c, chromedp.FullScreenshot(90)); err == nil {
-				_ = os.WriteFile(filepath.Join(artifacts, "page-"+l.Code+"-"+v.name+".png"), png, 0o644)
-			}
-			cancel()
+			b.shot(artifacts, "page-"+l.Code+"-"+v.name)
 		}
 		lighthouse(t, tools, d.url+"/?lang="+l.Code, l.Code)
 	}

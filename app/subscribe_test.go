@@ -58,31 +58,9 @@ notifier: {group_wait: 0s}
 
 	browser := testsvc.Chromium(t)
 	artifacts := testsvc.Artifacts(t)
-	step := func(what string, actions ...chromedp.Action[chromedp.Void]) {
-		t.Helper()
-		ctx, cancel := context.WithTimeout(browser, 15*time.Second)
-		defer cancel()
-		if err := chromedp.Do(ctx, actions...); err != nil {
-			t.Fatalf("%s: %v", what, err)
-		}
-	}
-	text := func(sel string) string {
-		t.Helper()
-		ctx, cancel := context.WithTimeout(browser, 15*time.Second)
-		defer cancel()
-		s, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(sel)))
-		if err != nil {
-			t.Fatalf("text of %s: %v", sel, err)
-		}
-		return s
-	}
-	shot := func(name string) {
-		ctx, cancel := context.WithTimeout(browser, 10*time.Second)
-		defer cancel()
-		if png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100)); err == nil {
-			_ = os.WriteFile(filepath.Join(artifacts, name+".png"), png, 0o644)
-		}
-	}
+	b := tab{t, browser}
+	step, text := b.do, b.text
+	shot := func(name string) { b.shot(artifacts, name) }
 
 	// A phone whose browser speaks English: the visitor picks Italian.
 	step("open the page on a phone", chromedp.EmulateViewport(390, 844, chromedp.EmulateMobile, chromedp.EmulateTouch),
@@ -193,9 +171,13 @@ notifier: {group_wait: 0s}
 }
 
 // darkMode and lightMode make the page see prefers-color-scheme.
-func darkMode(ctx context.Context, t *chromedp.Target) (chromedp.Void, error) { return colorScheme(ctx, t, "dark") }
+func darkMode(ctx context.Context, t *chromedp.Target) (chromedp.Void, error) {
+	return colorScheme(ctx, t, "dark")
+}
 
-func lightMode(ctx context.Context, t *chromedp.Target) (chromedp.Void, error) { return colorScheme(ctx, t, "light") }
+func lightMode(ctx context.Context, t *chromedp.Target) (chromedp.Void, error) {
+	return colorScheme(ctx, t, "light")
+}
 
 func colorScheme(ctx context.Context, t *chromedp.Target, scheme string) (chromedp.Void, error) {
 	_, err := cdp.Call(ctx, t, emulation.SetEmulatedMedia, emulation.SetEmulatedMediaParams{

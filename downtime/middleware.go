@@ -93,6 +93,12 @@ var downHTML string
 var DefaultTemplate = template.Must(template.New("down").Funcs(template.FuncMap{
 	"rfc3339": func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
 	"human":   func(t time.Time) string { return t.UTC().Format("Mon 2 Jan 2006 15:04 MST") },
+	"when": func(tx PageTexts, t time.Time) string {
+		if tx.Time != nil {
+			return tx.Time(t)
+		}
+		return t.UTC().Format("Mon 2 Jan 2006 15:04 MST")
+	},
 }).Parse(downHTML))
 
 // gate is a middleware's compiled options.

@@ -13,20 +13,20 @@ import (
 )
 
 // Keyed is a token bucket per key: burst tokens, one more every every.
-// It keeps at most max buckets: past it, full (idle) buckets are dropped,
+// It keeps at most limit buckets: past it, full (idle) buckets are dropped,
 // and with none to drop unknown keys are refused until some refill (a
 // flood of keys cannot grow memory).
 type Keyed struct {
 	every   time.Duration
 	burst   int
-	max     int
+	limit   int
 	mu      sync.Mutex
 	buckets map[string]*rate.Limiter
 }
 
 // New returns a keyed limiter.
-func New(every time.Duration, burst, max int) *Keyed {
-	return &Keyed{every: every, burst: burst, max: max, buckets: map[string]*rate.Limiter{}}
+func New(every time.Duration, burst, limit int) *Keyed {
+	return &Keyed{every: every, burst: burst, limit: limit, buckets: map[string]*rate.Limiter{}}
 }
 
 // Allow tells whether every key has a token at now, without taking one;
@@ -62,13 +62,13 @@ func (k *Keyed) bucket(key string, now time.Time) *rate.Limiter {
 	if l, ok := k.buckets[key]; ok {
 		return l
 	}
-	if len(k.buckets) >= k.max {
+	if len(k.buckets) >= k.limit {
 		for key, l := range k.buckets {
 			if l.TokensAt(now) >= float64(k.burst) {
 				delete(k.buckets, key)
 			}
 		}
-		if len(k.buckets) >= k.max {
+		if len(k.buckets) >= k.limit {
 			return nil
 		}
 	}
