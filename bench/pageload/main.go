@@ -107,6 +107,14 @@ func main() {
 		fmt.Printf("Accept-Encoding: gzip     statusd %-20s %8.0f req/s p50 %s p99 %s (%d bytes, %d gzipped)\n", t.what, r.rps, r.p50, r.p99,
 			len(body), len(fetch(base+t.path, true)))
 	}
+	// Weight: the page and every asset it loads, compressed as browsers
+	// get them.
+	weight := len(fetch(base+"/", true))
+	for _, m := range regexp.MustCompile(`(?:href|src)="((?:static|favicon)/[^"]+)"`).FindAllSubmatch(page, -1) {
+		weight += len(fetch(base+"/"+strings.ReplaceAll(string(m[1]), "&amp;", "&"), true))
+	}
+	fmt.Printf("weight: %.1f KB compressed with every asset (page %d bytes, %d gzipped)\n", float64(weight)/1000, len(page), len(fetch(base+"/", true)))
+
 	if *million == 0 {
 		return
 	}
@@ -126,14 +134,6 @@ func main() {
 	after := proc.RSS(cmd.Process.Pid)
 	fmt.Printf("rss: %.1f MiB after warm-up, %.1f MiB after %.0f more requests in %s (%+.1f%%); every 10 s: %.1f MiB\n",
 		proc.MiB(before), proc.MiB(after), done, time.Since(start).Round(time.Second), 100*float64(after-before)/float64(before), samples)
-
-	// Weight: the page and every asset it loads, compressed as browsers
-	// get them.
-	weight := len(fetch(base+"/", true))
-	for _, m := range regexp.MustCompile(`(?:href|src)="((?:static|favicon)/[^"]+)"`).FindAllSubmatch(page, -1) {
-		weight += len(fetch(base+"/"+strings.ReplaceAll(string(m[1]), "&amp;", "&"), true))
-	}
-	fmt.Printf("weight: %.1f KB compressed with every asset (page %d bytes, %d gzipped)\n", float64(weight)/1000, len(page), len(fetch(base+"/", true)))
 
 	firstPaint(*chromium, base+"/")
 }
