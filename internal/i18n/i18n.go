@@ -100,10 +100,14 @@ func Load() (*Catalog, error) {
 	return load(locales, "locales")
 }
 
-// MustLoad is Load for the catalogues built into the binary, which a
-// test checks: it panics only if the binary itself is broken.
+// builtin is the embedded catalogues, read once: they cannot change, and
+// the page, the config's validation, the gate and the notifier share them.
+var builtin = sync.OnceValues(Load)
+
+// MustLoad returns the catalogues built into the binary, which a test
+// checks: it panics only if the binary itself is broken.
 func MustLoad() *Catalog {
-	c, err := Load()
+	c, err := builtin()
 	if err != nil {
 		panic(err)
 	}

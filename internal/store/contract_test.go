@@ -177,6 +177,11 @@ func testResults(t *testing.T, s *Store) {
 	if len(hist) != 2 || hist[0].Level != status.Problem || hist[1].Level != status.Fine || !hist[1].CheckedAt.Equal(at) {
 		t.Errorf("history = %+v", hist)
 	}
+	// The response-time chart's durations: the api's runs since a time.
+	durs, err := s.DurationsOf(ctx, []status.CheckID{apiID}, at.Add(time.Second))
+	if err != nil || len(durs) != 1 || len(durs[apiID]) != 1 || durs[apiID][0] != 0.25 {
+		t.Errorf("durations since the second run = %v, %v", durs, err)
+	}
 	// A large batch crosses the multi-row insert limit.
 	var many []ResultRow
 	for i := range 1234 {

@@ -35,34 +35,9 @@ func (s *Store) ServiceChangesSince(ctx context.Context, from time.Time) (map[st
 // buckets at or after from, oldest first, by check.
 func (s *Store) RollupsOf(ctx context.Context, ids []status.CheckID, res Resolution, from time.Time) (map[status.CheckID][]Rollup, error) {
 	out := map[status.CheckID][]Rollup{}
-	if len(ids) == 0 {
-		return out, nil
-	}
-	// Checks are few next to their rollups: read their ids, then the
-	// rollups through the (resolution, bucket) index.
-	byID := map[int64]status.CheckID{}
-	var checks []struct {
-		ID       int64  `db:"id"`
-		Resource string `db:"resource"`
-		Name     string `db:"name"`
-	}
-	if err := s.db.SelectContext(ctx, &checks, "SELECT id, resource, name FROM checks"); err != nil {
-		return nil, fmt.Errorf("read checks: %w", err)
-	}
-	want := map[status.CheckID]bool{}
-	for _, id := range ids {
-		want[id] = true
-	}
-	var keys []int64
-	for _, c := range checks {
-		id := status.CheckID{Resource: c.Resource, Check: c.Name}
-		if want[id] {
-			byID[c.ID] = id
-			keys = append(keys, c.ID)
-		}
-	}
-	if len(keys) == 0 {
-		return out, nil
+	byID, keys, err := s.checkKeys(ctx, ids)
+	if err != nil || len(keys) == 0 {
+		return out, err
 	}
 	q, args, err := sqlx.In(`SELECT check_id, resolution, bucket, runs, failures, warnings, problems, worst_level, duration_seconds
 		FROM check_rollups WHERE resolution = ? AND bucket >= ? AND check_id IN (?) ORDER BY bucket`, string(res), from.UTC(), keys)
@@ -77,6 +52,65 @@ func (s *Store) RollupsOf(ctx context.Context, ids []status.CheckID, res Resolut
 		r.Bucket = r.Bucket.UTC()
 		id := byID[r.CheckID]
 		out[id] = append(out[id], r)
+	}
+	return out, nil
+}
+
+// checkKeys are the database ids of checks: by id, and as a list.
+func (s *Store) checkKeys(ctx context.Context, ids []status.CheckID) (map[int64]status.CheckID, []int64, error) {
+	if len(ids) == 0 {
+		return nil, nil, nil
+	}
+	// Checks are few next to their rows: read their ids, then the rows
+	// through their indexes.
+	var checks []struct {
+		ID       int64  `db:"id"`
+		Resource string `db:"resource"`
+		Name     string `db:"name"`
+	}
+	if err := s.db.SelectContext(ctx, &checks, "SELECT id, resource, name FROM checks"); err != nil {
+		return nil, nil, fmt.Errorf("read checks: %w", err)
+	}
+	want := map[status.CheckID]bool{}
+	for _, id := range ids {
+		want[id] = true
+	}
+	byID := map[int64]status.CheckID{}
+	var keys []int64
+	for _, c := range checks {
+		id := status.CheckID{Resource: c.Resource, Check: c.Name}
+		if want[id] {
+			byID[c.ID] = id
+			keys = append(keys, c.ID)
+		}
+	}
+	return byID, keys, nil
+}
+
+// DurationsOf reads how long the stored runs of checks took since from,
+// in seconds (a run is stored at least once per storage.results_interval,
+// and at most storage.retention.results_per_check are kept): for the
+// percentiles of a response-time chart.
+func (s *Store) DurationsOf(ctx context.Context, ids []status.CheckID, from time.Time) (map[status.CheckID][]float64, error) {
+	out := map[status.CheckID][]float64{}
+	byID, keys, err := s.checkKeys(ctx, ids)
+	if err != nil || len(keys) == 0 {
+		return out, err
+	}
+	q, args, err := sqlx.In(`SELECT check_id, duration_seconds FROM check_results WHERE check_id IN (?) AND checked_at >= ?`, keys, from.UTC())
+	if err != nil {
+		return nil, err
+	}
+	var rows []struct {
+		ID       int64   `db:"check_id"`
+		Duration float64 `db:"duration_seconds"`
+	}
+	if err := s.db.SelectContext(ctx, &rows, s.db.Rebind(q), args...); err != nil {
+		return nil, fmt.Errorf("read durations: %w", err)
+	}
+	for _, r := range rows {
+		id := byID[r.ID]
+		out[id] = append(out[id], r.Duration)
 	}
 	return out, nil
 }

@@ -42,6 +42,7 @@ import (
 type Store interface {
 	ServiceChangesSince(ctx context.Context, from time.Time) (map[string][]store.StatusChange, error)
 	RollupsOf(ctx context.Context, ids []status.CheckID, res store.Resolution, from time.Time) (map[status.CheckID][]store.Rollup, error)
+	DurationsOf(ctx context.Context, ids []status.CheckID, from time.Time) (map[status.CheckID][]float64, error)
 	IncidentMonths(ctx context.Context, loc *time.Location) ([]time.Time, error)
 	Incidents(ctx context.Context, q store.IncidentQuery) ([]store.Incident, int, error)
 	Incident(ctx context.Context, id int64) (*store.Incident, error)
@@ -341,7 +342,7 @@ func (p *Pages) rebuild(ctx context.Context, withUptime bool) {
 	if withUptime && p.opts.Store != nil {
 		if p.uptimeDue(p.uptime, b, now) {
 			rctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-			fresh, err := readUptime(rctx, p.opts.Store, b, now)
+			fresh, err := readUptime(rctx, p.opts.Store, b, p.opts.ResponseTimed, now)
 			cancel()
 			if err != nil {
 				p.opts.Logger.Debug("Cannot read the uptime history; the bars wait for the database", "err", err)
@@ -359,11 +360,18 @@ func (p *Pages) rebuild(ctx context.Context, withUptime bool) {
 }
 
 // readUptime reads what the uptime bars and sparklines need.
-func readUptime(ctx context.Context, st Store, b *board.Board, now time.Time) (*uptimeData, error) {
+func readUptime(ctx context.Context, st Store, b *board.Board, timed func(status.CheckID) bool, now time.Time) (*uptimeData, error) {
 	first := IndexWindow(now, UptimeDays)
-	var ids []status.CheckID
+	var ids, charted []status.CheckID
 	for _, s := range b.Services {
 		ids = append(ids, s.Checks...)
+		// A service's chart is of its first check that times a response.
+		for _, id := range s.Checks {
+			if timed != nil && timed(id) {
+				charted = append(charted, id)
+				break
+			}
+		}
 	}
 	changes, err := st.ServiceChangesSince(ctx, first)
 	if err != nil {
@@ -377,11 +385,15 @@ func readUptime(ctx context.Context, st Store, b *board.Board, now time.Time) (*
 	if err != nil {
 		return nil, err
 	}
+	durations, err := st.DurationsOf(ctx, charted, now.Add(-24*time.Hour))
+	if err != nil {
+		return nil, err
+	}
 	then := make(map[string]store.StatusChange, len(b.Services))
 	for _, s := range b.Services {
 		then[s.Name] = store.StatusChange{At: s.Since, New: int(s.Status), Maintenance: s.Maintenance}
 	}
-	return &uptimeData{version: b.Version, read: now, changes: changes, then: then, days: days, hours: hours}, nil
+	return &uptimeData{version: b.Version, read: now, changes: changes, then: then, days: days, hours: hours, durations: durations}, nil
 }
 
 // snapshot is the pages of one board, rendered.

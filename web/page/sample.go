@@ -23,7 +23,7 @@ func sampleData(page string, l *i18n.Lang) *Data {
 		Name: "API", Description: "d", Link: "https://example.com", Status: statusView(status.PartialOutage, l), Maintenance: true,
 		Manual: true, ManualReason: "r", Since: t,
 		Uptime: uptimeBar([]Day{{Date: t, Uptime: 0.5, Worst: status.MajorOutage}, {Date: t, NoData: true}}, l),
-		Chart:  &Chart{Points: "0,1 2,3", Median: "1 ms", Peak: "2 ms", MedianY: "3", Label: "l"},
+		Chart:  &Chart{Points: "0,1 2,3", P50: "1 ms", P95: "2 ms", Peak: "2 ms", MedianY: "3", Label: "l"},
 	}
 	d := &Data{
 		Site: SiteInfo{Name: "ACME", Title: "ACME status", URL: "https://example.com"}, Favicon: "favicon/default",

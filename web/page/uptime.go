@@ -184,11 +184,11 @@ func percent(f float64, l *i18n.Lang) string {
 // Chart is a labelled response-time line over the last hours.
 type Chart struct {
 	Points string
-	// Median and Peak are the median and the slowest of the hours'
-	// average response times ("120 ms"); MedianY is the median's height
-	// in the drawing.
-	Median, Peak string
-	MedianY      string
+	// P50 and P95 are the median and the 95th percentile of the runs'
+	// response times ("120 ms"); Peak is the slowest hour's average, the
+	// drawing's top; MedianY is the median's height in the drawing.
+	P50, P95, Peak string
+	MedianY        string
 	// Label says it all, for screen readers.
 	Label string
 }
@@ -197,8 +197,10 @@ type Chart struct {
 const chartW, chartH = 240.0, 48.0
 
 // sparkline draws the average response time of an http check per hour
-// from its hour rollups; nil without two hours of data.
-func sparkline(hours []store.Rollup, l *i18n.Lang) *Chart {
+// from its hour rollups, with the percentiles of its stored runs'
+// durations (of the hours' averages when none is stored); nil without
+// two hours of data.
+func sparkline(hours []store.Rollup, durations []float64, l *i18n.Lang) *Chart {
 	var pts []float64
 	var peak float64
 	for _, r := range hours {
@@ -212,13 +214,13 @@ func sparkline(hours []store.Rollup, l *i18n.Lang) *Chart {
 	if len(pts) < 2 || peak <= 0 {
 		return nil
 	}
-	sorted := slices.Clone(pts)
-	slices.Sort(sorted)
-	median := sorted[len(sorted)/2]
-	if len(sorted)%2 == 0 {
-		median = (sorted[len(sorted)/2-1] + median) / 2
+	sorted := slices.Clone(durations)
+	if len(sorted) < 2 {
+		sorted = slices.Clone(pts)
 	}
-	y := func(v float64) string { return strconv.FormatFloat(chartH-1-(chartH-2)*v/peak, 'f', 1, 64) }
+	slices.Sort(sorted)
+	median, p95 := quantile(sorted, 0.5), quantile(sorted, 0.95)
+	y := func(v float64) string { return strconv.FormatFloat(chartH-1-(chartH-2)*min(v, peak)/peak, 'f', 1, 64) }
 	var b strings.Builder
 	step := chartW / float64(len(pts)-1)
 	for i, p := range pts {
@@ -229,9 +231,20 @@ func sparkline(hours []store.Rollup, l *i18n.Lang) *Chart {
 		b.WriteByte(',')
 		b.WriteString(y(p))
 	}
-	c := &Chart{Points: b.String(), Median: millis(median, l), Peak: millis(peak, l), MedianY: y(median)}
-	c.Label = l.T("chart.label", "Hours", len(pts), "P50", c.Median, "P95", c.Peak)
+	c := &Chart{Points: b.String(), P50: millis(median, l), P95: millis(p95, l), Peak: millis(peak, l), MedianY: y(median)}
+	c.Label = l.T("chart.label", "Hours", len(pts), "P50", c.P50, "P95", c.P95)
 	return c
+}
+
+// quantile is the q-quantile of sorted values (linear between the two
+// nearest ranks).
+func quantile(sorted []float64, q float64) float64 {
+	pos := q * float64(len(sorted)-1)
+	i := int(pos)
+	if i+1 >= len(sorted) {
+		return sorted[len(sorted)-1]
+	}
+	return sorted[i] + (sorted[i+1]-sorted[i])*(pos-float64(i))
 }
 
 func millis(s float64, l *i18n.Lang) string {

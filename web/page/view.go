@@ -307,6 +307,9 @@ type uptimeData struct {
 	then  map[string]store.StatusChange
 	days  map[status.CheckID][]store.Rollup
 	hours map[status.CheckID][]store.Rollup
+	// durations are the stored runs' durations of the last day, of the
+	// checks the charts show.
+	durations map[status.CheckID][]float64
 }
 
 // buildIndex builds the index of a board.
@@ -371,7 +374,7 @@ func serviceView(s *board.Service, up *uptimeData, timed func(status.CheckID) bo
 	for _, id := range s.Checks {
 		perCheck = append(perCheck, up.days[id])
 		if v.Chart == nil && timed != nil && timed(id) {
-			v.Chart = sparkline(up.hours[id], l)
+			v.Chart = sparkline(up.hours[id], up.durations[id], l)
 		}
 	}
 	v.Uptime = uptimeBar(ServiceDays(now, UptimeDays, s.Status, s.Created, up.history(s), SumDays(perCheck)), l)

@@ -158,13 +158,23 @@ func TestUrlize(t *testing.T) {
 
 func TestChart(t *testing.T) {
 	en, _ := i18n.MustLoad().Get("en")
-	if sparkline([]store.Rollup{{Runs: 1, DurationSeconds: 0.1}}, en) != nil {
+	hours := []store.Rollup{{Runs: 2, DurationSeconds: 0.2}, {Runs: 1, DurationSeconds: 0.3}, {Runs: 1, DurationSeconds: 1.5}}
+	if sparkline(hours[:1], nil, en) != nil {
 		t.Error("a line from one point")
 	}
-	s := sparkline([]store.Rollup{{Runs: 2, DurationSeconds: 0.2}, {Runs: 1, DurationSeconds: 0.3}, {Runs: 1, DurationSeconds: 1.5}}, en)
-	if s == nil || s.Points != "0.0,43.9 120.0,37.8 240.0,1.0" || s.Median != "300 ms" || s.Peak != "1.50 s" ||
-		s.Label != "Response time over the last 3 hours: 300 ms median, 1.50 s at the slowest hour" {
+	// Without stored runs, the percentiles are the hours' averages'.
+	s := sparkline(hours, nil, en)
+	if s == nil || s.Points != "0.0,43.9 120.0,37.8 240.0,1.0" || s.P50 != "300 ms" || s.P95 != "1.38 s" || s.Peak != "1.50 s" ||
+		s.Label != "Response time over the last 3 hours: 300 ms median, 1.38 s at the 95th percentile" {
 		t.Errorf("chart: %+v", s)
+	}
+	// With them, the runs' own: 100 runs of 1…100 ms.
+	var runs []float64
+	for i := range 100 {
+		runs = append(runs, float64(100-i)/1000)
+	}
+	if s := sparkline(hours, runs, en); s.P50 != "50 ms" || s.P95 != "95 ms" {
+		t.Errorf("percentiles of the runs: p50 %s p95 %s", s.P50, s.P95)
 	}
 }
 
