@@ -146,7 +146,7 @@ type renderer struct {
 	subscribeLimits *subscribeLimits
 	catalog         *i18n.Catalog
 	brand           Brand
-	templates       templates
+	templates       *templates
 	favicons        map[string]*icon
 	assets          Assets
 	static          map[string]*asset // versioned assets by path under the root: static/…, favicon/…
@@ -199,7 +199,8 @@ func newRenderer(s Settings, now func() time.Time, cat *i18n.Catalog) (*renderer
 	if s.Title == "" {
 		s.Title = s.SiteName
 	}
-	ts, in, err := loadTemplates(s.TemplatesDir, cat, funcs(now, s.Location))
+	first, _ := cat.Get(cmp.Or(s.Language, i18n.Default))
+	ts, in, err := loadTemplates(s.TemplatesDir, first, funcs(now, s.Location))
 	if err != nil {
 		return nil, err
 	}

@@ -12,6 +12,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/statusd/statusd/internal/i18n"
@@ -27,8 +28,31 @@ var PageNames = []string{"index", "incident", "archive", "checks", "error", "sub
 // Blocks are the blocks of the base template an override may redefine.
 var Blocks = []string{"title", "favicon", "meta_extra", "style", "header", "branding", "userlinks", "content", "footer", "script"}
 
-// templates holds one parsed template set per language and page.
-type templates map[string]map[string]*template.Template
+// templates holds the parsed pages of each language: the default one's
+// parsed when a theme loads (rendering them checks an override), the
+// others when first asked for — a language's set is about a megabyte of
+// parse trees, and most sites serve one or two.
+type templates struct {
+	mu     sync.Mutex
+	byLang map[string]map[string]*template.Template
+	// parse parses every page for a language.
+	parse func(*i18n.Lang) (map[string]*template.Template, inline, error)
+}
+
+// pages are a language's parsed pages.
+func (ts *templates) pages(l *i18n.Lang) (map[string]*template.Template, error) {
+	ts.mu.Lock()
+	defer ts.mu.Unlock()
+	if set, ok := ts.byLang[l.Code]; ok {
+		return set, nil
+	}
+	set, _, err := ts.parse(l)
+	if err != nil {
+		return nil, err
+	}
+	ts.byLang[l.Code] = set
+	return set, nil
+}
 
 // inline are the hashes of the inline styles and scripts the pages hold
 // (an operator's overrides'), for the Content-Security-Policy.
@@ -39,7 +63,7 @@ type inline struct{ styles, scripts []string }
 // a broken override is an error at start (naming its file and line), not
 // a broken page later; the sample pages give the inline styles and
 // scripts the policy allows.
-func loadTemplates(dir string, cat *i18n.Catalog, funcs func(*i18n.Lang) template.FuncMap) (templates, inline, error) {
+func loadTemplates(dir string, first *i18n.Lang, funcs func(*i18n.Lang) template.FuncMap) (*templates, inline, error) {
 	builtin := func(name string) (string, error) {
 		b, err := fs.ReadFile(assets, "assets/templates/"+name+".html")
 		return string(b), err
@@ -73,10 +97,13 @@ func loadTemplates(dir string, cat *i18n.Catalog, funcs func(*i18n.Lang) templat
 	if err != nil {
 		return nil, inline{}, err
 	}
-	ts := templates{}
-	var in inline
-	for _, l := range cat.Langs() {
-		ts[l.Code] = map[string]*template.Template{}
+	if len(errs) > 0 {
+		return nil, inline{}, dedupErrors(errs)
+	}
+	parse := func(l *i18n.Lang) (map[string]*template.Template, inline, error) {
+		set := map[string]*template.Template{}
+		var in inline
+		var errs []error
 		for _, page := range PageNames {
 			src, err := builtin(page)
 			if err != nil {
@@ -88,16 +115,21 @@ func loadTemplates(dir string, cat *i18n.Catalog, funcs func(*i18n.Lang) templat
 				continue
 			}
 			in.styles, in.scripts = append(in.styles, styles...), append(in.scripts, scripts...)
-			ts[l.Code][page] = t
+			set[page] = t
 		}
+		if len(errs) > 0 {
+			return nil, inline{}, dedupErrors(errs)
+		}
+		slices.Sort(in.styles)
+		slices.Sort(in.scripts)
+		in.styles, in.scripts = slices.Compact(in.styles), slices.Compact(in.scripts)
+		return set, in, nil
 	}
-	if len(errs) > 0 {
-		return nil, inline{}, dedupErrors(errs)
+	set, in, err := parse(first)
+	if err != nil {
+		return nil, inline{}, err
 	}
-	slices.Sort(in.styles)
-	slices.Sort(in.scripts)
-	in.styles, in.scripts = slices.Compact(in.styles), slices.Compact(in.scripts)
-	return ts, in, nil
+	return &templates{byLang: map[string]map[string]*template.Template{first.Code: set}, parse: parse}, in, nil
 }
 
 // file is a template's source and where it came from.
@@ -149,9 +181,13 @@ func dedupErrors(errs []error) error {
 }
 
 // execute renders a page in the data's language.
-func (ts templates) execute(page string, d *Data) ([]byte, error) {
+func (ts *templates) execute(page string, d *Data) ([]byte, error) {
+	set, err := ts.pages(d.Lang)
+	if err != nil {
+		return nil, err
+	}
 	var b bytes.Buffer
-	if err := ts[d.Lang.Code][page].ExecuteTemplate(&b, "base", d); err != nil {
+	if err := set[page].ExecuteTemplate(&b, "base", d); err != nil {
 		return nil, fmt.Errorf("render %s: %w", page, err)
 	}
 	return b.Bytes(), nil
