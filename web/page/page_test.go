@@ -242,6 +242,11 @@ func TestRoutes(t *testing.T) {
 	if len(feed.Links) != 2 || feed.Links[1].Rel != "self" || feed.Links[1].Href != f.srv.URL+"/feed.atom" || feed.Author.Name == "" {
 		t.Errorf("feed links %+v, author %q", feed.Links, feed.Author.Name)
 	}
+	// The feed in Italian: its language said, its states translated.
+	it := f.get("/feed.atom", "Accept-Language", "it").body
+	if err := xml.Unmarshal([]byte(it), &feed); err != nil || !strings.Contains(it, `xml:lang="it"`) || !strings.Contains(it, "<title>ACME status: incidenti</title>") {
+		t.Errorf("the Italian feed: %v\n%.400s", err, it)
+	}
 	// A collapsed group (operational, when_operational) is closed; an
 	// empty group is not shown.
 	idx := f.get("/").body
