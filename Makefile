@@ -48,6 +48,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzHeartbeatBody -fuzztime $(FUZZTIME) ./web/
 	$(GO) test -run '^$$' -fuzz FuzzWriteBodies -fuzztime $(FUZZTIME) ./web/
 	$(GO) test -run '^$$' -fuzz FuzzMarkdown -fuzztime $(FUZZTIME) ./web/page/
+	$(GO) test -run '^$$' -fuzz FuzzSubscribe -fuzztime $(FUZZTIME) ./internal/content/
 	$(GO) test -run '^$$' -fuzz FuzzParseTime -fuzztime $(FUZZTIME) ./cmd/statusd/
 
 clean:
