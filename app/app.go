@@ -378,6 +378,15 @@ func New(ctx context.Context, opts Options) (_ *App, err error) {
 		return nil, err
 	}
 	a.auth = auth.New(auth.Options{Store: st, Logger: logger.With("component", "auth")})
+	// Subscribers' messages link back to the page: without an address
+	// visitors reach it at, nobody may subscribe (the page and the admin
+	// say so).
+	var subscriptions content.Subscriptions
+	if external != nil {
+		subscriptions = a.evaluator
+	} else if cfg.SubscribeEmail() || cfg.SubscribeWebhook() {
+		logger.Info("Visitors cannot subscribe: set --web.external-url, the address the links in their messages lead to")
+	}
 	popts := page.Options{
 		Logger:        logger.With("component", "page"),
 		Catalog:       a.catalog,
@@ -398,13 +407,7 @@ func New(ctx context.Context, opts Options) (_ *App, err error) {
 			return errors.New("no read token")
 		},
 	}
-	// Subscribers' messages link back to the page: without an address
-	// visitors reach it at, nobody may subscribe.
-	if external != nil {
-		popts.Subscriptions = a.evaluator
-	} else if cfg.SubscribeEmail() || cfg.SubscribeWebhook() {
-		logger.Info("Visitors cannot subscribe: set --web.external-url, the address the links in their messages lead to")
-	}
+	popts.Subscriptions = subscriptions
 	a.pages = page.New(popts)
 	a.pages.Use(theme)
 	// A database that answers at once (a local SQLite file, a PostgreSQL
@@ -421,21 +424,16 @@ func New(ctx context.Context, opts Options) (_ *App, err error) {
 		reload = a.Reload
 	}
 	a.admin, err = admin.New(admin.Options{
-		Logger:   logger.With("component", "admin"),
-		Store:    st,
-		Operator: operator{a.evaluator, st},
-		Subscriptions: func() content.Subscriptions {
-			if external == nil {
-				return nil
-			}
-			return a.evaluator
-		}(),
-		Boards:      a.board,
-		Checks:      a.checkInfos,
-		ExternalURL: external,
-		Location:    cfg.Site.Location(),
-		Registerer:  a.registry,
-		Refresh:     a.board.Refresh,
+		Logger:        logger.With("component", "admin"),
+		Store:         st,
+		Operator:      operator{a.evaluator, st},
+		Subscriptions: subscriptions,
+		Boards:        a.board,
+		Checks:        a.checkInfos,
+		ExternalURL:   external,
+		Location:      cfg.Site.Location(),
+		Registerer:    a.registry,
+		Refresh:       a.board.Refresh,
 	})
 	if err != nil {
 		return nil, err

@@ -92,7 +92,7 @@ var downHTML string
 // status page.
 var DefaultTemplate = template.Must(template.New("down").Funcs(template.FuncMap{
 	"rfc3339": func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
-	"human":   func(t time.Time) string { return t.UTC().Format("Mon 2 Jan 2006 15:04 MST") },
+	// when is the time the site is back by, in the page's words.
 	"when": func(tx PageTexts, t time.Time) string {
 		if tx.Time != nil {
 			return tx.Time(t)

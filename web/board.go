@@ -125,7 +125,7 @@ func public(f http.HandlerFunc) http.Handler {
 // 304.
 func (h *handler) summary(w http.ResponseWriter, r *http.Request) {
 	b := h.opts.Board.Board()
-	now := time.Now()
+	now := h.opts.Clock.Now()
 	c := h.summaryCache.Load()
 	if c == nil || c.version != b.Version || !now.Before(c.until) {
 		h.summaryMu.Lock()
@@ -247,7 +247,7 @@ func (h *handler) groups(w http.ResponseWriter, _ *http.Request) {
 }
 
 func (h *handler) maintenances(w http.ResponseWriter, _ *http.Request) {
-	writeJSON(w, http.StatusOK, maintenancesJSON(h.opts.Board.Board(), time.Now()))
+	writeJSON(w, http.StatusOK, maintenancesJSON(h.opts.Board.Board(), h.opts.Clock.Now()))
 }
 
 // incidents serves a page of incidents, newest first: ?state=open|closed,

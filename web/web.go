@@ -13,6 +13,7 @@ import (
 	"sync/atomic"
 
 	"github.com/gorilla/mux"
+	"github.com/jonboulle/clockwork"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/exporter-toolkit/web"
 
@@ -47,6 +48,9 @@ type Checks interface {
 // Options configure the handler.
 type Options struct {
 	Logger *slog.Logger
+	// Clock tells the time the read API's answers depend on (a window in
+	// progress or not); nil is the wall clock.
+	Clock  clockwork.Clock
 	Checks Checks
 	// Board is the status page's state; History reads what it does not
 	// hold.
@@ -88,6 +92,9 @@ type Options struct {
 // Handler returns statusd's HTTP handler.
 func Handler(opts Options) (http.Handler, error) {
 	r := mux.NewRouter()
+	if opts.Clock == nil {
+		opts.Clock = clockwork.NewRealClock()
+	}
 	h := &handler{opts: opts, router: r}
 	in := newInstrumentation(opts.Registerer)
 	r.Use(in.middleware)

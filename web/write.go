@@ -233,7 +233,7 @@ func (h *handler) createMaintenance(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("Location", "/api/v1/maintenances/"+strconv.FormatInt(out.ID, 10))
-	writeJSON(w, http.StatusCreated, maintenanceOf(out, time.Now()))
+	writeJSON(w, http.StatusCreated, maintenanceOf(out, h.opts.Clock.Now()))
 }
 
 type maintenanceEditJSON struct {
@@ -262,7 +262,7 @@ func (h *handler) editMaintenance(w http.ResponseWriter, r *http.Request) {
 		h.writeFailed(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, maintenanceOf(out, time.Now()))
+	writeJSON(w, http.StatusOK, maintenanceOf(out, h.opts.Clock.Now()))
 }
 
 func (h *handler) cancelMaintenance(w http.ResponseWriter, r *http.Request) {

@@ -182,11 +182,6 @@ func (s *Store) Subscriber(ctx context.Context, id int64) (Subscriber, error) {
 	return readSubscriber(ctx, s.db, "id = ?", id)
 }
 
-// SubscriberByToken reads a subscriber by its own token.
-func (s *Store) SubscriberByToken(ctx context.Context, token string) (Subscriber, error) {
-	return readSubscriber(ctx, s.db, "token = ?", token)
-}
-
 // Subscribers lists every subscriber, confirmed or not, oldest first.
 func (s *Store) Subscribers(ctx context.Context) ([]Subscriber, error) {
 	var subs []Subscriber
@@ -252,7 +247,9 @@ func (t *Tx) Announce(a Announcement, now time.Time) (int64, error) {
 	}
 	n, _ := res.RowsAffected()
 	if n > 0 {
-		t.enqueued = append(t.enqueued, OutboxRow{Receiver: SubscriberPrefix + "*", Kind: a.Kind, DedupKey: a.DedupKey, Topic: a.Topic})
+		// One entry stands for the rows written (Enqueued's readers wake
+		// the notifier and print what was written), saying how many.
+		t.enqueued = append(t.enqueued, OutboxRow{Receiver: strconv.FormatInt(n, 10) + " subscribers", Kind: a.Kind, DedupKey: a.DedupKey, Topic: a.Topic})
 	}
 	return n, nil
 }

@@ -120,7 +120,7 @@ func testSubscribers(t *testing.T, s *Store) {
 	if err := s.Update(ctx, func(tx *Tx) error { _, err := tx.Unsubscribe(ada.Token); return err }); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.SubscriberByToken(ctx, ada.Token); !errors.Is(err, ErrNoSubscriber) {
+	if _, err := s.Subscriber(ctx, ada.ID); !errors.Is(err, ErrNoSubscriber) {
 		t.Errorf("after unsubscribing: %v", err)
 	}
 	if id, ok := SubscriberID(bob.Receiver()); !ok || id != bob.ID {

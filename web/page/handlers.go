@@ -100,7 +100,7 @@ func (p *Pages) langOf(w http.ResponseWriter, r *http.Request, s *snapshot) *i18
 	h := w.Header()
 	h["Vary"] = varyLanguage
 	cat := s.r.catalog
-	if q := r.URL.Query().Get("lang"); q != "" {
+	if q := langParam(r); q != "" {
 		if l, ok := cat.Get(q); ok {
 			path := "/"
 			if p.opts.ExternalURL != nil && p.opts.ExternalURL.Path != "" {
@@ -117,6 +117,15 @@ func (p *Pages) langOf(w http.ResponseWriter, r *http.Request, s *snapshot) *i18
 		}
 	}
 	return cat.Match(r.Header.Get("Accept-Language"))
+}
+
+// langParam is ?lang=, without parsing the query of a request that has
+// none (most: the page is served tens of thousands of times a second).
+func langParam(r *http.Request) string {
+	if r.URL.RawQuery == "" {
+		return ""
+	}
+	return r.URL.Query().Get("lang")
 }
 
 // varyLanguage is the Vary of a page in the visitor's language.
@@ -406,7 +415,7 @@ func (p *Pages) badge(w http.ResponseWriter, r *http.Request) {
 	}
 	name := mux.Vars(r)["service"]
 	a, ok := s.badges[name]
-	if q := r.URL.Query().Get("lang"); ok && q != "" {
+	if q := langParam(r); ok && q != "" {
 		// Badges are embedded elsewhere: in the default language, or
 		// the one asked for.
 		if l, known := s.r.catalog.Get(q); known && l != s.lang {

@@ -524,9 +524,6 @@ func (r *Response) Serve(w http.ResponseWriter, req *http.Request, cacheControl 
 	r.a.serve(w, req, http.StatusOK, cacheControl)
 }
 
-// Body is the response's uncompressed body.
-func (r *Response) Body() []byte { return r.a.body }
-
 // keptAsset is old when it has the same body and type, or a new asset.
 func keptAsset(old *asset, body []byte, ctype string) *asset {
 	if old != nil && old.ctypeH[0] == ctype && bytes.Equal(old.body, body) {
