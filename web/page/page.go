@@ -454,9 +454,12 @@ func (p *Pages) build(r *renderer, b *board.Board, up *uptimeData, now time.Time
 		}
 		key := "index|" + l.Code
 		a, err := p.renderIndex(s, l, now, s.prevLazy(key))
-		if err == nil {
-			s.lazy[key] = a
+		if err != nil {
+			// Its first visitor renders it, and is told if it fails.
+			p.opts.Logger.Error("Cannot render the status page", "lang", l.Code, "err", err)
+			return true
 		}
+		s.lazy[key] = a
 		return true
 	})
 	for _, sv := range b.Services {
