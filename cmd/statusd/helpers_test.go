@@ -100,13 +100,19 @@ func (d *daemon) get(t *testing.T, path string) (int, string) {
 }
 
 // eventually polls until cond holds, failing after a generous bound (a
-// bound, not a measure: the test passes as soon as cond holds).
-func eventually(t *testing.T, what string, cond func() bool) {
+// bound, not a measure: the test passes as soon as cond holds, and the
+// bound is wide because CI runs this beside the race-built app tests).
+// An optional explain says, on failure, what was seen last.
+func eventually(t *testing.T, what string, cond func() bool, explain ...func() string) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(30 * time.Second)
 	for !cond() {
 		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
+			var seen string
+			for _, e := range explain {
+				seen += "\n" + e()
+			}
+			t.Fatalf("timed out waiting for %s%s", what, seen)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
