@@ -10,6 +10,8 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptrace"
+	"net/netip"
+	"net/url"
 	"strings"
 	"sync"
 	"time"
@@ -34,6 +36,12 @@ import (
 // back to b880cb4's level or below.
 type directTransport struct {
 	dialer *net.Dialer
+	// origin is the check's URL host (with its port), originHost its
+	// name or address and originAddr the address to dial, worked out
+	// once: every run dials them (a redirect may lead elsewhere).
+	origin, originHost, originAddr string
+	// originIP tells that the origin is an IP address: no DNS phase.
+	originIP bool
 	// tlsConfig is the check's (nil: Go's defaults); a request gets a
 	// copy with its host as the server name when the config names none.
 	tlsConfig *tls.Config
@@ -68,17 +76,15 @@ func (t *directTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		return nil, fmt.Errorf("unsupported URL %q", req.URL)
 	}
 	ctx := req.Context()
-	trace := httptrace.ContextClientTrace(ctx)
-	host := req.URL.Hostname()
-	port := req.URL.Port()
-	if port == "" {
-		port = map[string]string{"http": "80", "https": "443"}[req.URL.Scheme]
+	trace, viaHTTPTrace := runTrace(ctx)
+	host, addr, isIP := t.originHost, t.originAddr, t.originIP
+	if req.URL.Host != t.origin || t.origin == "" {
+		host, addr, isIP = dialAddr(req.URL)
 	}
-	addr := net.JoinHostPort(host, port)
 	if trace != nil && trace.GetConn != nil {
 		trace.GetConn(addr)
 	}
-	conn, err := t.dialer.DialContext(doneOnly{ctx}, "tcp", addr)
+	conn, err := t.dial(ctx, addr, isIP, trace, viaHTTPTrace)
 	if err != nil {
 		closeBody(req)
 		return nil, err
@@ -124,7 +130,8 @@ func (t *directTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 
 	// One request per connection: say so, as the Transport does without
-	// keep-alives. (A shallow copy: the caller's request is not ours.)
+	// keep-alives. (A shallow copy: the caller's request is not ours. A
+	// check's own request says so already; a redirect's does not.)
 	if !req.Close {
 		r := *req
 		r.Close = true
@@ -181,6 +188,44 @@ func (t *directTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	limit.left = -1 // the body is bounded by the check, not here
 	resp.Body = &directBody{ReadCloser: resp.Body, conn: conn, stop: stop, release: release}
 	return resp, nil
+}
+
+// dialAddr is the host of a URL, the address to dial for it and
+// whether the host is an IP address.
+func dialAddr(u *url.URL) (host, addr string, isIP bool) {
+	host = u.Hostname()
+	port := u.Port()
+	if port == "" {
+		port = "80"
+		if u.Scheme == "https" {
+			port = "443"
+		}
+	}
+	_, err := netip.ParseAddr(host)
+	return host, net.JoinHostPort(host, port), err == nil
+}
+
+// dial connects to addr within ctx and reports the dns and connect
+// phases to trace. When trace came through httptrace, the dialer reports
+// them itself; otherwise the transport times an IP address's connect,
+// and hands a host name's dial to httptrace for its DNS phase (which
+// only the resolver sees).
+func (t *directTransport) dial(ctx context.Context, addr string, isIP bool, trace *httptrace.ClientTrace, viaHTTPTrace bool) (net.Conn, error) {
+	dialCtx := context.Context(doneOnly{ctx})
+	if trace == nil || viaHTTPTrace {
+		return t.dialer.DialContext(dialCtx, "tcp", addr)
+	}
+	if !isIP {
+		return t.dialer.DialContext(httptrace.WithClientTrace(dialCtx, trace), "tcp", addr)
+	}
+	if trace.ConnectStart != nil {
+		trace.ConnectStart("tcp", addr)
+	}
+	conn, err := t.dialer.DialContext(dialCtx, "tcp", addr)
+	if trace.ConnectDone != nil {
+		trace.ConnectDone("tcp", addr, err)
+	}
+	return conn, err
 }
 
 // doneOnly is a context that ends when its parent does but tells no

@@ -379,6 +379,18 @@ func TestHTTPTimings(t *testing.T) {
 	if r.Details["redirects"] != 1 || r.Details["http_version"] != "HTTP/1.1" || r.Details["status_code"] != 200 {
 		t.Errorf("details = %v", r.Details)
 	}
+
+	// An IP address: the transport times the connect itself, and there
+	// is no DNS phase.
+	r = run(t, `{name: c, kind: http, url: "`+srv.URL+`/next", tls_config: {ca_file: "`+ca.file+`", server_name: localhost}}`, Env{})
+	wantLevel(t, r, status.Fine, true)
+	ip, ok := r.Details["timings"].(Timings)
+	if !ok {
+		t.Fatalf("timings = %#v", r.Details["timings"])
+	}
+	if ip.DNS != 0 || ip.Connect <= 0 || ip.TLS <= 0 || ip.Processing <= 0 {
+		t.Errorf("timings of an IP address = %+v, want no dns and positive connect, tls and processing", ip)
+	}
 }
 
 func TestHTTP2(t *testing.T) {

@@ -4,6 +4,7 @@ import (
 	"crypto/tls"
 	"net"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
@@ -29,7 +30,8 @@ const maxResponseHeaderBytes = 64 << 10
 // enable_http2) is negotiated over TLS: it is set up only for an https
 // target, as its state costs a kilobyte per check that a plain http one
 // would never use (a redirect from http to https then speaks HTTP/1.1).
-func newHTTPClient(cfg promconfig.HTTPClientConfig, https bool) (*http.Client, error) {
+func newHTTPClient(cfg promconfig.HTTPClientConfig, target *url.URL) (*http.Client, error) {
+	https := target.Scheme == "https"
 	// A check without TLS options uses Go's defaults: no config of its
 	// own to keep (half a kilobyte a check).
 	var tlsConfig *tls.Config
@@ -46,7 +48,9 @@ func newHTTPClient(cfg promconfig.HTTPClientConfig, https bool) (*http.Client, e
 	direct := cfg.ProxyURL.URL == nil && !cfg.ProxyFromEnvironment && !http2
 	newTransport := func(tc *tls.Config) (http.RoundTripper, error) {
 		if direct {
-			return &directTransport{dialer: dialer, tlsConfig: tc, maxHeader: maxResponseHeaderBytes}, nil
+			t := &directTransport{dialer: dialer, tlsConfig: tc, maxHeader: maxResponseHeaderBytes, origin: target.Host}
+			t.originHost, t.originAddr, t.originIP = dialAddr(target)
+			return t, nil
 		}
 		t := &http.Transport{
 			Proxy:                  cfg.Proxy(),
@@ -65,7 +69,7 @@ func newHTTPClient(cfg promconfig.HTTPClientConfig, https bool) (*http.Client, e
 		}
 		t.Protocols.SetHTTP1(true)
 		t.Protocols.SetHTTP2(cfg.EnableHTTP2 && https)
-		return t, nil
+		return traceTransport{t}, nil
 	}
 	settings := promconfig.TLSRoundTripperSettings{
 		CA:   secretReader(promconfig.Secret(cfg.TLSConfig.CA), cfg.TLSConfig.CAFile),
