@@ -22,7 +22,6 @@ import (
 	"crypto/subtle"
 	"embed"
 	"errors"
-	"html/template"
 	"io/fs"
 	"log/slog"
 	"net/http"
@@ -89,7 +88,7 @@ type Options struct {
 // Admin serves /admin.
 type Admin struct {
 	opts    Options
-	pages   map[string]*template.Template
+	pages   templates
 	logins  *loginGuard
 	origins *http.CrossOriginProtection
 	static  http.Handler
@@ -112,10 +111,7 @@ func New(opts Options) (*Admin, error) {
 	if opts.SessionTTL == 0 {
 		opts.SessionTTL = 12 * time.Hour
 	}
-	pages, err := parseTemplates(opts.Location)
-	if err != nil {
-		return nil, err
-	}
+	pages := lazyTemplates(opts.Location)
 	static, err := fs.Sub(assets, "static")
 	if err != nil {
 		return nil, err
