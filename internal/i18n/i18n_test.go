@@ -76,7 +76,7 @@ func TestCataloguesComplete(t *testing.T) {
 				continue
 			}
 			for _, n := range []int{0, 1, 2, 5, 21, 1000000} {
-				if _, ok := l.texts[k][formOf(l.tag, n)]; !ok {
+				if _, ok := l.texts()[k][formOf(l.tag, n)]; !ok {
 					t.Errorf("%s: %s has no %s form (for %d)", l.Code, k, formOf(l.tag, n), n)
 				}
 			}
