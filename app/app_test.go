@@ -99,6 +99,12 @@ func (d *daemon) get(t *testing.T, path string) (int, string) {
 func (d *daemon) do(t *testing.T, method, path string) (int, string) {
 	t.Helper()
 	req, _ := http.NewRequest(method, d.url+path, nil)
+	return send(t, req)
+}
+
+// send makes a request and returns its status and body.
+func send(t *testing.T, req *http.Request) (int, string) {
+	t.Helper()
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
