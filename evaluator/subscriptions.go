@@ -191,9 +191,9 @@ func (e *Evaluator) announceWindows(ctx context.Context, windows []store.Mainten
 		return
 	}
 	type item struct {
-		m    store.Maintenance
-		what string
-		at   time.Time
+		m         store.Maintenance
+		what, key string
+		at        time.Time
 	}
 	var items []item
 	add := func(m store.Maintenance, what string, at time.Time) {
@@ -201,7 +201,7 @@ func (e *Evaluator) announceWindows(ctx context.Context, windows []store.Mainten
 		// round (10,000 subscribers' rows would be tried each time).
 		key := strconv.FormatInt(m.ID, 10) + "/" + what
 		if _, told := e.windowsTold[key]; !told {
-			items = append(items, item{m, what, at})
+			items = append(items, item{m, what, key, at})
 		}
 	}
 	for _, m := range windows {
@@ -234,10 +234,11 @@ func (e *Evaluator) announceWindows(ctx context.Context, windows []store.Mainten
 		return nil
 	})
 	if err != nil {
-		e.logger.Debug("Cannot tell subscribers of maintenance", "err", err)
+		// Not marked told: the next round tries again.
+		e.logger.Warn("Cannot tell subscribers of maintenance", "err", err)
 		return
 	}
 	for _, it := range items {
-		e.windowsTold[strconv.FormatInt(it.m.ID, 10)+"/"+it.what] = now
+		e.windowsTold[it.key] = now
 	}
 }
