@@ -1,7 +1,6 @@
 package app
 
 import (
-	"io"
 	"net/http"
 	"net/url"
 	"os"
@@ -28,7 +27,7 @@ site: {name: ACME}
 services: [{name: API}]
 smtp: {host: 127.0.0.1, port: ` + itoa(smtp.Port) + `, tls: starttls, from: status@acme.example, tls_config: {ca_file: ` + smtp.CAFile + `}}
 notifier: {group_wait: 0s, retry_min: 1s, give_up_after: 1s}
-subscriptions: {per_client: 5, per_address: 2}
+subscriptions: {per_client: 6, per_address: 2}
 `
 	if err := os.WriteFile(file, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
@@ -40,13 +39,7 @@ subscriptions: {per_client: 5, per_address: 2}
 		req, _ := http.NewRequest(http.MethodPost, d.url+"/subscribe", strings.NewReader(form.Encode()))
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 		req.Header.Set("Accept-Language", lang)
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		return resp.StatusCode, string(b)
+		return send(t, req)
 	}
 	// confirms counts the confirmation links written (by key: a row may
 	// move from pending to sent between the reads).
@@ -92,6 +85,11 @@ subscriptions: {per_client: 5, per_address: 2}
 	if code, body := post(email("not an address"), "it"); code != http.StatusBadRequest || !strings.Contains(body, "Inserisci un indirizzo e-mail") {
 		t.Errorf("bad address: %d\n%s", code, body)
 	}
+	// A service not on the page is refused rather than dropped (with none
+	// left, the visitor would hear of every service).
+	if code, body := post(url.Values{"email": {"carol@example.com"}, "service": {"API", "Nope"}}, "en"); code != http.StatusBadRequest || !strings.Contains(body, "no longer on this page") {
+		t.Errorf("unknown service: %d\n%s", code, body)
+	}
 	// A webhook into statusd's own network gets nothing.
 	if code, _ := post(url.Values{"webhook": {hook.URL + "/x"}}, "en"); code != http.StatusOK {
 		t.Errorf("webhook: %d", code)
@@ -103,7 +101,7 @@ subscriptions: {per_client: 5, per_address: 2}
 	if n := len(hook.Requests()); n != 0 {
 		t.Errorf("the private webhook got %d requests", n)
 	}
-	// The client has had 5 requests: the next is refused.
+	// The client has had 6 requests: the next is refused.
 	if code, body := post(email("bob@example.com"), "en"); code != http.StatusTooManyRequests || !strings.Contains(body, "Too many requests") {
 		t.Errorf("past per_client: %d", code)
 	}
@@ -127,7 +125,7 @@ subscriptions: {per_client: 5, per_address: 2}
 	}
 
 	// Off: the page says so, and there is no link to it.
-	off := strings.Replace(cfg, "subscriptions: {per_client: 5, per_address: 2}", "subscriptions: {enabled: false}", 1)
+	off := strings.Replace(cfg, "subscriptions: {per_client: 6, per_address: 2}", "subscriptions: {enabled: false}", 1)
 	if err := os.WriteFile(file, []byte(off), 0o600); err != nil {
 		t.Fatal(err)
 	}

@@ -144,14 +144,21 @@ func (p *Pages) subscribe(w http.ResponseWriter, r *http.Request) {
 	if strings.TrimSpace(in.Address) == "" {
 		in.Kind, in.Address = store.SubscribeWebhook, r.PostForm.Get("webhook")
 	}
+	// A service that is not on the page is refused, not dropped: with
+	// none left the visitor would hear of every service.
+	unknown := false
 	for _, name := range r.PostForm["service"] {
-		if _, known := s.board.Service(name); known && !slices.Contains(in.Services, name) {
+		if _, known := s.board.Service(name); !known {
+			unknown = true
+		} else if !slices.Contains(in.Services, name) {
 			in.Services = append(in.Services, name)
 		}
 	}
 	form := &SubscribeView{Step: "form", Kind: in.Kind, Address: in.Address, Chosen: in.Services}
 	set := s.r.settings.Subscribe
 	switch {
+	case unknown:
+		form.Error = "subscribe.unknown_service"
 	case strings.TrimSpace(in.Address) == "":
 		form.Error = "subscribe.missing"
 	case (in.Kind == store.SubscribeEmail && !set.Email) || (in.Kind == store.SubscribeWebhook && !set.Webhook):
