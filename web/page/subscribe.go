@@ -175,8 +175,9 @@ func (p *Pages) subscribe(w http.ResponseWriter, r *http.Request) {
 	}
 	// An address asked for too often is answered as if it were sent: the
 	// visitor learns nothing, the address gets no more mail.
-	if ok, _ := limits.addresses.Allow(now, in.Kind+":"+strings.ToLower(in.Address)); ok {
-		limits.addresses.Take(now, in.Kind+":"+strings.ToLower(in.Address))
+	address := in.Kind + ":" + strings.ToLower(in.Address)
+	if ok, _ := limits.addresses.Allow(now, address); ok {
+		limits.addresses.Take(now, address)
 		err := p.opts.Subscriptions.Subscribe(r.Context(), in)
 		var fe content.FieldErrors
 		switch {
