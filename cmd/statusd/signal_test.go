@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -127,9 +128,9 @@ func binary(t *testing.T) string {
 	return built
 }
 
-// The debounce streaks survive a kill -9: a check with failure_threshold
-// 3 that failed twice before the crash is at problem after its first
-// failure once restarted.
+// The debounce streaks survive a kill -9: a check that failed at least
+// twice before the crash is at problem after its first failure once
+// restarted with failure_threshold 3.
 func TestStreaksSurviveKill(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the binary")
@@ -141,12 +142,18 @@ func TestStreaksSurviveKill(t *testing.T) {
 	}))
 	defer target.Close()
 	cfg := filepath.Join(dir, "statusd.yml")
-	config := func(interval string) {
-		if err := os.WriteFile(cfg, []byte("resources:\n  health:\n    - {name: api, kind: http, url: \""+target.URL+"\", interval: "+interval+", timeout: 500ms, failure_threshold: 3}\n"), 0o600); err != nil {
+	config := func(interval string, threshold int) {
+		if err := os.WriteFile(cfg, []byte("resources:\n  health:\n    - {name: api, kind: http, url: \""+target.URL+"\", interval: "+interval+
+			", timeout: 500ms, failure_threshold: "+strconv.Itoa(threshold)+"}\n"), 0o600); err != nil {
 			t.Fatal(err)
 		}
 	}
-	config("1s")
+	// First a threshold the streak does not reach while the test looks:
+	// at its threshold the check is at problem, and the level, not the
+	// streak, is what a restart keeps from then on (the stored streak
+	// moves on), so a poll that missed the second second would wait for
+	// a streak of 2 forever.
+	config("1s", 1000)
 	db := filepath.Join(dir, "s.db")
 	var logs bytes.Buffer
 	start := func() (*exec.Cmd, string) {
@@ -194,16 +201,36 @@ func TestStreaksSurviveKill(t *testing.T) {
 		return s.Checks[status.CheckID{Resource: "health", Check: "api"}].AtLeastProblem, nil
 	}
 
-	cmd, _ := start()
-	// At least two: under load the poll may first see the streak at 3,
-	// which proves the same (the level after one more failure is problem
-	// only if the stored streak survived).
+	cmd, addr := start()
+	// evaluated is what statusd says of the check's runs and of the
+	// evaluator, for a failure's message.
+	evaluated := func() string {
+		resp, err := http.Get("http://" + addr + "/metrics")
+		if err != nil {
+			return err.Error()
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		var out []string
+		for _, line := range strings.Split(string(b), "\n") {
+			if strings.HasPrefix(line, "statusd_evaluator_") || strings.HasPrefix(line, `statusd_check_runs_total{check="api"`) ||
+				strings.HasPrefix(line, `statusd_check_evaluated_level{check="api"`) {
+				out = append(out, line)
+			}
+		}
+		return strings.Join(out, "\n")
+	}
+	// At least two: under load the poll may first see more, which proves
+	// the same (with a threshold of 3 after the restart, one more failure
+	// is problem only if the stored streak survived).
 	var last string
 	eventually(t, "two failures to be stored", func() bool {
 		n, err := streak()
 		last = fmt.Sprint(n, err)
 		return err == nil && n >= 2
-	}, func() string { return "last streak read: " + last + "\nlogs:\n" + logs.String() })
+	}, func() string {
+		return "last streak read: " + last + "\nmetrics:\n" + evaluated() + "\nlogs:\n" + logs.String()
+	})
 	if err := cmd.Process.Kill(); err != nil { // SIGKILL: no shutdown, no final write
 		t.Fatal(err)
 	}
@@ -211,8 +238,8 @@ func TestStreaksSurviveKill(t *testing.T) {
 
 	// Restarted with a long interval: one run at start, the next a
 	// minute later, so the state after exactly one failure is seen.
-	config("1m")
-	cmd, addr := start()
+	config("1m", 3)
+	cmd, addr = start()
 	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
 	// Were the streak lost, the level would stay 0 after this one
 	// failure, until the wait runs out.
