@@ -41,6 +41,10 @@ type httpProber struct {
 	tracers *sync.Pool
 }
 
+// userAgent is what an http check says it is, unless its headers say
+// otherwise.
+const userAgent = "statusd"
+
 // newHTTP checks status, body and JSON fields of a response. The value is
 // the response time in seconds, body included.
 func newHTTP(_ status.CheckID, c *config.Check, env Env) (Prober, error) {
@@ -49,7 +53,11 @@ func newHTTP(_ status.CheckID, c *config.Check, env Env) (Prober, error) {
 	if err != nil {
 		return nil, fmt.Errorf("invalid request: %w", err)
 	}
-	req.Header.Set("User-Agent", "statusd")
+	if len(h.Headers) == 0 {
+		req.Header = env.defaultHeader()
+	} else {
+		req.Header.Set("User-Agent", userAgent)
+	}
 	// One request per connection, said once here rather than by a copy
 	// of the request in every run (see directTransport).
 	req.Close = true

@@ -439,3 +439,56 @@ func TestHTTPClientCertificateAndServerName(t *testing.T) {
 		t.Errorf("without a client certificate: %q", r.Message)
 	}
 }
+
+// TestHTTPSharedHeader runs checks that share the default request header
+// (no headers of their own) with credentials, a body and a redirect to
+// another host: each sends only what is its own, and the shared header
+// is never written to.
+func TestHTTPSharedHeader(t *testing.T) {
+	var mu sync.Mutex
+	seen := map[string]string{} // path → User-Agent and Authorization
+	record := func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		seen[r.URL.Path] = r.Header.Get("User-Agent") + "|" + r.Header.Get("Authorization")
+		mu.Unlock()
+	}
+	other := httptest.NewServer(http.HandlerFunc(record))
+	defer other.Close()
+	mux := http.NewServeMux()
+	mux.HandleFunc("/", record)
+	mux.HandleFunc("/away", func(w http.ResponseWriter, r *http.Request) {
+		record(w, r)
+		http.Redirect(w, r, strings.Replace(other.URL, "127.0.0.1", "localhost", 1)+"/landed", http.StatusFound)
+	})
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+
+	env := Env{}.WithPools()
+	for _, check := range []string{
+		`{name: c, kind: http, url: "` + srv.URL + `/basic", basic_auth: {username: u, password: p}}`,
+		`{name: c, kind: http, url: "` + srv.URL + `/bearer", bearer_token: t0k, method: POST, body: hello}`,
+		`{name: c, kind: http, url: "` + srv.URL + `/away", bearer_token: t0k}`,
+		`{name: c, kind: http, url: "` + srv.URL + `/plain"}`,
+	} {
+		if r := run(t, check, env); !r.Success {
+			t.Fatalf("%s: %s", check, r.Message)
+		}
+	}
+	want := map[string]string{
+		"/basic":  "statusd|Basic dTpw",
+		"/bearer": "statusd|Bearer t0k",
+		"/away":   "statusd|Bearer t0k",
+		"/landed": "statusd|", // another host: no credentials
+		"/plain":  "statusd|",
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	for path, w := range want {
+		if seen[path] != w {
+			t.Errorf("%s got User-Agent|Authorization %q, want %q", path, seen[path], w)
+		}
+	}
+	if h := env.defaultHeader(); len(h) != 1 || h.Get("User-Agent") != userAgent {
+		t.Errorf("the shared header was written to: %v", h)
+	}
+}

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/http"
 	"net/url"
 	"strings"
 	"sync"
@@ -55,6 +56,12 @@ type Env struct {
 type pools struct {
 	once    sync.Once
 	tracers *sync.Pool
+	// header is the request header of every http check that sets none of
+	// its own. Nothing writes to it: net/http copies a request's header
+	// before changing it, and so do the credentials' round trippers and
+	// the redirect guard. Shared, it saves each such check its own map
+	// (about 360 bytes, a fifth of what an http check keeps).
+	header http.Header
 }
 
 // WithPools gives an Env the pools its probers share; probers built with
@@ -70,8 +77,26 @@ func (e Env) tracers() *sync.Pool {
 	if p == nil {
 		p = &pools{}
 	}
-	p.once.Do(func() { p.tracers = &sync.Pool{New: func() any { return newTracer() }} })
+	p.init()
 	return p.tracers
+}
+
+// defaultHeader is the shared header of the http checks without headers
+// of their own (see pools.header).
+func (e Env) defaultHeader() http.Header {
+	p := e.pools
+	if p == nil {
+		p = &pools{}
+	}
+	p.init()
+	return p.header
+}
+
+func (p *pools) init() {
+	p.once.Do(func() {
+		p.tracers = &sync.Pool{New: func() any { return newTracer() }}
+		p.header = http.Header{"User-Agent": {userAgent}}
+	})
 }
 
 // HeartbeatSource tells the last report a heartbeat check received.
