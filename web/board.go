@@ -8,13 +8,12 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/gorilla/mux"
-
 	"github.com/statusd/statusd/downtime"
 	"github.com/statusd/statusd/internal/board"
 	"github.com/statusd/statusd/internal/status"
 	"github.com/statusd/statusd/internal/store"
 	"github.com/statusd/statusd/web/page"
+	"github.com/statusd/statusd/web/route"
 )
 
 // Boards gives the current status page snapshot.
@@ -96,16 +95,16 @@ type (
 	}
 )
 
-func (h *handler) boardRoutes(r *mux.Router) {
+func (h *handler) boardRoutes(r *route.Router) {
 	read := []string{http.MethodGet, http.MethodHead}
-	r.Handle("/api/v1/summary", public(h.summary)).Methods(read...)
-	r.Handle("/api/v1/services", public(h.services)).Methods(read...)
-	r.Handle("/api/v1/services/{name}", public(h.service)).Methods(read...)
-	r.Handle("/api/v1/services/{name}/history", public(h.serviceHistory)).Methods(read...)
-	r.Handle("/api/v1/groups", public(h.groups)).Methods(read...)
-	r.Handle("/api/v1/incidents", public(h.incidents)).Methods(read...)
-	r.Handle("/api/v1/incidents/{id}", public(h.incident)).Methods(read...)
-	r.Handle("/api/v1/maintenances", public(h.maintenances)).Methods(read...)
+	r.Handle("/api/v1/summary", public(h.summary), read...)
+	r.Handle("/api/v1/services", public(h.services), read...)
+	r.Handle("/api/v1/services/{name}", public(h.service), read...)
+	r.Handle("/api/v1/services/{name}/history", public(h.serviceHistory), read...)
+	r.Handle("/api/v1/groups", public(h.groups), read...)
+	r.Handle("/api/v1/incidents", public(h.incidents), read...)
+	r.Handle("/api/v1/incidents/{id}", public(h.incident), read...)
+	r.Handle("/api/v1/maintenances", public(h.maintenances), read...)
 }
 
 // public lets any site read a route from a browser (CORS): what the
@@ -205,7 +204,7 @@ func (h *handler) services(w http.ResponseWriter, _ *http.Request) {
 }
 
 func (h *handler) service(w http.ResponseWriter, r *http.Request) {
-	name := mux.Vars(r)["name"]
+	name := r.PathValue("name")
 	s, ok := h.opts.Board.Board().Service(name)
 	if !ok {
 		writeError(w, http.StatusNotFound, "service "+name+" not found")
@@ -215,7 +214,7 @@ func (h *handler) service(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *handler) serviceHistory(w http.ResponseWriter, r *http.Request) {
-	name := mux.Vars(r)["name"]
+	name := r.PathValue("name")
 	s, ok := h.opts.Board.Board().Service(name)
 	if !ok {
 		writeError(w, http.StatusNotFound, "service "+name+" not found")
@@ -300,7 +299,7 @@ func (h *handler) incidentPage(w http.ResponseWriter, r *http.Request, state str
 }
 
 func (h *handler) incident(w http.ResponseWriter, r *http.Request) {
-	raw := mux.Vars(r)["id"]
+	raw := r.PathValue("id")
 	id, err := strconv.ParseInt(raw, 10, 64)
 	if err != nil || id < 1 {
 		writeError(w, http.StatusBadRequest, "incident id must be a positive number, got "+strconv.Quote(raw))

@@ -6,25 +6,24 @@ import (
 	"net/http"
 	"net/url"
 
-	"github.com/gorilla/mux"
-
 	"github.com/statusd/statusd/internal/config"
 	"github.com/statusd/statusd/internal/status"
 	"github.com/statusd/statusd/internal/store"
 	"github.com/statusd/statusd/web/page"
+	"github.com/statusd/statusd/web/route"
 )
 
-func (h *handler) checkRoutes(r *mux.Router) {
+func (h *handler) checkRoutes(r *route.Router) {
 	read := []string{http.MethodGet, http.MethodHead}
 	for _, suffix := range []string{"", "/"} {
-		r.HandleFunc("/api/v1/checks"+suffix, h.checks).Methods(read...)
-		r.HandleFunc("/api/v1/checks"+suffix, h.options).Methods(http.MethodOptions)
-		r.HandleFunc("/api/v1/checks/{resource}"+suffix, h.checks).Methods(read...)
-		r.HandleFunc("/api/v1/checks/{resource}"+suffix, h.options).Methods(http.MethodOptions)
-		r.HandleFunc("/api/v1/checks/{resource}/{check}"+suffix, h.checks).Methods(read...)
+		r.HandleFunc("/api/v1/checks"+suffix, h.checks, read...)
+		r.HandleFunc("/api/v1/checks"+suffix, h.options, http.MethodOptions)
+		r.HandleFunc("/api/v1/checks/{resource}"+suffix, h.checks, read...)
+		r.HandleFunc("/api/v1/checks/{resource}"+suffix, h.options, http.MethodOptions)
+		r.HandleFunc("/api/v1/checks/{resource}/{check}"+suffix, h.checks, read...)
 	}
-	r.HandleFunc("/api/v1/heartbeats/{resource}/{check}", h.heartbeat).Methods(http.MethodPost)
-	r.HandleFunc("/api/v1/heartbeats/{check}", h.heartbeat).Methods(http.MethodPost)
+	r.HandleFunc("/api/v1/heartbeats/{resource}/{check}", h.heartbeat, http.MethodPost)
+	r.HandleFunc("/api/v1/heartbeats/{check}", h.heartbeat, http.MethodPost)
 }
 
 func fresh(r *http.Request) bool {
@@ -67,8 +66,7 @@ func code(worst status.Level) int {
 
 // report answers the checks a request names, or writes a 404.
 func (h *handler) report(w http.ResponseWriter, r *http.Request, fresh bool) (status.Report, bool) {
-	vars := mux.Vars(r)
-	report, err := h.opts.Checks.Report(r.Context(), vars["resource"], vars["check"], fresh)
+	report, err := h.opts.Checks.Report(r.Context(), r.PathValue("resource"), r.PathValue("check"), fresh)
 	if err != nil {
 		writeError(w, http.StatusNotFound, err.Error())
 		return nil, false
@@ -94,11 +92,10 @@ func (h *handler) serveChecks(w http.ResponseWriter, r *http.Request, wantFresh 
 	if !ok {
 		return
 	}
-	vars := mux.Vars(r)
 	switch {
-	case vars["check"] != "":
+	case r.PathValue("check") != "":
 		writeAppended(w, code(report.Worst()), report[0].Checks[0].Result.AppendJSON)
-	case vars["resource"] != "":
+	case r.PathValue("resource") != "":
 		writeAppended(w, code(report.Worst()), report[0].AppendJSON)
 	default:
 		writeAppended(w, code(report.Worst()), report.AppendJSON)
@@ -127,7 +124,7 @@ func (h *handler) options(w http.ResponseWriter, r *http.Request) {
 	}
 	base := h.baseURL(r)
 	w.Header().Set("Allow", "GET, HEAD, OPTIONS")
-	if mux.Vars(r)["resource"] != "" {
+	if r.PathValue("resource") != "" {
 		writeJSON(w, http.StatusOK, urlMap(base, sel[0]))
 		return
 	}

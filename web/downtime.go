@@ -11,11 +11,10 @@ import (
 	"sync"
 	"time"
 
-	"github.com/gorilla/mux"
-
 	"github.com/statusd/statusd/downtime"
 	"github.com/statusd/statusd/internal/content"
 	"github.com/statusd/statusd/internal/store"
+	"github.com/statusd/statusd/web/route"
 )
 
 // DowntimeReader reads the downtime periods (the store).
@@ -46,15 +45,15 @@ func DowntimeState(ps []store.DowntimePeriod) downtime.State {
 
 // downtimeRoutes serve downtime: its state to anyone (gates and the Go
 // middleware poll it, with its ETag), its writes to write tokens.
-func (h *handler) downtimeRoutes(r *mux.Router) {
-	r.Handle("/api/v1/downtime", public(h.downtimeState)).Methods(http.MethodGet, http.MethodHead)
+func (h *handler) downtimeRoutes(r *route.Router) {
+	r.Handle("/api/v1/downtime", public(h.downtimeState), http.MethodGet, http.MethodHead)
 	if h.opts.Auth == nil || h.opts.Operator == nil {
 		return
 	}
 	write := func(f http.HandlerFunc) http.Handler { return h.opts.Auth.Require(store.ScopeWrite, f) }
-	r.Handle("/api/v1/downtime", write(h.startDowntime)).Methods(http.MethodPost)
-	r.Handle("/api/v1/downtime/end", write(h.endDowntime)).Methods(http.MethodPost)
-	r.Handle("/api/v1/downtime/{id}", write(h.cancelDowntime)).Methods(http.MethodDelete)
+	r.Handle("/api/v1/downtime", write(h.startDowntime), http.MethodPost)
+	r.Handle("/api/v1/downtime/end", write(h.endDowntime), http.MethodPost)
+	r.Handle("/api/v1/downtime/{id}", write(h.cancelDowntime), http.MethodDelete)
 }
 
 // downtimeFresh is how long an answer of GET /api/v1/downtime is served
@@ -166,14 +165,14 @@ func (h *handler) endDowntime(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *handler) cancelDowntime(w http.ResponseWriter, r *http.Request) {
-	id, err := strconv.ParseInt(mux.Vars(r)["id"], 10, 64)
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
 	if err == nil {
 		err = h.opts.Operator.CancelDowntime(r.Context(), actor(r), id)
 	} else {
 		err = store.ErrNoDowntime
 	}
 	if errors.Is(err, store.ErrNoDowntime) {
-		writeError(w, http.StatusNotFound, "no downtime period "+mux.Vars(r)["id"])
+		writeError(w, http.StatusNotFound, "no downtime period "+r.PathValue("id"))
 		return
 	}
 	if err != nil {

@@ -12,8 +12,6 @@ import (
 	"net/url"
 	"strings"
 
-	"github.com/gorilla/mux"
-
 	"github.com/statusd/statusd/web/auth"
 )
 
@@ -109,8 +107,7 @@ var errTooLarge = errors.New("body too large")
 // bearer token or ?token=, and status=fail for a failed run. The token is
 // checked before any of the body is read.
 func (h *handler) heartbeat(w http.ResponseWriter, r *http.Request) {
-	vars := mux.Vars(r)
-	id, ok := h.heartbeatID(w, vars["resource"], vars["check"])
+	id, ok := h.heartbeatID(w, r.PathValue("resource"), r.PathValue("check"))
 	if !ok {
 		return
 	}

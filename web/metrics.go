@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"sync"
 
-	"github.com/gorilla/mux"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/prometheus/common/expfmt"
@@ -78,9 +77,6 @@ func (m *metricsHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 type instrumentation struct {
 	requests *prometheus.CounterVec
 	duration *prometheus.HistogramVec
-	// routes are the instrumented handlers, by route, made at its first
-	// request.
-	routes sync.Map // *mux.Route → http.Handler
 }
 
 func newInstrumentation(reg prometheus.Registerer) *instrumentation {
@@ -106,24 +102,4 @@ func (in *instrumentation) handler(name string, h http.Handler) http.Handler {
 	l := prometheus.Labels{"handler": name}
 	return promhttp.InstrumentHandlerCounter(in.requests.MustCurryWith(l),
 		promhttp.InstrumentHandlerDuration(in.duration.MustCurryWith(l), h))
-}
-
-// middleware instruments every route of a router by its path template.
-func (in *instrumentation) middleware(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		route := mux.CurrentRoute(r)
-		if route == nil {
-			next.ServeHTTP(w, r)
-			return
-		}
-		h, ok := in.routes.Load(route)
-		if !ok {
-			name, err := route.GetPathTemplate()
-			if err != nil {
-				name = "other"
-			}
-			h, _ = in.routes.LoadOrStore(route, in.handler(name, next))
-		}
-		h.(http.Handler).ServeHTTP(w, r)
-	})
 }

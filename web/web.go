@@ -12,7 +12,6 @@ import (
 	"sync"
 	"sync/atomic"
 
-	"github.com/gorilla/mux"
 	"github.com/jonboulle/clockwork"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/exporter-toolkit/web"
@@ -24,6 +23,7 @@ import (
 	"github.com/statusd/statusd/web/admin"
 	"github.com/statusd/statusd/web/auth"
 	"github.com/statusd/statusd/web/page"
+	"github.com/statusd/statusd/web/route"
 )
 
 // Checks is what the API needs of the checks.
@@ -91,35 +91,34 @@ type Options struct {
 
 // Handler returns statusd's HTTP handler.
 func Handler(opts Options) (http.Handler, error) {
-	r := mux.NewRouter()
 	if opts.Clock == nil {
 		opts.Clock = clockwork.NewRealClock()
 	}
-	h := &handler{opts: opts, router: r}
+	h := &handler{opts: opts}
 	in := newInstrumentation(opts.Registerer)
-	r.Use(in.middleware)
-	r.Use(securityHeaders)
-	r.NotFoundHandler = in.handler("other", http.HandlerFunc(h.notFound))
-	r.MethodNotAllowedHandler = in.handler("other", http.HandlerFunc(h.methodNotAllowed))
+	r := route.New(func(name string, next http.Handler) http.Handler {
+		if name == route.Other { // the HTML 404 page sets its own headers
+			return in.handler(name, next)
+		}
+		return in.handler(name, securityHeaders(next))
+	}, http.HandlerFunc(h.notFound), http.HandlerFunc(h.methodNotAllowed))
 
-	r.Handle("/metrics", &metricsHandler{opts: opts}).Methods(http.MethodGet, http.MethodHead)
-	r.HandleFunc("/-/healthy", h.healthy).Methods(http.MethodGet, http.MethodHead)
-	r.HandleFunc("/-/ready", h.ready).Methods(http.MethodGet, http.MethodHead)
-	r.HandleFunc("/-/reload", h.reload).Methods(http.MethodPost, http.MethodPut)
+	r.Handle("/metrics", &metricsHandler{opts: opts}, http.MethodGet, http.MethodHead)
+	r.HandleFunc("/-/healthy", h.healthy, http.MethodGet, http.MethodHead)
+	r.HandleFunc("/-/ready", h.ready, http.MethodGet, http.MethodHead)
+	r.HandleFunc("/-/reload", h.reload, http.MethodPost, http.MethodPut)
 	doc, err := openAPIJSON()
 	if err != nil {
 		return nil, err
 	}
-	r.HandleFunc("/api/v1/openapi.json", openAPI(doc)).Methods(http.MethodGet, http.MethodHead)
+	r.HandleFunc("/api/v1/openapi.json", openAPI(doc), http.MethodGet, http.MethodHead)
 
-	// API routes hang off the root router: a mux subrouter would answer
-	// 404 instead of 405 for a wrong method.
 	h.checkRoutes(r)
 	if opts.Board != nil {
 		h.boardRoutes(r)
 	}
 	if opts.Auth != nil && opts.Alerts != nil {
-		r.Handle("/api/v1/alertmanager", opts.Auth.Require(store.ScopeWrite, http.HandlerFunc(h.alertmanager))).Methods(http.MethodPost)
+		r.Handle("/api/v1/alertmanager", opts.Auth.Require(store.ScopeWrite, http.HandlerFunc(h.alertmanager)), http.MethodPost)
 	}
 	if opts.Auth != nil && opts.Operator != nil {
 		h.writeRoutes(r)
@@ -128,7 +127,7 @@ func Handler(opts Options) (http.Handler, error) {
 		h.downtimeRoutes(r)
 	}
 	if opts.Auth != nil && opts.Cluster != nil {
-		r.Handle("/api/v1/cluster", opts.Auth.Require(store.ScopeRead, http.HandlerFunc(h.cluster))).Methods(http.MethodGet, http.MethodHead)
+		r.Handle("/api/v1/cluster", opts.Auth.Require(store.ScopeRead, http.HandlerFunc(h.cluster)), http.MethodGet, http.MethodHead)
 	}
 
 	if opts.Admin != nil {
@@ -152,13 +151,12 @@ func Handler(opts Options) (http.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	r.Handle("/", landing).Methods(http.MethodGet, http.MethodHead)
+	r.Handle("/", landing, http.MethodGet, http.MethodHead)
 	return r, nil
 }
 
 type handler struct {
 	opts     Options
-	router   *mux.Router
 	downtime downtimeCache
 	// summaryCache is the latest /api/v1/summary (summaryMu makes one).
 	summaryCache atomic.Pointer[cachedSummary]
@@ -204,25 +202,7 @@ func (h *handler) notFound(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *handler) methodNotAllowed(w http.ResponseWriter, r *http.Request) {
-	w.Header().Set("Allow", strings.Join(h.allowed(r), ", "))
 	writeError(w, http.StatusMethodNotAllowed, "method "+r.Method+" is not allowed on "+r.URL.Path)
-}
-
-// methods are the methods statusd's routes answer.
-var methods = []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete, http.MethodOptions}
-
-// allowed are the methods a request's path answers, for Allow.
-func (h *handler) allowed(r *http.Request) []string {
-	var out []string
-	for _, m := range methods {
-		try := r.Clone(r.Context())
-		try.Method = m
-		var match mux.RouteMatch
-		if h.router.Match(try, &match) && match.MatchErr == nil {
-			out = append(out, m)
-		}
-	}
-	return out
 }
 
 // writeJSON writes v as JSON with a status code.

@@ -8,33 +8,32 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/gorilla/mux"
-
 	"github.com/statusd/statusd/internal/content"
 	"github.com/statusd/statusd/internal/status"
 	"github.com/statusd/statusd/internal/store"
 	"github.com/statusd/statusd/web/auth"
+	"github.com/statusd/statusd/web/route"
 )
 
 // writeRoutes serves the write API: every route needs a write token.
-func (h *handler) writeRoutes(r *mux.Router) {
+func (h *handler) writeRoutes(r *route.Router) {
 	write := func(f http.HandlerFunc) http.Handler { return h.opts.Auth.Require(store.ScopeWrite, f) }
-	r.Handle("/api/v1/incidents", write(h.createIncident)).Methods(http.MethodPost)
-	r.Handle("/api/v1/incidents/{id}", write(h.editIncident)).Methods(http.MethodPatch)
-	r.Handle("/api/v1/incidents/{id}", write(h.deleteIncident)).Methods(http.MethodDelete)
-	r.Handle("/api/v1/incidents/{id}/updates", write(h.updateIncident)).Methods(http.MethodPost)
-	r.Handle("/api/v1/services/{name}/status", write(h.setStatus)).Methods(http.MethodPut)
-	r.Handle("/api/v1/services/{name}/status", write(h.clearStatus)).Methods(http.MethodDelete)
-	r.Handle("/api/v1/maintenances", write(h.createMaintenance)).Methods(http.MethodPost)
-	r.Handle("/api/v1/maintenances/{id}", write(h.editMaintenance)).Methods(http.MethodPatch)
-	r.Handle("/api/v1/maintenances/{id}", write(h.cancelMaintenance)).Methods(http.MethodDelete)
-	r.Handle("/api/v1/services", write(h.createService)).Methods(http.MethodPost)
-	r.Handle("/api/v1/services/{name}", write(h.editService)).Methods(http.MethodPatch)
-	r.Handle("/api/v1/services/{name}", write(h.deleteService)).Methods(http.MethodDelete)
-	r.Handle("/api/v1/groups", write(h.createGroup)).Methods(http.MethodPost)
-	r.Handle("/api/v1/groups/{name}", write(h.editGroup)).Methods(http.MethodPatch)
-	r.Handle("/api/v1/groups/{name}", write(h.deleteGroup)).Methods(http.MethodDelete)
-	r.Handle("/api/v1/audit", write(h.audit)).Methods(http.MethodGet, http.MethodHead)
+	r.Handle("/api/v1/incidents", write(h.createIncident), http.MethodPost)
+	r.Handle("/api/v1/incidents/{id}", write(h.editIncident), http.MethodPatch)
+	r.Handle("/api/v1/incidents/{id}", write(h.deleteIncident), http.MethodDelete)
+	r.Handle("/api/v1/incidents/{id}/updates", write(h.updateIncident), http.MethodPost)
+	r.Handle("/api/v1/services/{name}/status", write(h.setStatus), http.MethodPut)
+	r.Handle("/api/v1/services/{name}/status", write(h.clearStatus), http.MethodDelete)
+	r.Handle("/api/v1/maintenances", write(h.createMaintenance), http.MethodPost)
+	r.Handle("/api/v1/maintenances/{id}", write(h.editMaintenance), http.MethodPatch)
+	r.Handle("/api/v1/maintenances/{id}", write(h.cancelMaintenance), http.MethodDelete)
+	r.Handle("/api/v1/services", write(h.createService), http.MethodPost)
+	r.Handle("/api/v1/services/{name}", write(h.editService), http.MethodPatch)
+	r.Handle("/api/v1/services/{name}", write(h.deleteService), http.MethodDelete)
+	r.Handle("/api/v1/groups", write(h.createGroup), http.MethodPost)
+	r.Handle("/api/v1/groups/{name}", write(h.editGroup), http.MethodPatch)
+	r.Handle("/api/v1/groups/{name}", write(h.deleteGroup), http.MethodDelete)
+	r.Handle("/api/v1/audit", write(h.audit), http.MethodGet, http.MethodHead)
 }
 
 // actor is who writes through the API: the token's name.
@@ -45,7 +44,7 @@ func actor(r *http.Request) store.Actor {
 
 // pathID is the {id} of a route; false (answered 404) when it is not one.
 func pathID(w http.ResponseWriter, r *http.Request, what string) (int64, bool) {
-	raw := mux.Vars(r)["id"]
+	raw := r.PathValue("id")
 	id, err := strconv.ParseInt(raw, 10, 64)
 	if err != nil || id <= 0 {
 		writeError(w, http.StatusNotFound, "no "+what+" "+strconv.Quote(raw))
@@ -190,11 +189,11 @@ func (h *handler) setStatus(w http.ResponseWriter, r *http.Request) {
 		writeFieldErrors(w, content.FieldErrors{"status": "is required (DELETE clears the status set by hand)"})
 		return
 	}
-	h.manual(w, r, content.ManualStatus{Service: mux.Vars(r)["name"], Status: in.Status, Reason: in.Reason})
+	h.manual(w, r, content.ManualStatus{Service: r.PathValue("name"), Status: in.Status, Reason: in.Reason})
 }
 
 func (h *handler) clearStatus(w http.ResponseWriter, r *http.Request) {
-	h.manual(w, r, content.ManualStatus{Service: mux.Vars(r)["name"]})
+	h.manual(w, r, content.ManualStatus{Service: r.PathValue("name")})
 }
 
 func (h *handler) manual(w http.ResponseWriter, r *http.Request, in content.ManualStatus) {
@@ -410,7 +409,7 @@ func (h *handler) deleteGroup(w http.ResponseWriter, r *http.Request) {
 // named runs a write on the service or group the path names: 404 when it
 // does not exist, 204 when done.
 func (h *handler) named(w http.ResponseWriter, r *http.Request, what string, missing error, write func(name string) error) {
-	name := mux.Vars(r)["name"]
+	name := r.PathValue("name")
 	err := write(name)
 	switch {
 	case err == nil:

@@ -26,9 +26,9 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"strconv"
 	"time"
 
-	"github.com/gorilla/mux"
 	"github.com/jonboulle/clockwork"
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -36,6 +36,7 @@ import (
 	"github.com/statusd/statusd/internal/content"
 	"github.com/statusd/statusd/internal/store"
 	"github.com/statusd/statusd/web/page"
+	"github.com/statusd/statusd/web/route"
 )
 
 // Store is what the admin reads and writes besides the operator's writes.
@@ -124,17 +125,32 @@ func New(opts Options) (*Admin, error) {
 	return a, nil
 }
 
+// numericID answers a path whose {id} is not a row's number (digits) as
+// the router answers a path it does not have, before anything else looks
+// at the request; a path without {id} goes through.
+func numericID(rt *route.Router, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if id := r.PathValue("id"); id != "" {
+			if _, err := strconv.ParseUint(id, 10, 63); err != nil {
+				rt.NotFound(w, r)
+				return
+			}
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
 // Routes adds the admin's routes under /admin.
-func (a *Admin) Routes(r *mux.Router) {
+func (a *Admin) Routes(r *route.Router) {
 	get := []string{http.MethodGet, http.MethodHead}
-	r.Handle("/admin/static/{file}", a.static).Methods(get...)
-	r.Handle("/admin/login", a.guard(http.HandlerFunc(a.loginPage))).Methods(get...)
-	r.Handle("/admin/login", a.guard(http.HandlerFunc(a.login))).Methods(http.MethodPost)
+	r.Handle("/admin/static/{file}", a.static, get...)
+	r.Handle("/admin/login", a.guard(http.HandlerFunc(a.loginPage)), get...)
+	r.Handle("/admin/login", a.guard(http.HandlerFunc(a.login)), http.MethodPost)
 	page := func(path string, f func(http.ResponseWriter, *http.Request, *visit)) {
-		r.Handle(path, a.guard(a.member(f))).Methods(get...)
+		r.Handle(path, numericID(r, a.guard(a.member(f))), get...)
 	}
 	form := func(path string, f func(http.ResponseWriter, *http.Request, *visit)) {
-		r.Handle(path, a.guard(a.member(a.checked(f)))).Methods(http.MethodPost)
+		r.Handle(path, numericID(r, a.guard(a.member(a.checked(f)))), http.MethodPost)
 	}
 	page("/admin", a.dashboard)
 	page("/admin/", a.dashboard)
@@ -142,10 +158,10 @@ func (a *Admin) Routes(r *mux.Router) {
 	page("/admin/incidents", a.incidents)
 	page("/admin/incidents/new", a.newIncident)
 	form("/admin/incidents", a.createIncident)
-	page("/admin/incidents/{id:[0-9]+}", a.incident)
-	form("/admin/incidents/{id:[0-9]+}", a.editIncident)
-	form("/admin/incidents/{id:[0-9]+}/updates", a.updateIncident)
-	form("/admin/incidents/{id:[0-9]+}/delete", a.deleteIncident)
+	page("/admin/incidents/{id}", a.incident)
+	form("/admin/incidents/{id}", a.editIncident)
+	form("/admin/incidents/{id}/updates", a.updateIncident)
+	form("/admin/incidents/{id}/delete", a.deleteIncident)
 	page("/admin/services", a.services)
 	form("/admin/services/status", a.setStatus)
 	form("/admin/services", a.createService)
@@ -156,20 +172,20 @@ func (a *Admin) Routes(r *mux.Router) {
 	form("/admin/groups/delete", a.deleteGroup)
 	page("/admin/maintenances", a.maintenances)
 	form("/admin/maintenances", a.createMaintenance)
-	page("/admin/maintenances/{id:[0-9]+}", a.maintenance)
-	form("/admin/maintenances/{id:[0-9]+}", a.editMaintenance)
-	form("/admin/maintenances/{id:[0-9]+}/cancel", a.cancelMaintenance)
+	page("/admin/maintenances/{id}", a.maintenance)
+	form("/admin/maintenances/{id}", a.editMaintenance)
+	form("/admin/maintenances/{id}/cancel", a.cancelMaintenance)
 	page("/admin/downtime", a.downtime)
 	form("/admin/downtime", a.startDowntime)
 	form("/admin/downtime/end", a.endDowntime)
-	form("/admin/downtime/{id:[0-9]+}/cancel", a.cancelDowntime)
+	form("/admin/downtime/{id}/cancel", a.cancelDowntime)
 	page("/admin/tokens", a.tokens)
 	form("/admin/tokens", a.createToken)
 	form("/admin/tokens/revoke", a.revokeToken)
 	page("/admin/users", a.users)
 	page("/admin/subscribers", a.subscribers)
 	page("/admin/subscribers.csv", a.exportSubscribers)
-	form("/admin/subscribers/{id:[0-9]+}/delete", a.removeSubscriber)
+	form("/admin/subscribers/{id}/delete", a.removeSubscriber)
 	page("/admin/audit", a.audit)
 }
 

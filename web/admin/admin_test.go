@@ -391,6 +391,15 @@ func TestAdminIncidentFlow(t *testing.T) {
 	if a := b.get("/admin/incidents/1"); a.code != http.StatusNotFound {
 		t.Errorf("a deleted incident: %d", a.code)
 	}
+	// A row's number is digits: anything else is no page, not row 0.
+	for _, path := range []string{"/admin/incidents/x1", "/admin/incidents/-1", "/admin/maintenances/1e3", "/admin/incidents/99999999999999999999"} {
+		if a := b.get(path); a.code != http.StatusNotFound || !strings.Contains(a.body, "no such endpoint") {
+			t.Errorf("GET %s: %d %s, want the router's 404", path, a.code, a.body)
+		}
+	}
+	if a := b.post("/admin/downtime/x/cancel", url.Values{"csrf": {token}}); a.code != http.StatusNotFound {
+		t.Errorf("cancel downtime x: %d, want 404", a.code)
+	}
 }
 
 // TestAdminTokensAndStatuses: a token is shown once at its creation and

@@ -13,8 +13,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/gorilla/mux"
-
 	"github.com/statusd/statusd/internal/board"
 	"github.com/statusd/statusd/internal/config"
 	"github.com/statusd/statusd/internal/content"
@@ -323,7 +321,7 @@ type incidentView struct {
 }
 
 func (a *Admin) incidentID(w http.ResponseWriter, r *http.Request) (int64, bool) {
-	id, err := strconv.ParseInt(mux.Vars(r)["id"], 10, 64)
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
 	if err != nil {
 		a.fail(w, r, http.StatusNotFound, "No such incident.")
 		return 0, false
@@ -642,12 +640,12 @@ func (a *Admin) showMaintenance(w http.ResponseWriter, r *http.Request, v *visit
 }
 
 func (a *Admin) maintenance(w http.ResponseWriter, r *http.Request, v *visit) {
-	id, _ := strconv.ParseInt(mux.Vars(r)["id"], 10, 64)
+	id, _ := strconv.ParseInt(r.PathValue("id"), 10, 64)
 	a.showMaintenance(w, r, v, id, http.StatusOK, nil, nil, nil)
 }
 
 func (a *Admin) editMaintenance(w http.ResponseWriter, r *http.Request, v *visit) {
-	id, _ := strconv.ParseInt(mux.Vars(r)["id"], 10, 64)
+	id, _ := strconv.ParseInt(r.PathValue("id"), 10, 64)
 	f := maintenanceForm{Title: r.PostFormValue("title"), Description: r.PostFormValue("description"), Start: r.PostFormValue("start"), End: r.PostFormValue("end")}
 	chosen := r.PostForm["service"]
 	errs := content.FieldErrors{}
@@ -671,7 +669,7 @@ func (a *Admin) editMaintenance(w http.ResponseWriter, r *http.Request, v *visit
 }
 
 func (a *Admin) cancelMaintenance(w http.ResponseWriter, r *http.Request, v *visit) {
-	id, err := strconv.ParseInt(mux.Vars(r)["id"], 10, 64)
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
 	if err == nil {
 		err = a.opts.Operator.CancelMaintenance(r.Context(), v.actor(), id)
 	}
@@ -830,7 +828,7 @@ func (a *Admin) endDowntime(w http.ResponseWriter, r *http.Request, v *visit) {
 }
 
 func (a *Admin) cancelDowntime(w http.ResponseWriter, r *http.Request, v *visit) {
-	id, _ := strconv.ParseInt(mux.Vars(r)["id"], 10, 64)
+	id, _ := strconv.ParseInt(r.PathValue("id"), 10, 64)
 	if err := a.opts.Operator.CancelDowntime(r.Context(), v.actor(), id); err != nil {
 		if errors.Is(err, store.ErrNoDowntime) {
 			a.fail(w, r, http.StatusNotFound, "No such downtime period.")

@@ -7,8 +7,6 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/gorilla/mux"
-
 	"github.com/statusd/statusd/internal/store"
 )
 
@@ -84,7 +82,7 @@ func cell(s string) string {
 }
 
 func (a *Admin) removeSubscriber(w http.ResponseWriter, r *http.Request, v *visit) {
-	id, _ := strconv.ParseInt(mux.Vars(r)["id"], 10, 64)
+	id, _ := strconv.ParseInt(r.PathValue("id"), 10, 64)
 	if a.opts.Subscriptions == nil {
 		a.fail(w, r, http.StatusNotFound, "Subscriptions are off.")
 		return

@@ -14,10 +14,10 @@ import (
 	"time"
 
 	"github.com/gorilla/feeds"
-	"github.com/gorilla/mux"
 
 	"github.com/statusd/statusd/internal/i18n"
 	"github.com/statusd/statusd/internal/store"
+	"github.com/statusd/statusd/web/route"
 )
 
 // Cache policies: pages are revalidated on every visit (their ETag makes
@@ -28,19 +28,34 @@ const (
 )
 
 // Routes registers the pages on a router.
-func (p *Pages) Routes(r *mux.Router) {
+func (p *Pages) Routes(r *route.Router) {
 	read := []string{http.MethodGet, http.MethodHead}
-	r.Handle("/", p.secure(http.HandlerFunc(p.index))).Methods(read...)
-	r.Handle("/incidents/{id}", p.secure(http.HandlerFunc(p.incident))).Methods(read...)
-	r.Handle("/history", p.secure(http.HandlerFunc(p.history))).Methods(read...)
-	r.Handle("/history/{yyyy:[0-9]{4}}/{mm:[0-9]{2}}", p.secure(http.HandlerFunc(p.month))).Methods(read...)
-	r.Handle("/feed.atom", p.secure(http.HandlerFunc(p.feed))).Methods(read...)
-	r.Handle("/badge/{service}.svg", p.secure(http.HandlerFunc(p.badge))).Methods(read...)
-	r.Handle("/favicon.ico", p.secure(http.HandlerFunc(p.faviconICO))).Methods(read...)
-	r.Handle("/favicon/{state}", p.secure(http.HandlerFunc(p.static))).Methods(read...)
-	r.Handle("/static/{file}", p.secure(http.HandlerFunc(p.static))).Methods(read...)
-	r.Handle("/checks", p.secure(http.HandlerFunc(p.checks))).Methods(read...)
-	r.Handle("/widget", p.framable(http.HandlerFunc(p.widget))).Methods(read...)
+	r.Handle("/", p.secure(http.HandlerFunc(p.index)), read...)
+	r.Handle("/incidents/{id}", p.secure(http.HandlerFunc(p.incident)), read...)
+	r.Handle("/history", p.secure(http.HandlerFunc(p.history)), read...)
+	// The archive's addresses are /history/2026/11: four digits, two;
+	// another is no page at all.
+	r.Handle("/history/{yyyy}/{mm}", p.secure(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		if !digits(req.PathValue("yyyy"), 4) || !digits(req.PathValue("mm"), 2) {
+			r.NotFound(w, req)
+			return
+		}
+		p.month(w, req)
+	})), read...)
+	r.Handle("/feed.atom", p.secure(http.HandlerFunc(p.feed)), read...)
+	// /badge/{service}.svg (a wildcard is a whole segment).
+	r.Handle("/badge/{badge}", p.secure(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		if !strings.HasSuffix(req.PathValue("badge"), ".svg") {
+			r.NotFound(w, req)
+			return
+		}
+		p.badge(w, req)
+	})), read...)
+	r.Handle("/favicon.ico", p.secure(http.HandlerFunc(p.faviconICO)), read...)
+	r.Handle("/favicon/{state}", p.secure(http.HandlerFunc(p.static)), read...)
+	r.Handle("/static/{file}", p.secure(http.HandlerFunc(p.static)), read...)
+	r.Handle("/checks", p.secure(http.HandlerFunc(p.checks)), read...)
+	r.Handle("/widget", p.framable(http.HandlerFunc(p.widget)), read...)
 	p.subscribeRoutes(r)
 }
 
@@ -167,7 +182,7 @@ func (p *Pages) incident(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	raw := mux.Vars(r)["id"]
+	raw := r.PathValue("id")
 	id, err := strconv.ParseInt(raw, 10, 64)
 	// An id past the largest the board saw does not exist (yet): it is
 	// answered without asking the database.
@@ -265,6 +280,11 @@ func monthLink(m time.Time, l *i18n.Lang) *MonthLink {
 	return &MonthLink{Path: m.Format("2006/01"), Label: l.MonthYear(m)}
 }
 
+// digits tells whether s is n decimal digits.
+func digits(s string, n int) bool {
+	return len(s) == n && strings.Trim(s, "0123456789") == ""
+}
+
 // month lists a month's incidents; an empty or future month is not found
 // (django-statusboard's MonthArchiveView).
 func (p *Pages) month(w http.ResponseWriter, r *http.Request) {
@@ -273,11 +293,11 @@ func (p *Pages) month(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	const root = "../../"
-	vars := mux.Vars(r)
-	year, _ := strconv.Atoi(vars["yyyy"])
-	mon, _ := strconv.Atoi(vars["mm"])
+	yyyy, mm := r.PathValue("yyyy"), r.PathValue("mm")
+	year, _ := strconv.Atoi(yyyy)
+	mon, _ := strconv.Atoi(mm)
 	notFound := func() {
-		p.errorPage(w, r, s, root, http.StatusNotFound, "page.no_incidents_found", "error.no_month_text", "Month", vars["yyyy"]+"/"+vars["mm"])
+		p.errorPage(w, r, s, root, http.StatusNotFound, "page.no_incidents_found", "error.no_month_text", "Month", yyyy+"/"+mm)
 	}
 	if mon < 1 || mon > 12 {
 		notFound()
@@ -413,7 +433,7 @@ func (p *Pages) badge(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	name := mux.Vars(r)["service"]
+	name, _ := strings.CutSuffix(r.PathValue("badge"), ".svg")
 	a, ok := s.badges[name]
 	if q := langParam(r); ok && q != "" {
 		// Badges are embedded elsewhere: in the default language, or

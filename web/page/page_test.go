@@ -19,7 +19,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gorilla/mux"
 	"github.com/jonboulle/clockwork"
 	"golang.org/x/net/html"
 
@@ -28,6 +27,7 @@ import (
 	"github.com/statusd/statusd/internal/status"
 	"github.com/statusd/statusd/internal/store"
 	"github.com/statusd/statusd/web/page"
+	"github.com/statusd/statusd/web/route"
 )
 
 // now is the fixture's clock: 10:00 UTC on 23 Nov 2026.
@@ -63,7 +63,11 @@ func newFixture(t *testing.T, s page.Settings, checks func() []page.CheckInfo) *
 		t.Fatal(err)
 	}
 	p.Use(theme)
-	r := mux.NewRouter()
+	// A path without a page gets the page's 404, as web serves it to a
+	// browser.
+	r := route.New(nil, http.HandlerFunc(p.NotFound), http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+	}))
 	p.Routes(r)
 	srv := httptest.NewServer(r)
 	t.Cleanup(srv.Close)
@@ -185,9 +189,14 @@ func TestRoutes(t *testing.T) {
 		{"/history/2026/08", "text/html; charset=utf-8", 404, []string{"No incidents found"}},
 		{"/history/2026/12", "text/html; charset=utf-8", 404, nil},
 		{"/history/2026/13", "text/html; charset=utf-8", 404, nil},
+		{"/history/2026/1", "text/html; charset=utf-8", 404, []string{"Page not found"}},
+		{"/history/+026/11", "text/html; charset=utf-8", 404, nil},
+		{"/history/20261/11", "text/html; charset=utf-8", 404, nil},
 		{"/feed.atom", "application/atom+xml; charset=utf-8", 200, []string{"<feed", "API down [Investigating]"}},
 		{"/badge/API.svg", "image/svg+xml", 200, []string{"partial outage", "<svg"}},
 		{"/badge/Nope.svg", "text/plain; charset=utf-8", 404, nil},
+		{"/badge/API", "", 404, nil},
+		{"/badge/API.svgx", "", 404, nil},
 		{"/favicon.ico", "image/x-icon", 200, nil},
 		{"/favicon/operational", "image/png", 200, nil},
 		{"/favicon/nope", "text/plain; charset=utf-8", 404, nil},

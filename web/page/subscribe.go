@@ -7,11 +7,10 @@ import (
 	"strings"
 	"time"
 
-	"github.com/gorilla/mux"
-
 	"github.com/statusd/statusd/internal/content"
 	"github.com/statusd/statusd/internal/ratelimit"
 	"github.com/statusd/statusd/internal/store"
+	"github.com/statusd/statusd/web/route"
 )
 
 // SubscribeSettings are what the page offers visitors to subscribe.
@@ -58,13 +57,13 @@ func newSubscribeLimits(s SubscribeSettings) *subscribeLimits {
 }
 
 // subscribeRoutes registers the visitors' subscription pages.
-func (p *Pages) subscribeRoutes(r *mux.Router) {
-	r.Handle("/subscribe", p.secure(http.HandlerFunc(p.subscribeForm))).Methods(http.MethodGet, http.MethodHead)
-	r.Handle("/subscribe", p.secure(http.HandlerFunc(p.subscribe))).Methods(http.MethodPost)
-	r.Handle("/subscribe/confirm/{token}", p.secure(http.HandlerFunc(p.confirmPage))).Methods(http.MethodGet, http.MethodHead)
-	r.Handle("/subscribe/confirm/{token}", p.secure(http.HandlerFunc(p.confirm))).Methods(http.MethodPost)
-	r.Handle("/unsubscribe/{token}", p.secure(http.HandlerFunc(p.unsubscribePage))).Methods(http.MethodGet, http.MethodHead)
-	r.Handle("/unsubscribe/{token}", p.secure(http.HandlerFunc(p.unsubscribe))).Methods(http.MethodPost)
+func (p *Pages) subscribeRoutes(r *route.Router) {
+	r.Handle("/subscribe", p.secure(http.HandlerFunc(p.subscribeForm)), http.MethodGet, http.MethodHead)
+	r.Handle("/subscribe", p.secure(http.HandlerFunc(p.subscribe)), http.MethodPost)
+	r.Handle("/subscribe/confirm/{token}", p.secure(http.HandlerFunc(p.confirmPage)), http.MethodGet, http.MethodHead)
+	r.Handle("/subscribe/confirm/{token}", p.secure(http.HandlerFunc(p.confirm)), http.MethodPost)
+	r.Handle("/unsubscribe/{token}", p.secure(http.HandlerFunc(p.unsubscribePage)), http.MethodGet, http.MethodHead)
+	r.Handle("/unsubscribe/{token}", p.secure(http.HandlerFunc(p.unsubscribe)), http.MethodPost)
 }
 
 // subscribeOn is the snapshot when subscriptions are offered; otherwise
@@ -206,7 +205,7 @@ func (p *Pages) confirm(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	_, err := p.opts.Subscriptions.Confirm(r.Context(), mux.Vars(r)["token"])
+	_, err := p.opts.Subscriptions.Confirm(r.Context(), r.PathValue("token"))
 	switch {
 	case errors.Is(err, store.ErrNoSubscriber):
 		p.subscribePage(w, r, s, "../../", http.StatusNotFound, &SubscribeView{Step: "expired"})
@@ -233,7 +232,7 @@ func (p *Pages) unsubscribe(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if p.opts.Subscriptions != nil {
-		_, err := p.opts.Subscriptions.Unsubscribe(r.Context(), mux.Vars(r)["token"])
+		_, err := p.opts.Subscriptions.Unsubscribe(r.Context(), r.PathValue("token"))
 		if err != nil && !errors.Is(err, store.ErrNoSubscriber) {
 			p.unavailable(w, r, s, "../", err)
 			return
