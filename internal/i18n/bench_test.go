@@ -21,3 +21,14 @@ func BenchmarkShortDay(b *testing.B) {
 		_ = l.ShortDay(t)
 	}
 }
+
+// BenchmarkMatch is a visitor's Accept-Language, as every request for the
+// page without ?lang= or a cookie asks.
+func BenchmarkMatch(b *testing.B) {
+	c := MustLoad()
+	for b.Loop() {
+		if l := c.Match("it-IT,it;q=0.9,en-US;q=0.8,en;q=0.7"); l.Code != "it" {
+			b.Fatal(l.Code)
+		}
+	}
+}

