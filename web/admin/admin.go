@@ -125,19 +125,15 @@ func New(opts Options) (*Admin, error) {
 	return a, nil
 }
 
-// numericID answers a path whose {id} is not a row's number (digits) as
-// the router answers a path it does not have, before anything else looks
-// at the request; a path without {id} goes through.
-func numericID(rt *route.Router, next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if id := r.PathValue("id"); id != "" {
-			if _, err := strconv.ParseUint(id, 10, 63); err != nil {
-				rt.NotFound(w, r)
-				return
-			}
-		}
-		next.ServeHTTP(w, r)
-	})
+// numericID tells whether a request's {id}, if its path has one, is a
+// row's number (digits).
+func numericID(r *http.Request) bool {
+	id := r.PathValue("id")
+	if id == "" {
+		return true
+	}
+	_, err := strconv.ParseUint(id, 10, 63)
+	return err == nil
 }
 
 // Routes adds the admin's routes under /admin.
@@ -147,10 +143,10 @@ func (a *Admin) Routes(r *route.Router) {
 	r.Handle("/admin/login", a.guard(http.HandlerFunc(a.loginPage)), get...)
 	r.Handle("/admin/login", a.guard(http.HandlerFunc(a.login)), http.MethodPost)
 	page := func(path string, f func(http.ResponseWriter, *http.Request, *visit)) {
-		r.Handle(path, numericID(r, a.guard(a.member(f))), get...)
+		r.Handle(path, r.Where(numericID, a.guard(a.member(f))), get...)
 	}
 	form := func(path string, f func(http.ResponseWriter, *http.Request, *visit)) {
-		r.Handle(path, numericID(r, a.guard(a.member(a.checked(f)))), http.MethodPost)
+		r.Handle(path, r.Where(numericID, a.guard(a.member(a.checked(f)))), http.MethodPost)
 	}
 	page("/admin", a.dashboard)
 	page("/admin/", a.dashboard)

@@ -35,22 +35,14 @@ func (p *Pages) Routes(r *route.Router) {
 	r.Handle("/history", p.secure(http.HandlerFunc(p.history)), read...)
 	// The archive's addresses are /history/2026/11: four digits, two;
 	// another is no page at all.
-	r.Handle("/history/{yyyy}/{mm}", p.secure(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
-		if !digits(req.PathValue("yyyy"), 4) || !digits(req.PathValue("mm"), 2) {
-			r.NotFound(w, req)
-			return
-		}
-		p.month(w, req)
-	})), read...)
+	month := func(req *http.Request) bool {
+		return digits(req.PathValue("yyyy"), 4) && digits(req.PathValue("mm"), 2)
+	}
+	r.Handle("/history/{yyyy}/{mm}", p.secure(r.Where(month, http.HandlerFunc(p.month))), read...)
 	r.Handle("/feed.atom", p.secure(http.HandlerFunc(p.feed)), read...)
 	// /badge/{service}.svg (a wildcard is a whole segment).
-	r.Handle("/badge/{badge}", p.secure(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
-		if !strings.HasSuffix(req.PathValue("badge"), ".svg") {
-			r.NotFound(w, req)
-			return
-		}
-		p.badge(w, req)
-	})), read...)
+	svg := func(req *http.Request) bool { return strings.HasSuffix(req.PathValue("badge"), ".svg") }
+	r.Handle("/badge/{badge}", p.secure(r.Where(svg, http.HandlerFunc(p.badge))), read...)
 	r.Handle("/favicon.ico", p.secure(http.HandlerFunc(p.faviconICO)), read...)
 	r.Handle("/favicon/{state}", p.secure(http.HandlerFunc(p.static)), read...)
 	r.Handle("/static/{file}", p.secure(http.HandlerFunc(p.static)), read...)

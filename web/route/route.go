@@ -52,10 +52,18 @@ func New(wrap func(name string, h http.Handler) http.Handler, notFound, methodNo
 	return rt
 }
 
-// NotFound answers as for a path no route has. A route whose wildcard is
-// not what it takes (digits, a suffix) calls it, so that such a path is
-// answered as if the route did not exist.
-func (rt *Router) NotFound(w http.ResponseWriter, r *http.Request) { rt.notFound.ServeHTTP(w, r) }
+// Where serves h for the requests ok takes and answers the others as a
+// path no route has: for a wildcard that must be digits or end in a
+// suffix, which a ServeMux pattern cannot say.
+func (rt *Router) Where(ok func(*http.Request) bool, h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !ok(r) {
+			rt.notFound.ServeHTTP(w, r)
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
+}
 
 // Handle adds a route: the path for each of the methods. GET takes HEAD
 // too, as ServeMux's patterns do.

@@ -29,6 +29,8 @@ func TestRouter(t *testing.T) {
 	r.HandleFunc("/items/{id}", echo, http.MethodDelete)
 	r.HandleFunc("/items/new", echo, http.MethodGet)
 	r.HandleFunc("/dir/", echo, http.MethodGet)
+	digits := func(req *http.Request) bool { return strings.Trim(req.PathValue("n"), "0123456789") == "" }
+	r.Handle("/n/{n}", r.Where(digits, http.HandlerFunc(echo)), http.MethodGet)
 	r.HandleFunc("/", echo, http.MethodGet)
 
 	for _, c := range []struct {
@@ -46,6 +48,8 @@ func TestRouter(t *testing.T) {
 		{"GET", "/dir/", 200, "GET", "/dir/", ""},
 		{"GET", "/dir/below", 404, "none here", Other, ""}, // a trailing slash is the path, not a subtree
 		{"GET", "/", 200, "GET", "/", ""},
+		{"GET", "/n/42", 200, "GET", "/n/{n}", ""},
+		{"GET", "/n/4x2", 404, "none here", "/n/{n}", ""}, // Where: as a path without a route, counted by its route
 		{"GET", "/elsewhere", 404, "none here", Other, ""},
 		{"PUT", "/", 405, "not this way", Other, "GET, HEAD"},
 	} {
@@ -57,11 +61,11 @@ func TestRouter(t *testing.T) {
 				w.Code, w.Body.String(), w.Header().Get("X-Route"), w.Header().Get("Allow"), c.code, c.body, c.route, c.allow)
 		}
 	}
-	if want := []string{Other, "/items/{id}", "/items/{id}", "/items/new", "/dir/", "/"}; !slices.Equal(wrapped, want) {
+	if want := []string{Other, "/items/{id}", "/items/{id}", "/items/new", "/dir/", "/n/{n}", "/"}; !slices.Equal(wrapped, want) {
 		t.Errorf("wrapped %v, want the fallback and each route once: %v", wrapped, want)
 	}
 	routes := r.Routes()
-	if len(routes) != 5 || routes[0].Path != "/items/{id}" || !slices.Equal(routes[0].Methods, []string{"GET", "HEAD"}) {
+	if len(routes) != 6 || routes[0].Path != "/items/{id}" || !slices.Equal(routes[0].Methods, []string{"GET", "HEAD"}) {
 		t.Errorf("routes %v", routes)
 	}
 }
