@@ -9,8 +9,10 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"testing"
@@ -101,7 +103,13 @@ func TestDeployScript(t *testing.T) {
 	}))
 	defer app.Close()
 	var posts atomic.Int64
+	var bodiesMu sync.Mutex
+	var bodies []string // what the webhook received, for a failure's message
 	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		bodiesMu.Lock()
+		bodies = append(bodies, string(b))
+		bodiesMu.Unlock()
 		posts.Add(1)
 		w.WriteHeader(http.StatusNoContent)
 	}))
@@ -178,16 +186,28 @@ downtime:
 		t.Fatalf("through the gate: %d %q", code, body)
 	}
 
-	// An unplanned outage is told: the pipeline works.
+	// received tells whether the webhook got a notification containing
+	// each of the parts.
+	received := func(parts ...string) bool {
+		bodiesMu.Lock()
+		defer bodiesMu.Unlock()
+		return slices.ContainsFunc(bodies, func(b string) bool {
+			return !slices.ContainsFunc(parts, func(p string) bool { return !strings.Contains(b, p) })
+		})
+	}
+	// An unplanned outage is told: the pipeline works. Its four
+	// notifications (the check's problem and recovery, the service's two
+	// changes) all arrive before the deploy, so that none is counted as
+	// the deploy's.
 	failing.Store(true)
-	eventually(t, "the unplanned outage to be told", func() bool { return posts.Load() > 0 })
+	eventually(t, "the unplanned outage to be told", func() bool { return received(`"kind":"instant"`, `"health/shop"`) })
 	failing.Store(false)
-	told := posts.Load()
-	eventually(t, "the recovery to be told", func() bool { return posts.Load() > told })
-	eventually(t, "the service back and the notifier idle", func() bool {
-		_, s := d.get(t, "/api/v1/services/Shop")
+	eventually(t, "the recovery and the service back to be told", func() bool {
+		return received(`"kind":"resolved"`, `"health/shop"`) && received(`"kind":"status_change"`, `"to":"operational"`)
+	})
+	eventually(t, "the notifier idle", func() bool {
 		_, m := d.get(t, "/metrics")
-		return strings.Contains(s, `"status":"operational"`) && strings.Contains(m, "\nstatusd_notifications_pending 0\n")
+		return strings.Contains(m, "\nstatusd_notifications_pending 0\n")
 	})
 	before := posts.Load()
 
@@ -267,7 +287,9 @@ downtime:
 		return strings.Contains(m, "\nstatusd_notifications_pending 0\n")
 	})
 	if n := posts.Load(); n != before {
-		t.Errorf("%d notifications about the planned outage, want none", n-before)
+		bodiesMu.Lock()
+		t.Errorf("%d notifications about the planned outage, want none:\n%s", n-before, strings.Join(bodies[before:], "\n"))
+		bodiesMu.Unlock()
 	}
 	code, out, _ = runCLI(t, "--config.file", file, "--storage.dsn", dsn, "audit")
 	if code != 0 || !strings.Contains(out, "token:deploy  api  downtime.start") || !strings.Contains(out, "token:deploy  api  downtime.end") {
