@@ -126,7 +126,8 @@ func New(opts Options) (*Admin, error) {
 }
 
 // numericID tells whether a request's {id}, if its path has one, is a
-// row's number (digits).
+// row's number (digits); the routes with an {id} take no other, so their
+// handlers read it with rowID.
 func numericID(r *http.Request) bool {
 	id := r.PathValue("id")
 	if id == "" {
@@ -134,6 +135,12 @@ func numericID(r *http.Request) bool {
 	}
 	_, err := strconv.ParseUint(id, 10, 63)
 	return err == nil
+}
+
+// rowID is the row number in a request's path, which numericID checked.
+func rowID(r *http.Request) int64 {
+	id, _ := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	return id
 }
 
 // Routes adds the admin's routes under /admin.

@@ -320,15 +320,6 @@ type incidentView struct {
 	Templates []config.IncidentTemplate
 }
 
-func (a *Admin) incidentID(w http.ResponseWriter, r *http.Request) (int64, bool) {
-	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
-	if err != nil {
-		a.fail(w, r, http.StatusNotFound, "No such incident.")
-		return 0, false
-	}
-	return id, true
-}
-
 func (a *Admin) showIncident(w http.ResponseWriter, r *http.Request, v *visit, id int64, code int, errs content.FieldErrors) {
 	inc, err := a.opts.Store.Incident(r.Context(), id)
 	if errors.Is(err, store.ErrNoIncident) {
@@ -349,16 +340,11 @@ func (a *Admin) showIncident(w http.ResponseWriter, r *http.Request, v *visit, i
 }
 
 func (a *Admin) incident(w http.ResponseWriter, r *http.Request, v *visit) {
-	if id, ok := a.incidentID(w, r); ok {
-		a.showIncident(w, r, v, id, http.StatusOK, nil)
-	}
+	a.showIncident(w, r, v, rowID(r), http.StatusOK, nil)
 }
 
 func (a *Admin) editIncident(w http.ResponseWriter, r *http.Request, v *visit) {
-	id, ok := a.incidentID(w, r)
-	if !ok {
-		return
-	}
+	id := rowID(r)
 	errs := content.FieldErrors{}
 	title, impact := r.PostFormValue("title"), r.PostFormValue("impact")
 	c := content.IncidentChange{Title: &title, Impact: &impact, Occurred: a.formTimeValue(r.PostFormValue("occurred"), "occurred", errs)}
@@ -375,10 +361,7 @@ func (a *Admin) editIncident(w http.ResponseWriter, r *http.Request, v *visit) {
 }
 
 func (a *Admin) updateIncident(w http.ResponseWriter, r *http.Request, v *visit) {
-	id, ok := a.incidentID(w, r)
-	if !ok {
-		return
-	}
+	id := rowID(r)
 	u := content.IncidentUpdate{State: r.PostFormValue("state"), Message: r.PostFormValue("message"), Services: impactsOf(r, a.serviceNames(), false)}
 	if _, err := a.opts.Operator.UpdateIncident(r.Context(), v.actor(), id, u); err != nil {
 		a.failWrite(w, r, err, func(errs content.FieldErrors) { a.showIncident(w, r, v, id, http.StatusBadRequest, errs) })
@@ -388,10 +371,7 @@ func (a *Admin) updateIncident(w http.ResponseWriter, r *http.Request, v *visit)
 }
 
 func (a *Admin) deleteIncident(w http.ResponseWriter, r *http.Request, v *visit) {
-	id, ok := a.incidentID(w, r)
-	if !ok {
-		return
-	}
+	id := rowID(r)
 	if r.PostFormValue("confirm") != "yes" {
 		a.showIncident(w, r, v, id, http.StatusBadRequest, content.FieldErrors{"confirm": "tick the box to delete"})
 		return
@@ -640,12 +620,12 @@ func (a *Admin) showMaintenance(w http.ResponseWriter, r *http.Request, v *visit
 }
 
 func (a *Admin) maintenance(w http.ResponseWriter, r *http.Request, v *visit) {
-	id, _ := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	id := rowID(r)
 	a.showMaintenance(w, r, v, id, http.StatusOK, nil, nil, nil)
 }
 
 func (a *Admin) editMaintenance(w http.ResponseWriter, r *http.Request, v *visit) {
-	id, _ := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	id := rowID(r)
 	f := maintenanceForm{Title: r.PostFormValue("title"), Description: r.PostFormValue("description"), Start: r.PostFormValue("start"), End: r.PostFormValue("end")}
 	chosen := r.PostForm["service"]
 	errs := content.FieldErrors{}
@@ -669,11 +649,7 @@ func (a *Admin) editMaintenance(w http.ResponseWriter, r *http.Request, v *visit
 }
 
 func (a *Admin) cancelMaintenance(w http.ResponseWriter, r *http.Request, v *visit) {
-	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
-	if err == nil {
-		err = a.opts.Operator.CancelMaintenance(r.Context(), v.actor(), id)
-	}
-	if err != nil {
+	if err := a.opts.Operator.CancelMaintenance(r.Context(), v.actor(), rowID(r)); err != nil {
 		a.failWrite(w, r, err, func(errs content.FieldErrors) {
 			a.showMaintenances(w, r, v, http.StatusBadRequest, maintenanceForm{}, errs)
 		})
@@ -828,7 +804,7 @@ func (a *Admin) endDowntime(w http.ResponseWriter, r *http.Request, v *visit) {
 }
 
 func (a *Admin) cancelDowntime(w http.ResponseWriter, r *http.Request, v *visit) {
-	id, _ := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	id := rowID(r)
 	if err := a.opts.Operator.CancelDowntime(r.Context(), v.actor(), id); err != nil {
 		if errors.Is(err, store.ErrNoDowntime) {
 			a.fail(w, r, http.StatusNotFound, "No such downtime period.")

@@ -82,7 +82,7 @@ func cell(s string) string {
 }
 
 func (a *Admin) removeSubscriber(w http.ResponseWriter, r *http.Request, v *visit) {
-	id, _ := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	id := rowID(r)
 	if a.opts.Subscriptions == nil {
 		a.fail(w, r, http.StatusNotFound, "Subscriptions are off.")
 		return
