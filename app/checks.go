@@ -6,22 +6,16 @@ import (
 	toolkit "github.com/prometheus/exporter-toolkit/web"
 	"go.yaml.in/yaml/v3"
 
-	"github.com/statusd/statusd/internal/config"
 	"github.com/statusd/statusd/internal/status"
 	"github.com/statusd/statusd/web/page"
 )
 
 // checkInfos lists every check for the checks dashboard.
 func (a *App) checkInfos() []page.CheckInfo {
-	a.reloadMu.Lock()
-	cfg := a.config
-	a.reloadMu.Unlock()
-	described := map[status.CheckID]string{}
-	cfg.Each(func(r string, c *config.Check) { described[c.ID(r)] = c.Description })
 	var out []page.CheckInfo
 	for _, res := range a.exporter.Resources() {
 		for _, c := range res.Checks {
-			info := page.CheckInfo{ID: c.ID, Kind: c.Kind, Description: described[c.ID]}
+			info := page.CheckInfo{ID: c.ID, Kind: c.Kind, Description: c.Description}
 			if r, ok := c.Latest(); ok {
 				info.Result = &r
 			}
@@ -38,10 +32,7 @@ func (a *App) checkInfos() []page.CheckInfo {
 
 // responseTimed tells whether a configured check times responses.
 func (a *App) responseTimed(id status.CheckID) bool {
-	a.reloadMu.Lock()
-	cfg := a.config
-	a.reloadMu.Unlock()
-	c, ok := cfg.Check(id)
+	c, ok := a.exporter.Check(id)
 	return ok && c.ResponseTimed()
 }
 

@@ -22,6 +22,8 @@ type Check struct {
 	Kind     string
 	Interval time.Duration
 	Timeout  time.Duration
+	// Description labels the check on pages.
+	Description string
 
 	// Locations run the check once in each; Quorum of them decide its
 	// level (see decide).
@@ -30,6 +32,8 @@ type Check struct {
 	// location is this process's location when it runs the check as one
 	// of its locations, "" otherwise.
 	location string
+	// responseTimed: a run's duration is a response time (ResponseTimed).
+	responseTimed bool
 
 	warning, problem *threshold.Expr
 	prober           probe.Prober
@@ -67,6 +71,10 @@ type flight struct {
 	kept bool
 }
 
+// ResponseTimed tells whether the check's runs time a response, so that
+// their durations are response times worth a chart (an http check's).
+func (c *Check) ResponseTimed() bool { return c.responseTimed }
+
 // Runs is how many runs of the check counted since statusd started.
 func (c *Check) Runs() uint64 { return c.state.runs.Load() }
 
@@ -86,19 +94,21 @@ func newCheck(id status.CheckID, c *config.Check, env probe.Env, location string
 		return nil, err
 	}
 	ch := &Check{
-		ID:         id,
-		Kind:       c.Kind,
-		Interval:   time.Duration(c.Interval),
-		Timeout:    time.Duration(c.Timeout),
-		Locations:  c.Locations,
-		Quorum:     c.Quorum,
-		location:   location,
-		warning:    c.Warning,
-		problem:    c.Problem,
-		prober:     p,
-		labels:     checkLabels(id, location),
-		infoLabels: infoLabels(id, c.Kind, location),
-		state:      &checkState{},
+		ID:            id,
+		Kind:          c.Kind,
+		Interval:      time.Duration(c.Interval),
+		Timeout:       time.Duration(c.Timeout),
+		Description:   c.Description,
+		Locations:     c.Locations,
+		Quorum:        c.Quorum,
+		location:      location,
+		responseTimed: c.ResponseTimed(),
+		warning:       c.Warning,
+		problem:       c.Problem,
+		prober:        p,
+		labels:        checkLabels(id, location),
+		infoLabels:    infoLabels(id, c.Kind, location),
+		state:         &checkState{},
 	}
 	if r, ok := p.(probe.Reported); ok {
 		ch.reported, ch.token = true, r.Token()

@@ -25,16 +25,15 @@ import (
 // client options (see newHTTPClient). It keeps one client per check and no
 // connection between runs.
 type httpProber struct {
-	cfg *config.HTTPCheck
+	rules responseRules
+	// body is the request's body, sent afresh by every run.
+	body string
 	// request is the request every run sends, built once: a run sends a
 	// shallow copy with its context (and a fresh body). net/http never
 	// modifies a request it is given, and a check never overlaps itself.
 	request *http.Request
 	limit   int64
 	client  *http.Client
-	// wantBody tells whether the check looks at the body; otherwise it
-	// is read and dropped, so that the time covers the whole response.
-	wantBody bool
 	// tracers time the phases of runs: one is taken for a run and put
 	// back after it, so that their hooks are built once for as many runs
 	// as happen at once, not once per check.
@@ -68,18 +67,34 @@ func newHTTP(_ status.CheckID, c *config.Check, env Env) (Prober, error) {
 		}
 		req.Header.Set(k, string(v))
 	}
-	client, err := newHTTPClient(h.HTTPClientConfig, req.URL)
+	client, err := newHTTPClient(h.HTTPClientConfig, req.URL, env.dialer())
 	if err != nil {
 		return nil, err
 	}
 	return &httpProber{
-		cfg:      h,
-		request:  req,
-		limit:    int64(h.BodySizeLimit),
-		client:   client,
-		wantBody: h.BodyContains != "" || h.BodyRegex != nil || len(h.JSON) > 0,
-		tracers:  env.tracers(),
+		rules:   responseRules{expected: h.ExpectedStatus, contains: h.BodyContains, regex: h.BodyRegex, json: h.JSON},
+		body:    h.Body,
+		request: req,
+		limit:   int64(h.BodySizeLimit),
+		client:  client,
+		tracers: env.tracers(),
 	}, nil
+}
+
+// responseRules are what a response must meet: all a run reads of the
+// check's config, which is not kept (the client options in it, most of
+// its half a kilobyte, are spent on the request and the client).
+type responseRules struct {
+	expected []config.StatusRange
+	contains string
+	regex    *config.Regexp
+	json     []config.JSONCondition
+}
+
+// wantBody tells whether the rules look at the body; otherwise it is
+// read and dropped, so that the time covers the whole response.
+func (h *responseRules) wantBody() bool {
+	return h.contains != "" || h.regex != nil || len(h.json) > 0
 }
 
 // Probe implements Prober.
@@ -113,7 +128,7 @@ func (p *httpProber) Probe(ctx context.Context) status.Result {
 		Details: details,
 		Message: "HTTP " + strconv.Itoa(code) + " in " + Human(took),
 	}
-	if problem := checkResponse(p.cfg, code, body); problem != "" {
+	if problem := p.rules.check(code, body); problem != "" {
 		r.Level, r.Success = status.Problem, false
 		r.Message += ": " + problem
 	}
@@ -131,7 +146,7 @@ func (e errBodyTooLarge) Error() string {
 // the body when the check looks at it.
 func (p *httpProber) fetch(ctx context.Context, tr *tracer) (int, string, []byte, error) {
 	req := p.request.WithContext(ctx)
-	if body := p.cfg.Body; body != "" {
+	if body := p.body; body != "" {
 		req.ContentLength = int64(len(body))
 		req.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(strings.NewReader(body)), nil }
 		req.Body, _ = req.GetBody()
@@ -174,7 +189,7 @@ func (p *httpProber) readBody(resp *http.Response) ([]byte, error) {
 	var body []byte
 	var n int64
 	var err error
-	if p.wantBody {
+	if p.rules.wantBody() {
 		body, err = io.ReadAll(r)
 		n = int64(len(body))
 	} else {
@@ -350,36 +365,36 @@ func byteSize(n int64) string {
 	return strconv.FormatInt(n, 10) + " B"
 }
 
-// checkResponse returns what is wrong with a response, or "".
-func checkResponse(h *config.HTTPCheck, code int, body []byte) string {
+// check returns what is wrong with a response, or "".
+func (h *responseRules) check(code int, body []byte) string {
 	accepted := false
-	for _, r := range h.ExpectedStatus {
+	for _, r := range h.expected {
 		if r.Contains(code) {
 			accepted = true
 			break
 		}
 	}
 	if !accepted {
-		want := make([]string, len(h.ExpectedStatus))
-		for i, r := range h.ExpectedStatus {
+		want := make([]string, len(h.expected))
+		for i, r := range h.expected {
 			want[i] = r.String()
 		}
 		return "expected status " + strings.Join(want, ", ")
 	}
-	if h.BodyContains != "" && !bytes.Contains(body, []byte(h.BodyContains)) {
-		return fmt.Sprintf("body does not contain %q", h.BodyContains)
+	if h.contains != "" && !bytes.Contains(body, []byte(h.contains)) {
+		return fmt.Sprintf("body does not contain %q", h.contains)
 	}
-	if h.BodyRegex != nil && !h.BodyRegex.Match(body) {
-		return fmt.Sprintf("body does not match /%s/", h.BodyRegex)
+	if h.regex != nil && !h.regex.Match(body) {
+		return fmt.Sprintf("body does not match /%s/", h.regex)
 	}
-	if len(h.JSON) == 0 {
+	if len(h.json) == 0 {
 		return ""
 	}
 	var doc any
 	if err := json.Unmarshal(body, &doc); err != nil {
 		return "body is not JSON: " + err.Error()
 	}
-	for _, cond := range h.JSON {
+	for _, cond := range h.json {
 		got, found := jsonPath(doc, cond.Path)
 		if !found {
 			return fmt.Sprintf("JSON field %s is missing", cond.Path)

@@ -30,7 +30,7 @@ const maxResponseHeaderBytes = 64 << 10
 // enable_http2) is negotiated over TLS: it is set up only for an https
 // target, as its state costs a kilobyte per check that a plain http one
 // would never use (a redirect from http to https then speaks HTTP/1.1).
-func newHTTPClient(cfg promconfig.HTTPClientConfig, target *url.URL) (*http.Client, error) {
+func newHTTPClient(cfg promconfig.HTTPClientConfig, target *url.URL, dialer *net.Dialer) (*http.Client, error) {
 	https := target.Scheme == "https"
 	// A check without TLS options uses Go's defaults: no config of its
 	// own to keep (half a kilobyte a check).
@@ -41,7 +41,6 @@ func newHTTPClient(cfg promconfig.HTTPClientConfig, target *url.URL) (*http.Clie
 			return nil, err
 		}
 	}
-	dialer := &net.Dialer{KeepAlive: -1}
 	// Without a proxy or HTTP/2 to negotiate, a run needs none of the
 	// Transport's machinery (see directTransport).
 	http2 := cfg.EnableHTTP2 && https

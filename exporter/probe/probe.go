@@ -62,6 +62,10 @@ type pools struct {
 	// the redirect guard. Shared, it saves each such check its own map
 	// (about 360 bytes, a fifth of what an http check keeps).
 	header http.Header
+	// dialer dials every http check's connections: it holds no state
+	// and is safe for concurrent use, and one per check was 130 bytes
+	// of each (no keep-alive probes: a connection serves one request).
+	dialer *net.Dialer
 }
 
 // WithPools gives an Env the pools its probers share; probers built with
@@ -71,33 +75,29 @@ func (e Env) WithPools() Env {
 	return e
 }
 
-// tracers is the pool of the http checks' tracers.
-func (e Env) tracers() *sync.Pool {
+// shared returns the Env's pools, or pools of its own for an Env without.
+func (e Env) shared() *pools {
 	p := e.pools
 	if p == nil {
 		p = &pools{}
 	}
-	p.init()
-	return p.tracers
-}
-
-// defaultHeader is the shared header of the http checks without headers
-// of their own (see pools.header).
-func (e Env) defaultHeader() http.Header {
-	p := e.pools
-	if p == nil {
-		p = &pools{}
-	}
-	p.init()
-	return p.header
-}
-
-func (p *pools) init() {
 	p.once.Do(func() {
 		p.tracers = &sync.Pool{New: func() any { return newTracer() }}
 		p.header = http.Header{"User-Agent": {userAgent}}
+		p.dialer = &net.Dialer{KeepAlive: -1}
 	})
+	return p
 }
+
+// tracers is the pool of the http checks' tracers.
+func (e Env) tracers() *sync.Pool { return e.shared().tracers }
+
+// defaultHeader is the shared header of the http checks without headers
+// of their own (see pools.header).
+func (e Env) defaultHeader() http.Header { return e.shared().header }
+
+// dialer is the http checks' dialer (see pools.dialer).
+func (e Env) dialer() *net.Dialer { return e.shared().dialer }
 
 // HeartbeatSource tells the last report a heartbeat check received.
 type HeartbeatSource interface {
