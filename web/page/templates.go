@@ -28,30 +28,38 @@ var PageNames = []string{"index", "incident", "archive", "checks", "error", "sub
 // Blocks are the blocks of the base template an override may redefine.
 var Blocks = []string{"title", "favicon", "meta_extra", "style", "header", "branding", "userlinks", "content", "footer", "script"}
 
-// templates holds the parsed pages of each language: the default one's
-// parsed when a theme loads (rendering them checks an override), the
-// others when first asked for — a language's set is about a megabyte of
-// parse trees, and most sites serve one or two.
+// templates holds the parsed pages, each parsed for a language when it
+// is first rendered in it. Every page is parsed and rendered once when a
+// theme loads, to check the overrides and find their inline styles and
+// scripts, and that parse is then dropped: a page's parse trees are about
+// a hundred kilobytes, base.html's in each, and most sites serve the
+// index in one language far more than anything else (BENCHMARKS.md, "3
+// December, evening").
 type templates struct {
 	mu     sync.Mutex
 	byLang map[string]map[string]*template.Template
-	// parse parses every page for a language.
-	parse func(*i18n.Lang) (map[string]*template.Template, inline, error)
+	// parse parses a page for a language.
+	parse func(l *i18n.Lang, page string) (*template.Template, error)
 }
 
-// pages are a language's parsed pages.
-func (ts *templates) pages(l *i18n.Lang) (map[string]*template.Template, error) {
+// page is a page parsed for a language.
+func (ts *templates) page(l *i18n.Lang, page string) (*template.Template, error) {
 	ts.mu.Lock()
 	defer ts.mu.Unlock()
-	if set, ok := ts.byLang[l.Code]; ok {
-		return set, nil
+	set := ts.byLang[l.Code]
+	if t, ok := set[page]; ok {
+		return t, nil
 	}
-	set, _, err := ts.parse(l)
+	t, err := ts.parse(l, page)
 	if err != nil {
 		return nil, err
 	}
-	ts.byLang[l.Code] = set
-	return set, nil
+	if set == nil {
+		set = map[string]*template.Template{}
+		ts.byLang[l.Code] = set
+	}
+	set[page] = t
+	return t, nil
 }
 
 // inline are the hashes of the inline styles and scripts the pages hold
@@ -100,64 +108,62 @@ func loadTemplates(dir string, first *i18n.Lang, funcs func(*i18n.Lang) template
 	if len(errs) > 0 {
 		return nil, inline{}, dedupErrors(errs)
 	}
-	parse := func(l *i18n.Lang) (map[string]*template.Template, inline, error) {
-		set := map[string]*template.Template{}
-		var in inline
-		var errs []error
-		for _, page := range PageNames {
-			src, err := builtin(page)
-			if err != nil {
-				return nil, inline{}, err
-			}
-			t, styles, scripts, err := parsePage(page, l, []file{{"base.html", base}, {page + ".html", src}}, overrides, funcs(l))
-			if err != nil {
-				errs = append(errs, err)
-				continue
-			}
+	parse := func(l *i18n.Lang, page string) (*template.Template, error) {
+		src, err := builtin(page)
+		if err != nil {
+			return nil, err
+		}
+		return parsePage(page, []file{{"base.html", base}, {page + ".html", src}}, overrides, funcs(l))
+	}
+	var in inline
+	for _, page := range PageNames {
+		t, err := parse(first, page)
+		if err == nil {
+			var styles, scripts []string
+			styles, scripts, err = sample(t, page, first)
 			in.styles, in.scripts = append(in.styles, styles...), append(in.scripts, scripts...)
-			set[page] = t
 		}
-		if len(errs) > 0 {
-			return nil, inline{}, dedupErrors(errs)
+		if err != nil {
+			errs = append(errs, err)
 		}
-		slices.Sort(in.styles)
-		slices.Sort(in.scripts)
-		in.styles, in.scripts = slices.Compact(in.styles), slices.Compact(in.scripts)
-		return set, in, nil
 	}
-	set, in, err := parse(first)
-	if err != nil {
-		return nil, inline{}, err
+	if len(errs) > 0 {
+		return nil, inline{}, dedupErrors(errs)
 	}
-	return &templates{byLang: map[string]map[string]*template.Template{first.Code: set}, parse: parse}, in, nil
+	slices.Sort(in.styles)
+	slices.Sort(in.scripts)
+	in.styles, in.scripts = slices.Compact(in.styles), slices.Compact(in.scripts)
+	return &templates{byLang: map[string]map[string]*template.Template{}, parse: parse}, in, nil
 }
 
 // file is a template's source and where it came from.
 type file struct{ path, src string }
 
-// parsePage parses a page's templates for a language, overrides last,
-// and renders it once with sample data; it returns the inline styles
-// and scripts the sample holds.
-func parsePage(page string, l *i18n.Lang, parts []file, overrides map[string]file, fm template.FuncMap) (*template.Template, []string, []string, error) {
+// parsePage parses a page's templates, overrides last.
+func parsePage(page string, parts []file, overrides map[string]file, fm template.FuncMap) (*template.Template, error) {
 	t := template.New(page).Funcs(fm)
-	{
-		for _, o := range []string{"base", page} {
-			if f, ok := overrides[o]; ok {
-				parts = append(parts, f)
-			}
-		}
-		for _, p := range parts {
-			if _, err := t.New(p.path).Parse(p.src); err != nil {
-				return nil, nil, nil, cleanTemplateError(err)
-			}
+	for _, o := range []string{"base", page} {
+		if f, ok := overrides[o]; ok {
+			parts = append(parts, f)
 		}
 	}
-	var sample bytes.Buffer
-	if err := t.ExecuteTemplate(&sample, "base", sampleData(page, l)); err != nil {
-		return nil, nil, nil, cleanTemplateError(err)
+	for _, p := range parts {
+		if _, err := t.New(p.path).Parse(p.src); err != nil {
+			return nil, cleanTemplateError(err)
+		}
 	}
-	styles, scripts := inlineHashes(sample.Bytes())
-	return t, styles, scripts, nil
+	return t, nil
+}
+
+// sample renders a parsed page once with sample data and returns the
+// inline styles and scripts it holds.
+func sample(t *template.Template, page string, l *i18n.Lang) (styles, scripts []string, err error) {
+	var b bytes.Buffer
+	if err := t.ExecuteTemplate(&b, "base", sampleData(page, l)); err != nil {
+		return nil, nil, cleanTemplateError(err)
+	}
+	styles, scripts = inlineHashes(b.Bytes())
+	return styles, scripts, nil
 }
 
 // templatePrefix is what Go's template errors start with.
@@ -182,12 +188,12 @@ func dedupErrors(errs []error) error {
 
 // execute renders a page in the data's language.
 func (ts *templates) execute(page string, d *Data) ([]byte, error) {
-	set, err := ts.pages(d.Lang)
+	t, err := ts.page(d.Lang, page)
 	if err != nil {
 		return nil, err
 	}
 	var b bytes.Buffer
-	if err := set[page].ExecuteTemplate(&b, "base", d); err != nil {
+	if err := t.ExecuteTemplate(&b, "base", d); err != nil {
 		return nil, fmt.Errorf("render %s: %w", page, err)
 	}
 	return b.Bytes(), nil
