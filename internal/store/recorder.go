@@ -32,8 +32,8 @@ type Recorder struct {
 	mu         sync.Mutex
 	results    []pendingResult
 	heartbeats []pendingHeartbeat
-	// minutes holds the rollups of minutes not yet written, by Unix minute.
-	minutes map[int64]map[status.CheckID]*Rollup
+	// minutes holds the runs of minutes not yet written, by Unix minute.
+	minutes map[int64]map[status.CheckID]tally
 	// kept is the last result of each check queued for storing.
 	kept map[status.CheckID]keptResult
 
@@ -119,7 +119,7 @@ func NewRecorder(s *Store, logger *slog.Logger, reg prometheus.Registerer, opts 
 		logger:  logger,
 		now:     opts.Now,
 		opts:    opts,
-		minutes: map[int64]map[status.CheckID]*Rollup{},
+		minutes: map[int64]map[status.CheckID]tally{},
 		kept:    map[status.CheckID]keptResult{},
 		ids:     map[status.CheckID]int64{},
 		kick:    make(chan struct{}, 1),
@@ -181,15 +181,12 @@ func (r *Recorder) Observe(id status.CheckID, res status.Result) {
 	}
 	checks := r.minutes[minute]
 	if checks == nil {
-		checks = map[status.CheckID]*Rollup{}
+		checks = map[status.CheckID]tally{}
 		r.minutes[minute] = checks
 	}
-	m := checks[id]
-	if m == nil {
-		m = &Rollup{Resolution: Minute, Bucket: time.Unix(minute*60, 0).UTC()}
-		checks[id] = m
-	}
-	m.Add(res)
+	t := checks[id]
+	t.add(res)
+	checks[id] = t
 }
 
 // RecordHeartbeat queues a heartbeat report. Reports to one check that
@@ -376,9 +373,9 @@ func (r *Recorder) flush(ctx context.Context, final bool) (bool, error) {
 		if !due || (!final && minute >= current) {
 			continue
 		}
-		for id, m := range checks {
+		for id, t := range checks {
 			closed = append(closed, id)
-			minutes = append(minutes, *m)
+			minutes = append(minutes, t.rollup(minute))
 		}
 		delete(r.minutes, minute)
 	}
@@ -406,15 +403,12 @@ func (r *Recorder) flush(ctx context.Context, final bool) (bool, error) {
 		minute := minutes[i].Bucket.Unix() / 60
 		checks := r.minutes[minute]
 		if checks == nil {
-			checks = map[status.CheckID]*Rollup{}
+			checks = map[status.CheckID]tally{}
 			r.minutes[minute] = checks
 		}
-		if m := checks[id]; m != nil {
-			m.Merge(minutes[i])
-		} else {
-			m := minutes[i]
-			checks[id] = &m
-		}
+		t := checks[id]
+		t.merge(minutes[i])
+		checks[id] = t
 	}
 	return true, err
 }

@@ -50,20 +50,56 @@ type Rollup struct {
 	DurationSeconds float64 `db:"duration_seconds"`
 }
 
-// Add counts one result into the rollup.
-func (r *Rollup) Add(res status.Result) {
-	r.Runs++
+// tally is a check's runs in one minute while the recorder holds them: a
+// Rollup without the check and the minute, which its maps' keys give, in
+// 32 bytes held in the map instead of a 96-byte Rollup behind a pointer.
+// The recorder holds up to RollupInterval of minutes for every check
+// (BENCHMARKS.md, "3 December, evening").
+type tally struct {
+	runs, failures, warnings, problems uint32
+	duration                           float64 // seconds
+	worst                              status.Level
+}
+
+// add counts one result.
+func (t *tally) add(res status.Result) {
+	t.runs++
 	if !res.Success {
-		r.Failures++
+		t.failures++
 	}
 	switch res.Level {
 	case status.Warning:
-		r.Warnings++
+		t.warnings++
 	case status.Problem:
-		r.Problems++
+		t.problems++
 	}
-	r.WorstLevel = status.Worst(r.WorstLevel, res.Level)
-	r.DurationSeconds += res.Duration.Seconds()
+	t.worst = status.Worst(t.worst, res.Level)
+	t.duration += res.Duration.Seconds()
+}
+
+// rollup is the tally as the minute's rollup of a check (its id set when
+// written).
+func (t tally) rollup(minute int64) Rollup {
+	return Rollup{Resolution: Minute, Bucket: time.Unix(minute*60, 0).UTC(),
+		Runs: int(t.runs), Failures: int(t.failures), Warnings: int(t.warnings), Problems: int(t.problems),
+		WorstLevel: t.worst, DurationSeconds: t.duration}
+}
+
+// merge adds a rollup of the same minute back (a write that failed).
+func (t *tally) merge(r Rollup) {
+	t.runs += uint32(r.Runs)
+	t.failures += uint32(r.Failures)
+	t.warnings += uint32(r.Warnings)
+	t.problems += uint32(r.Problems)
+	t.worst = status.Worst(t.worst, r.WorstLevel)
+	t.duration += r.DurationSeconds
+}
+
+// Add counts one result into the rollup.
+func (r *Rollup) Add(res status.Result) {
+	var t tally
+	t.add(res)
+	r.Merge(t.rollup(0))
 }
 
 // Uptime is the share of runs not at problem, 1 when there were no runs.
