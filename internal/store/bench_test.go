@@ -3,7 +3,9 @@ package store
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"path/filepath"
+	"runtime"
 	"testing"
 	"time"
 
@@ -55,4 +57,31 @@ func BenchmarkWrite(b *testing.B) {
 			}
 		})
 	}
+}
+
+// BenchmarkRecorderObserve counts results of 10,000 checks into the
+// recorder, a minute of runs at a time, and reports what it holds per
+// check after six minutes: the rollups it keeps for up to RollupInterval.
+func BenchmarkRecorderObserve(b *testing.B) {
+	ids := make([]status.CheckID, 10000)
+	for i := range ids {
+		ids[i] = status.CheckID{Resource: "load", Check: fmt.Sprintf("c%05d", i)}
+	}
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	r := NewRecorder(nil, slog.New(slog.DiscardHandler), nil, RecorderOptions{ResultsInterval: time.Hour})
+	t0 := time.Unix(1e9, 0)
+	for m := range 6 {
+		for _, id := range ids {
+			r.Observe(id, status.Result{Level: status.Fine, Success: true, CheckedAt: t0.Add(time.Duration(m) * time.Minute)})
+		}
+	}
+	r.results = nil // what waits to be written is not what this measures
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	for i := 0; b.Loop(); i++ {
+		r.Observe(ids[i%len(ids)], status.Result{Level: status.Fine, Success: true, CheckedAt: t0.Add(5 * time.Minute)})
+	}
+	b.ReportMetric(float64(after.HeapAlloc-before.HeapAlloc)/float64(len(ids)), "held-B/check")
 }

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"log/slog"
+	"slices"
 	"sync"
 	"time"
 
@@ -32,10 +33,12 @@ type Recorder struct {
 	mu         sync.Mutex
 	results    []pendingResult
 	heartbeats []pendingHeartbeat
-	// minutes holds the runs of minutes not yet written, by Unix minute.
-	minutes map[int64]map[status.CheckID]tally
-	// kept is the last result of each check queued for storing.
-	kept map[status.CheckID]keptResult
+	// checks holds, for each check, its last result queued for storing
+	// and its runs of the minutes not yet written; oldest is the oldest
+	// of those minutes (Unix minute) when tallied is set.
+	checks  map[status.CheckID]*checkRecord
+	oldest  int64
+	tallied bool
 
 	pending   prometheus.GaugeFunc
 	dropped   prometheus.Counter
@@ -80,10 +83,39 @@ type RecorderOptions struct {
 	OnWrite func(error)
 }
 
+// checkRecord is what the recorder holds for one check, in one map entry
+// (a map per minute, keyed by check, held 150 bytes per check and minute;
+// this holds 40: BENCHMARKS.md, "3 December, evening").
+type checkRecord struct {
+	// kept is the check's last result queued for storing.
+	kept keptResult
+	// minutes are its runs by minute not yet written, oldest first.
+	minutes []minuteTally
+}
+
 type keptResult struct {
+	seen    bool // false before the check's first result
 	level   status.Level
 	success bool
 	at      time.Time
+}
+
+type minuteTally struct {
+	minute int64 // Unix minute
+	tally
+}
+
+// at returns the check's tally of a minute, added in order when new.
+func (c *checkRecord) at(minute int64) *tally {
+	i := len(c.minutes)
+	for i > 0 && c.minutes[i-1].minute > minute {
+		i--
+	}
+	if i == 0 || c.minutes[i-1].minute != minute {
+		c.minutes = slices.Insert(c.minutes, i, minuteTally{minute: minute})
+		return &c.minutes[i].tally
+	}
+	return &c.minutes[i-1].tally
 }
 
 type pendingResult struct {
@@ -115,14 +147,13 @@ func NewRecorder(s *Store, logger *slog.Logger, reg prometheus.Registerer, opts 
 		opts.Now = time.Now
 	}
 	r := &Recorder{
-		store:   s,
-		logger:  logger,
-		now:     opts.Now,
-		opts:    opts,
-		minutes: map[int64]map[status.CheckID]tally{},
-		kept:    map[status.CheckID]keptResult{},
-		ids:     map[status.CheckID]int64{},
-		kick:    make(chan struct{}, 1),
+		store:  s,
+		logger: logger,
+		now:    opts.Now,
+		opts:   opts,
+		checks: map[status.CheckID]*checkRecord{},
+		ids:    map[status.CheckID]int64{},
+		kick:   make(chan struct{}, 1),
 		dropped: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "statusd_store_dropped_results_total",
 			Help: "Check results dropped because the database was unavailable for too long.",
@@ -166,9 +197,13 @@ func (r *Recorder) Observe(id status.CheckID, res status.Result) {
 	minute := res.CheckedAt.Unix() / 60
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	last, seen := r.kept[id]
-	if !seen || last.level != res.Level || last.success != res.Success || res.CheckedAt.Sub(last.at) >= r.opts.ResultsInterval {
-		r.kept[id] = keptResult{res.Level, res.Success, res.CheckedAt}
+	c := r.checks[id]
+	if c == nil {
+		c = &checkRecord{}
+		r.checks[id] = c
+	}
+	if last := c.kept; !last.seen || last.level != res.Level || last.success != res.Success || res.CheckedAt.Sub(last.at) >= r.opts.ResultsInterval {
+		c.kept = keptResult{true, res.Level, res.Success, res.CheckedAt}
 		if len(r.results) >= r.opts.MaxPending {
 			drop := len(r.results) - r.opts.MaxPending + 1
 			r.results = append(r.results[:0], r.results[drop:]...)
@@ -179,14 +214,15 @@ func (r *Recorder) Observe(id status.CheckID, res status.Result) {
 			r.wake()
 		}
 	}
-	checks := r.minutes[minute]
-	if checks == nil {
-		checks = map[status.CheckID]tally{}
-		r.minutes[minute] = checks
+	c.at(minute).add(res)
+	r.counted(minute)
+}
+
+// counted notes that a minute holds runs (under mu).
+func (r *Recorder) counted(minute int64) {
+	if !r.tallied || minute < r.oldest {
+		r.oldest, r.tallied = minute, true
 	}
-	t := checks[id]
-	t.add(res)
-	checks[id] = t
 }
 
 // RecordHeartbeat queues a heartbeat report. Reports to one check that
@@ -362,22 +398,24 @@ func (r *Recorder) flush(ctx context.Context, final bool) (bool, error) {
 	results, heartbeats := r.results, r.heartbeats
 	r.results, r.heartbeats = nil, nil
 	current := r.now().Unix() / 60
-	oldest := current
-	for minute := range r.minutes {
-		oldest = min(oldest, minute)
-	}
-	due := final || time.Duration(current-oldest)*time.Minute >= r.opts.RollupInterval
+	due := r.tallied && (final || time.Duration(current-r.oldest)*time.Minute >= r.opts.RollupInterval)
 	var closed []status.CheckID
 	var minutes []Rollup
-	for minute, checks := range r.minutes {
-		if !due || (!final && minute >= current) {
-			continue
+	if due {
+		r.tallied = false
+		for id, c := range r.checks {
+			left := c.minutes[:0]
+			for _, m := range c.minutes {
+				if final || m.minute < current {
+					closed = append(closed, id)
+					minutes = append(minutes, m.rollup(m.minute))
+				} else {
+					left = append(left, m)
+					r.counted(m.minute)
+				}
+			}
+			c.minutes = left
 		}
-		for id, t := range checks {
-			closed = append(closed, id)
-			minutes = append(minutes, t.rollup(minute))
-		}
-		delete(r.minutes, minute)
 	}
 	r.mu.Unlock()
 	if len(results) == 0 && len(heartbeats) == 0 && len(minutes) == 0 {
@@ -401,14 +439,13 @@ func (r *Recorder) flush(ctx context.Context, final bool) (bool, error) {
 	r.heartbeats = append(heartbeats, r.heartbeats...)
 	for i, id := range closed {
 		minute := minutes[i].Bucket.Unix() / 60
-		checks := r.minutes[minute]
-		if checks == nil {
-			checks = map[status.CheckID]tally{}
-			r.minutes[minute] = checks
+		c := r.checks[id]
+		if c == nil {
+			c = &checkRecord{}
+			r.checks[id] = c
 		}
-		t := checks[id]
-		t.merge(minutes[i])
-		checks[id] = t
+		c.at(minute).merge(minutes[i])
+		r.counted(minute)
 	}
 	return true, err
 }
