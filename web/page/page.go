@@ -404,11 +404,14 @@ type snapshot struct {
 	built time.Time
 	// index is the status page in the default language; the others are
 	// rendered on first request, into lazy.
-	index   *asset
-	lang    *i18n.Lang // the default language
-	up      *uptimeData
-	prev    *snapshot // the one before, whose pages are kept when unchanged
-	favicon string    // the favicon state
+	index *asset
+	lang  *i18n.Lang // the default language
+	up    *uptimeData
+	// prev is the one before, whose pages are kept when unchanged. It
+	// is atomic: the next build drops it while requests that still hold
+	// this snapshot may read it (prevLazy).
+	prev    atomic.Pointer[snapshot]
+	favicon string // the favicon state
 	badges  map[string]*asset
 
 	mu     sync.Mutex
@@ -429,8 +432,8 @@ func (p *Pages) build(r *renderer, b *board.Board, up *uptimeData, now time.Time
 	s.lang = r.defaultLang()
 	if prev != nil {
 		// Only the one before is kept: prev.prev goes.
-		prev.prev = nil
-		s.prev = prev
+		prev.prev.Store(nil)
+		s.prev.Store(prev)
 	}
 	s.favicon = "default"
 	if w, ok := b.Worst(); ok {
@@ -499,7 +502,7 @@ func (p *Pages) indexIn(s *snapshot, l *i18n.Lang) (*asset, error) {
 
 // prevLazy is the snapshot before's page by key, nil when it had none.
 func (s *snapshot) prevLazy(key string) *asset {
-	prev := s.prev
+	prev := s.prev.Load()
 	if prev == nil {
 		return nil
 	}

@@ -16,6 +16,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -698,6 +699,38 @@ func TestPageLanguages(t *testing.T) {
 	if !strings.Contains(fr.body, `<html lang="fr">`) || strings.Contains(fr.body, `hreflang="de"`) {
 		t.Errorf("page.language fr: %s", fr.body[:200])
 	}
+}
+
+// A page in another language is rendered on its first request from the
+// snapshot the request holds, which reads the snapshot before it; a
+// rebuild meanwhile drops that one. Under -race this failed (the Chromium
+// test found it) until the link was atomic.
+func TestLanguagesWhileRebuilding(t *testing.T) {
+	f := newFixture(t, settings(), nil)
+	f.seed("")
+	f.refresh()
+	var rebuilds atomic.Int32
+	stop, stopped := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(stopped)
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			f.pages.Refresh(context.Background())
+			rebuilds.Add(1)
+		}
+	}()
+	// At least 20 requests, and on until 5 rebuilds ran among them.
+	for i := 0; i < 20 || rebuilds.Load() < 5; i++ {
+		if r := f.get("/", "Accept-Language", "it"); !strings.Contains(r.body, `<html lang="it">`) {
+			t.Errorf("request %d: not the Italian page", i)
+		}
+	}
+	close(stop)
+	<-stopped
 }
 
 // visibleText is a page's text as read, without scripts and styles.
