@@ -51,10 +51,10 @@ type Rollup struct {
 }
 
 // tally is a check's runs in one minute while the recorder holds them: a
-// Rollup without the check and the minute, which its maps' keys give, in
-// 32 bytes held in the map instead of a 96-byte Rollup behind a pointer.
-// The recorder holds up to RollupInterval of minutes for every check
-// (BENCHMARKS.md, "3 December, evening").
+// Rollup without the check and the minute, which the recorder's
+// checkRecord gives, in 32 bytes instead of 96. The recorder holds up to
+// RollupInterval of minutes for every check (BENCHMARKS.md, "3 December,
+// evening").
 type tally struct {
 	runs, failures, warnings, problems uint32
 	duration                           float64 // seconds
