@@ -392,6 +392,28 @@ statusd_check_value{check="backup",resource="health"} 5400
 	}
 }
 
+// A check carries what the page asks of its config, which is not kept
+// once applied: its description, and whether its runs time a response.
+func TestCheckCarriesItsConfig(t *testing.T) {
+	e := New(Options{Logger: discard, Clock: clockwork.NewFakeClockAt(t0)})
+	cfg := parseConfig(t, "resources:\n  health:\n    - {name: web, kind: http, url: 'http://127.0.0.1:1/', description: The front page}\n    - {name: db, kind: tcp, address: '127.0.0.1:1'}\n")
+	if err := e.Apply(cfg); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name, description string
+		timed             bool
+	}{{"web", "The front page", true}, {"db", "", false}} {
+		c, ok := e.Check(status.CheckID{Resource: "health", Check: tc.name})
+		if !ok {
+			t.Fatalf("%s: not applied", tc.name)
+		}
+		if c.Description != tc.description || c.ResponseTimed() != tc.timed {
+			t.Errorf("%s: description %q, response timed %v; want %q, %v", tc.name, c.Description, c.ResponseTimed(), tc.description, tc.timed)
+		}
+	}
+}
+
 func TestApplyFailureChangesNothing(t *testing.T) {
 	e := New(Options{Logger: discard})
 	if err := e.Apply(parseConfig(t, twoChecks)); err != nil {
