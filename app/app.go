@@ -633,7 +633,11 @@ func (a *App) watchStore(ctx context.Context) error {
 			pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 			err := a.store.Ping(pctx)
 			cancel()
-			a.storeUp.Set(boolGauge(err == nil))
+			// A database that answers but refuses writes (a full disk)
+			// stays down: the ping must not flip it up between two
+			// failed writes.
+			failing, _ := a.recorder.WriteHealth()
+			a.storeUp.Set(boolGauge(err == nil && failing.IsZero()))
 		}
 	}
 }
