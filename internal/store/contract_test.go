@@ -203,10 +203,12 @@ func testRollups(t *testing.T, s *Store) {
 	}
 	id := ids[apiID]
 	part := func(bucket time.Time, levels ...status.Level) Rollup {
-		r := Rollup{CheckID: id, Resolution: Minute, Bucket: bucket}
+		var t tally
 		for _, l := range levels {
-			r.Add(result(bucket, l, nil))
+			t.add(result(bucket, l, nil))
 		}
+		r := t.rollup(bucket.Unix() / 60)
+		r.CheckID = id
 		return r
 	}
 	m0, m1 := t0.Add(5*time.Minute), t0.Add(6*time.Minute)

@@ -95,13 +95,6 @@ func (t *tally) merge(r Rollup) {
 	t.duration += r.DurationSeconds
 }
 
-// Add counts one result into the rollup.
-func (r *Rollup) Add(res status.Result) {
-	var t tally
-	t.add(res)
-	r.Merge(t.rollup(0))
-}
-
 // Uptime is the share of runs not at problem, 1 when there were no runs.
 func (r Rollup) Uptime() float64 {
 	if r.Runs == 0 {

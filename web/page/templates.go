@@ -31,7 +31,7 @@ var Blocks = []string{"title", "favicon", "meta_extra", "style", "header", "bran
 // templates holds the parsed pages, each parsed for a language when it
 // is first rendered in it. Every page is parsed and rendered once when a
 // theme loads, to check the overrides and find their inline styles and
-// scripts, and that parse is then dropped: a page's parse trees are about
+// scripts, and that parse is then dropped but the index's: a page's parse trees are about
 // a hundred kilobytes, base.html's in each, and most sites serve the
 // index in one language far more than anything else (BENCHMARKS.md, "3
 // December, evening").
@@ -116,12 +116,18 @@ func loadTemplates(dir string, first *i18n.Lang, funcs func(*i18n.Lang) template
 		return parsePage(page, []file{{"base.html", base}, {page + ".html", src}}, overrides, funcs(l))
 	}
 	var in inline
+	// The index in the first language is rendered by every snapshot,
+	// the first at once: its parse is kept.
+	kept := map[string]*template.Template{}
 	for _, page := range PageNames {
 		t, err := parse(first, page)
 		if err == nil {
 			var styles, scripts []string
 			styles, scripts, err = sample(t, page, first)
 			in.styles, in.scripts = append(in.styles, styles...), append(in.scripts, scripts...)
+		}
+		if err == nil && page == "index" {
+			kept[page] = t
 		}
 		if err != nil {
 			errs = append(errs, err)
@@ -133,7 +139,7 @@ func loadTemplates(dir string, first *i18n.Lang, funcs func(*i18n.Lang) template
 	slices.Sort(in.styles)
 	slices.Sort(in.scripts)
 	in.styles, in.scripts = slices.Compact(in.styles), slices.Compact(in.scripts)
-	return &templates{byLang: map[string]map[string]*template.Template{}, parse: parse}, in, nil
+	return &templates{byLang: map[string]map[string]*template.Template{first.Code: kept}, parse: parse}, in, nil
 }
 
 // file is a template's source and where it came from.
