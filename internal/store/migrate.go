@@ -115,29 +115,54 @@ func (s *Store) Migrate(ctx context.Context) ([]Migration, error) {
 		if done[m.Version] {
 			continue
 		}
-		if err := applyMigration(ctx, conn, m); err != nil {
+		applied, err := applyMigration(ctx, conn, m)
+		if err != nil {
 			return ran, fmt.Errorf("migrate: %04d_%s: %w", m.Version, m.Name, err)
 		}
-		ran = append(ran, m)
+		if applied {
+			ran = append(ran, m)
+		}
 	}
 	return ran, nil
 }
 
-func applyMigration(ctx context.Context, conn *sqlx.Conn, m Migration) error {
+// applyMigration applies m in a transaction, unless another process
+// applied it since the applied migrations were read: SQLite has no lock
+// across a whole migration run, and two processes opening a new database
+// at once (statusd serve and a command) both find every migration
+// pending; a transaction of SQLite's writer takes the write lock as it
+// begins (_txlock=immediate), so the look inside it sees the other's.
+func applyMigration(ctx context.Context, conn *sqlx.Conn, m Migration) (applied bool, err error) {
 	tx, err := conn.BeginTxx(ctx, nil)
 	if err != nil {
-		return err
+		return false, err
+	}
+	defer func() {
+		if !applied {
+			_ = tx.Rollback()
+		}
+	}()
+	var sums []string
+	if err := tx.SelectContext(ctx, &sums, tx.Rebind("SELECT checksum FROM schema_migrations WHERE version = ?"), m.Version); err != nil {
+		return false, err
+	}
+	if len(sums) > 0 {
+		if sums[0] != m.Checksum {
+			return false, fmt.Errorf("applied meanwhile with another checksum, by another statusd")
+		}
+		return false, nil
 	}
 	if _, err := tx.ExecContext(ctx, m.SQL); err != nil {
-		_ = tx.Rollback()
-		return err
+		return false, err
 	}
 	if _, err := tx.ExecContext(ctx, tx.Rebind("INSERT INTO schema_migrations (version, name, checksum, applied_at) VALUES (?, ?, ?, ?)"),
 		m.Version, m.Name, m.Checksum, time.Now().UTC()); err != nil {
-		_ = tx.Rollback()
-		return err
+		return false, err
 	}
-	return tx.Commit()
+	if err := tx.Commit(); err != nil {
+		return false, err
+	}
+	return true, nil
 }
 
 // SchemaVersion returns the highest applied migration, 0 when none.

@@ -168,3 +168,52 @@ func TestSQLiteIsForOneProcess(t *testing.T) {
 	}
 	again.Close()
 }
+
+// A daemon and a command opening a new SQLite file at once both migrate
+// it: each applies what the other has not, and neither fails on a table
+// the other created (statusd serve exited with "table subscribers already
+// exists" when a command migrated beside it).
+func TestSQLiteMigratedByTwoAtOnce(t *testing.T) {
+	ctx := context.Background()
+	for round := range 4 {
+		path := filepath.Join(t.TempDir(), fmt.Sprintf("statusd-%d.db", round))
+		stores := make([]*Store, 3)
+		for i := range stores {
+			s, err := Open(ctx, "sqlite:"+path, Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer s.Close()
+			stores[i] = s
+		}
+		start := make(chan struct{})
+		errs := make(chan error, len(stores))
+		applied := make(chan int, len(stores))
+		for _, s := range stores {
+			go func() {
+				<-start
+				ran, err := s.Migrate(ctx)
+				applied <- len(ran)
+				errs <- err
+			}()
+		}
+		close(start)
+		total := 0
+		for range stores {
+			if err := <-errs; err != nil {
+				t.Errorf("round %d: %v", round, err)
+			}
+			total += <-applied
+		}
+		ms, err := Migrations(SQLite)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if total != len(ms) {
+			t.Errorf("round %d: %d migrations applied in all, want each of the %d once", round, total, len(ms))
+		}
+		if v, err := stores[0].SchemaVersion(ctx); err != nil || v != ms[len(ms)-1].Version {
+			t.Errorf("round %d: schema version %d (%v), want %d", round, v, err, ms[len(ms)-1].Version)
+		}
+	}
+}
