@@ -492,7 +492,7 @@ func TestSelectAndReport(t *testing.T) {
 		t.Errorf("before any run: %+v", report)
 	}
 	report = e.Results(context.Background(), sel, true)
-	if report.Worst() != status.Fine || report[0].Checks[0].Result.Details["pong"] != true {
+	if report.Worst() != status.Fine || report[0].Checks[0].Result.Details.(map[string]any)["pong"] != true {
 		t.Errorf("fresh: %+v", report)
 	}
 	all, _ := e.Select("")

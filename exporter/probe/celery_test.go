@@ -63,7 +63,7 @@ func testCelery(t *testing.T, broker, password string) {
 	t.Run("named worker missing", func(t *testing.T) {
 		r := run(t, celeryCheck(broker, ns, fmt.Sprintf(", workers: [%s, %s]", w.Name, ghost)), Env{})
 		wantLevel(t, r, status.Problem, false)
-		if r.Details[ghost] != false || r.Details[w.Name] != true || len(r.Details) != 2 ||
+		if figures(r)[ghost] != false || figures(r)[w.Name] != true || len(figures(r)) != 2 ||
 			r.Message != "Celery worker "+ghost+" did not answer within 2s" {
 			t.Errorf("details %v message %q", r.Details, r.Message)
 		}
@@ -71,14 +71,14 @@ func testCelery(t *testing.T, broker, password string) {
 	t.Run("stats", func(t *testing.T) {
 		r := run(t, celeryCheck(broker, ns, fmt.Sprintf(", workers: [%s], stats: true", w.Name)), Env{})
 		wantLevel(t, r, status.Fine, true)
-		st, _ := r.Details["stats"].(map[string]any)[w.Name].(map[string]any)
+		st, _ := figures(r)["stats"].(map[string]any)[w.Name].(map[string]any)
 		pool, _ := st["pool"].(map[string]any)
 		if pool["max_concurrency"] != 1 || len(pool["processes"].([]int)) != 1 || st["total_tasks"] != 0.0 || st["pid"].(int) <= 0 ||
 			!strings.HasPrefix(st["broker"].(string), strings.SplitN(broker, ":", 2)[0]+"://127.0.0.1:") {
 			t.Errorf("stats %v", st)
 		}
-		if fmt.Sprint(r.Details["workers"]) != fmt.Sprintf("map[%s:true]", w.Name) {
-			t.Errorf("workers %v", r.Details["workers"])
+		if fmt.Sprint(figures(r)["workers"]) != fmt.Sprintf("map[%s:true]", w.Name) {
+			t.Errorf("workers %v", figures(r)["workers"])
 		}
 		wantNoSecret(t, r, password)
 	})
@@ -86,13 +86,13 @@ func testCelery(t *testing.T, broker, password string) {
 		w.Stop()
 		r := run(t, celeryCheck(broker, ns, ""), Env{})
 		wantLevel(t, r, status.Problem, false)
-		if len(r.Details) != 0 || !strings.HasPrefix(r.Message, "no Celery worker listens on "+strings.SplitN(broker, ":", 2)[0]+"://127.0.0.1:") {
+		if len(figures(r)) != 0 || !strings.HasPrefix(r.Message, "no Celery worker listens on "+strings.SplitN(broker, ":", 2)[0]+"://127.0.0.1:") {
 			t.Errorf("details %v message %q", r.Details, r.Message)
 		}
 		wantNoSecret(t, r, password)
 		r = run(t, celeryCheck(broker, ns, fmt.Sprintf(", workers: [%s]", w.Name)), Env{})
 		wantLevel(t, r, status.Problem, false)
-		if r.Details[w.Name] != false || r.Message != "Celery worker "+w.Name+" not running: no worker listens on "+redactURL(broker) {
+		if figures(r)[w.Name] != false || r.Message != "Celery worker "+w.Name+" not running: no worker listens on "+redactURL(broker) {
 			t.Errorf("details %v message %q", r.Details, r.Message)
 		}
 	})

@@ -45,7 +45,7 @@ func TestCommand(t *testing.T) {
 			if (r.Value != nil) != c.hasValue || (c.hasValue && *r.Value != c.value) {
 				t.Errorf("value = %v, want %v (%v)", r.Value, c.value, c.hasValue)
 			}
-			if r.Details["exit_code"] != c.exit {
+			if figures(r)["exit_code"] != c.exit {
 				t.Errorf("details = %v", r.Details)
 			}
 		})

@@ -35,7 +35,7 @@ func TestDatabases(t *testing.T) {
 
 	r = run(t, check("app:Db-pass-9@tcp("+blackHole(t)+")/app"), Env{})
 	wantLevel(t, r, status.Problem, false)
-	if r.Details["broken"] != false || !strings.Contains(r.Message, "broken: connect to MySQL: timed out after ") {
+	if figures(r)["broken"] != false || !strings.Contains(r.Message, "broken: connect to MySQL: timed out after ") {
 		t.Errorf("one hung: %v %q", r.Details, r.Message)
 	}
 	wantNoSecret(t, r, "Db-pass-9")

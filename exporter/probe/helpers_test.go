@@ -261,3 +261,10 @@ func wantNoSecret(t *testing.T, r status.Result, secrets ...string) {
 		}
 	}
 }
+
+// figures are a result's details as the map most kinds report (nil for
+// details of another shape).
+func figures(r status.Result) map[string]any {
+	m, _ := r.Details.(map[string]any)
+	return m
+}

@@ -105,12 +105,9 @@ func (p *httpProber) Probe(ctx context.Context) status.Result {
 	start := time.Now()
 	code, proto, body, err := p.fetch(withTracer(ctx, tr), tr)
 	took := time.Since(start)
-	details := make(map[string]any, 4)
-	details["timings"] = tr.phases()
+	details := &HTTPDetails{Timings: tr.phases()}
 	if code != 0 {
-		details["status_code"] = code
-		details["http_version"] = proto
-		details["redirects"] = tr.hops - 1
+		details.StatusCode, details.HTTPVersion, details.Redirects = code, proto, tr.hops-1
 	}
 	if err != nil {
 		msg := describeErr(ctx, err)
@@ -133,6 +130,31 @@ func (p *httpProber) Probe(ctx context.Context) status.Result {
 		r.Message += ": " + problem
 	}
 	return r
+}
+
+// HTTPDetails are an http check's details. Every run reports the same
+// fields, so they are a struct rather than a map: one allocation a run
+// instead of four, and about 300 bytes less held for each check's latest
+// result.
+type HTTPDetails struct {
+	// HTTPVersion, Redirects and StatusCode are those of the final
+	// response; none is reported when no response came.
+	HTTPVersion string  `json:"http_version"`
+	Redirects   int     `json:"redirects"`
+	StatusCode  int     `json:"status_code"`
+	Timings     Timings `json:"timings"`
+}
+
+// MarshalJSON writes the details as the API has always shown them: the
+// response's fields only when there was a response.
+func (d *HTTPDetails) MarshalJSON() ([]byte, error) {
+	if d.StatusCode == 0 {
+		return json.Marshal(struct {
+			Timings Timings `json:"timings"`
+		}{d.Timings})
+	}
+	type fields HTTPDetails // without this method
+	return json.Marshal((*fields)(d))
 }
 
 // errBodyTooLarge is a body over the check's body_size_limit.

@@ -10,9 +10,11 @@ import (
 	"fmt"
 	"io"
 	"log"
+	"maps"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -83,9 +85,43 @@ func TestHTTPDetailsAndThresholdValue(t *testing.T) {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusNoContent) }))
 	defer srv.Close()
 	r := run(t, `{name: c, kind: http, url: "`+srv.URL+`"}`, Env{})
-	if r.Details["status_code"] != http.StatusNoContent {
-		t.Errorf("details = %v", r.Details)
+	if d := httpDetails(t, r); d.StatusCode != http.StatusNoContent || d.HTTPVersion != "HTTP/1.1" || d.Redirects != 0 {
+		t.Errorf("details = %+v", d)
 	}
+	// The API and the store show them as they showed the map they were:
+	// the response's fields only when a response came.
+	if keys := detailKeys(t, r); keys != "http_version redirects status_code timings" {
+		t.Errorf("details in JSON = %s", keys)
+	}
+	srv.Close()
+	r = run(t, `{name: c, kind: http, url: "`+srv.URL+`"}`, Env{})
+	if keys := detailKeys(t, r); keys != "timings" {
+		t.Errorf("details in JSON without a response = %s", keys)
+	}
+}
+
+// httpDetails are the details of an http check's result.
+func httpDetails(t *testing.T, r status.Result) *HTTPDetails {
+	t.Helper()
+	d, ok := r.Details.(*HTTPDetails)
+	if !ok {
+		t.Fatalf("details = %#v, want *HTTPDetails", r.Details)
+	}
+	return d
+}
+
+// detailKeys are the keys of a result's details in its JSON, sorted.
+func detailKeys(t *testing.T, r status.Result) string {
+	t.Helper()
+	b, err := json.Marshal(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got struct{ Details map[string]json.RawMessage }
+	if err := json.Unmarshal(b, &got); err != nil {
+		t.Fatal(err)
+	}
+	return strings.Join(slices.Sorted(maps.Keys(got.Details)), " ")
 }
 
 func TestHTTPNewConnectionPerRun(t *testing.T) {
@@ -363,7 +399,7 @@ func TestHTTPTimings(t *testing.T) {
 	r := run(t, `{name: c, kind: http, url: "`+url+`/", tls_config: {ca_file: "`+ca.file+`"}}`, Env{})
 	wantLevel(t, r, status.Fine, true)
 	// As the API and the store show them.
-	b, err := json.Marshal(r.Details["timings"])
+	b, err := json.Marshal(httpDetails(t, r).Timings)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -376,18 +412,15 @@ func TestHTTPTimings(t *testing.T) {
 			t.Errorf("timing %s = %v, want a positive number of seconds", phase, timings[phase])
 		}
 	}
-	if r.Details["redirects"] != 1 || r.Details["http_version"] != "HTTP/1.1" || r.Details["status_code"] != 200 {
-		t.Errorf("details = %v", r.Details)
+	if d := httpDetails(t, r); d.Redirects != 1 || d.HTTPVersion != "HTTP/1.1" || d.StatusCode != 200 {
+		t.Errorf("details = %+v", d)
 	}
 
 	// An IP address: the transport times the connect itself, and there
 	// is no DNS phase.
 	r = run(t, `{name: c, kind: http, url: "`+srv.URL+`/next", tls_config: {ca_file: "`+ca.file+`", server_name: localhost}}`, Env{})
 	wantLevel(t, r, status.Fine, true)
-	ip, ok := r.Details["timings"].(Timings)
-	if !ok {
-		t.Fatalf("timings = %#v", r.Details["timings"])
-	}
+	ip := httpDetails(t, r).Timings
 	if ip.DNS != 0 || ip.Connect <= 0 || ip.TLS <= 0 || ip.Processing <= 0 {
 		t.Errorf("timings of an IP address = %+v, want no dns and positive connect, tls and processing", ip)
 	}
@@ -407,8 +440,8 @@ func TestHTTP2(t *testing.T) {
 
 	r := run(t, `{name: c, kind: http, url: "`+srv.URL+`", body_contains: HTTP/2.0, tls_config: {ca_file: "`+ca.file+`"}}`, Env{})
 	wantLevel(t, r, status.Fine, true)
-	if r.Details["http_version"] != "HTTP/2.0" {
-		t.Errorf("details = %v", r.Details)
+	if d := httpDetails(t, r); d.HTTPVersion != "HTTP/2.0" {
+		t.Errorf("details = %+v", d)
 	}
 	r = run(t, `{name: c, kind: http, url: "`+srv.URL+`", enable_http2: false, tls_config: {ca_file: "`+ca.file+`"}}`, Env{})
 	wantLevel(t, r, status.Problem, false)

@@ -16,7 +16,7 @@ import (
 func TestPing(t *testing.T) {
 	r := run(t, `{name: ping, kind: ping}`, Env{})
 	wantLevel(t, r, status.Fine, true)
-	if r.Details["pong"] != true || r.Value != nil {
+	if figures(r)["pong"] != true || r.Value != nil {
 		t.Errorf("ping = %+v", r)
 	}
 }
@@ -29,8 +29,8 @@ func TestBuild(t *testing.T) {
 		t.Errorf("message = %q", r.Message)
 	}
 	for k, want := range map[string]any{"version": "1.2.3", "branch": "main", "debug": true, "go_version": "go1.26", "build_date": "20261123"} {
-		if r.Details[k] != want {
-			t.Errorf("details[%s] = %v, want %v", k, r.Details[k], want)
+		if figures(r)[k] != want {
+			t.Errorf("details[%s] = %v, want %v", k, figures(r)[k], want)
 		}
 	}
 }
@@ -45,7 +45,7 @@ func TestStorage(t *testing.T) {
 	}
 	r = run(t, `{name: storage, kind: storage}`, Env{Store: s})
 	wantLevel(t, r, status.Fine, true)
-	if r.Details["dialect"] != "sqlite" || !strings.Contains(r.Message, "answers in") {
+	if figures(r)["dialect"] != "sqlite" || !strings.Contains(r.Message, "answers in") {
 		t.Errorf("storage = %+v", r)
 	}
 	s.Close()

@@ -271,8 +271,9 @@ func withValue(res status.Result, value string) status.Result {
 		return res
 	}
 	res.Value = nil
+	figures, _ := res.Details.(map[string]any)
 	for _, key := range []string{value, value + "_seconds"} {
-		if v, ok := res.Details[key].(float64); ok {
+		if v, ok := figures[key].(float64); ok {
 			res.Value = status.Float(v)
 			return res
 		}

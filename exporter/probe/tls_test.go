@@ -39,7 +39,7 @@ func TestTLS(t *testing.T) {
 			if got := *r.Value; math.Abs(got-c.expires.Seconds()) > 60 {
 				t.Errorf("value = %v seconds, want about %v", got, c.expires.Seconds())
 			}
-			if r.Details["issuer"] != "CN=statusd test CA" || r.Details["not_after"] == "" {
+			if figures(r)["issuer"] != "CN=statusd test CA" || figures(r)["not_after"] == "" {
 				t.Errorf("details = %v", r.Details)
 			}
 		})

@@ -40,8 +40,11 @@ type Result struct {
 	Value *float64
 	// Message is a short human report.
 	Message string
-	// Details is structured, JSON-serialisable data (stats payloads).
-	Details map[string]any
+	// Details is structured, JSON-serialisable data: a map for most
+	// kinds (stats payloads), a struct of its own where a kind reports
+	// the same fields every run (http). Results read back from JSON or
+	// the store hold a map.
+	Details any
 	// Duration is how long the probe took.
 	Duration time.Duration
 	// CheckedAt is when the probe started.
@@ -49,6 +52,17 @@ type Result struct {
 	// Locations are the latest results of each location, for a check run
 	// in several (then the rest of the result is what they decide).
 	Locations map[string]Result
+}
+
+// NoDetails tells whether details hold nothing: none, or an empty map.
+func NoDetails(d any) bool {
+	switch d := d.(type) {
+	case nil:
+		return true
+	case map[string]any:
+		return len(d) == 0
+	}
+	return false
 }
 
 // Float returns a pointer to v, for Result.Value.
@@ -59,7 +73,7 @@ type resultJSON struct {
 	Success         bool              `json:"success"`
 	Value           *float64          `json:"value"`
 	Message         string            `json:"message"`
-	Details         map[string]any    `json:"details"`
+	Details         any               `json:"details"`
 	DurationSeconds float64           `json:"duration_seconds"`
 	CheckedAt       *time.Time        `json:"checked_at"`
 	Locations       map[string]Result `json:"locations,omitempty"`
@@ -88,7 +102,7 @@ func (r Result) api() resultJSON {
 		DurationSeconds: r.Duration.Seconds(),
 		Locations:       r.Locations,
 	}
-	if j.Details == nil {
+	if NoDetails(j.Details) {
 		j.Details = map[string]any{}
 	}
 	if !r.CheckedAt.IsZero() {

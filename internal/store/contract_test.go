@@ -164,7 +164,7 @@ func testResults(t *testing.T, s *Store) {
 	}
 	got := latest[apiID]
 	if got.Level != status.Problem || got.Success || *got.Value != 3 || !got.CheckedAt.Equal(at.Add(time.Minute)) ||
-		got.Duration != 250*time.Millisecond || got.Details["status_code"] != float64(200) || got.CheckedAt.Location() != time.UTC {
+		got.Duration != 250*time.Millisecond || got.Details.(map[string]any)["status_code"] != float64(200) || got.CheckedAt.Location() != time.UTC {
 		t.Errorf("latest api result = %+v", got)
 	}
 	if code := latest[codeID]; code.Value != nil || code.Message != "dev" || len(latest) != 2 {

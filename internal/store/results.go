@@ -98,8 +98,8 @@ func insertResults(ctx context.Context, tx *sqlx.Tx, rows []ResultRow) error {
 	return nil
 }
 
-func marshalDetails(d map[string]any) (string, error) {
-	if len(d) == 0 {
+func marshalDetails(d any) (string, error) {
+	if status.NoDetails(d) {
 		return "{}", nil
 	}
 	b, err := json.Marshal(d)

@@ -62,7 +62,7 @@ func checksView(checks []CheckInfo) *ChecksView {
 			if res.Value != nil {
 				row.Value = strconv.FormatFloat(*res.Value, 'g', 6, 64)
 			}
-			if len(res.Details) > 0 {
+			if !status.NoDetails(res.Details) {
 				if b, err := json.MarshalIndent(res.Details, "", "  "); err == nil {
 					row.Details = string(b)
 				}
