@@ -48,12 +48,13 @@ const userAgent = "statusd"
 // the response time in seconds, body included.
 func newHTTP(_ status.CheckID, c *config.Check, env Env) (Prober, error) {
 	h := c.HTTP
+	shared := env.shared()
 	req, err := http.NewRequest(h.Method, h.URL, nil)
 	if err != nil {
 		return nil, fmt.Errorf("invalid request: %w", err)
 	}
 	if len(h.Headers) == 0 {
-		req.Header = env.defaultHeader()
+		req.Header = shared.header
 	} else {
 		req.Header.Set("User-Agent", userAgent)
 	}
@@ -67,7 +68,7 @@ func newHTTP(_ status.CheckID, c *config.Check, env Env) (Prober, error) {
 		}
 		req.Header.Set(k, string(v))
 	}
-	client, err := newHTTPClient(h.HTTPClientConfig, req.URL, env.dialer())
+	client, err := newHTTPClient(h.HTTPClientConfig, req.URL, shared.dialer)
 	if err != nil {
 		return nil, err
 	}
@@ -77,7 +78,7 @@ func newHTTP(_ status.CheckID, c *config.Check, env Env) (Prober, error) {
 		request: req,
 		limit:   int64(h.BodySizeLimit),
 		client:  client,
-		tracers: env.tracers(),
+		tracers: shared.tracers,
 	}, nil
 }
 
@@ -93,8 +94,8 @@ type responseRules struct {
 
 // wantBody tells whether the rules look at the body; otherwise it is
 // read and dropped, so that the time covers the whole response.
-func (h *responseRules) wantBody() bool {
-	return h.contains != "" || h.regex != nil || len(h.json) > 0
+func (rules *responseRules) wantBody() bool {
+	return rules.contains != "" || rules.regex != nil || len(rules.json) > 0
 }
 
 // Probe implements Prober.
@@ -388,35 +389,35 @@ func byteSize(n int64) string {
 }
 
 // check returns what is wrong with a response, or "".
-func (h *responseRules) check(code int, body []byte) string {
+func (rules *responseRules) check(code int, body []byte) string {
 	accepted := false
-	for _, r := range h.expected {
+	for _, r := range rules.expected {
 		if r.Contains(code) {
 			accepted = true
 			break
 		}
 	}
 	if !accepted {
-		want := make([]string, len(h.expected))
-		for i, r := range h.expected {
+		want := make([]string, len(rules.expected))
+		for i, r := range rules.expected {
 			want[i] = r.String()
 		}
 		return "expected status " + strings.Join(want, ", ")
 	}
-	if h.contains != "" && !bytes.Contains(body, []byte(h.contains)) {
-		return fmt.Sprintf("body does not contain %q", h.contains)
+	if rules.contains != "" && !bytes.Contains(body, []byte(rules.contains)) {
+		return fmt.Sprintf("body does not contain %q", rules.contains)
 	}
-	if h.regex != nil && !h.regex.Match(body) {
-		return fmt.Sprintf("body does not match /%s/", h.regex)
+	if rules.regex != nil && !rules.regex.Match(body) {
+		return fmt.Sprintf("body does not match /%s/", rules.regex)
 	}
-	if len(h.json) == 0 {
+	if len(rules.json) == 0 {
 		return ""
 	}
 	var doc any
 	if err := json.Unmarshal(body, &doc); err != nil {
 		return "body is not JSON: " + err.Error()
 	}
-	for _, cond := range h.json {
+	for _, cond := range rules.json {
 		got, found := jsonPath(doc, cond.Path)
 		if !found {
 			return fmt.Sprintf("JSON field %s is missing", cond.Path)

@@ -521,7 +521,7 @@ func TestHTTPSharedHeader(t *testing.T) {
 			t.Errorf("%s got User-Agent|Authorization %q, want %q", path, seen[path], w)
 		}
 	}
-	if h := env.defaultHeader(); len(h) != 1 || h.Get("User-Agent") != userAgent {
+	if h := env.shared().header; len(h) != 1 || h.Get("User-Agent") != userAgent {
 		t.Errorf("the shared header was written to: %v", h)
 	}
 }

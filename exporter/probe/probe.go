@@ -89,16 +89,6 @@ func (e Env) shared() *pools {
 	return p
 }
 
-// tracers is the pool of the http checks' tracers.
-func (e Env) tracers() *sync.Pool { return e.shared().tracers }
-
-// defaultHeader is the shared header of the http checks without headers
-// of their own (see pools.header).
-func (e Env) defaultHeader() http.Header { return e.shared().header }
-
-// dialer is the http checks' dialer (see pools.dialer).
-func (e Env) dialer() *net.Dialer { return e.shared().dialer }
-
 // HeartbeatSource tells the last report a heartbeat check received.
 type HeartbeatSource interface {
 	LastHeartbeat(id status.CheckID) (store.Heartbeat, bool)

@@ -31,10 +31,10 @@ var Blocks = []string{"title", "favicon", "meta_extra", "style", "header", "bran
 // templates holds the parsed pages, each parsed for a language when it
 // is first rendered in it. Every page is parsed and rendered once when a
 // theme loads, to check the overrides and find their inline styles and
-// scripts, and that parse is then dropped but the index's: a page's parse trees are about
-// a hundred kilobytes, base.html's in each, and most sites serve the
-// index in one language far more than anything else (BENCHMARKS.md, "3
-// December, evening").
+// scripts; of that parse only the index's is kept. A page's parse trees
+// are about a hundred kilobytes, base.html's in each, and most sites
+// serve the index in one language far more than anything else
+// (BENCHMARKS.md, "3 December, evening").
 type templates struct {
 	mu     sync.Mutex
 	byLang map[string]map[string]*template.Template
@@ -121,16 +121,18 @@ func loadTemplates(dir string, first *i18n.Lang, funcs func(*i18n.Lang) template
 	kept := map[string]*template.Template{}
 	for _, page := range PageNames {
 		t, err := parse(first, page)
-		if err == nil {
-			var styles, scripts []string
-			styles, scripts, err = sample(t, page, first)
-			in.styles, in.scripts = append(in.styles, styles...), append(in.scripts, scripts...)
-		}
-		if err == nil && page == "index" {
-			kept[page] = t
-		}
 		if err != nil {
 			errs = append(errs, err)
+			continue
+		}
+		styles, scripts, err := sample(t, page, first)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		in.styles, in.scripts = append(in.styles, styles...), append(in.scripts, scripts...)
+		if page == "index" {
+			kept[page] = t
 		}
 	}
 	if len(errs) > 0 {
